@@ -1,0 +1,36 @@
+# The two commands: `make run` (the whole embedded stack with a sample item) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install run stop status test test-fast bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==26.3
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+run: install  ## start S3 server, sandbox and Airflow, load the sample item, print where to look
+	$(PY) -m humas.stack run
+
+stop:  ## stop everything `make run` started (nothing lingers)
+	$(PY) -m humas.stack down
+
+status:  ## memory of each running component
+	$(PY) -m humas.stack status
+
+test: install  ## unit, integration and end-to-end tests (the e2e tests start their own stack)
+	$(PY) -m pytest
+
+test-fast: install  ## everything but the end-to-end tests
+	$(PY) -m pytest -m "not e2e"
+
+bench: install  ## design-asset checks vs the naive Pillow path
+	$(PY) -m bench.assets_bench
+
+clean: stop
+	rm -rf .stack

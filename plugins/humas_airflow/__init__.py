@@ -1,0 +1,1 @@
+"""Airflow adapters over the plain-Python ``humas`` core: hooks, triggers, sensors, operators, callbacks."""

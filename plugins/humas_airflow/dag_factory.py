@@ -1,0 +1,105 @@
+"""Builds one DAG per SOP from its YAML: the DAG's shape, labels, owners and SLA deadlines come from there."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference
+
+from humas import sla
+from humas.sop import Sop, Step
+
+from humas_airflow.callbacks import step_deadline_missed
+from humas_airflow.operators import (
+    ConceptIntakeOperator,
+    DesignCheckOperator,
+    PublishOperator,
+    RecordReceiptOperator,
+)
+from humas_airflow.sensors import ApprovalFlagSensor
+from humas_airflow.steps import step_kwargs
+
+# Which operator carries out which SOP stage.
+STAGE_OPERATORS: dict[str, type] = {
+    "idea_intake": ConceptIntakeOperator,
+    "concept": ConceptIntakeOperator,
+    "design": DesignCheckOperator,
+    "idea_consideration": ApprovalFlagSensor,
+    "correction": ApprovalFlagSensor,
+    "decision": ApprovalFlagSensor,
+    "upload": PublishOperator,
+}
+
+
+def deadlines(sop: Sop) -> list[DeadlineAlert]:
+    """One run deadline per timed step: queued time + the standard times of every step up to it."""
+    return [
+        DeadlineAlert(
+            reference=DeadlineReference.DAGRUN_QUEUED_AT,
+            interval=b.due_after_start,
+            callback=AsyncCallback(step_deadline_missed, kwargs={"sop_id": sop.id, "step_number": b.step.number}),
+            name=f"sla_{b.step.task_id}",
+        )
+        for b in sla.budgets(sop)
+        if b.due_after_start is not None
+    ]
+
+
+def _step_task(sop: Sop, step: Step) -> Any:
+    return STAGE_OPERATORS[step.stage](**step_kwargs(sop, step))
+
+
+def build_sop_dag(sop: Sop) -> DAG:
+    """The DAG for one SOP: one task per SOP step in order, then the receipt (the SOP's output)."""
+    with DAG(
+        dag_id=sop.dag_id,
+        dag_display_name=f"{sop.title} — {sop.agency}",
+        description=f"SOP {sop.number or sop.id}: {sop.title}"[:200],
+        doc_md=sop.table_markdown(),
+        schedule=None,  # runs are started per content item by the dispatcher
+        start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+        catchup=False,
+        max_active_runs=16,
+        tags=["humas", "sop", sop.id],
+        default_args={"owner": sop.role(sop.steps[0].actor).name},
+        params={},
+        deadline=deadlines(sop),
+    ) as dag:
+        tasks = [_step_task(sop, step) for step in sop.steps]
+        upload = sop.upload_step
+        receipt = RecordReceiptOperator(
+            task_id="record_post_links",
+            task_display_name=f"Catat output: {upload.output}",
+            owner=sop.role(upload.actor).name,
+            doc_md="Menyimpan tautan setiap postingan sebagai tanda terima item (receipt.json).",
+            sop_id=sop.id,
+            step_number=upload.number,
+        )
+        for upstream, downstream in zip(tasks, tasks[1:] + [receipt]):
+            upstream >> downstream
+    return dag
+
+
+def build_broken_sop_dag(sop_file_stem: str, error: Exception) -> DAG:
+    """A placeholder DAG for a SOP file that does not load: ops see the file's problems in the UI.
+
+    Its one task fails with the same message, so a bad file is loud without hiding the other SOPs' DAGs.
+    """
+    message = str(error)
+    with DAG(
+        dag_id=f"humas_sop_{sop_file_stem}",
+        description=f"SOP file {sop_file_stem}.yaml does not load: fix it",
+        doc_md=f"## SOP file cannot be loaded\n\n```\n{message}\n```",
+        schedule=None,
+        start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+        catchup=False,
+        tags=["humas", "sop", "sop-error"],
+    ) as dag:
+        from airflow.providers.standard.operators.python import PythonOperator
+
+        PythonOperator(task_id="fix_sop_file", python_callable=_raise_sop_error, op_args=[message])
+    return dag
+
+
+def _raise_sop_error(message: str) -> None:
+    raise ValueError(message)

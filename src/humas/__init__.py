@@ -1,0 +1,1 @@
+"""Humas content pipeline: the plain-Python domain (no Airflow imports here)."""

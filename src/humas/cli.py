@@ -1,0 +1,192 @@
+"""``humas``: the staff command line over the same bucket contract the pipeline uses.
+
+    humas submit FOLDER        drop a content item (brief.yaml + its assets) into the inbox
+    humas status [ITEM]        every item's state, or one item's history and links
+    humas approve ITEM         approve the decision gate the item is waiting at
+    humas reject ITEM          decline it, with a reason
+    humas check FILE...        run the design-asset checks locally before dropping
+
+The bucket comes from HUMAS_S3_ENDPOINT_URL, HUMAS_BUCKET and the AWS_* credentials, or from
+.stack/humas.env, which the embedded stack writes.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from humas import layout
+from humas.approval import make_flag
+from humas.brief import parse_brief
+from humas.exceptions import HumasError, InvalidInputError
+from humas.profiles import channel_ids
+from humas.sop import load_all_sops
+from humas.status import read_events, read_status
+from humas.store import Store
+
+STACK_ENV = Path(".stack") / "humas.env"
+WAITING = ("awaiting_approval", "approval_flag_invalid")
+
+
+def _env() -> dict[str, str]:
+    values = dict(os.environ)
+    if "HUMAS_BUCKET" not in values and STACK_ENV.exists():
+        for line in STACK_ENV.read_text().splitlines():
+            key, _, value = line.removeprefix("export ").partition("=")
+            values.setdefault(key, value)
+    return values
+
+
+def open_store() -> Store:
+    import boto3
+    from botocore.config import Config
+
+    env = _env()
+    if "HUMAS_BUCKET" not in env:
+        raise HumasError("no bucket configured: set HUMAS_S3_ENDPOINT_URL and HUMAS_BUCKET "
+                         "(or run `make run` to start the embedded stack, which writes .stack/humas.env)")
+    client = boto3.client("s3", endpoint_url=env.get("HUMAS_S3_ENDPOINT_URL"),
+                          aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
+                          aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
+                          region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
+                          config=Config(s3={"addressing_style": "path"}))
+    return Store(client, env["HUMAS_BUCKET"])
+
+
+class _Progress:
+    """Prints upload progress of one file on one line."""
+
+    def __init__(self, name: str, total: int) -> None:
+        self.name, self.total, self.done = name, max(total, 1), 0
+
+    def __call__(self, chunk: int) -> None:
+        self.done += chunk
+        print(f"\r  {self.name}: {self.done * 100 // self.total:3d}% of {self.total / 1e6:.1f} MB",
+              end="", flush=True)
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    folder = Path(args.folder)
+    item_id = layout.check_item_id(args.item or folder.resolve().name)
+    brief_path = folder / layout.BRIEF_NAME
+    if not brief_path.exists():
+        raise HumasError(f"{folder}: no {layout.BRIEF_NAME}; write the brief first (see include/sample/)")
+    brief = parse_brief(item_id, brief_path.read_bytes(), load_all_sops(), channel_ids())
+    missing = [name for name in brief.assets if not (folder / name).is_file()]
+    if missing:
+        raise HumasError(f"item {item_id}: assets {missing} are listed in brief.yaml but not in {folder}")
+    store = open_store()
+    print(f"submitting {item_id} ({brief.sop}, {', '.join(brief.channels)})")
+    for name in brief.assets:  # assets first, brief last: the dispatcher starts on a complete item
+        path = folder / name
+        store.client.upload_file(str(path), store.bucket, layout.asset_key(item_id, name),
+                                 Callback=_Progress(name, path.stat().st_size))
+        print()
+    store.put_bytes(layout.brief_key(item_id), brief_path.read_bytes(), "application/yaml")
+    print(f"dropped into {layout.item_prefix(item_id)}; follow it with: humas status {item_id}")
+    return 0
+
+
+def _print_item(store: Store, item_id: str) -> None:
+    status = read_status(store, item_id)
+    if status is None:
+        print(f"{item_id}: no status yet (waiting for the dispatcher)")
+        return
+    print(f"{item_id}: {status['label']} [{status['state']}]  step {status.get('step') or '-'}")
+    print(f"  {status.get('message', '')}")
+    for problem in status.get("details", {}).get("problems", []):
+        print(f"  - {problem['field']}: {problem['message']} (perbaiki: {problem['fix']})")
+    for name, key in sorted(status.get("links", {}).items()):
+        print(f"  {name}: s3://{store.bucket}/{key}")
+    for post in status.get("details", {}).get("posts", []):
+        print(f"  {post['channel']}: {post['permalink']}")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    store = open_store()
+    if args.item:
+        _print_item(store, args.item)
+        print("history:")
+        for event in read_events(store, args.item):
+            print(f"  {event['at']}  {event['state']:22} {event.get('step') or '':24} {event['message'][:100]}")
+        return 0
+    items = [i for i in map(layout.item_id_from_inbox_prefix, store.list_folders(layout.INBOX)) if i]
+    for item_id in items:
+        status = read_status(store, item_id) or {}
+        print(f"{item_id:40} {status.get('state', 'received'):22} {status.get('at', '')}")
+    if not items:
+        print("no items in the inbox")
+    return 0
+
+
+def _decide(args: argparse.Namespace, decision: str) -> int:
+    store = open_store()
+    status = read_status(store, args.item) or {}
+    gate = args.gate or (status.get("step") if status.get("state") in WAITING else None)
+    if not gate:
+        raise HumasError(f"item {args.item} is not waiting for a decision (state: {status.get('state', 'unknown')}); "
+                         "check `humas status` or name the gate with --gate step_N_stage")
+    brief = parse_brief(args.item, store.get_bytes(layout.brief_key(args.item)) or b"", load_all_sops(), channel_ids())
+    sop = load_all_sops()[brief.sop]
+    step = next((s for s in sop.gates if s.task_id == gate), None)
+    if step is None:
+        raise HumasError(f"{gate} is not a decision gate of SOP {sop.id}; gates: {[s.task_id for s in sop.gates]}")
+    by = args.by or _env().get("HUMAS_USER")
+    if not by:
+        raise HumasError("who decides? pass --by NAME (or set HUMAS_USER)")
+    flag = make_flag(args.item, step, decision, by, comment=args.comment or "", brief_digest=brief.digest,
+                     at=datetime.now(timezone.utc).isoformat())
+    store.put_bytes(layout.approval_key(args.item, gate), flag.to_json(), "application/json")
+    print(f"{decision} written for {args.item} at {gate} ({step.activity}) as {sop.role(step.actor).name}")
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    return _decide(args, "approve")
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    if not args.comment:
+        raise HumasError("say why with --comment so the team knows what to change")
+    return _decide(args, "reject")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="humas", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    submit = sub.add_parser("submit", help="drop a content item folder into the inbox")
+    submit.add_argument("folder")
+    submit.add_argument("--item", help="item id (default: the folder's name)")
+    submit.set_defaults(func=cmd_submit)
+    status = sub.add_parser("status", help="show items and their state")
+    status.add_argument("item", nargs="?")
+    status.set_defaults(func=cmd_status)
+    for name, func in (("approve", cmd_approve), ("reject", cmd_reject)):
+        p = sub.add_parser(name, help=f"{name} the decision gate an item is waiting at")
+        p.add_argument("item")
+        p.add_argument("--by", help="your name (default: $HUMAS_USER)")
+        p.add_argument("--comment", help="a note for the team (required to reject)")
+        p.add_argument("--gate", help="the gate's task id, when not the one the item waits at")
+        p.set_defaults(func=func)
+    try:
+        from humas.assets.cli import register
+    except ImportError:  # the asset checks are optional for the other commands
+        pass
+    else:
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (HumasError, InvalidInputError) as exc:
+        print(f"humas: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

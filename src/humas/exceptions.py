@@ -1,0 +1,60 @@
+"""Domain errors. Every message names the item or file, the field, the problem and the fix."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class HumasError(Exception):
+    """Base class of every error the pipeline raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where, what, and how to fix it."""
+
+    field: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message} (fix: {self.fix})"
+
+
+class InvalidInputError(HumasError):
+    """Input (a SOP file, a brief, a flag) that breaks its schema; carries every problem at once."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{source}: {len(self.problems)} problem(s)\n{lines}")
+
+
+class SopError(InvalidInputError):
+    """A SOP YAML file that cannot be loaded."""
+
+
+class BriefError(InvalidInputError):
+    """A content item's brief that breaks the brief schema."""
+
+
+class ApprovalFlagError(InvalidInputError):
+    """An approver's flag file that cannot be accepted."""
+
+
+class LayoutError(HumasError):
+    """A bucket key or item id that does not fit the bucket contract."""
+
+
+class PlatformError(HumasError):
+    """A social media platform refused a request; `retryable` says whether a later try may succeed."""
+
+    def __init__(self, channel: str, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+        self.channel = channel
+        self.status = status
+        self.retryable = retryable
+        super().__init__(f"{channel}: {message}")
+
+
+class PublishUncertainError(HumasError):
+    """A publish request whose outcome is unknown (timeout, dropped connection): check before re-sending."""

@@ -1,0 +1,61 @@
+"""SLA arithmetic from a SOP's standard times ("mutu baku waktu")."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from humas.sop import Sop, Step
+
+WIB = timezone(timedelta(hours=7), "WIB")
+
+
+@dataclass(frozen=True)
+class StepBudget:
+    step: "Step"
+    budget: timedelta | None      # the step's own standard time; None for "menyesuaikan" / event-relative
+    due_after_start: timedelta | None  # cumulative: when the run is late if this step is still open
+
+
+def budgets(sop: "Sop") -> list[StepBudget]:
+    """Each step's own budget and its cumulative run deadline, in SOP order.
+
+    Flexible steps ("menyesuaikan") and event-relative steps add nothing to the cumulative clock, and
+    the steps after a flexible one still get deadlines for their own standard times.
+    """
+    out: list[StepBudget] = []
+    elapsed = timedelta(0)
+    for step in sop.steps:
+        own = timedelta(minutes=step.time.minutes) if step.time.kind == "duration" and step.time.minutes else None
+        if own is not None:
+            elapsed += own
+        out.append(StepBudget(step, own, elapsed if own is not None else None))
+    return out
+
+
+def event_due(step: "Step", event_date: date | None) -> datetime | None:
+    """For a step due before the event ("1 hari sebelum pelaksanaan"): the moment it is due (WIB midnight)."""
+    if step.time.kind != "before_event" or event_date is None or step.time.before_event_minutes is None:
+        return None
+    start_of_event = datetime.combine(event_date, time(0, 0), tzinfo=WIB)
+    return start_of_event - timedelta(minutes=step.time.before_event_minutes)
+
+
+def overrun(step: "Step", started: datetime, ended: datetime, event_date: date | None = None) -> timedelta | None:
+    """How late a finished step was against its own standard time; None when it was on time or has none."""
+    if step.time.kind == "duration" and step.time.minutes:
+        late = (ended - started) - timedelta(minutes=step.time.minutes)
+        return late if late > timedelta(0) else None
+    due = event_due(step, event_date)
+    if due is not None and ended > due:
+        return ended - due
+    return None
+
+
+def describe(delta: timedelta) -> str:
+    """'1 jam 5 menit' style, for staff."""
+    minutes = int(delta.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = ([f"{hours} jam"] if hours else []) + ([f"{minutes} menit"] if minutes or not hours else [])
+    return " ".join(parts)

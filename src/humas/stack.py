@@ -1,0 +1,360 @@
+"""The embedded stack: S3 server (moto, over HTTP), platform sandbox and Airflow, started and stopped as one.
+
+Production runs the same code on docker-compose (MinIO, Postgres); this is the laptop/CI default.
+``python -m humas.stack up|down|status``. Every component runs in its own process group with a pid file,
+so ``down`` can make sure nothing lingers (Airflow's scheduler and its executor workers included).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import requests
+
+if TYPE_CHECKING:
+    from humas.store import Store
+
+REPO = Path(__file__).resolve().parents[2]
+COMPONENTS = ("s3", "sandbox", "scheduler", "dag-processor", "triggerer", "api-server")
+PLATFORM_ACCOUNTS = {"instagram": "17841400000000001", "facebook": "100000000000001", "x": "1500000000000000001"}
+
+
+@dataclass
+class StackConfig:
+    home: Path = REPO / ".stack"
+    s3_port: int = 9000
+    sandbox_port: int = 8090
+    airflow_port: int = 8080
+    bucket: str = "humas"
+    parallelism: int = 4
+    bin_dir: Path = field(default_factory=lambda: Path(sys.executable).parent)
+
+    @property
+    def s3_url(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.sandbox_port}"
+
+    @property
+    def airflow_url(self) -> str:
+        return f"http://127.0.0.1:{self.airflow_port}"
+
+
+def load_secrets(cfg: StackConfig) -> dict[str, str]:
+    """Generated once per stack home, kept out of the repo (mode 600)."""
+    path = cfg.home / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    cfg.home.mkdir(parents=True, exist_ok=True)
+    values = {name: secrets.token_urlsafe(24) for name in
+              ("s3_access_key", "s3_secret_key", "platform_token", "admin_password", "jwt_secret")}
+    path.write_text(json.dumps(values))
+    path.chmod(0o600)
+    return values
+
+
+def _connections(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
+    bucket = {"conn_type": "aws", "login": sec["s3_access_key"], "password": sec["s3_secret_key"],
+              "extra": {"endpoint_url": cfg.s3_url, "region_name": "us-east-1",
+                        "config_kwargs": {"s3": {"addressing_style": "path"}},
+                        "service_config": {"s3": {"bucket_name": cfg.bucket}}}}
+    conns = {"AIRFLOW_CONN_HUMAS_BUCKET": json.dumps(bucket)}
+    for channel, account in PLATFORM_ACCOUNTS.items():
+        conns[f"AIRFLOW_CONN_HUMAS_{channel.upper()}"] = json.dumps(
+            {"conn_type": "http", "host": cfg.sandbox_url, "password": sec["platform_token"],
+             "extra": {"account_id": account, "api_version": "v21.0", "timeout": 10}})
+    return conns
+
+
+def client_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
+    """What the humas CLI and boto3 need to reach the bucket."""
+    return {"HUMAS_S3_ENDPOINT_URL": cfg.s3_url, "HUMAS_BUCKET": cfg.bucket,
+            "AWS_ACCESS_KEY_ID": sec["s3_access_key"], "AWS_SECRET_ACCESS_KEY": sec["s3_secret_key"],
+            "AWS_DEFAULT_REGION": "us-east-1", "HUMAS_AIRFLOW_URL": cfg.airflow_url,
+            "HUMAS_SANDBOX_URL": cfg.sandbox_url}
+
+
+def airflow_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
+    """Airflow sized for a 2-core machine: 4 executor slots, one API worker, SQLite."""
+    home = cfg.home / "airflow"
+    settings = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": str(cfg.parallelism),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(cfg.home / "passwords.json"),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{cfg.airflow_url}/execution/",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(cfg.airflow_port),
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__API__BASE_URL": cfg.airflow_url,
+        "AIRFLOW__API_AUTH__JWT_SECRET": sec["jwt_secret"],
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "60",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        "HUMAS_INCLUDE_DIR": str(REPO / "include"),
+    }
+    return {**settings, **_connections(cfg, sec), "NO_PROXY": "*", "no_proxy": "*"}
+
+
+def _commands(cfg: StackConfig) -> dict[str, list[str]]:
+    py, airflow = str(cfg.bin_dir / "python"), str(cfg.bin_dir / "airflow")
+    return {
+        "s3": [py, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cfg.s3_port)],
+        "sandbox": [py, "-m", "humas.sandbox", "--host", "127.0.0.1", "--port", str(cfg.sandbox_port),
+                    "--state-file", str(cfg.home / "sandbox-state.json")],
+        **{name: [airflow, name] for name in ("scheduler", "dag-processor", "triggerer", "api-server")},
+    }
+
+
+def _pid_file(cfg: StackConfig, name: str) -> Path:
+    return cfg.home / "run" / f"{name}.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def running(cfg: StackConfig) -> dict[str, int]:
+    """Components with a live process, by name."""
+    found = {}
+    for name in COMPONENTS:
+        path = _pid_file(cfg, name)
+        if path.exists() and _alive(int(path.read_text())):
+            found[name] = int(path.read_text())
+    return found
+
+
+def _start(cfg: StackConfig, name: str, command: list[str], env: dict[str, str]) -> None:
+    (cfg.home / "run").mkdir(parents=True, exist_ok=True)
+    (cfg.home / "logs").mkdir(parents=True, exist_ok=True)
+    log = open(cfg.home / "logs" / f"{name}.log", "ab")
+    proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True, cwd=str(REPO))
+    _pid_file(cfg, name).write_text(str(proc.pid))
+
+
+def _wait_port(port: int, name: str, timeout: float, cfg: StackConfig) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if name not in running(cfg):
+            break
+        time.sleep(0.3)
+    raise RuntimeError(f"{name} did not start on port {port}; see {cfg.home / 'logs' / (name + '.log')}")
+
+
+def _write_passwords(cfg: StackConfig, sec: dict[str, str]) -> None:
+    path = cfg.home / "passwords.json"
+    path.write_text(json.dumps({"admin": sec["admin_password"]}))
+    path.chmod(0o600)
+
+
+def _write_client_env(cfg: StackConfig, sec: dict[str, str]) -> Path:
+    path = cfg.home / "humas.env"
+    path.write_text("".join(f"export {k}={v}\n" for k, v in client_env(cfg, sec).items()))
+    path.chmod(0o600)
+    return path
+
+
+def make_bucket(cfg: StackConfig, sec: dict[str, str]) -> None:
+    client = _store(cfg).client
+    existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+    if cfg.bucket not in existing:
+        client.create_bucket(Bucket=cfg.bucket)
+
+
+def up(cfg: StackConfig) -> None:
+    """Start every component that is not running; return when Airflow answers and the bucket exists."""
+    sec = load_secrets(cfg)
+    _write_passwords(cfg, sec)
+    env = {**airflow_env(cfg, sec), "HUMAS_SANDBOX_TOKEN": sec["platform_token"]}
+    live = running(cfg)
+    if "scheduler" not in live:
+        subprocess.run([str(cfg.bin_dir / "airflow"), "db", "migrate"], env={**os.environ, **env}, check=True,
+                       stdout=subprocess.DEVNULL, cwd=str(REPO))
+    for name, command in _commands(cfg).items():
+        if name not in live:
+            _start(cfg, name, command, env)
+    _wait_port(cfg.s3_port, "s3", 30, cfg)
+    make_bucket(cfg, sec)
+    _wait_port(cfg.sandbox_port, "sandbox", 30, cfg)
+    _wait_port(cfg.airflow_port, "api-server", 180, cfg)
+    _write_client_env(cfg, sec)
+
+
+def wait_for_dags(cfg: StackConfig, dag_ids: list[str], timeout: float = 180) -> None:
+    """Block until the DAG processor has parsed every DAG in ``dag_ids``."""
+    deadline = time.monotonic() + timeout
+    missing = set(dag_ids)
+    while time.monotonic() < deadline:
+        missing = {d for d in missing if api_get(cfg, f"/api/v2/dags/{d}").status_code != 200}
+        if not missing:
+            return
+        time.sleep(2)
+    raise RuntimeError(f"DAGs not parsed after {timeout}s: {sorted(missing)}; see {cfg.home / 'logs'}")
+
+
+def api_token(cfg: StackConfig) -> str:
+    sec = load_secrets(cfg)
+    resp = requests.post(f"{cfg.airflow_url}/auth/token", json={"username": "admin", "password": sec["admin_password"]},
+                         timeout=30)
+    resp.raise_for_status()
+    return resp.json()["access_token"]
+
+
+def api_get(cfg: StackConfig, path: str, token: str | None = None) -> requests.Response:
+    return requests.get(f"{cfg.airflow_url}{path}", headers={"Authorization": f"Bearer {token or api_token(cfg)}"},
+                        timeout=30)
+
+
+def down(cfg: StackConfig, grace: float = 20.0) -> list[str]:
+    """Stop every component's whole process group: TERM, then KILL what is left after ``grace`` seconds."""
+    live = running(cfg)
+    for pid in live.values():
+        _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_group_alive(pid) for pid in live.values()):
+        time.sleep(0.3)
+    for pid in live.values():
+        _signal_group(pid, signal.SIGKILL)
+    for name in COMPONENTS:
+        _pid_file(cfg, name).unlink(missing_ok=True)
+    return sorted(live)
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def stack_memory_mb(cfg: StackConfig) -> dict[str, float]:
+    """Resident memory of each component's process group, in MB."""
+    import psutil
+
+    usage = {}
+    for name, pid in running(cfg).items():
+        procs = [p for p in psutil.process_iter(["pid"]) if _pgid(p.pid) == pid]
+        usage[name] = sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20
+    return usage
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+def wait_for_state(store: "Store", item_id: str, states: set[str], timeout: float) -> dict:
+    """Poll the item's status until it is in one of ``states``; return the status."""
+    from humas.status import read_status
+
+    deadline = time.monotonic() + timeout
+    status: dict = {}
+    while time.monotonic() < deadline:
+        status = read_status(store, item_id) or {}
+        if status.get("state") in states:
+            return status
+        time.sleep(1)
+    raise RuntimeError(f"item {item_id} did not reach {sorted(states)} in {timeout:.0f}s (last: {status.get('state')})")
+
+
+def run(cfg: StackConfig) -> None:
+    """``make run``: the stack, the SOP DAGs, and the sample item waiting for its approver."""
+    from humas.cli import main as humas_cli
+    from humas.sample import SAMPLE_ITEM, make_sample_item
+    from humas.sop import load_all_sops
+
+    print("starting the S3 server, the platform sandbox and Airflow (about a minute)...")
+    up(cfg)
+    wait_for_dags(cfg, ["humas_dispatcher", *(s.dag_id for s in load_all_sops().values())])
+    os.environ.update(client_env(cfg, load_secrets(cfg)))
+    humas_cli(["submit", str(make_sample_item(cfg.home / "sample"))])
+    status = wait_for_state(_store(cfg), SAMPLE_ITEM, {"awaiting_approval", "assets_failed", "rejected"}, 300)
+    sec = load_secrets(cfg)
+    print(READY.format(ui=cfg.airflow_url, password=sec["admin_password"], item=SAMPLE_ITEM,
+                       state=status["label"], s3=cfg.s3_url, sandbox=cfg.sandbox_url, bucket=cfg.bucket))
+
+
+READY = """
+Humas pipeline is up.
+  Airflow UI:   {ui}   (user admin, password {password})
+  S3 server:    {s3}   bucket {bucket}
+  Sandbox:      {sandbox}/_sandbox/posts   (what was "published")
+The sample item {item} is now: {state}
+Next:
+  source .stack/humas.env && source .venv/bin/activate
+  humas status {item}
+  humas approve {item} --by "Kepala Bidang"       # the gate's approver
+  humas status {item}                             # published, with the post links
+  humas submit path/to/your-item-folder           # your own item (brief.yaml + assets)
+Stop everything with: make stop
+"""
+
+
+def _store(cfg: StackConfig) -> "Store":
+    import boto3
+
+    from humas.store import Store
+
+    sec = load_secrets(cfg)
+    client = boto3.client("s3", endpoint_url=cfg.s3_url, aws_access_key_id=sec["s3_access_key"],
+                          aws_secret_access_key=sec["s3_secret_key"], region_name="us-east-1")
+    return Store(client, cfg.bucket)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m humas.stack", description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=("run", "up", "down", "status"))
+    args = parser.parse_args(argv)
+    cfg = StackConfig()
+    if args.action == "run":
+        run(cfg)
+    elif args.action == "up":
+        up(cfg)
+        print(f"stack up: Airflow {cfg.airflow_url}, S3 {cfg.s3_url}, sandbox {cfg.sandbox_url}")
+    elif args.action == "down":
+        print("stopped:", ", ".join(down(cfg)) or "nothing was running")
+    else:
+        for name, mb in stack_memory_mb(cfg).items():
+            print(f"{name:14} {mb:8.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

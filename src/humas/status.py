@@ -1,0 +1,63 @@
+"""An item's state: one current record plus an append-only event per change, both in the bucket."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from humas import layout
+
+if TYPE_CHECKING:
+    from humas.store import Store
+
+# The states an item moves through; staff see the Bahasa Indonesia label.
+STATE_LABELS: dict[str, str] = {
+    "received": "Diterima, menunggu diproses",
+    "rejected": "Ditolak: brief tidak valid",
+    "dispatched": "Diproses sesuai SOP",
+    "in_step": "Sedang dikerjakan",
+    "assets_failed": "Desain perlu diperbaiki",
+    "assets_passed": "Desain lolos pemeriksaan",
+    "awaiting_approval": "Menunggu persetujuan",
+    "approval_flag_invalid": "Tanda persetujuan tidak valid",
+    "approved": "Disetujui",
+    "declined": "Tidak disetujui",
+    "publishing": "Sedang diunggah",
+    "published": "Sudah diunggah",
+    "publish_failed": "Gagal diunggah",
+    "sla_missed": "Melewati waktu baku SOP",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def record_state(store: "Store", item_id: str, state: str, *, message: str = "", step: str | None = None,
+                 details: dict[str, Any] | None = None, at: datetime | None = None) -> dict[str, Any]:
+    """Append an event for ``state`` and make it the item's current status; return the status record."""
+    event = note_event(store, item_id, state, message=message, step=step, details=details, at=at)
+    previous = store.get_json(layout.status_key(item_id)) or {}
+    status = {**previous, **event, "links": {**previous.get("links", {}), **(details or {}).get("links", {})}}
+    store.put_json(layout.status_key(item_id), status)
+    return status
+
+
+def note_event(store: "Store", item_id: str, state: str, *, message: str = "", step: str | None = None,
+               details: dict[str, Any] | None = None, at: datetime | None = None) -> dict[str, Any]:
+    """Record an event without changing the current state (e.g. an SLA miss while a step is open)."""
+    if state not in STATE_LABELS:
+        raise ValueError(f"unknown item state {state!r}")
+    at = at or utcnow()
+    event = {"item_id": item_id, "state": state, "label": STATE_LABELS[state], "step": step,
+             "message": message, "details": details or {}, "at": at.isoformat()}
+    store.put_json(layout.event_key(item_id, state, at), event)
+    return event
+
+
+def read_status(store: "Store", item_id: str) -> dict[str, Any] | None:
+    return store.get_json(layout.status_key(item_id))
+
+
+def read_events(store: "Store", item_id: str) -> list[dict[str, Any]]:
+    """Every recorded event of the item, oldest first."""
+    return [store.get_json(obj.key) for obj in store.list(layout.events_prefix(item_id))]

@@ -1,0 +1,99 @@
+"""Bucket I/O over any boto3 S3 client (MinIO in production, moto's server here).
+
+The Airflow hook and the CLI both build a ``Store``; keys come from ``humas.layout``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterator
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+
+
+class Store:
+    """Reads and writes the pipeline's objects in one bucket."""
+
+    def __init__(self, client: "S3Client", bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+
+    # -- reads -------------------------------------------------------------
+    def get_bytes(self, key: str) -> bytes | None:
+        """The object's bytes, or None when it does not exist."""
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except self.client.exceptions.NoSuchKey:
+            return None
+
+    def get_json(self, key: str) -> Any | None:
+        data = self.get_bytes(key)
+        return None if data is None else json.loads(data)
+
+    def head(self, key: str) -> ObjectInfo | None:
+        try:
+            meta = self.client.head_object(Bucket=self.bucket, Key=key)
+        except self.client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return ObjectInfo(key, meta["ContentLength"], meta["ETag"].strip('"'), meta["LastModified"])
+
+    def exists(self, key: str) -> bool:
+        return self.head(key) is not None
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        """Every object under ``prefix``, in key order."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                yield ObjectInfo(obj["Key"], obj["Size"], obj["ETag"].strip('"'), obj["LastModified"])
+
+    def list_folders(self, prefix: str) -> list[str]:
+        """The immediate sub-prefixes of ``prefix`` (``inbox/a/``, ``inbox/b/``...)."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        folders: list[str] = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+            folders.extend(p["Prefix"] for p in page.get("CommonPrefixes", []))
+        return folders
+
+    # -- writes ------------------------------------------------------------
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream",
+                  metadata: dict[str, str] | None = None) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
+                               Metadata=metadata or {})
+
+    def put_json(self, key: str, value: Any) -> None:
+        body = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str).encode()
+        self.put_bytes(key, body, "application/json")
+
+    def put_json_if_absent(self, key: str, value: Any) -> bool:
+        """Write only when no object exists at ``key``; True if this call wrote it.
+
+        Uses S3 conditional writes (If-None-Match) where the server supports them, so two writers
+        racing for the same key cannot both win.
+        """
+        body = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str).encode()
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=body,
+                                   ContentType="application/json", IfNoneMatch="*")
+        except self.client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412",
+                                                             "ConditionalRequestConflict"):
+                return False
+            raise
+        return True
+
+    def presigned_get_url(self, key: str, expires_in: int = 3600) -> str:
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in)
