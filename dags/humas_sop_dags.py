@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from humas.exceptions import SopError
 from humas.resources import sops_dir
-from humas.sop import load_sop
+from humas.sop import load_sop, sop_files
 
 from humas_airflow.dag_factory import build_broken_sop_dag, build_sop_dag
 
-for _path in sorted(sops_dir().glob("*.yaml")):
+for _path in sop_files(sops_dir()):
     try:
         _dag = build_sop_dag(load_sop(_path))
     except SopError as _error:

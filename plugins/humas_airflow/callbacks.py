@@ -7,7 +7,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 
 from humas.layout import item_id_from_run_id
-from humas.sop import load_all_sops
+from humas.sop import available_sops
 from humas.status import note_event, read_status
 
 from humas_airflow.hooks import BUCKET_CONN_ID, HumasBucketHook
@@ -21,7 +21,7 @@ def _record_if_open(run_id: str, sop_id: str, step_number: int, deadline_time: s
     item_id = item_id_from_run_id(run_id)
     if item_id is None:
         return None
-    sop = load_all_sops()[sop_id]
+    sop = available_sops()[sop_id]
     step = sop.steps[step_number - 1]
     store = HumasBucketHook(BUCKET_CONN_ID).get_store()
     status = read_status(store, item_id) or {}

@@ -16,7 +16,7 @@ from humas.exceptions import PlatformError, PublishUncertainError
 from humas.platforms import ImageRef, PostRequest
 from humas.profiles import channel_ids
 from humas.publish import publish_once, receipt
-from humas.sop import load_all_sops
+from humas.sop import available_sops
 from humas.status import record_state
 
 from humas_airflow.hooks import BUCKET_CONN_ID, HumasBucketHook, PlatformHook
@@ -199,7 +199,7 @@ class PlanItemRunsOperator(BaseOperator):
 
     def execute(self, context: "Context") -> list[dict[str, Any]]:
         store = HumasBucketHook(self.aws_conn_id).get_store()
-        sops = load_all_sops()
+        sops = available_sops()
         decisions = actionable_items(store, sops, channel_ids())
         for d in decisions:
             (log.warning if d.action == "reject" else log.info)("item %s: %s %s", d.item_id, d.action, d.reason)

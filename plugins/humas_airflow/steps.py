@@ -10,7 +10,7 @@ from humas import sla
 from humas.brief import Brief, parse_brief
 from humas.layout import brief_key, item_id_from_run_id
 from humas.profiles import channel_ids
-from humas.sop import Sop, Step, load_all_sops
+from humas.sop import Sop, Step, available_sops
 from humas.status import note_event, record_state
 
 from humas_airflow.hooks import BUCKET_CONN_ID, HumasBucketHook
@@ -42,7 +42,7 @@ class SopStepMixin:
 
     @cached_property
     def sop(self) -> Sop:
-        return load_all_sops()[self.sop_id]
+        return available_sops()[self.sop_id]
 
     @cached_property
     def step(self) -> Step:
@@ -53,7 +53,7 @@ class SopStepMixin:
 
     def load_brief(self, store: "Store", item_id: str) -> Brief:
         """The item's current brief, validated again (it may have been edited since the dispatch)."""
-        return parse_brief(item_id, store.get_bytes(brief_key(item_id)) or b"", load_all_sops(), channel_ids())
+        return parse_brief(item_id, store.get_bytes(brief_key(item_id)) or b"", available_sops(), channel_ids())
 
     def enter_step(self, store: "Store", item_id: str, state: str = "in_step", message: str = "") -> None:
         label = f"Langkah {self.step.number}: {self.step.activity}"

@@ -9,7 +9,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from humas.dispatch import actionable_items
 from humas.profiles import channel_ids
-from humas.sop import load_all_sops
+from humas.sop import available_sops
 
 # A wait may last days: ride out a short bucket outage, report a long one.
 MAX_CONSECUTIVE_ERRORS = 12
@@ -84,7 +84,7 @@ class NewItemsTrigger(BaseTrigger):
         from humas_airflow.hooks import HumasBucketHook
 
         store = HumasBucketHook(self.aws_conn_id).get_store()
-        return [d.item_id for d in actionable_items(store, load_all_sops(), channel_ids())]
+        return [d.item_id for d in actionable_items(store, available_sops(), channel_ids())]
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         outcome = await poll_until(self._pending, bool, self.poll_interval, self.log)

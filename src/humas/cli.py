@@ -22,7 +22,7 @@ from humas.approval import make_flag
 from humas.brief import parse_brief
 from humas.exceptions import HumasError, InvalidInputError
 from humas.profiles import channel_ids
-from humas.sop import load_all_sops
+from humas.sop import available_sops
 from humas.status import read_events, read_status
 from humas.store import Store
 
@@ -73,7 +73,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     brief_path = folder / layout.BRIEF_NAME
     if not brief_path.exists():
         raise HumasError(f"{folder}: no {layout.BRIEF_NAME}; write the brief first (see include/sample/)")
-    brief = parse_brief(item_id, brief_path.read_bytes(), load_all_sops(), channel_ids())
+    brief = parse_brief(item_id, brief_path.read_bytes(), available_sops(), channel_ids())
     missing = [name for name in brief.assets if not (folder / name).is_file()]
     if missing:
         raise HumasError(f"item {item_id}: assets {missing} are listed in brief.yaml but not in {folder}")
@@ -128,8 +128,8 @@ def _decide(args: argparse.Namespace, decision: str) -> int:
     if not gate:
         raise HumasError(f"item {args.item} is not waiting for a decision (state: {status.get('state', 'unknown')}); "
                          "check `humas status` or name the gate with --gate step_N_stage")
-    brief = parse_brief(args.item, store.get_bytes(layout.brief_key(args.item)) or b"", load_all_sops(), channel_ids())
-    sop = load_all_sops()[brief.sop]
+    brief = parse_brief(args.item, store.get_bytes(layout.brief_key(args.item)) or b"", available_sops(), channel_ids())
+    sop = available_sops()[brief.sop]
     step = next((s for s in sop.gates if s.task_id == gate), None)
     if step is None:
         raise HumasError(f"{gate} is not a decision gate of SOP {sop.id}; gates: {[s.task_id for s in sop.gates]}")

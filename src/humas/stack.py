@@ -298,11 +298,11 @@ def run(cfg: StackConfig) -> None:
     """``make run``: the stack, the SOP DAGs, and the sample item waiting for its approver."""
     from humas.cli import main as humas_cli
     from humas.sample import SAMPLE_ITEM, make_sample_item
-    from humas.sop import load_all_sops
+    from humas.sop import available_sops
 
     print("starting the S3 server, the platform sandbox and Airflow (about a minute)...")
     up(cfg)
-    wait_for_dags(cfg, ["humas_dispatcher", *(s.dag_id for s in load_all_sops().values())])
+    wait_for_dags(cfg, ["humas_dispatcher", *(s.dag_id for s in available_sops().values())])
     os.environ.update(client_env(cfg, load_secrets(cfg)))
     humas_cli(["submit", str(make_sample_item(cfg.home / "sample"))])
     status = wait_for_state(_store(cfg), SAMPLE_ITEM, {"awaiting_approval", "assets_failed", "rejected"}, 300)
