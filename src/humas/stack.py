@@ -280,15 +280,15 @@ def _pgid(pid: int) -> int | None:
         return None
 
 
-def wait_for_state(store: "Store", item_id: str, states: set[str], timeout: float) -> dict:
-    """Poll the item's status until it is in one of ``states``; return the status."""
+def wait_for_state(store: "Store", item_id: str, states: set[str], timeout: float, step: str | None = None) -> dict:
+    """Poll the item's status until it is in one of ``states`` (at ``step``, if given); return the status."""
     from humas.status import read_status
 
     deadline = time.monotonic() + timeout
     status: dict = {}
     while time.monotonic() < deadline:
         status = read_status(store, item_id) or {}
-        if status.get("state") in states:
+        if status.get("state") in states and step in (None, status.get("step")):
             return status
         time.sleep(1)
     raise RuntimeError(f"item {item_id} did not reach {sorted(states)} in {timeout:.0f}s (last: {status.get('state')})")

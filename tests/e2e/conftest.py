@@ -1,0 +1,74 @@
+"""The real embedded stack (moto S3 server, platform sandbox, Airflow scheduler/dag-processor/triggerer/API
+server) started once for the end-to-end tests, on free ports in a temporary home."""
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+from humas import stack
+from humas.sop import load_all_sops
+from humas.store import Store
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def stack_cfg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stack.StackConfig]:
+    cfg = stack.StackConfig(home=tmp_path_factory.mktemp("stack"), s3_port=_free_port(),
+                            sandbox_port=_free_port(), airflow_port=_free_port())
+    try:
+        stack.up(cfg)
+        stack.wait_for_dags(cfg, ["humas_dispatcher", *(s.dag_id for s in load_all_sops().values())], timeout=300)
+        yield cfg
+    finally:
+        stack.down(cfg)
+
+
+@pytest.fixture(scope="session")
+def cli_env(stack_cfg: stack.StackConfig) -> Iterator[dict[str, str]]:
+    """Point the humas CLI at the test stack, as `source .stack/humas.env` does for staff."""
+    env = stack.client_env(stack_cfg, stack.load_secrets(stack_cfg))
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield env
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def store(stack_cfg: stack.StackConfig) -> Store:
+    return stack._store(stack_cfg)
+
+
+@pytest.fixture(scope="session")
+def api(stack_cfg: stack.StackConfig):
+    token = stack.api_token(stack_cfg)
+
+    def get(path: str) -> dict:
+        resp = stack.api_get(stack_cfg, path, token)
+        resp.raise_for_status()
+        return resp.json()
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def sandbox_posts(stack_cfg: stack.StackConfig):
+    def posts() -> list[dict]:
+        resp = requests.get(f"{stack_cfg.sandbox_url}/_sandbox/posts", timeout=10)
+        resp.raise_for_status()
+        return resp.json()["posts"] if isinstance(resp.json(), dict) else resp.json()
+
+    return posts

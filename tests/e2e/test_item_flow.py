@@ -1,0 +1,90 @@
+"""Drive the running stack the way users do: drop an item, write approval flags, read the Airflow API."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from humas import layout
+from humas.cli import main as humas
+from humas.sample import draw_poster
+from humas.sop import load_all_sops
+from humas.stack import wait_for_state
+
+pytestmark = pytest.mark.e2e
+
+APPROVER = "Budi Santoso"
+
+
+def write_item(root: Path, item_id: str, sop: str, channels: list[str], **extra: object) -> Path:
+    folder = root / item_id
+    folder.mkdir(parents=True)
+    draw_poster(folder / "poster.jpg", title=item_id.upper())
+    brief = {"title": f"Uji {item_id}", "caption": f"Konten uji {item_id} #HumasUji", "channels": channels,
+             "sop": sop, "assets": ["poster.jpg"], "submitter": "Ayu Lestari", **extra}
+    (folder / "brief.yaml").write_text(yaml.safe_dump(brief, allow_unicode=True))
+    return folder
+
+
+def approve_every_gate(store, item_id: str, sop_id: str) -> None:
+    """Each gate of the SOP in order: wait until the item waits there, then approve as the gate's role."""
+    for gate in load_all_sops()[sop_id].gates:
+        wait_for_state(store, item_id, {"awaiting_approval"}, 240, step=gate.task_id)
+        assert humas(["approve", item_id, "--by", APPROVER, "--comment", "ok"]) == 0
+
+
+@pytest.mark.parametrize("sop_id,channels", [("singkawang", ["instagram", "facebook", "x"]),
+                                             ("yogyakarta", ["instagram", "x"])])
+def test_item_runs_its_sop_and_is_published_exactly_once(sop_id, channels, tmp_path, cli_env, store, api,
+                                                         sandbox_posts):
+    item_id = f"e2e-{sop_id}"
+    folder = write_item(tmp_path, item_id, sop_id, channels)
+    assert humas(["submit", str(folder)]) == 0
+
+    approve_every_gate(store, item_id, sop_id)
+    status = wait_for_state(store, item_id, {"published", "publish_failed"}, 300)
+    assert status["state"] == "published", status
+
+    mine = [p for p in sandbox_posts() if item_id in (p.get("caption") or p.get("text") or "")]
+    assert sorted(p["channel"] for p in mine) == sorted(channels)  # exactly one post per channel
+    receipt = store.get_json(layout.receipt_key(item_id))
+    assert receipt["complete"] is True
+    assert {p["permalink"] for p in receipt["posts"]} == {p["permalink"] for p in mine}
+    assert all(not img["exif_gps"] for p in mine for img in p["images"])
+    assert store.exists(layout.asset_key(item_id, "poster.jpg"))  # the original stays
+
+    dag_id = load_all_sops()[sop_id].dag_id
+    runs = api(f"/api/v2/dags/{dag_id}/dagRuns?run_id_pattern={item_id}")["dag_runs"]
+    assert [r["dag_run_id"] for r in runs] == [layout.run_id_for(item_id)]
+    assert runs[0]["state"] == "success"
+
+
+def test_dropping_the_same_item_again_starts_no_second_run(tmp_path, cli_env, store, api):
+    item_id = "e2e-redrop"
+    folder = write_item(tmp_path, item_id, "singkawang", ["facebook"])
+    assert humas(["submit", str(folder)]) == 0
+    wait_for_state(store, item_id, {"awaiting_approval"}, 240)
+    assert humas(["submit", str(folder)]) == 0  # staff drop it again
+    time.sleep(15)  # several dispatcher polls
+    runs = api(f"/api/v2/dags/humas_sop_singkawang/dagRuns?run_id_pattern={item_id}")["dag_runs"]
+    assert len(runs) == 1
+
+
+def test_invalid_brief_is_rejected_with_every_problem_and_nothing_crashes(cli_env, store, api):
+    item_id = "e2e-bad-brief"
+    store.put_bytes(layout.asset_key(item_id, "poster.jpg"), b"not really a jpeg")
+    store.put_bytes(layout.brief_key(item_id), yaml.safe_dump(
+        {"title": "", "caption": "x", "channels": ["myspace"], "sop": "atlantis", "assets": ["poster.jpg"],
+         "submitter": "Ayu"}).encode())
+    status = wait_for_state(store, item_id, {"rejected"}, 120)
+    fields = {p["field"] for p in status["details"]["problems"]}
+    assert {"title", "channels", "sop"} <= fields
+    rejection = store.get_json(layout.rejection_key(item_id))
+    assert rejection["problems"] and all(p["fix"] for p in rejection["problems"])
+    assert store.exists(layout.brief_key(item_id))  # nothing is lost
+
+    # the dispatcher keeps working for the next item
+    health = api("/api/v2/dags/humas_dispatcher/dagRuns?order_by=-run_after&limit=1")["dag_runs"]
+    assert health and health[0]["state"] in ("running", "queued", "success")

@@ -1,0 +1,109 @@
+"""DAG integrity: every DAG file imports, one DAG per SOP file, the shape follows the SOP, no I/O at parse."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from humas.resources import include_dir
+from humas.sop import load_all_sops
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Parse the dags folder in a fresh interpreter (DAG files run at import; a test must not share that state).
+# Sockets are disabled there: parsing must not touch the network, the bucket or a database.
+PARSE = r"""
+import json, socket, sys, time
+def _no_network(*a, **k):
+    raise RuntimeError("DAG parsing tried to open a network connection")
+socket.socket.connect = _no_network
+socket.create_connection = _no_network
+from airflow.dag_processing.dagbag import DagBag
+started = time.perf_counter()
+bag = DagBag(dag_folder=sys.argv[1])
+elapsed = time.perf_counter() - started
+dags = {d.dag_id: {"tasks": [t.task_id for t in d.tasks], "tags": sorted(d.tags),
+                   "order": [t.task_id for t in d.topological_sort()] if hasattr(d, "topological_sort") else [],
+                   "display": {t.task_id: t.task_display_name for t in d.tasks},
+                   "owners": sorted({t.owner for t in d.tasks}), "doc": d.doc_md or "",
+                   "deadlines": len(d.deadline or []) if isinstance(d.deadline, list) else (1 if d.deadline else 0)}
+        for d in bag.dags.values()}
+print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": dags, "seconds": elapsed}))
+"""
+
+
+def parse_dags(include: Path | None = None) -> dict:
+    env = {**os.environ, "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+           "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), os.environ.get("PYTHONPATH", "")])}
+    if include is not None:
+        env["HUMAS_INCLUDE_DIR"] = str(include)
+    out = subprocess.run([sys.executable, "-c", PARSE, str(REPO / "dags")], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def parsed() -> dict:
+    return parse_dags()
+
+
+def test_every_dag_file_imports_without_errors(parsed):
+    assert parsed["errors"] == {}
+
+
+def test_one_dag_per_sop_file_plus_the_dispatcher(parsed):
+    sops = load_all_sops()
+    assert set(parsed["dags"]) == {s.dag_id for s in sops.values()} | {"humas_dispatcher"}
+
+
+def test_sop_dag_tasks_follow_the_sop_steps_in_order(parsed):
+    for sop in load_all_sops().values():
+        dag = parsed["dags"][sop.dag_id]
+        expected = [s.task_id for s in sop.steps] + ["record_post_links"]
+        assert sorted(dag["tasks"]) == sorted(expected)
+        if dag["order"]:
+            assert dag["order"] == expected
+        for step in sop.steps:  # staff recognise their procedure: display names in the SOP's words
+            assert step.activity in dag["display"][step.task_id]
+        assert {sop.role(s.actor).name for s in sop.steps} <= set(dag["owners"])
+        assert sop.steps[0].activity in dag["doc"]
+        assert "sop" in dag["tags"] and sop.id in dag["tags"]
+
+
+def test_every_timed_step_gets_a_run_deadline(parsed):
+    for sop in load_all_sops().values():
+        timed = [s for s in sop.steps if s.time.kind == "duration"]
+        assert parsed["dags"][sop.dag_id]["deadlines"] == len(timed)
+
+
+def test_parsing_needs_no_network_and_is_quick(parsed):
+    # A guard against I/O at parse time (which would wait on a connect timeout), not a performance goal.
+    assert parsed["seconds"] < 5
+
+
+def test_a_malformed_sop_file_becomes_a_visible_error_dag_and_the_others_still_load(tmp_path):
+    include = tmp_path / "include"
+    shutil.copytree(include_dir(), include)
+    (include / "sops" / "bogor.yaml").write_text("id: bogor\nagency: Diskominfo Bogor\nsteps: [1, 2\n")
+    parsed = parse_dags(include)
+    assert parsed["errors"] == {}
+    assert "humas_sop_bogor" in parsed["dags"]
+    assert "sop-error" in parsed["dags"]["humas_sop_bogor"]["tags"]
+    assert "bogor.yaml" in parsed["dags"]["humas_sop_bogor"]["doc"]
+    assert {s.dag_id for s in load_all_sops().values()} <= set(parsed["dags"])
+
+
+def test_a_fifth_agency_needs_only_a_yaml_file(tmp_path):
+    include = tmp_path / "include"
+    shutil.copytree(include_dir(), include)
+    text = (include / "sops" / "singkawang.yaml").read_text().replace("id: singkawang", "id: bogor", 1)
+    (include / "sops" / "bogor.yaml").write_text(text)
+    parsed = parse_dags(include)
+    assert parsed["errors"] == {}
+    assert "step_4_upload" in parsed["dags"]["humas_sop_bogor"]["tasks"]
