@@ -11,6 +11,7 @@ import yaml
 from humas.exceptions import BriefError, LayoutError, Problem
 from humas.layout import check_asset_name, check_item_id
 from humas.sla import WIB
+from humas.yamlio import load_strict
 
 FITS = ("pad", "crop")
 _REQUIRED = ("title", "caption", "channels", "sop", "assets", "submitter")
@@ -88,7 +89,7 @@ def _assets(item_id: str, raw: Mapping, problems: list[Problem]) -> tuple[str, .
 
 def _sop(raw: Mapping, sops: Mapping[str, Any], problems: list[Problem]) -> str:
     value = raw.get("sop")
-    if value not in sops:
+    if not isinstance(value, str) or value not in sops:
         problems.append(Problem("sop", f"{value!r} is not a known SOP", f"use one of: {', '.join(sorted(sops))}"))
         return ""
     return str(value)
@@ -141,12 +142,12 @@ def _placements(raw: Mapping, channels: tuple[str, ...], problems: list[Problem]
 
 def _load_yaml(item_id: str, text: bytes | str) -> Mapping:
     try:
-        raw = yaml.safe_load(text)
+        raw = load_strict(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "the file"
         raise BriefError(f"item {item_id} brief.yaml", [Problem(where, f"is not valid YAML ({getattr(exc, 'problem', exc)})",
-                                                               "fix the YAML syntax (indentation, quotes, colons)")]) from exc
+                                                               "correct that line (indentation, quotes, colons, real dates as YYYY-MM-DD)")]) from exc
     if not isinstance(raw, Mapping):
         raise BriefError(f"item {item_id} brief.yaml", [Problem("(top level)", "must be a mapping of fields", _fix_example())])
     return raw

@@ -41,7 +41,7 @@ RUN_ID_PREFIX = "item__"
 
 def check_item_id(item_id: str) -> str:
     """Return ``item_id`` if it can name an item folder and an Airflow run id, else raise."""
-    if not ITEM_ID_PATTERN.match(item_id or ""):
+    if not isinstance(item_id, str) or not ITEM_ID_PATTERN.fullmatch(item_id):
         raise LayoutError(
             f"item id {item_id!r} is not allowed: use 1-80 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit (rename the folder, e.g. 2026-11-22-hut-kota)"
@@ -51,7 +51,7 @@ def check_item_id(item_id: str) -> str:
 
 def check_asset_name(item_id: str, name: str) -> str:
     """Return ``name`` if it is a plain file name inside the item folder, else raise."""
-    if not _ASSET_NAME_PATTERN.match(name or "") or name in (".", "..") or name == BRIEF_NAME:
+    if not isinstance(name, str) or not _ASSET_NAME_PATTERN.fullmatch(name) or name in (".", "..") or name == BRIEF_NAME:
         raise LayoutError(f"item {item_id}: asset name {name!r} is not a plain file name; rename the file")
     return name
 
@@ -94,7 +94,7 @@ def item_id_from_dispatch_key(stage: str, key: str) -> str | None:
     if not key.startswith(prefix) or not key.endswith(".json"):
         return None
     candidate = key[len(prefix):-len(".json")]
-    return candidate if ITEM_ID_PATTERN.match(candidate) else None
+    return candidate if ITEM_ID_PATTERN.fullmatch(candidate) else None
 
 
 def pipeline_prefix(item_id: str) -> str:
@@ -153,9 +153,8 @@ def run_id_for(item_id: str) -> str:
 
 
 def item_id_from_run_id(run_id: str) -> str | None:
-    if run_id.startswith(RUN_ID_PREFIX):
-        return run_id[len(RUN_ID_PREFIX):]
-    return None
+    candidate = run_id[len(RUN_ID_PREFIX):] if run_id.startswith(RUN_ID_PREFIX) else ""
+    return candidate if ITEM_ID_PATTERN.fullmatch(candidate) else None
 
 
 def item_id_from_inbox_prefix(prefix: str) -> str | None:
@@ -163,7 +162,7 @@ def item_id_from_inbox_prefix(prefix: str) -> str | None:
     if not prefix.startswith(INBOX) or not prefix.endswith("/"):
         return None
     candidate = prefix[len(INBOX):-1]
-    return candidate if ITEM_ID_PATTERN.match(candidate) else None
+    return candidate if ITEM_ID_PATTERN.fullmatch(candidate) else None
 
 
 def asset_name_from_key(item_id: str, key: str) -> str | None:

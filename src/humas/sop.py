@@ -21,6 +21,7 @@ import yaml
 
 from humas.exceptions import Problem, SopError
 from humas.resources import sops_dir
+from humas.yamlio import load_strict
 
 __all__ = [
     "GATE_STAGES", "STAGES", "Role", "Sop", "StandardTime", "Step", "available_sops", "load_all_sops",
@@ -271,21 +272,6 @@ def parse_sop(raw: object, source: str) -> Sop:
     return _parse(raw, source)
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses a mapping with the same key twice (PyYAML would keep the last silently)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[str] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, str) and key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (the first one would be ignored)", key_node.start_mark)
-            if isinstance(key, str):
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 def _read_yaml(path: Path) -> object:
     try:
         text = path.read_text(encoding="utf-8")
@@ -293,7 +279,7 @@ def _read_yaml(path: Path) -> object:
         raise SopError(str(path), [Problem("(file)", f"cannot be read ({exc})",
                                            "check that the file exists and is UTF-8 text")]) from exc
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        return load_strict(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(file)"
