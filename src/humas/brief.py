@@ -147,7 +147,7 @@ def _load_yaml(item_id: str, text: bytes | str) -> Mapping:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "the file"
         raise BriefError(f"item {item_id} brief.yaml", [Problem(where, f"is not valid YAML ({getattr(exc, 'problem', exc)})",
-                                                               "correct that line (indentation, quotes, colons, real dates as YYYY-MM-DD)")]) from exc
+                                                               "fix the YAML syntax on that line (indentation, quotes, colons, real dates as YYYY-MM-DD)")]) from exc
     if not isinstance(raw, Mapping):
         raise BriefError(f"item {item_id} brief.yaml", [Problem("(top level)", "must be a mapping of fields", _fix_example())])
     return raw

@@ -74,12 +74,17 @@ def download(url: str, limit: int) -> bytes:
     return data
 
 
-def fits_placement(info: ImageInfo, placement: Placement) -> str | None:
-    """Why `info` breaks the placement's geometry (aspect, width), or None."""
+def aspect_problem(info: ImageInfo, placement: Placement) -> str | None:
+    """Why the image's width/height breaks the placement's aspect range, or None."""
     if placement.min_aspect is not None and info.aspect < placement.min_aspect - 1e-9:
         return f"aspect ratio {info.aspect:.3f} is below the minimum {placement.min_aspect}"
     if placement.max_aspect is not None and info.aspect > placement.max_aspect + 1e-9:
         return f"aspect ratio {info.aspect:.3f} is above the maximum {placement.max_aspect}"
+    return None
+
+
+def width_problem(info: ImageInfo, placement: Placement) -> str | None:
+    """Why the image's width is outside the placement's range, or None."""
     if not placement.min_width <= info.width <= placement.max_width:
         return f"width {info.width}px is outside {placement.min_width}..{placement.max_width}px"
     return None

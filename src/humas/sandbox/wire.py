@@ -62,13 +62,15 @@ class ApiError(Exception):
 
 
 def graph_error(message: str, code: int, subcode: int | None = None, *, status: int = 400,
-                error_type: str = "OAuthException", transient: bool = False,
+                error_type: str = "OAuthException", transient: bool = False, user_msg: str | None = None,
                 headers: dict[str, str] | None = None) -> ApiError:
     """A Graph API (Instagram, Facebook) error: {"error": {message, type, code, error_subcode, fbtrace_id}}."""
     body: dict[str, Any] = {"message": message, "type": error_type, "code": code}
     if subcode is not None:
         body["error_subcode"] = subcode
     body["is_transient"] = transient
+    if user_msg:
+        body["error_user_msg"] = user_msg
     body["fbtrace_id"] = "A" + secrets.token_urlsafe(16)[:22]
     return ApiError(Response(status, {"error": body}, dict(headers or {})))
 
