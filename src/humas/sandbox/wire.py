@@ -132,7 +132,10 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], di
         data = part.get_payload(decode=True) or b""
         filename = part.get_filename()
         if filename is None:
-            fields[name] = data.decode(part.get_content_charset() or "utf-8")
-        else:
-            files[name] = Upload(filename, part.get_content_type(), data)
+            try:
+                fields[name] = data.decode(part.get_content_charset() or "utf-8")
+                continue
+            except UnicodeDecodeError:   # a file part sent without a filename
+                filename = ""
+        files[name] = Upload(filename, part.get_content_type(), data)
     return fields, files, None

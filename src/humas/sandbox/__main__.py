@@ -1,0 +1,42 @@
+"""``python -m humas.sandbox [--host 127.0.0.1] [--port 8090] [--state-file PATH]``."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+from pathlib import Path
+from types import FrameType
+
+from humas.sandbox.config import TOKEN_ENV, SandboxConfig
+from humas.sandbox.server import make_server
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the sandbox until SIGINT or SIGTERM."""
+    parser = argparse.ArgumentParser(
+        prog="python -m humas.sandbox", description=f"Local platform sandbox; the accepted token is ${TOKEN_ENV}.",
+        epilog="Environment: HUMAS_SANDBOX_TOKEN (required), HUMAS_SANDBOX_STATE_FILE (like --state-file), "
+               "HUMAS_SANDBOX_IN_PROGRESS_POLLS (IN_PROGRESS answers before FINISHED, default 1), "
+               "HUMAS_SANDBOX_IG_QUOTA (Instagram posts per 24 h, default 50).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--state-file", type=Path, help="JSON file that keeps posts across restarts")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    server = make_server(SandboxConfig.from_env(args.state_file), args.host, args.port)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    logging.getLogger("humas.sandbox").info("platform sandbox on %s", server.base_url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

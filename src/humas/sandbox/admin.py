@@ -1,0 +1,65 @@
+"""Admin routes under /_sandbox/ for tests and demos; no real platform has them."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from humas.sandbox.config import FACEBOOK_PAGE_ID, INSTAGRAM_USER_ID, X_USER_ID, Sandbox
+from humas.sandbox.state import Post, check_fault
+from humas.sandbox.wire import ApiError, Request, Response
+from humas.sandbox.xapi import x_time
+
+
+def _problem(status: int, message: str) -> ApiError:
+    return ApiError(Response(status, {"error": message}))
+
+
+def post_summary(post: Post) -> dict[str, Any]:
+    """A published post as GET /_sandbox/posts lists it."""
+    return {"channel": post.channel, "account_id": post.account_id, "id": post.id, "caption": post.caption,
+            "permalink": post.permalink, "created_at": x_time(post.created_at),
+            "images": [image.info.as_dict() for image in post.images]}
+
+
+def health(app: Sandbox, req: Request) -> Response:
+    """GET /_sandbox/health."""
+    accounts = {"instagram": INSTAGRAM_USER_ID, "facebook": FACEBOOK_PAGE_ID, "x": X_USER_ID}
+    return Response(200, {"status": "ok", "accounts": accounts, "posts": len(app.state.posts)})
+
+
+def list_posts(app: Sandbox, req: Request) -> Response:
+    """GET /_sandbox/posts: every published post, oldest first."""
+    with app.state.lock:
+        posts = list(app.state.posts)
+    return Response(200, [post_summary(p) for p in posts])
+
+
+def media(app: Sandbox, req: Request, channel: str, post_id: str, index: str) -> Response:
+    """GET /_sandbox/media/{channel}/{id}/{n}: the n-th (0-based) image of a post, as stored."""
+    post = app.state.find_post(post_id, channel)
+    if post is None or int(index) >= len(post.images):
+        raise _problem(404, f"no image {index} for {channel} post {post_id}")
+    image = post.images[int(index)]
+    return Response(200, image.data, content_type=image.info.mime_type)
+
+
+def reset(app: Sandbox, req: Request) -> Response:
+    """POST /_sandbox/reset: forget posts, containers, uploads and faults."""
+    app.state.reset()
+    return Response(200, {"reset": True})
+
+
+def add_fault(app: Sandbox, req: Request) -> Response:
+    """POST /_sandbox/faults {"channel", "operation", "mode", "count", "delay_seconds"}."""
+    try:
+        fault = check_fault(req.json if isinstance(req.json, dict) else {})
+    except (ValueError, TypeError) as exc:
+        raise _problem(400, f"bad fault: {exc}") from exc
+    app.state.add_fault(fault)
+    return Response(201, {"armed": asdict(fault)})
+
+
+def list_faults(app: Sandbox, req: Request) -> Response:
+    """GET /_sandbox/faults: faults still armed."""
+    with app.state.lock:
+        return Response(200, [asdict(f) for f in app.state.faults])

@@ -1,0 +1,352 @@
+"""Graph API routes: Instagram content publishing and Facebook Page photos/feed.
+
+Error codes follow Meta's Instagram error table (code / error_subcode) and Graph's generic codes:
+100 invalid parameter, 33 unknown object, 24/2207006 container not found, 9/2207042 publishing limit,
+9007/2207027 container not ready, 36000/2207004 too large, 36001/2207005 format, 36003/2207009 aspect,
+36004/2207010 caption, 9004/2207052 download failed, 100/2207028 carousel size, 324 bad photo file.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from humas.profiles import Placement
+from humas.sandbox import images
+from humas.sandbox.config import (
+    FACEBOOK_PAGE_ID, FACEBOOK_PAGE_NAME, INSTAGRAM_QUOTA_DURATION, INSTAGRAM_USER_ID, INSTAGRAM_USERNAME, Sandbox,
+)
+from humas.sandbox.state import Container, Pending, Post, StoredImage
+from humas.sandbox.wire import Request, Response, graph_error, graph_not_found
+
+SHORTCODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+# -- shared helpers ---------------------------------------------------------------------------------
+def graph_time(epoch: float) -> str:
+    """Graph's timestamp format, e.g. 2026-05-01T03:04:05+0000."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(epoch))
+
+
+def _fields(req: Request, default: str) -> list[str]:
+    return [f.strip() for f in (req.param("fields") or default).split(",") if f.strip()]
+
+
+def _pick(obj: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    return {"id": obj["id"], **{f: obj[f] for f in fields if f in obj}}
+
+
+def _since(req: Request) -> float:
+    raw = req.param("since")
+    try:
+        return float(raw) if raw else 0.0
+    except ValueError as exc:
+        raise graph_error(f"(#100) The parameter since must be a unix timestamp, got {raw!r}", 100) from exc
+
+
+def _page(req: Request, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """One page of a Graph edge, with cursor paging (`limit`, `after`)."""
+    raw_after = req.param("after")
+    try:
+        limit = min(max(int(req.param("limit") or 25), 1), 100)
+        start = int(base64.urlsafe_b64decode(raw_after.encode()).decode()) if raw_after else 0
+    except ValueError as exc:
+        raise graph_error("(#100) The parameters limit/after are invalid", 100) from exc
+    chunk = items[start:start + limit]
+    body: dict[str, Any] = {"data": chunk}
+    if chunk:
+        after = base64.urlsafe_b64encode(str(start + len(chunk)).encode()).decode()
+        body["paging"] = {"cursors": {"before": base64.urlsafe_b64encode(str(start).encode()).decode(),
+                                      "after": after}}
+        if start + limit < len(items):
+            query = {k: v for k, v in req.query.items() if k != "after"} | {"after": after}
+            body["paging"]["next"] = f"{req.base_url}{req.path}?{urlencode(query)}"
+    return body
+
+
+def _fetch(url: str | None, placement: Placement, channel: str) -> bytes:
+    if not url:
+        raise graph_error("(#100) The parameter image_url is required" if channel == "instagram"
+                          else "(#324) Requires upload file", 100 if channel == "instagram" else 324)
+    try:
+        return images.download(url, placement.max_bytes)
+    except images.DownloadError as exc:
+        if exc.too_large:
+            raise graph_error("The image size is too large.", 36000, 2207004,
+                              user_msg=f"The image is too large to download. It should be at most "
+                                       f"{placement.max_bytes} bytes.") from exc
+        raise graph_error("Media download has failed. The media URI doesn't meet our requirements.", 9004, 2207052,
+                          user_msg=f"The media could not be fetched from the URL: {exc}") from exc
+
+
+# -- Instagram --------------------------------------------------------------------------------------
+def _ig_account(account_id: str, method: str) -> None:
+    if account_id != INSTAGRAM_USER_ID:
+        raise graph_not_found(account_id, method)
+
+
+def _ig_image(data: bytes, placement: Placement) -> StoredImage:
+    """Check a downloaded image as Instagram does: real format by bytes, aspect ratio, width."""
+    info = images.inspect(data)
+    if info is None or info.format not in placement.formats:
+        found = info.format if info else "not an image"
+        raise graph_error(f"The image format is not supported. Supported formats are: {', '.join(placement.formats)}",
+                          36001, 2207005, user_msg=f"The downloaded file is {found}.")
+    aspect = images.aspect_problem(info, placement)
+    if aspect:
+        raise graph_error(f"The submitted image with aspect ratio ('{info.width}/{info.height}',) cannot be "
+                          "published. Please submit an image with a valid aspect ratio.", 36003, 2207009,
+                          user_msg=f"The image {aspect} (allowed {placement.min_aspect}..{placement.max_aspect}).")
+    width = images.width_problem(info, placement)
+    if width:   # the live API rescales instead; the sandbox rejects so renditions are held to the profile
+        raise graph_error(f"The submitted image cannot be published: {width}.", 36003, 2207009)
+    return StoredImage(info, data)
+
+
+def check_ig_caption(app: Sandbox, caption: str) -> None:
+    """Instagram's caption limits, read from the profile: characters, hashtags, @mentions."""
+    limits = app.profiles["instagram"].caption
+    counts = {"characters": len(caption), "hashtags": len(re.findall(r"#\w+", caption)),
+              "@ tags": len(re.findall(r"@[\w.]+", caption))}
+    maxima = {"characters": limits.max_chars, "hashtags": limits.max_hashtags, "@ tags": limits.max_mentions}
+    over = [f"{counts[k]} {k} (max {maxima[k]})" for k in counts if maxima[k] is not None and counts[k] > maxima[k]]
+    if over:
+        raise graph_error(f"The submitted caption was too long. Please submit a caption with at most "
+                          f"{limits.max_chars} characters, {limits.max_hashtags} hashtags and {limits.max_mentions} "
+                          "@ tags.", 36004, 2207010, user_msg="Caption has " + ", ".join(over) + ".")
+
+
+def _child_ids(raw: str | None) -> list[str]:
+    return [c.strip().strip('"') for c in (raw or "").strip("[]").split(",") if c.strip()]
+
+
+def ig_create_container(app: Sandbox, req: Request, account_id: str) -> Response:
+    """POST /{ig-user-id}/media: an image, a carousel item, or a CAROUSEL of existing items."""
+    _ig_account(account_id, "post")
+    placement = app.profiles["instagram"].default
+    if (req.param("media_type") or "").upper() == "CAROUSEL":
+        return _ig_carousel(app, req, account_id, placement)
+    is_item = (req.param("is_carousel_item") or "").lower() in ("true", "1")
+    caption = "" if is_item else (req.param("caption") or "")
+    check_ig_caption(app, caption)
+    image = _ig_image(_fetch(req.param("image_url"), placement, "instagram"), placement)
+    container = Container(f"17{app.state.next_seq():015d}", account_id, "CAROUSEL_ITEM" if is_item else "IMAGE",
+                          caption, [image])
+    with app.state.transaction() as state:
+        state.containers[container.id] = container
+    return Response(200, {"id": container.id})
+
+
+def _ig_carousel(app: Sandbox, req: Request, account_id: str, placement: Placement) -> Response:
+    children, caption = _child_ids(req.param("children")), req.param("caption") or ""
+    if not 2 <= len(children) <= placement.max_items:
+        raise graph_error("Your post won't be able to be shared as a carousel. Carousels need at least 2 photos/"
+                          f"videos and no more than {placement.max_items} photos/videos.", 100, 2207028,
+                          user_msg=f"The carousel has {len(children)} items.")
+    check_ig_caption(app, caption)
+    with app.state.transaction() as state:
+        items = [state.containers.get(c) for c in children]
+        bad = [c for c, item in zip(children, items)
+               if item is None or item.account_id != account_id or item.kind != "CAROUSEL_ITEM"]
+        if bad:
+            raise graph_error(f"The media with id {bad[0]} cannot be found (it must be a carousel item container "
+                              "of this account).", 24, 2207006)
+        parent = Container(f"17{state.next_seq():015d}", account_id, "CAROUSEL", caption,
+                           [img for item in items if item for img in item.images], children)
+        state.containers[parent.id] = parent
+    return Response(200, {"id": parent.id})
+
+
+def _container_status(app: Sandbox, container: Container) -> str:
+    if container.media_id:
+        return "PUBLISHED"
+    container.polls += 1
+    return "IN_PROGRESS" if container.polls <= app.config.in_progress_polls else "FINISHED"
+
+
+def ig_publish(app: Sandbox, req: Request, account_id: str) -> Response:
+    """POST /{ig-user-id}/media_publish: turn a FINISHED container into a post (once)."""
+    _ig_account(account_id, "post")
+    creation_id = req.param("creation_id") or ""
+    with app.state.transaction() as state:
+        container = state.containers.get(creation_id)
+        if container is None or container.account_id != account_id or container.kind == "CAROUSEL_ITEM":
+            raise graph_error(f"The media with id {creation_id or '(none)'} cannot be found", 24, 2207006)
+        if container.media_id:
+            raise graph_error(f"The media with id {creation_id} cannot be found: the container was already "
+                              f"published as media {container.media_id}", 24, 2207006)
+        if container.polls <= app.config.in_progress_polls:
+            raise graph_error("Media ID is not available", 9007, 2207027,
+                              user_msg="The media is not ready for publishing, please wait for a moment")
+        if ig_quota_usage(app, account_id) >= app.config.instagram_quota_total:
+            raise graph_error("Application request limit reached", 9, 2207042,
+                              user_msg="You reached maximum number of posts that is allowed to be published by "
+                                       "Content Publishing API.")
+        media_id = f"18{state.next_seq():015d}"
+        state.posts.append(Post("instagram", account_id, media_id, container.caption,
+                                f"https://www.instagram.com/p/{_shortcode(int(media_id))}/", time.time(),
+                                container.images))
+        container.media_id = media_id
+    return Response(200, {"id": media_id})
+
+
+def _shortcode(number: int) -> str:
+    code = ""
+    while number:
+        number, digit = divmod(number, 64)
+        code = SHORTCODE_ALPHABET[digit] + code
+    return code
+
+
+def ig_quota_usage(app: Sandbox, account_id: str) -> int:
+    """Posts this account published in the rolling quota window."""
+    cutoff = time.time() - INSTAGRAM_QUOTA_DURATION
+    return sum(1 for p in app.state.posts_of("instagram", account_id) if p.created_at >= cutoff)
+
+
+def ig_publishing_limit(app: Sandbox, req: Request, account_id: str) -> Response:
+    """GET /{ig-user-id}/content_publishing_limit."""
+    _ig_account(account_id, "get")
+    row: dict[str, Any] = {"quota_usage": ig_quota_usage(app, account_id)}
+    if "config" in _fields(req, "quota_usage"):
+        row["config"] = {"quota_total": app.config.instagram_quota_total, "quota_duration": INSTAGRAM_QUOTA_DURATION}
+    return Response(200, {"data": [row]})
+
+
+def _ig_media_fields(post: Post) -> dict[str, Any]:
+    return {"id": post.id, "caption": post.caption, "permalink": post.permalink,
+            "timestamp": graph_time(post.created_at),
+            "media_type": "CAROUSEL_ALBUM" if len(post.images) > 1 else "IMAGE",
+            "shortcode": post.permalink.rstrip("/").rsplit("/", 1)[-1], "username": INSTAGRAM_USERNAME}
+
+
+def ig_list_media(app: Sandbox, req: Request, account_id: str) -> Response:
+    """GET /{ig-user-id}/media: the account's posts, newest first (supports `since`, `limit`, `after`)."""
+    _ig_account(account_id, "get")
+    fields, since = _fields(req, "id"), _since(req)
+    posts = [p for p in app.state.posts_of("instagram", account_id) if p.created_at >= since]
+    return Response(200, _page(req, [_pick(_ig_media_fields(p), fields) for p in posts]))
+
+
+# -- Facebook Page ----------------------------------------------------------------------------------
+def _fb_page(page_id: str, method: str) -> None:
+    if page_id != FACEBOOK_PAGE_ID:
+        raise graph_not_found(page_id, method)
+
+
+def _fb_check_message(app: Sandbox, message: str, param: str) -> None:
+    limit = app.profiles["facebook"].caption.max_chars
+    if len(message) > limit:
+        raise graph_error(f"(#100) Param {param} must be at most {limit} characters long", 100,
+                          user_msg=f"The {param} has {len(message)} characters.")
+
+
+def _fb_image(req: Request, placement: Placement) -> StoredImage:
+    upload = req.files.get("source")
+    if upload is None:
+        data = _fetch(req.param("url"), placement, "facebook")
+    elif len(upload.data) > placement.max_bytes:
+        raise graph_error(f"(#100) The photo is too large: {len(upload.data)} bytes, a Page photo may have at most "
+                          f"{placement.max_bytes} bytes", 100)
+    else:
+        data = upload.data
+    info = images.inspect(data)
+    if info is None or info.format not in placement.formats:
+        raise graph_error("(#324) Missing or invalid image file", 324,
+                          user_msg=f"Accepted formats: {', '.join(placement.formats)}.")
+    return StoredImage(info, data)
+
+
+def _fb_permalink(post_id: str) -> str:
+    page_id, _, story = post_id.partition("_")
+    return f"https://www.facebook.com/{page_id}/posts/{story}"
+
+
+def fb_photos(app: Sandbox, req: Request, page_id: str) -> Response:
+    """POST /{page-id}/photos: a published photo post, or an unpublished photo to attach later."""
+    _fb_page(page_id, "post")
+    caption = req.param("caption") or req.param("message") or ""
+    _fb_check_message(app, caption, "caption")
+    image = _fb_image(req, app.profiles["facebook"].default)
+    published = (req.param("published") or "true").lower() not in ("false", "0")
+    photo_id = f"122{app.state.next_seq():013d}"
+    with app.state.transaction() as state:
+        if not published:
+            state.pending[photo_id] = Pending(photo_id, "facebook", page_id, image, time.time())
+            return Response(200, {"id": photo_id})
+        post_id = f"{page_id}_{photo_id}"
+        state.posts.append(Post("facebook", page_id, post_id, caption, _fb_permalink(post_id), time.time(), [image]))
+    return Response(200, {"id": photo_id, "post_id": post_id})
+
+
+def _attached_ids(req: Request) -> list[str]:
+    raw = req.param("attached_media")
+    entries = json.loads(raw) if raw else []
+    indexed = sorted((k for k in req.form if k.startswith("attached_media[")),
+                     key=lambda k: int(k[len("attached_media["):-1]))
+    entries += [json.loads(req.form[k]) for k in indexed]
+    return [str(e["media_fbid"]) for e in entries]
+
+
+def fb_feed_post(app: Sandbox, req: Request, page_id: str) -> Response:
+    """POST /{page-id}/feed: a text post, or a multi-photo post from unpublished photos."""
+    _fb_page(page_id, "post")
+    message = req.param("message") or ""
+    _fb_check_message(app, message, "message")
+    try:
+        photo_ids = _attached_ids(req)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise graph_error('(#100) attached_media must be a list of {"media_fbid": id}', 100) from exc
+    max_items = app.profiles["facebook"].default.max_items
+    if not message and not photo_ids:
+        raise graph_error("(#100) A post needs a message or attached_media", 100)
+    if len(photo_ids) > max_items:
+        raise graph_error(f"(#100) attached_media may hold at most {max_items} photos", 100)
+    with app.state.transaction() as state:
+        photos = [state.pending.get(p) for p in photo_ids]
+        bad = [p for p, photo in zip(photo_ids, photos) if photo is None or photo.account_id != page_id]
+        if bad:
+            raise graph_error(f"(#100) param attached_media: media_fbid {bad[0]} is not an unpublished photo of "
+                              "this Page", 100)
+        post_id = f"{page_id}_122{state.next_seq():013d}"
+        state.posts.append(Post("facebook", page_id, post_id, message, _fb_permalink(post_id), time.time(),
+                                [p.image for p in photos if p]))
+        for photo_id in photo_ids:
+            state.pending.pop(photo_id, None)
+    return Response(200, {"id": post_id})
+
+
+def _fb_post_fields(post: Post) -> dict[str, Any]:
+    return {"id": post.id, "message": post.caption, "created_time": graph_time(post.created_at),
+            "permalink_url": post.permalink}
+
+
+def fb_list_feed(app: Sandbox, req: Request, page_id: str) -> Response:
+    """GET /{page-id}/feed: the Page's posts, newest first (supports `since`, `limit`, `after`)."""
+    _fb_page(page_id, "get")
+    fields, since = _fields(req, "id,message,created_time"), _since(req)
+    posts = [p for p in app.state.posts_of("facebook", page_id) if p.created_at >= since]
+    return Response(200, _page(req, [_pick(_fb_post_fields(p), fields) for p in posts]))
+
+
+# -- any node ---------------------------------------------------------------------------------------
+def get_node(app: Sandbox, req: Request, object_id: str) -> Response:
+    """GET /{id}: a container's status, an Instagram media, a Page post, or one of the accounts."""
+    container = app.state.containers.get(object_id)
+    if container is not None:
+        with app.state.transaction():
+            status = _container_status(app, container)
+        return Response(200, _pick({"id": object_id, "status_code": status, "status": status},
+                                   _fields(req, "id")))
+    post = app.state.find_post(object_id)
+    if post is not None:
+        node = _ig_media_fields(post) if post.channel == "instagram" else _fb_post_fields(post)
+        return Response(200, _pick(node, _fields(req, "id")))
+    accounts = {INSTAGRAM_USER_ID: {"id": INSTAGRAM_USER_ID, "username": INSTAGRAM_USERNAME},
+                FACEBOOK_PAGE_ID: {"id": FACEBOOK_PAGE_ID, "name": FACEBOOK_PAGE_NAME}}
+    if object_id in accounts:
+        return Response(200, _pick(accounts[object_id], _fields(req, "id,username,name")))
+    raise graph_not_found(object_id)

@@ -1,0 +1,181 @@
+"""X API v2 routes: media upload, create post, a user's posts, a user."""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from humas.sandbox import images
+from humas.sandbox.config import X_USER_ID, X_USERNAME, Sandbox
+from humas.sandbox.state import Pending, Post, StoredImage
+from humas.sandbox.wire import Request, Response, x_invalid, x_problem
+
+X_EPOCH_MS = 1288834974657            # X ids are snowflakes: milliseconds since this epoch, shifted 22 bits
+URL_WEIGHT = 23                       # every URL counts as a t.co link of 23 characters
+URL_PATTERN = re.compile(r"https?://\S+")
+LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))   # twitter-text v3: weight 1
+MEDIA_CATEGORIES = ("tweet_image", "dm_image")
+MEDIA_EXPIRES_SECS = 86400
+
+
+def _snowflake(app: Sandbox, at: float) -> str:
+    """An X-style id: the creation time in milliseconds, shifted 22 bits, plus a sequence number."""
+    return str(((int(at * 1000) - X_EPOCH_MS) << 22) | (app.state.next_seq() % 4096))
+
+
+def _weight(char: str) -> int:
+    code = ord(char)
+    return 1 if any(low <= code <= high for low, high in LIGHT_RANGES) else 2
+
+
+def weighted_length(text: str) -> int:
+    """Length as X counts it (twitter-text v3): each URL 23; code points in the light ranges 1, others
+    (CJK, emoji) 2. Emoji ZWJ sequences count once on X; here each code point counts, so never less."""
+    parts = URL_PATTERN.split(text)
+    return URL_WEIGHT * (len(parts) - 1) + sum(_weight(c) for part in parts for c in part)
+
+
+def _shorten(text: str) -> str:
+    """X shows every URL as a t.co link."""
+    return URL_PATTERN.sub(lambda m: "https://t.co/" + hashlib.sha1(m.group().encode()).hexdigest()[:10], text)
+
+
+def x_time(epoch: float) -> str:
+    """X's timestamp format, e.g. 2026-05-01T03:04:05.000Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch * 1000) % 1000:03d}Z"
+
+
+# -- media upload -----------------------------------------------------------------------------------
+def _media_bytes(req: Request) -> tuple[bytes, str | None]:
+    """The uploaded bytes and media_category, from a multipart body or a JSON body with base64 `media`."""
+    if "media" in req.files:
+        return req.files["media"].data, req.form.get("media_category")
+    body = req.json if isinstance(req.json, dict) else req.form
+    encoded = body.get("media") or body.get("media_data")
+    if not encoded:
+        raise x_invalid("media", "The media field is required (a multipart file part or base64 data).")
+    try:
+        return base64.b64decode(encoded, validate=True), body.get("media_category")
+    except (binascii.Error, ValueError) as exc:
+        raise x_invalid("media", "The media field is not valid base64.") from exc
+
+
+def x_media_upload(app: Sandbox, req: Request) -> Response:
+    """POST /2/media/upload (one-shot image upload)."""
+    data, category = _media_bytes(req)
+    if category not in MEDIA_CATEGORIES:
+        raise x_invalid("media_category", f"media_category must be one of {', '.join(MEDIA_CATEGORIES)}.", category)
+    placement = app.profiles["x"].default
+    if len(data) > placement.max_bytes:
+        raise x_invalid("media", f"File size exceeds {placement.max_bytes} bytes (got {len(data)}).")
+    info = images.inspect(data)
+    if info is None or info.format not in placement.formats:
+        raise x_invalid("media", f"Unsupported media type {info.format if info else 'unknown'}; "
+                                 f"accepted: {', '.join(placement.formats)}.")
+    now = time.time()
+    media_id = _snowflake(app, now)
+    with app.state.transaction() as state:
+        state.pending[media_id] = Pending(media_id, "x", X_USER_ID, StoredImage(info, data), now)
+    return Response(200, {"data": {"id": media_id, "media_key": f"3_{media_id}", "size": len(data),
+                                   "expires_after_secs": MEDIA_EXPIRES_SECS,
+                                   "image": {"image_type": info.mime_type, "w": info.width, "h": info.height}}})
+
+
+# -- posts ------------------------------------------------------------------------------------------
+def _tweet_parts(req: Request) -> tuple[str, list[str]]:
+    body = req.json if isinstance(req.json, dict) else None
+    if body is None:
+        raise x_invalid("body", "The request body must be a JSON object.")
+    media_ids = (body.get("media") or {}).get("media_ids") or []
+    if not isinstance(media_ids, list):
+        raise x_invalid("media.media_ids", "media.media_ids must be an array of strings.")
+    return str(body.get("text") or ""), [str(m) for m in media_ids]
+
+
+def _check_tweet(app: Sandbox, text: str, media_ids: list[str]) -> list[StoredImage]:
+    limits, placement = app.profiles["x"].caption, app.profiles["x"].default
+    if not text and not media_ids:
+        raise x_invalid("text", "A post needs text or media.")
+    if weighted_length(text) > limits.max_chars:
+        raise x_invalid("text", f"Your post text is too long: {weighted_length(text)} characters (URLs count "
+                                f"{URL_WEIGHT}, CJK and emoji 2); at most {limits.max_chars} are allowed.")
+    if len(media_ids) > placement.max_items:
+        raise x_invalid("media.media_ids", f"$.media.media_ids: array size {len(media_ids)} exceeds the maximum "
+                                           f"{placement.max_items}.", ",".join(media_ids))
+    found = [app.state.pending.get(m) for m in media_ids]
+    bad = [m for m, p in zip(media_ids, found) if p is None or p.channel != "x" or p.account_id != X_USER_ID]
+    if bad:
+        raise x_invalid("media.media_ids", "Your media IDs are invalid.", bad[0])
+    return [p.image for p in found if p]
+
+
+def x_create_tweet(app: Sandbox, req: Request) -> Response:
+    """POST /2/tweets: 201 with {"data": {"id", "text", "edit_history_tweet_ids"}}."""
+    text, media_ids = _tweet_parts(req)
+    with app.state.transaction() as state:
+        stored = _check_tweet(app, text, media_ids)
+        shown = _shorten(text)
+        if any(p.caption == shown for p in state.posts_of("x", X_USER_ID)):
+            raise x_problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
+        now = time.time()
+        tweet_id = _snowflake(app, now)
+        state.posts.append(Post("x", X_USER_ID, tweet_id, shown, f"https://x.com/{X_USERNAME}/status/{tweet_id}",
+                                now, stored))
+    return Response(201, {"data": {"id": tweet_id, "text": shown, "edit_history_tweet_ids": [tweet_id]}})
+
+
+def _user_missing(user_id: str) -> Response:
+    return Response(200, {"errors": [{
+        "value": user_id, "detail": f"Could not find user with id: [{user_id}].", "title": "Not Found Error",
+        "resource_type": "user", "parameter": "id", "resource_id": user_id,
+        "type": "https://api.twitter.com/2/problems/resource-not-found"}]})
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _timeline_params(req: Request) -> tuple[int, float, int, bool]:
+    raw_max, raw_start, token = req.query.get("max_results", "10"), req.query.get("start_time"), req.query.get(
+        "pagination_token")
+    if not raw_max.isdigit() or not 5 <= int(raw_max) <= 100:
+        raise x_invalid("max_results", f"The `max_results` query parameter value [{raw_max}] is not between 5 and 100",
+                        raw_max)
+    try:
+        start = _utc(datetime.fromisoformat(raw_start)).timestamp() if raw_start else 0.0
+        offset = int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
+    except ValueError as exc:
+        raise x_invalid("start_time", "start_time must be ISO 8601 (YYYY-MM-DDTHH:mm:ssZ) and pagination_token "
+                                      "one this API returned.", raw_start) from exc
+    with_created = "created_at" in req.query.get("tweet.fields", "").split(",")
+    return int(raw_max), start, offset, with_created
+
+
+def x_user_tweets(app: Sandbox, req: Request, user_id: str) -> Response:
+    """GET /2/users/{id}/tweets: newest first; supports max_results, start_time, pagination_token, tweet.fields."""
+    if user_id != X_USER_ID:
+        return _user_missing(user_id)
+    max_results, start, offset, with_created = _timeline_params(req)
+    posts = [p for p in app.state.posts_of("x", user_id) if p.created_at >= start]
+    chunk = posts[offset:offset + max_results]
+    data: list[dict[str, Any]] = []
+    for post in chunk:
+        row = {"id": post.id, "text": post.caption, "edit_history_tweet_ids": [post.id]}
+        data.append(row | ({"created_at": x_time(post.created_at)} if with_created else {}))
+    meta: dict[str, Any] = {"result_count": len(data)}
+    if data:
+        meta |= {"newest_id": data[0]["id"], "oldest_id": data[-1]["id"]}
+    if offset + max_results < len(posts):
+        meta["next_token"] = base64.urlsafe_b64encode(str(offset + max_results).encode()).decode()
+    return Response(200, ({"data": data} if data else {}) | {"meta": meta})
+
+
+def x_user(app: Sandbox, req: Request, user_id: str) -> Response:
+    """GET /2/users/{id}."""
+    if user_id != X_USER_ID:
+        return _user_missing(user_id)
+    return Response(200, {"data": {"id": X_USER_ID, "name": "Humas Sandbox", "username": X_USERNAME}})
