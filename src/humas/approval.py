@@ -57,6 +57,10 @@ def parse_flag(item_id: str, step: "Step", sop: "Sop", brief: "Brief", data: byt
     if role != step.actor:
         problems.append(Problem("role", f"{role!r} is not the role this step needs",
                                 f"only {sop.role(step.actor).name} ({step.actor}) decides {step.task_id}"))
+    for name, expected in (("item_id", item_id), ("gate", step.task_id)):
+        if raw.get(name, expected) != expected:
+            problems.append(Problem(name, f"{raw.get(name)!r} is not this flag's {name} ({expected})",
+                                    f"write the flag for {expected} with `humas approve`"))
     digest = str(raw.get("brief_digest") or "")
     if digest and digest != brief.digest:
         problems.append(Problem("brief_digest", "the brief changed after it was reviewed",

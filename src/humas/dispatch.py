@@ -31,6 +31,7 @@ class Decision:
     brief: Brief | None = None
     problems: tuple[Problem, ...] = field(default_factory=tuple)
     brief_etag: str = ""
+    missing_assets: tuple[str, ...] = ()
 
     def run_request(self, dag_id: str) -> dict[str, Any]:
         """Keyword arguments for one TriggerDagRunOperator (mapped) instance."""
@@ -65,9 +66,12 @@ def pending_items(store: "Store", now: datetime | None = None) -> list[str]:
 
 
 def _brief_changed_since_rejection(store: "Store", item_id: str) -> bool:
+    """A refused item is looked at again when its brief changes or a file it lacked has arrived."""
     record = store.get_json(layout.dispatch_key("rejected", item_id)) or {}
     brief = store.head(layout.brief_key(item_id))
-    return brief is not None and brief.etag != record.get("brief_etag")
+    if brief is not None and brief.etag != record.get("brief_etag"):
+        return True
+    return any(store.exists(layout.asset_key(item_id, name)) for name in record.get("missing_assets", []))
 
 
 def assess_item(store: "Store", item_id: str, sops: Mapping[str, Any], channels: Collection[str],
@@ -90,14 +94,16 @@ def assess_item(store: "Store", item_id: str, sops: Mapping[str, Any], channels:
         return Decision(item_id, "wait", f"waiting for {', '.join(missing)} to finish uploading")
     problem = Problem("assets", f"file(s) {', '.join(missing)} are listed but not in {layout.item_prefix(item_id)}",
                       "upload the files beside brief.yaml, or remove them from assets")
-    return Decision(item_id, "reject", f"item {item_id}: {problem}", problems=(problem,), brief_etag=info.etag)
+    return Decision(item_id, "reject", f"item {item_id}: {problem}", problems=(problem,), brief_etag=info.etag,
+                    missing_assets=tuple(missing))
 
 
 def record_rejection(store: "Store", decision: Decision) -> None:
     """Tell staff why the item was refused (status + rejection.json) and stop re-reading this brief."""
     problems = [{"field": p.field, "message": p.message, "fix": p.fix} for p in decision.problems]
     record = {"item_id": decision.item_id, "brief_etag": decision.brief_etag, "problems": problems,
-              "message": decision.reason, "at": utcnow().isoformat()}
+              "missing_assets": list(decision.missing_assets), "message": decision.reason,
+              "at": utcnow().isoformat()}
     store.put_json(layout.rejection_key(decision.item_id), record)
     store.put_json(layout.dispatch_key("rejected", decision.item_id), record)
     record_state(store, decision.item_id, "rejected", message=decision.reason,

@@ -82,8 +82,14 @@ def test_flag_without_a_digest_means_the_current_brief(sop, gate, brief) -> None
 
 
 def test_gate_and_item_come_from_the_step_not_the_file(sop, gate, brief) -> None:
-    flag = parse_flag(ITEM, gate, sop, brief, _flag(item_id="other", gate="step_9_x"))
+    flag = parse_flag(ITEM, gate, sop, brief, _flag())
     assert (flag.item_id, flag.gate) == (ITEM, "step_3_decision")
+
+
+def test_a_flag_written_for_another_item_or_gate_is_refused(sop, gate, brief) -> None:
+    # Yogyakarta's steps 2 and 5 share a role: a copied flag must not pass the other gate.
+    problems = _problems(sop, gate, brief, _flag(item_id="other", gate="step_9_x"))
+    assert sorted(p.field for p in problems) == ["gate", "item_id"]
 
 
 def test_by_is_stripped(sop, gate, brief) -> None:
@@ -157,5 +163,5 @@ def test_each_gate_of_a_seven_step_sop_needs_its_own_role(brief) -> None:
         assert parse_flag(ITEM, step, sop, brief, flag.to_json()).role == step.actor
         wrong = next(r.id for r in sop.roles if r.id != step.actor)
         with pytest.raises(ApprovalFlagError) as info:
-            parse_flag(ITEM, step, sop, brief, _flag(role=wrong))
+            parse_flag(ITEM, step, sop, brief, _flag(role=wrong, gate=step.task_id))
         assert [p.field for p in info.value.problems] == ["role"]
