@@ -59,7 +59,8 @@ def load_secrets(cfg: StackConfig) -> dict[str, str]:
         return json.loads(path.read_text())
     cfg.home.mkdir(parents=True, exist_ok=True)
     values = {name: secrets.token_urlsafe(24) for name in
-              ("s3_access_key", "s3_secret_key", "platform_token", "admin_password", "jwt_secret")}
+              ("s3_access_key", "s3_secret_key", "platform_token", "admin_password")}
+    values["jwt_secret"] = secrets.token_urlsafe(64)  # HS512 wants at least 64 bytes
     path.write_text(json.dumps(values))
     path.chmod(0o600)
     return values
