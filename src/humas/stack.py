@@ -7,6 +7,7 @@ so ``down`` can make sure nothing lingers (Airflow's scheduler and its executor 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import secrets
@@ -37,6 +38,7 @@ class StackConfig:
     airflow_port: int = 8080
     bucket: str = "humas"
     parallelism: int = 4
+    include_dir: Path = REPO / "include"
     bin_dir: Path = field(default_factory=lambda: Path(sys.executable).parent)
 
     @property
@@ -61,6 +63,8 @@ def load_secrets(cfg: StackConfig) -> dict[str, str]:
     values = {name: secrets.token_urlsafe(24) for name in
               ("s3_access_key", "s3_secret_key", "platform_token", "admin_password")}
     values["jwt_secret"] = secrets.token_urlsafe(64)  # HS512 wants at least 64 bytes
+    # One Fernet key for every component: trigger and callback kwargs are encrypted by one, read by another.
+    values["fernet_key"] = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
     path.write_text(json.dumps(values))
     path.chmod(0o600)
     return values
@@ -84,7 +88,7 @@ def client_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
     return {"HUMAS_S3_ENDPOINT_URL": cfg.s3_url, "HUMAS_BUCKET": cfg.bucket,
             "AWS_ACCESS_KEY_ID": sec["s3_access_key"], "AWS_SECRET_ACCESS_KEY": sec["s3_secret_key"],
             "AWS_DEFAULT_REGION": "us-east-1", "HUMAS_AIRFLOW_URL": cfg.airflow_url,
-            "HUMAS_SANDBOX_URL": cfg.sandbox_url}
+            "HUMAS_SANDBOX_URL": cfg.sandbox_url, "HUMAS_INCLUDE_DIR": str(cfg.include_dir)}
 
 
 def airflow_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
@@ -108,10 +112,11 @@ def airflow_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__API__BASE_URL": cfg.airflow_url,
         "AIRFLOW__API_AUTH__JWT_SECRET": sec["jwt_secret"],
+        "AIRFLOW__CORE__FERNET_KEY": sec["fernet_key"],
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "60",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
-        "HUMAS_INCLUDE_DIR": str(REPO / "include"),
+        "HUMAS_INCLUDE_DIR": str(cfg.include_dir),
     }
     return {**settings, **_connections(cfg, sec), "NO_PROXY": "*", "no_proxy": "*"}
 

@@ -3,6 +3,7 @@ server) started once for the end-to-end tests, on free ports in a temporary home
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from pathlib import Path
 from typing import Iterator
@@ -11,6 +12,7 @@ import pytest
 import requests
 
 from humas import stack
+from humas.resources import include_dir
 from humas.sop import load_all_sops
 from humas.store import Store
 
@@ -21,13 +23,23 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+TEST_SOPS = Path(__file__).parent / "sops"
+
+
 @pytest.fixture(scope="session")
 def stack_cfg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stack.StackConfig]:
+    """The stack runs the agencies' SOPs plus the test SOPs in tests/e2e/sops/ (minute-long steps, so
+    deadlines pass within a test), from a copy of include/: a new agency needs only its YAML file."""
+    include = tmp_path_factory.mktemp("include")
+    shutil.copytree(include_dir(), include, dirs_exist_ok=True)
+    for sop_file in TEST_SOPS.glob("*.yaml"):
+        shutil.copy(sop_file, include / "sops" / sop_file.name)
     cfg = stack.StackConfig(home=tmp_path_factory.mktemp("stack"), s3_port=_free_port(),
-                            sandbox_port=_free_port(), airflow_port=_free_port())
+                            sandbox_port=_free_port(), airflow_port=_free_port(), include_dir=include)
     try:
         stack.up(cfg)
-        stack.wait_for_dags(cfg, ["humas_dispatcher", *(s.dag_id for s in load_all_sops().values())], timeout=300)
+        sops = load_all_sops(include / "sops")
+        stack.wait_for_dags(cfg, ["humas_dispatcher", *(s.dag_id for s in sops.values())], timeout=300)
         yield cfg
     finally:
         stack.down(cfg)
