@@ -13,32 +13,39 @@ from humas.status import note_event, read_status
 from humas_airflow.hooks import BUCKET_CONN_ID, HumasBucketHook
 
 log = logging.getLogger(__name__)
-# Once an item is in one of these states, a late deadline for an earlier step is no longer news.
+# Once an item is in one of these states, a passed deadline is no longer news.
 _FINISHED = {"published", "declined", "rejected"}
 
 
-def _record_if_open(run_id: str, sop_id: str, step_number: int, deadline_time: str) -> str | None:
+def record_late_step(run_id: str, sop_id: str, step_number: int, deadline_time: str) -> str | None:
+    """If the run has not finished step ``step_number`` by its deadline, record a miss on the open step.
+
+    The late step is the one the item is at now (it holds up every later step), so the alert names it
+    and its role; the message also says which deadline passed. Returns the message, or None.
+    """
     item_id = item_id_from_run_id(run_id)
-    if item_id is None:
+    sop = available_sops().get(sop_id)
+    if item_id is None or sop is None:
         return None
-    sop = available_sops()[sop_id]
-    step = sop.steps[step_number - 1]
     store = HumasBucketHook(BUCKET_CONN_ID).get_store()
     status = read_status(store, item_id) or {}
-    current = next((s for s in sop.steps if s.task_id == status.get("step")), None)
-    if status.get("state") in _FINISHED or (current is not None and current.number > step_number):
-        return None  # the step ended in time for the run as a whole; its own duration is checked at its end
-    message = (f"Langkah {step.number} ({step.activity}) belum selesai pada batas waktu {deadline_time} "
-               f"(waktu baku {step.time.describe()}); penanggung jawab: {sop.role(step.actor).name}")
-    note_event(store, item_id, "sla_missed", step=step.task_id, message=message,
-               details={"deadline": deadline_time, "role": step.actor})
+    current = next((s for s in sop.steps if s.task_id == status.get("step")), sop.steps[0])
+    if status.get("state") in _FINISHED or current.number > step_number:
+        return None
+    due = sop.steps[step_number - 1]
+    message = (f"Langkah {current.number} ({current.activity}) belum selesai; batas waktu SOP sampai langkah "
+               f"{due.number} ({due.time.describe()} untuk langkah itu) lewat pada {deadline_time}. "
+               f"Penanggung jawab: {sop.role(current.actor).name}")
+    note_event(store, item_id, "sla_missed", step=current.task_id, message=message,
+               details={"deadline": deadline_time, "deadline_step": due.task_id, "role": current.actor})
     return message
 
 
 async def step_deadline_missed(context: dict[str, Any], sop_id: str, step_number: int, **_: Any) -> None:
-    """Record an SLA miss on the item if the step is still open when the run's deadline for it passes."""
-    run_id = context["dag_run"]["run_id"]
+    """Deadline Alert callback (runs in the triggerer): record and log the late step of the run."""
+    dag_run = context.get("dag_run", {})
+    run_id = dag_run.get("dag_run_id") or dag_run.get("run_id", "")
     deadline_time = str(context.get("deadline", {}).get("deadline_time"))
-    message = await sync_to_async(_record_if_open)(run_id, sop_id, step_number, deadline_time)
+    message = await sync_to_async(record_late_step)(run_id, sop_id, step_number, deadline_time)
     if message:
-        log.warning("SLA miss on %s: %s", run_id, message)
+        log.warning("SLA miss on %s %s: %s", dag_run.get("dag_id"), run_id, message)
