@@ -82,10 +82,7 @@ def test_empty_caption_is_a_warning():
 def test_review_blocks_only_the_channel_whose_caption_limit_is_broken():
     from PIL import Image
 
-    try:
-        from . import asset_corpus as corpus
-    except ImportError:
-        import asset_corpus as corpus
+    import asset_corpus as corpus
     photo = corpus.jpeg(Image.new("RGB", (1200, 1000), (90, 120, 150)), 90)
     review = review_assets("item", [("foto.jpg", photo)], CHANNELS, "d" * 400)
 

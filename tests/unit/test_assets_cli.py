@@ -8,10 +8,7 @@ import pytest
 
 from humas.assets.cli import register
 
-try:
-    from . import asset_corpus as corpus
-except ImportError:
-    import asset_corpus as corpus
+import asset_corpus as corpus
 
 EXPECTED = {
     "bom.png": (corpus.png_bomb, "ASSET_DECOMPRESSION_BOMB"),

@@ -7,10 +7,7 @@ from PIL import Image, ImageCms
 
 from humas.assets import review_assets
 
-try:
-    from . import asset_corpus as corpus
-except ImportError:
-    import asset_corpus as corpus
+import asset_corpus as corpus
 
 CHANNELS = ["instagram", "facebook", "x"]
 

@@ -9,10 +9,7 @@ from PIL import ImageFile
 
 from humas.assets import Limits, review_assets
 
-try:
-    from . import asset_corpus as corpus
-except ImportError:
-    import asset_corpus as corpus
+import asset_corpus as corpus
 
 CHANNELS = ["instagram", "facebook", "x"]
 

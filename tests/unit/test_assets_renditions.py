@@ -15,10 +15,7 @@ from humas.assets.limits import DEFAULT_LIMITS
 from humas.exceptions import HumasError
 from humas.profiles import load_profiles, parse_profiles
 
-try:
-    from . import asset_corpus as corpus
-except ImportError:
-    import asset_corpus as corpus
+import asset_corpus as corpus
 
 CHANNELS = ["instagram", "facebook", "x"]
 PROFILES = load_profiles()

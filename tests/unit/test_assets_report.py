@@ -12,10 +12,7 @@ from PIL import Image
 from humas.assets import CODES, review_assets
 from humas.assets.model import SEVERITIES
 
-try:
-    from . import asset_corpus as corpus
-except ImportError:
-    import asset_corpus as corpus
+import asset_corpus as corpus
 
 CHANNELS = ["instagram", "facebook", "x"]
 DOC = Path(__file__).resolve().parents[2] / "docs" / "asset-checks.md"
