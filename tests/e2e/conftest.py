@@ -45,7 +45,7 @@ def stack_cfg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stack.StackC
         stack.down(cfg)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture()
 def cli_env(stack_cfg: stack.StackConfig) -> Iterator[dict[str, str]]:
     """Point the humas CLI at the test stack, as `source .stack/humas.env` does for staff."""
     env = stack.client_env(stack_cfg, stack.load_secrets(stack_cfg))
