@@ -10,6 +10,7 @@ import yaml
 
 from humas.exceptions import BriefError, LayoutError, Problem
 from humas.layout import check_asset_name, check_item_id
+from humas.profiles import load_profiles
 from humas.sla import WIB
 from humas.yamlio import load_strict
 
@@ -137,6 +138,12 @@ def _placements(raw: Mapping, channels: tuple[str, ...], problems: list[Problem]
     strays = [c for c in value if c not in channels]
     if strays:
         problems.append(Problem("placements", f"names channel(s) {strays} that are not in channels", "remove them or add the channel"))
+    profiles = load_profiles()
+    for channel, placement in value.items():
+        known = profiles[channel].placements if channel in profiles else {}
+        if channel in channels and placement not in known:
+            problems.append(Problem(f"placements.{channel}", f"{placement!r} is not a {channel} placement",
+                                    f"use one of: {', '.join(known)}"))
     return {str(k): str(v) for k, v in value.items()}
 
 

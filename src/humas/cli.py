@@ -19,6 +19,7 @@ from pathlib import Path
 
 from humas import layout
 from humas.approval import make_flag
+from humas.assets.cli import register as register_check
 from humas.brief import parse_brief
 from humas.exceptions import HumasError, InvalidInputError
 from humas.profiles import channel_ids
@@ -170,12 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--comment", help="a note for the team (required to reject)")
         p.add_argument("--gate", help="the gate's task id, when not the one the item waits at")
         p.set_defaults(func=func)
-    try:
-        from humas.assets.cli import register
-    except ImportError:  # the asset checks are optional for the other commands
-        pass
-    else:
-        register(sub)
+    register_check(sub)
     return parser
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psutil
 import requests
 
 if TYPE_CHECKING:
@@ -239,7 +240,10 @@ def api_get(cfg: StackConfig, path: str, token: str | None = None) -> requests.R
 
 
 def down(cfg: StackConfig, grace: float = 20.0) -> list[str]:
-    """Stop every component's whole process group: TERM, then KILL what is left after ``grace`` seconds."""
+    """Stop every component's whole process group: TERM, then KILL what is left after ``grace`` seconds.
+
+    Returns the names of the components that were running; ``leftovers`` tells whether any survived.
+    """
     live = running(cfg)
     for pid in live.values():
         _signal_group(pid, signal.SIGTERM)
@@ -253,6 +257,11 @@ def down(cfg: StackConfig, grace: float = 20.0) -> list[str]:
     return sorted(live)
 
 
+def leftovers(pgids: list[int]) -> list[int]:
+    """The process groups among ``pgids`` that still have a live process."""
+    return [pgid for pgid in pgids if _group_alive(pgid)]
+
+
 def _signal_group(pid: int, sig: int) -> None:
     try:
         os.killpg(pid, sig)
@@ -261,17 +270,24 @@ def _signal_group(pid: int, sig: int) -> None:
 
 
 def _group_alive(pgid: int) -> bool:
+    """Whether any process of the group still runs (a zombie waiting to be reaped does not count)."""
+    _reap(pgid)
+    for proc in psutil.process_iter(["pid", "status"]):
+        if proc.info["status"] != psutil.STATUS_ZOMBIE and _pgid(proc.pid) == pgid:
+            return True
+    return False
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status of a component this process started itself (else it lingers as a zombie)."""
     try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
 
 
 def stack_memory_mb(cfg: StackConfig) -> dict[str, float]:
     """Resident memory of each component's process group, in MB."""
-    import psutil
-
     usage = {}
     for name, pid in running(cfg).items():
         procs = [p for p in psutil.process_iter(["pid"]) if _pgid(p.pid) == pid]

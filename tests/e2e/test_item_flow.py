@@ -5,13 +5,14 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
 from humas import layout
 from humas.cli import main as humas
 from humas.sample import draw_poster
 from humas.sop import load_all_sops
-from humas.stack import wait_for_state
+from humas.stack import api_token, wait_for_state
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +62,7 @@ def test_item_runs_its_sop_and_is_published_exactly_once(sop_id, channels, tmp_p
     assert runs[0]["state"] == "success"
 
 
-def test_dropping_the_same_item_again_starts_no_second_run(tmp_path, cli_env, store, api):
+def test_dropping_the_same_item_again_starts_no_second_run(tmp_path, cli_env, store, api, stack_cfg):
     item_id = "e2e-redrop"
     folder = write_item(tmp_path, item_id, "singkawang", ["facebook"])
     assert humas(["submit", str(folder)]) == 0
@@ -70,6 +71,13 @@ def test_dropping_the_same_item_again_starts_no_second_run(tmp_path, cli_env, st
     time.sleep(15)  # several dispatcher polls
     runs = api(f"/api/v2/dags/humas_sop_singkawang/dagRuns?run_id_pattern={item_id}")["dag_runs"]
     assert len(runs) == 1
+
+    # A second dispatcher racing the first asks Airflow for the same run id, and is refused.
+    second = requests.post(f"{stack_cfg.airflow_url}/api/v2/dags/humas_sop_singkawang/dagRuns", timeout=30,
+                           headers={"Authorization": f"Bearer {api_token(stack_cfg)}"},
+                           json={"dag_run_id": layout.run_id_for(item_id), "logical_date": None,
+                                 "conf": {"item_id": item_id}})
+    assert second.status_code == 409, second.text
 
 
 def test_invalid_brief_is_rejected_with_every_problem_and_nothing_crashes(cli_env, store, api):
