@@ -34,12 +34,16 @@ log = logging.getLogger(__name__)
 CORRECTION_WAIT = timedelta(days=14)
 
 
-class ConceptIntakeOperator(SopStepMixin, BaseOperator):
-    """Concept intake: validate the brief again, mark the run started, check the narration per channel."""
+class SopStepOperator(SopStepMixin, BaseOperator):
+    """An operator that carries out step ``step_number`` of SOP ``sop_id``."""
 
     def __init__(self, *, sop_id: str, step_number: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sop_id, self.step_number = sop_id, step_number
+
+
+class ConceptIntakeOperator(SopStepOperator):
+    """Concept intake: validate the brief again, mark the run started, check the narration per channel."""
 
     def execute(self, context: "Context") -> dict[str, Any]:
         item_id, store = item_id_of(context), self.store()
@@ -54,12 +58,12 @@ class ConceptIntakeOperator(SopStepMixin, BaseOperator):
         return brief.to_dict()
 
 
-class DesignCheckOperator(SopStepMixin, BaseOperator):
+class DesignCheckOperator(SopStepOperator):
     """Design-asset checks and renditions; on a failing check, wait for a corrected file and check again."""
 
-    def __init__(self, *, sop_id: str, step_number: int, poll_interval: float = 5.0, **kwargs: Any) -> None:
+    def __init__(self, *, poll_interval: float = 5.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.sop_id, self.step_number, self.poll_interval = sop_id, step_number, poll_interval
+        self.poll_interval = poll_interval
 
     def execute(self, context: "Context") -> dict[str, Any]:
         return self._check(context)
@@ -116,14 +120,13 @@ class DesignCheckOperator(SopStepMixin, BaseOperator):
                               "links": {"findings": layout.findings_key(item_id, "md")}})
 
 
-class PublishOperator(SopStepMixin, BaseOperator):
+class PublishOperator(SopStepOperator):
     """Upload to every channel in the brief, exactly once each; a retry only re-tries what is missing."""
 
-    def __init__(self, *, sop_id: str, step_number: int, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("retries", 3)
         kwargs.setdefault("retry_delay", timedelta(seconds=30))
         super().__init__(**kwargs)
-        self.sop_id, self.step_number = sop_id, step_number
 
     def execute(self, context: "Context") -> dict[str, Any]:
         item_id, store = item_id_of(context), self.store()
@@ -170,12 +173,8 @@ class PublishOperator(SopStepMixin, BaseOperator):
         return PostRequest(item_id, caption, images)
 
 
-class RecordReceiptOperator(SopStepMixin, BaseOperator):
+class RecordReceiptOperator(SopStepOperator):
     """The SOP's output: the link of every post, written as the item's receipt."""
-
-    def __init__(self, *, sop_id: str, step_number: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.sop_id, self.step_number = sop_id, step_number
 
     def execute(self, context: "Context") -> dict[str, Any]:
         item_id, store = item_id_of(context), self.store()

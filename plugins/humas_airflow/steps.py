@@ -6,8 +6,11 @@ from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from airflow.sdk.exceptions import AirflowFailException
+
 from humas import sla
 from humas.brief import Brief, parse_brief
+from humas.exceptions import BriefError
 from humas.layout import brief_key, item_id_from_run_id
 from humas.profiles import channel_ids
 from humas.sop import Sop, Step, available_sops
@@ -52,8 +55,16 @@ class SopStepMixin:
         return HumasBucketHook(self.aws_conn_id).get_store()
 
     def load_brief(self, store: "Store", item_id: str) -> Brief:
-        """The item's current brief, validated again (it may have been edited since the dispatch)."""
-        return parse_brief(item_id, store.get_bytes(brief_key(item_id)) or b"", available_sops(), channel_ids())
+        """The item's current brief, validated again (it may have been edited since the dispatch).
+
+        A brief broken by an edit stops the run with the problems on the item's status, not a retry loop.
+        """
+        try:
+            return parse_brief(item_id, store.get_bytes(brief_key(item_id)) or b"", available_sops(), channel_ids())
+        except BriefError as exc:
+            record_state(store, item_id, "rejected", step=self.step.task_id, message=str(exc),
+                         details={"problems": [p.__dict__ for p in exc.problems]})
+            raise AirflowFailException(str(exc)) from exc
 
     def enter_step(self, store: "Store", item_id: str, state: str = "in_step", message: str = "") -> None:
         label = f"Langkah {self.step.number}: {self.step.activity}"

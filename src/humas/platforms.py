@@ -216,6 +216,13 @@ def _graph_advice(status: int, error: dict[str, Any]) -> tuple[str, bool]:
 
 
 class _GraphClient(_ApiClient):
+    """What Instagram and Facebook Pages share. The class attributes name the fields that differ."""
+
+    list_edge = "media"          # the account's posts
+    text_field = "caption"       # the post's text
+    link_field = "permalink"     # the post's public link
+    time_field = "timestamp"     # when it was created
+
     def _path(self, *parts: str) -> str:
         return "/" + "/".join((self.config.api_version, *parts))
 
@@ -242,16 +249,31 @@ class _GraphClient(_ApiClient):
                 return
             params["after"] = paging["cursors"]["after"]
 
-    def _find(self, edge: str, fields: str, text_field: str, time_field: str, post: PostRequest,
-              since: datetime) -> dict[str, Any] | None:
-        """The newest row of an edge whose text equals the caption, created at or after `since`."""
+    def _post(self, post_id: str, node: dict[str, Any]) -> PublishedPost:
+        return PublishedPost(self.channel, post_id, node[self.link_field], _iso(parse_time(node[self.time_field])))
+
+    def _confirmed(self, post_id: str) -> PublishedPost:
+        """Read the new post's permalink; failing that, the post exists but we cannot say where."""
+        log.info("%s: published %s", self.channel, post_id)
+        try:
+            node = self._call("GET", self._path(post_id), f"reading post {post_id}",
+                              params={"fields": f"{self.link_field},{self.time_field}"})
+            return self._post(post_id, node)
+        except (PlatformError, KeyError, ValueError) as exc:
+            raise PublishUncertainError(f"{self.channel}: published as {post_id} but its permalink could not be "
+                                        f"read ({exc}); find_existing will find it") from exc
+
+    def find_existing(self, post: PostRequest, since: datetime) -> PublishedPost | None:
+        """The account's newest post with exactly this caption created at or after `since`, else None."""
         cutoff = _whole_second(since)
+        fields = f"id,{self.text_field},{self.time_field},{self.link_field}"
         params = {"fields": fields, "since": int(cutoff.timestamp()), "limit": 50}
-        for row in self._edge(self._path(self.config.account_id, edge), params, f"{post.item_id}: listing posts"):
-            if parse_time(row[time_field]) < cutoff:
+        path = self._path(self.config.account_id, self.list_edge)
+        for row in self._edge(path, params, f"{post.item_id}: listing posts"):
+            if parse_time(row[self.time_field]) < cutoff:
                 return None
-            if (row.get(text_field) or "").strip() == post.caption.strip():
-                return row
+            if (row.get(self.text_field) or "").strip() == post.caption.strip():
+                return self._post(row["id"], row)
         return None
 
 
@@ -302,23 +324,6 @@ class InstagramClient(_GraphClient):
         raise PlatformError(self.channel, f"{step}: still not FINISHED after {sum(self.POLL_DELAYS):g} s; retry later",
                             retryable=True)
 
-    def _confirmed(self, media_id: str) -> PublishedPost:
-        """Read the new post's permalink; failing that, the post exists but we cannot say where."""
-        try:
-            node = self._call("GET", self._path(media_id), f"reading media {media_id}",
-                              params={"fields": "permalink,timestamp"})
-            return PublishedPost(self.channel, media_id, node["permalink"], _iso(parse_time(node["timestamp"])))
-        except (PlatformError, KeyError, ValueError) as exc:
-            raise PublishUncertainError(f"instagram: published as media {media_id} but its permalink could not be "
-                                        f"read ({exc}); find_existing will find it") from exc
-
-    def find_existing(self, post: PostRequest, since: datetime) -> PublishedPost | None:
-        """The account's post with exactly this caption created at or after `since`, else None."""
-        row = self._find("media", "id,caption,timestamp,permalink", "caption", "timestamp", post, since)
-        if row is None:
-            return None
-        return PublishedPost(self.channel, row["id"], row["permalink"], _iso(parse_time(row["timestamp"])))
-
     def remaining_quota(self) -> int | None:
         """Posts still allowed in Instagram's rolling 24-hour publishing window."""
         body = self._call("GET", self._path(self.config.account_id, "content_publishing_limit"),
@@ -332,6 +337,7 @@ class FacebookClient(_GraphClient):
     """Facebook Page: one image as a photo post; several as unpublished photos attached to a feed post."""
 
     channel = "facebook"
+    list_edge, text_field, link_field, time_field = "feed", "message", "permalink_url", "created_time"
 
     def publish(self, post: PostRequest) -> PublishedPost:
         """Publish the images (or the text alone) on the Page; return the post with its permalink."""
@@ -357,24 +363,6 @@ class FacebookClient(_GraphClient):
                           f"{post.item_id}: uploading photo {image.name}", data={"published": "false"},
                           files={"source": (image.name, image.data, image.content_type)})
         return str(body["id"])
-
-    def _confirmed(self, post_id: str) -> PublishedPost:
-        """Read the new post's permalink; failing that, the post exists but we cannot say where."""
-        log.info("facebook: published post %s", post_id)
-        try:
-            node = self._call("GET", self._path(post_id), f"reading post {post_id}",
-                              params={"fields": "permalink_url,created_time"})
-            return PublishedPost(self.channel, post_id, node["permalink_url"], _iso(parse_time(node["created_time"])))
-        except (PlatformError, KeyError, ValueError) as exc:
-            raise PublishUncertainError(f"facebook: published as post {post_id} but its permalink could not be read "
-                                        f"({exc}); find_existing will find it") from exc
-
-    def find_existing(self, post: PostRequest, since: datetime) -> PublishedPost | None:
-        """The Page's post with exactly this caption created at or after `since`, else None."""
-        row = self._find("feed", "id,message,created_time,permalink_url", "message", "created_time", post, since)
-        if row is None:
-            return None
-        return PublishedPost(self.channel, row["id"], row["permalink_url"], _iso(parse_time(row["created_time"])))
 
     def remaining_quota(self) -> int | None:
         """Facebook Pages have no published-post quota to read; always None."""
