@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from humas.resources import include_dir
 
@@ -18,7 +18,8 @@ def draw_poster(path: Path, size: tuple[int, int] = (1080, 1350), title: str = "
     width, height = size
     draw.rectangle([0, height * 2 // 3, width, height], fill=(242, 169, 0))
     draw.ellipse([width // 4, height // 6, width * 3 // 4, height // 6 + width // 2], fill=(255, 255, 255))
-    draw.text((width // 10, height * 2 // 3 + 40), title, fill=(0, 0, 0))
+    font = ImageFont.load_default(size=max(width // 24, 10))
+    draw.multiline_text((width // 12, height * 2 // 3 + 40), title.replace(" KE-", "\nKE-"), fill=(0, 0, 0), font=font)
     image.save(path, "JPEG", quality=90)
     return path
 
