@@ -86,15 +86,16 @@ class NewItemsSensor(BaseSensorOperator):
     """The dispatcher's wait: done when the inbox holds items to start or refuse (returns their ids)."""
 
     def __init__(self, *, aws_conn_id: str = BUCKET_CONN_ID, poll_interval: float = 5.0, **kwargs: Any) -> None:
-        kwargs.setdefault("timeout", timedelta(days=1))
         super().__init__(**kwargs)
         self.aws_conn_id, self.poll_interval = aws_conn_id, poll_interval
 
     def execute(self, context: "Context") -> list[str]:
-        self.defer(trigger=NewItemsTrigger(self.aws_conn_id, self.poll_interval), method_name="execute_complete",
-                   timeout=timedelta(seconds=self.timeout))
+        self.defer(trigger=NewItemsTrigger(self.aws_conn_id, self.poll_interval), method_name="execute_complete")
 
     def execute_complete(self, context: "Context", event: dict[str, Any]) -> list[str]:
+        if event.get("status") == "idle":
+            log.info("no new items; the next dispatcher run keeps watching")
+            return []
         if event.get("status") != "pending":
             raise AirflowException(f"watching the inbox failed: {event.get('message')}")
         log.info("items to dispatch: %s", ", ".join(event["items"]))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, AsyncIterator, Callable
 
 from asgiref.sync import sync_to_async
@@ -16,10 +17,11 @@ MAX_CONSECUTIVE_ERRORS = 12
 
 
 async def poll_until(probe: Callable[[], Any], ready: Callable[[Any], bool], poll_interval: float,
-                     log: Any) -> dict[str, Any]:
-    """Call ``probe`` (blocking, run in a thread) until ``ready(result)``; return the result or an error."""
-    errors = 0
-    while True:
+                     log: Any, max_wait: float | None = None) -> dict[str, Any]:
+    """Call ``probe`` (blocking, run in a thread) until ``ready(result)``; return the result, an error, or
+    ``{"status": "idle"}`` once ``max_wait`` seconds have passed."""
+    errors, deadline = 0, (time.monotonic() + max_wait) if max_wait else None
+    while deadline is None or time.monotonic() < deadline:
         try:
             result = await sync_to_async(probe)()
             errors = 0
@@ -32,6 +34,7 @@ async def poll_until(probe: Callable[[], Any], ready: Callable[[Any], bool], pol
             if ready(result):
                 return {"status": "ok", "result": result}
         await asyncio.sleep(poll_interval)
+    return {"status": "idle"}
 
 
 class BucketChangeTrigger(BaseTrigger):
@@ -69,16 +72,21 @@ class BucketChangeTrigger(BaseTrigger):
 
 
 class NewItemsTrigger(BaseTrigger):
-    """Waits until the inbox has items the dispatcher can start or refuse; yields their ids."""
+    """Waits until the inbox has items the dispatcher can start or refuse; yields their ids.
 
-    def __init__(self, aws_conn_id: str, poll_interval: float = 5.0) -> None:
+    After ``max_wait`` seconds with nothing to do it yields ``idle``, so a quiet inbox ends the
+    dispatcher's run green instead of timing out.
+    """
+
+    def __init__(self, aws_conn_id: str, poll_interval: float = 5.0, max_wait: float = 6 * 3600) -> None:
         super().__init__()
         self.aws_conn_id = aws_conn_id
         self.poll_interval = poll_interval
+        self.max_wait = max_wait
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (f"{type(self).__module__}.{type(self).__qualname__}",
-                {"aws_conn_id": self.aws_conn_id, "poll_interval": self.poll_interval})
+                {"aws_conn_id": self.aws_conn_id, "poll_interval": self.poll_interval, "max_wait": self.max_wait})
 
     def _pending(self) -> list[str]:
         from humas_airflow.hooks import HumasBucketHook
@@ -87,7 +95,7 @@ class NewItemsTrigger(BaseTrigger):
         return [d.item_id for d in actionable_items(store, available_sops(), channel_ids())]
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        outcome = await poll_until(self._pending, bool, self.poll_interval, self.log)
+        outcome = await poll_until(self._pending, bool, self.poll_interval, self.log, self.max_wait)
         if outcome["status"] == "ok":
             yield TriggerEvent({"status": "pending", "items": outcome["result"]})
         else:

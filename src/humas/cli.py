@@ -113,11 +113,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         for event in read_events(store, args.item):
             print(f"  {event['at']}  {event['state']:22} {event.get('step') or '':24} {event['message'][:100]}")
         return 0
-    items = [i for i in map(layout.item_id_from_inbox_prefix, store.list_folders(layout.INBOX)) if i]
-    for item_id in items:
+    folders = store.list_folders(layout.INBOX)
+    for folder in folders:
+        item_id = layout.item_id_from_inbox_prefix(folder)
+        if item_id is None:  # the dispatcher cannot take it: say so where staff look
+            print(f"{folder:40} NOT AN ITEM: rename the folder to letters, digits, '.', '_' or '-' "
+                  "(e.g. 2026-12-01-hut-kota) and drop it again")
+            continue
         status = read_status(store, item_id) or {}
         print(f"{item_id:40} {status.get('state', 'received'):22} {status.get('at', '')}")
-    if not items:
+    if not folders:
         print("no items in the inbox")
     return 0
 

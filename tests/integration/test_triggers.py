@@ -1,0 +1,101 @@
+"""The triggers, driven directly (as the triggerer would) against a real S3 server over HTTP."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import yaml
+
+from humas import layout
+from humas.sample import draw_poster
+
+from humas_airflow.hooks import HumasBucketHook
+from humas_airflow.triggers import BucketChangeTrigger, NewItemsTrigger
+
+
+@pytest.fixture()
+def bucket_conn(monkeypatch, store, s3_server) -> str:
+    """The humas_bucket connection, as the stack sets it: an env var with endpoint and path-style extra."""
+    conn = {"conn_type": "aws", "login": "testing", "password": "testing",
+            "extra": {"endpoint_url": s3_server, "region_name": "us-east-1",
+                      "config_kwargs": {"s3": {"addressing_style": "path"}},
+                      "service_config": {"s3": {"bucket_name": store.bucket}}}}
+    monkeypatch.setenv("AIRFLOW_CONN_HUMAS_BUCKET", json.dumps(conn))
+    return "humas_bucket"
+
+
+def first_event(trigger, timeout: float = 20.0) -> dict:
+    async def run() -> dict:
+        async for event in trigger.run():
+            return event.payload
+        raise AssertionError("trigger ended without an event")
+
+    return asyncio.run(asyncio.wait_for(run(), timeout))
+
+
+def test_bucket_change_trigger_serializes_exactly_its_arguments():
+    trigger = BucketChangeTrigger("approvals/a/step_3_decision.json", {"k": "e"}, "humas_bucket", 2.0)
+    assert trigger.serialize() == ("humas_airflow.triggers.BucketChangeTrigger",
+                                   {"prefix": "approvals/a/step_3_decision.json", "seen": {"k": "e"},
+                                    "aws_conn_id": "humas_bucket", "poll_interval": 2.0})
+
+
+def test_new_items_trigger_serializes_exactly_its_arguments():
+    assert NewItemsTrigger("humas_bucket", 1.0, 60.0).serialize() == (
+        "humas_airflow.triggers.NewItemsTrigger", {"aws_conn_id": "humas_bucket", "poll_interval": 1.0,
+                                                   "max_wait": 60.0})
+
+
+def test_the_hook_reads_the_bucket_from_the_connection(bucket_conn, store):
+    assert HumasBucketHook(bucket_conn).get_store().bucket == store.bucket
+
+
+def test_a_flag_that_appears_fires_the_trigger_with_its_etag(bucket_conn, store):
+    key = layout.approval_key("item-1", "step_3_decision")
+    store.put_bytes(key, b"{}")
+    event = first_event(BucketChangeTrigger(key, {}, bucket_conn, 0.05))
+    assert event["status"] == "changed" and event["objects"] == {key: store.head(key).etag}
+
+
+def test_an_unchanged_listing_does_not_fire_but_a_rewritten_flag_does(bucket_conn, store):
+    key = layout.approval_key("item-1", "step_3_decision")
+    store.put_bytes(key, b'{"decision": "aprove"}')
+    seen = {key: store.head(key).etag}
+
+    async def rewrite_later() -> dict:
+        task = asyncio.ensure_future(_first(BucketChangeTrigger(key, seen, bucket_conn, 0.05)))
+        await asyncio.sleep(0.5)
+        assert not task.done()  # the same bad flag is not reported again
+        store.put_bytes(key, b'{"decision": "approve"}')
+        return await asyncio.wait_for(task, 20)
+
+    event = asyncio.run(rewrite_later())
+    assert event["objects"][key] != seen[key]
+
+
+async def _first(trigger) -> dict:
+    async for event in trigger.run():
+        return event.payload
+    raise AssertionError("no event")
+
+
+def test_new_items_trigger_yields_items_that_can_be_started_and_idles_when_there_are_none(bucket_conn, store,
+                                                                                       tmp_path):
+    assert first_event(NewItemsTrigger(bucket_conn, 0.05, max_wait=0.3)) == {"status": "idle"}
+    poster = draw_poster(tmp_path / "poster.jpg")
+    store.put_bytes(layout.asset_key("item-1", "poster.jpg"), poster.read_bytes())
+    store.put_bytes(layout.brief_key("item-1"), yaml.safe_dump(
+        {"title": "t", "caption": "c", "channels": ["x"], "sop": "singkawang", "assets": ["poster.jpg"],
+         "submitter": "Ayu"}).encode())
+    store.put_bytes(layout.asset_key("item-2", "only-an-asset.jpg"), b"...")  # no brief yet: not ready
+    assert first_event(NewItemsTrigger(bucket_conn, 0.05)) == {"status": "pending", "items": ["item-1"]}
+
+
+def test_a_bucket_that_stays_unreachable_becomes_an_error_event(monkeypatch):
+    conn = {"conn_type": "aws", "login": "x", "password": "x",
+            "extra": {"endpoint_url": "http://127.0.0.1:9", "config_kwargs": {"retries": {"max_attempts": 1}},
+                      "service_config": {"s3": {"bucket_name": "humas"}}}}
+    monkeypatch.setenv("AIRFLOW_CONN_HUMAS_BUCKET", json.dumps(conn))
+    event = first_event(BucketChangeTrigger("approvals/x/", {}, "humas_bucket", 0.01), timeout=60)
+    assert event["status"] == "error" and "Error" in event["message"]
