@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import mimetypes
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -195,6 +197,31 @@ def make_bucket(cfg: StackConfig, sec: dict[str, str]) -> None:
         client.create_bucket(Bucket=cfg.bucket)
 
 
+def snapshot_bucket(cfg: StackConfig) -> int:
+    """Copy every object to ``<home>/bucket/`` (the embedded S3 server keeps objects in memory only)."""
+    store, target = _store(cfg), cfg.home / "bucket"
+    shutil.rmtree(target, ignore_errors=True)
+    count = 0
+    for obj in store.list(""):
+        path = target / obj.key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(store.get_bytes(obj.key) or b"")
+        count += 1
+    return count
+
+
+def restore_bucket(cfg: StackConfig) -> int:
+    """Put the last snapshot back into an empty bucket, so `make stop` / `make run` loses nothing."""
+    store, source = _store(cfg), cfg.home / "bucket"
+    if not source.is_dir() or next(iter(store.list("")), None) is not None:
+        return 0
+    files = [p for p in sorted(source.rglob("*")) if p.is_file()]
+    for path in files:
+        key = path.relative_to(source).as_posix()
+        store.put_bytes(key, path.read_bytes(), mimetypes.guess_type(key)[0] or "application/octet-stream")
+    return len(files)
+
+
 def up(cfg: StackConfig) -> None:
     """Start every component that is not running; return when Airflow answers and the bucket exists."""
     sec = load_secrets(cfg)
@@ -209,6 +236,7 @@ def up(cfg: StackConfig) -> None:
             _start(cfg, name, command, env)
     _wait_port(cfg.s3_port, "s3", 30, cfg)
     make_bucket(cfg, sec)
+    restore_bucket(cfg)
     _wait_port(cfg.sandbox_port, "sandbox", 30, cfg)
     _wait_port(cfg.airflow_port, "api-server", 180, cfg)
     _write_client_env(cfg, sec)
@@ -245,6 +273,11 @@ def down(cfg: StackConfig, grace: float = 20.0) -> list[str]:
     Returns the names of the components that were running; ``leftovers`` tells whether any survived.
     """
     live = running(cfg)
+    if "s3" in live:
+        try:
+            snapshot_bucket(cfg)
+        except Exception as exc:  # stopping must still stop everything
+            print(f"warning: could not snapshot the bucket to {cfg.home / 'bucket'}: {exc}", file=sys.stderr)
     for pid in live.values():
         _signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
@@ -321,13 +354,16 @@ def run(cfg: StackConfig) -> None:
     from humas.cli import main as humas_cli
     from humas.sample import SAMPLE_ITEM, make_sample_item
     from humas.sop import available_sops
+    from humas.status import read_status
 
     print("starting the S3 server, the platform sandbox and Airflow (about a minute)...")
     up(cfg)
     wait_for_dags(cfg, ["humas_dispatcher", *(s.dag_id for s in available_sops().values())])
     os.environ.update(client_env(cfg, load_secrets(cfg)))
-    humas_cli(["submit", str(make_sample_item(cfg.home / "sample"))])
-    status = wait_for_state(_store(cfg), SAMPLE_ITEM, {"awaiting_approval", "assets_failed", "rejected"}, 300)
+    status = read_status(_store(cfg), SAMPLE_ITEM)
+    if status is None:  # a first start; after a restart the sample is where it was left
+        humas_cli(["submit", str(make_sample_item(cfg.home / "sample"))])
+        status = wait_for_state(_store(cfg), SAMPLE_ITEM, {"awaiting_approval", "assets_failed", "rejected"}, 300)
     sec = load_secrets(cfg)
     print(READY.format(ui=cfg.airflow_url, password=sec["admin_password"], item=SAMPLE_ITEM,
                        state=status["label"], s3=cfg.s3_url, sandbox=cfg.sandbox_url, bucket=cfg.bucket))
