@@ -1,0 +1,49 @@
+"""The thin Airflow adapters: what they derive from a SOP, and how they turn trigger events into results."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from airflow.sdk.exceptions import AirflowException
+
+from humas.sop import load_all_sops
+
+from humas_airflow.dag_factory import deadlines
+from humas_airflow.sensors import ApprovalFlagSensor, NewItemsSensor
+from humas_airflow.steps import step_kwargs
+
+
+def test_deadlines_are_cumulative_standard_times_with_one_callback_per_timed_step():
+    sop = load_all_sops()["singkawang"]
+    alerts = deadlines(sop)
+    assert [a.interval for a in alerts] == [timedelta(minutes=m) for m in (30, 210, 225, 240)]
+    assert [a.callback.kwargs for a in alerts] == [{"sop_id": "singkawang", "step_number": n} for n in (1, 2, 3, 4)]
+    assert all(a.callback.path == "humas_airflow.callbacks.step_deadline_missed" for a in alerts)
+
+
+def test_a_flexible_step_gets_no_deadline():
+    sop = load_all_sops()["kendal"]  # step 1 is event-relative, step 5 "Menyesuaikan"
+    assert [a.name for a in deadlines(sop)] == ["sla_step_2_concept", "sla_step_3_design", "sla_step_4_decision"]
+
+
+def test_step_tasks_carry_the_sops_words_and_roles():
+    sop = load_all_sops()["yogyakarta"]
+    kwargs = step_kwargs(sop, sop.steps[5])
+    assert kwargs["task_id"] == "step_6_decision"
+    assert kwargs["task_display_name"].startswith("6. Memutuskan apakah konten dapat diunggah")
+    assert kwargs["owner"] == sop.role(sop.steps[5].actor).name
+    assert sop.steps[5].time.text in kwargs["doc_md"]
+
+
+def test_the_dispatcher_sensor_turns_events_into_items_or_a_clear_error():
+    sensor = NewItemsSensor(task_id="wait")
+    assert sensor.execute_complete({}, {"status": "pending", "items": ["a", "b"]}) == ["a", "b"]
+    assert sensor.execute_complete({}, {"status": "idle"}) == []
+    with pytest.raises(AirflowException, match="watching the inbox failed: ConnectTimeout"):
+        sensor.execute_complete({}, {"status": "error", "message": "ConnectTimeout"})
+
+
+def test_the_approval_sensor_reports_a_failed_wait_clearly():
+    sensor = ApprovalFlagSensor(task_id="step_3_decision", sop_id="singkawang", step_number=3)
+    with pytest.raises(AirflowException, match="approval flag failed: EndpointConnectionError"):
+        sensor.execute_complete({}, {"status": "error", "message": "EndpointConnectionError"})
