@@ -190,7 +190,7 @@ def _write_client_env(cfg: StackConfig, sec: dict[str, str]) -> Path:
     return path
 
 
-def make_bucket(cfg: StackConfig, sec: dict[str, str]) -> None:
+def make_bucket(cfg: StackConfig) -> None:
     client = _store(cfg).client
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
     if cfg.bucket not in existing:
@@ -198,15 +198,25 @@ def make_bucket(cfg: StackConfig, sec: dict[str, str]) -> None:
 
 
 def snapshot_bucket(cfg: StackConfig) -> int:
-    """Copy every object to ``<home>/bucket/`` (the embedded S3 server keeps objects in memory only)."""
-    store, target = _store(cfg), cfg.home / "bucket"
-    shutil.rmtree(target, ignore_errors=True)
+    """Copy every object to ``<home>/bucket/`` (the embedded S3 server keeps objects in memory only).
+
+    Written beside the old snapshot first and swapped in at the end, so a failed copy loses nothing.
+    """
+    store, target, fresh = _store(cfg), cfg.home / "bucket", cfg.home / "bucket.new"
+    shutil.rmtree(fresh, ignore_errors=True)
     count = 0
     for obj in store.list(""):
-        path = target / obj.key
+        parts = obj.key.split("/")
+        if ".." in parts or obj.key.startswith("/"):  # a key that would land outside the snapshot
+            print(f"warning: not snapshotting object {obj.key!r}", file=sys.stderr)
+            continue
+        path = fresh.joinpath(*parts)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(store.get_bytes(obj.key) or b"")
         count += 1
+    shutil.rmtree(target, ignore_errors=True)
+    if fresh.exists():
+        fresh.rename(target)
     return count
 
 
@@ -235,7 +245,7 @@ def up(cfg: StackConfig) -> None:
         if name not in live:
             _start(cfg, name, command, env)
     _wait_port(cfg.s3_port, "s3", 30, cfg)
-    make_bucket(cfg, sec)
+    make_bucket(cfg)
     restore_bucket(cfg)
     _wait_port(cfg.sandbox_port, "sandbox", 30, cfg)
     _wait_port(cfg.airflow_port, "api-server", 180, cfg)

@@ -8,7 +8,7 @@ from humas import stack
 
 def test_a_stopped_stack_gets_its_bucket_back(tmp_path, s3_server):
     cfg = stack.StackConfig(home=tmp_path / "stack", s3_port=urlparse(s3_server).port, bucket="humas-snapshot")
-    stack.make_bucket(cfg, stack.load_secrets(cfg))
+    stack.make_bucket(cfg)
     store = stack._store(cfg)
     objects = {"inbox/a/brief.yaml": b"title: a\n", "inbox/a/poster.jpg": b"\xff\xd8 jpeg",
                "pipeline/a/status.json": b'{"state": "published"}'}
