@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowException
 
 from humas import layout
 from humas.assets import check_caption, review_assets
+from humas.assets.limits import DEFAULT_LIMITS
 from humas.dispatch import actionable_items, plan_runs, record_started
 from humas.exceptions import PlatformError, PublishUncertainError
 from humas.platforms import ImageRef, PostRequest
@@ -77,7 +78,9 @@ class DesignCheckOperator(SopStepOperator):
         item_id, store = item_id_of(context), self.store()
         brief = self.load_brief(store, item_id)
         snapshot = {o.key: o.etag for o in store.list(layout.item_prefix(item_id))}
-        assets = [(name, store.get_bytes(layout.asset_key(item_id, name)) or b"") for name in brief.assets]
+        # Enough of each file to refuse a huge one without holding it all in memory.
+        limit = DEFAULT_LIMITS.max_input_bytes + 1
+        assets = [(name, store.get_bytes(layout.asset_key(item_id, name), limit) or b"") for name in brief.assets]
         self.enter_step(store, item_id, message=f"Memeriksa {len(assets)} berkas desain")
         review = review_assets(item_id, assets, list(brief.channels), brief.caption,
                                placement_overrides=dict(brief.placements or {}), fit=brief.fit)

@@ -29,10 +29,11 @@ class Store:
         self.bucket = bucket
 
     # -- reads -------------------------------------------------------------
-    def get_bytes(self, key: str) -> bytes | None:
-        """The object's bytes, or None when it does not exist."""
+    def get_bytes(self, key: str, max_bytes: int | None = None) -> bytes | None:
+        """The object's bytes (at most the first ``max_bytes``), or None when it does not exist."""
+        extra = {"Range": f"bytes=0-{max_bytes - 1}"} if max_bytes else {}
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            return self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"].read()
         except self.client.exceptions.NoSuchKey:
             return None
 

@@ -435,3 +435,10 @@ def test_record_started_returns_false_for_the_second_caller(store: Store) -> Non
     first_at = record["at"]
     dispatch.record_started(store, ITEM, "other_dag", "other_run")
     assert store.get_json(layout.dispatch_key("started", ITEM))["at"] == first_at  # nothing overwritten
+
+
+def test_get_bytes_can_read_only_the_start_of_a_large_object(store: Store) -> None:
+    store.put_bytes("inbox/a/huge.jpg", b"x" * 5000)
+    assert store.get_bytes("inbox/a/huge.jpg", max_bytes=1001) == b"x" * 1001
+    assert store.get_bytes("inbox/a/huge.jpg") == b"x" * 5000
+    assert store.get_bytes("inbox/a/missing.jpg", max_bytes=10) is None
