@@ -61,8 +61,6 @@ def build_sop_dag(sop: Sop) -> DAG:
         catchup=False,
         max_active_runs=16,
         tags=["humas", "sop", sop.id],
-        default_args={"owner": sop.role(sop.steps[0].actor).name},
-        params={},
         deadline=deadlines(sop),
     ) as dag:
         tasks = [_step_task(sop, step) for step in sop.steps]

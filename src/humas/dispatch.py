@@ -7,7 +7,7 @@ crash between asking and starting leaves no silent gap.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Collection, Mapping
 
@@ -29,7 +29,7 @@ class Decision:
     action: str                  # "start" | "reject" | "wait"
     reason: str = ""
     brief: Brief | None = None
-    problems: tuple[Problem, ...] = field(default_factory=tuple)
+    problems: tuple[Problem, ...] = ()
     brief_etag: str = ""
     missing_assets: tuple[str, ...] = ()
 

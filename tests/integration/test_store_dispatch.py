@@ -13,23 +13,12 @@ import yaml
 
 from humas import dispatch, layout, status
 from humas.dispatch import MISSING_ASSET_GRACE, RETRY_AFTER, Decision
-from humas.profiles import channel_ids
-from humas.sop import Sop, load_all_sops
+from humas.sop import Sop
 from humas.store import ObjectInfo, Store
 
 pytestmark = pytest.mark.integration
 
 ITEM = "2026-11-22-hut-kota"
-
-
-@pytest.fixture(scope="module")
-def sops() -> dict[str, Sop]:
-    return load_all_sops()
-
-
-@pytest.fixture(scope="module")
-def channels() -> tuple[str, ...]:
-    return channel_ids()
 
 
 @pytest.fixture(scope="module")

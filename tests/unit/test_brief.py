@@ -9,22 +9,11 @@ import yaml
 
 from humas.brief import MAX_TITLE, Brief, parse_brief
 from humas.exceptions import BriefError, LayoutError, Problem
-from humas.profiles import channel_ids
 from humas.resources import include_dir
-from humas.sop import Sop, load_all_sops
+from humas.sop import Sop
 
 ITEM = "2026-11-22-hut-kota"
 WIB = timezone(timedelta(hours=7))
-
-
-@pytest.fixture(scope="module")
-def sops() -> dict[str, Sop]:
-    return load_all_sops()
-
-
-@pytest.fixture(scope="module")
-def channels() -> tuple[str, ...]:
-    return channel_ids()
 
 
 def _fields(**overrides: object) -> dict[str, object]:

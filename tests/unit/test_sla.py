@@ -7,15 +7,10 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from humas.sla import WIB, budgets, describe, event_due, overrun
-from humas.sop import Sop, load_all_sops
+from humas.sop import Sop
 
 M = lambda n: timedelta(minutes=n)  # noqa: E731
 START = datetime(2026, 11, 22, 8, 0, tzinfo=WIB)
-
-
-@pytest.fixture(scope="module")
-def sops() -> dict[str, Sop]:
-    return load_all_sops()
 
 
 def _minutes(value: timedelta | None) -> int | None:

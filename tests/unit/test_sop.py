@@ -15,11 +15,6 @@ from humas.sop import GATE_STAGES, STAGES, Sop, StandardTime, load_all_sops, loa
 SEED_IDS = ["gunung_mas", "kendal", "singkawang", "yogyakarta"]
 
 
-@pytest.fixture(scope="module")
-def sops() -> dict[str, Sop]:
-    return load_all_sops()
-
-
 def _budgets(sop: Sop) -> list[int | None]:
     return [step.time.minutes for step in sop.steps]
 
