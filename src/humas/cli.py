@@ -187,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     except (HumasError, InvalidInputError) as exc:
         print(f"humas: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `humas status | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
