@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from functools import cached_property
 
+import requests
+
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import BaseHook
 
@@ -73,3 +75,48 @@ class PlatformHook(BaseHook):
                               account_id=str(extra["account_id"]), api_version=extra.get("api_version", "v21.0"),
                               timeout=float(extra.get("timeout", 30)))
         return make_client(self.channel, config)
+
+
+API_CONN_ID = "humas_airflow_api"
+
+
+class AirflowApiHook(BaseHook):
+    """Airflow's own REST API, for what a task cannot do from inside its run (send the run back to a step).
+
+    An ``http`` connection ``humas_airflow_api``: host = the API server's base URL, login/password = a
+    service account allowed to clear task instances.
+    """
+
+    conn_name_attr = "api_conn_id"
+    default_conn_name = API_CONN_ID
+    conn_type = "http"
+    hook_name = "Humas Airflow API"
+
+    def __init__(self, api_conn_id: str = API_CONN_ID, timeout: float = 30) -> None:
+        super().__init__()
+        self.api_conn_id, self.timeout = api_conn_id, timeout
+
+    def _session(self) -> tuple[requests.Session, str]:
+        conn = self.get_connection(self.api_conn_id)
+        if not conn.host or not conn.login or not conn.password:
+            raise HumasError(f"connection {self.api_conn_id}: needs host (API server URL), login and password "
+                             "of a service account; fix it under Admin > Connections")
+        base = (conn.host if "://" in conn.host else f"http://{conn.host}").rstrip("/")
+        session = requests.Session()
+        resp = session.post(f"{base}/auth/token", json={"username": conn.login, "password": conn.password},
+                            timeout=self.timeout)
+        resp.raise_for_status()
+        session.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
+        return session, base
+
+    def rerun_from(self, dag_id: str, run_id: str, task_id: str, note: str) -> list[str]:
+        """Clear ``task_id`` and everything downstream of it in one run, so the run goes back to that step."""
+        session, base = self._session()
+        resp = session.post(f"{base}/api/v2/dags/{dag_id}/clearTaskInstances", timeout=self.timeout,
+                            json={"dry_run": False, "dag_run_id": run_id, "task_ids": [task_id],
+                                  "include_downstream": True, "only_failed": False, "reset_dag_runs": True,
+                                  "prevent_running_task": True, "note": note[:1000]})
+        if resp.status_code >= 400:
+            raise HumasError(f"Airflow refused to send run {run_id} back to {task_id}: "
+                             f"HTTP {resp.status_code} {resp.text[:300]}")
+        return [ti["task_id"] for ti in resp.json().get("task_instances", [])]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -12,22 +13,27 @@ from airflow.sdk.exceptions import AirflowException
 from humas import layout
 from humas.assets import check_caption, review_assets
 from humas.assets.limits import DEFAULT_LIMITS
+from humas.brief import parse_brief
 from humas.dispatch import actionable_items, plan_runs, record_started
 from humas.exceptions import PlatformError, PublishUncertainError
 from humas.platforms import ImageRef, PostRequest
 from humas.profiles import channel_ids
 from humas.publish import publish_once, receipt
+from humas.review import sha256
 from humas.sop import available_sops
 from humas.status import record_state
 
-from humas_airflow.hooks import BUCKET_CONN_ID, HumasBucketHook, PlatformHook
+from humas_airflow.hooks import API_CONN_ID, BUCKET_CONN_ID, HumasBucketHook, PlatformHook
+from humas_airflow.reviews import current_review
 from humas_airflow.steps import SopStepMixin, item_id_of
-from humas_airflow.triggers import BucketChangeTrigger
+from humas_airflow.triggers import BucketChangeTrigger, RerunFromTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from humas.assets import AssetReview
+    from humas.brief import Brief
+    from humas.sop import Step
     from humas.store import Store
 
 log = logging.getLogger(__name__)
@@ -78,6 +84,11 @@ class DesignCheckOperator(SopStepOperator):
         item_id, store = item_id_of(context), self.store()
         brief = self.load_brief(store, item_id)
         snapshot = {o.key: o.etag for o in store.list(layout.item_prefix(item_id))}
+        revision = store.get_json(layout.revision_key(item_id)) or {}
+        if revision.get("assets") == snapshot:  # sent back for revision and nothing changed yet: wait for it
+            self.defer(trigger=BucketChangeTrigger(layout.item_prefix(item_id), snapshot, self.aws_conn_id,
+                                                   self.poll_interval),
+                       method_name="execute_complete", timeout=CORRECTION_WAIT)
         # Enough of each file to refuse a huge one without holding it all in memory.
         limit = DEFAULT_LIMITS.max_input_bytes + 1
         assets = [(name, store.get_bytes(layout.asset_key(item_id, name), limit) or b"") for name in brief.assets]
@@ -111,7 +122,9 @@ class DesignCheckOperator(SopStepOperator):
         report = {**review.to_json(), "renditions": renditions, "checked_files": snapshot}
         store.put_json(layout.findings_key(item_id), report)
         store.put_bytes(layout.findings_key(item_id, "md"), review.to_markdown().encode(), "text/markdown")
-        return {"renditions": renditions, "ok": review.ok}
+        # Returned through Airflow (not the bucket): what the gates review and the upload re-checks.
+        return {"renditions": renditions, "ok": review.ok, "review_id": uuid.uuid4().hex,
+                "preview_sha256": sha256(review.preview or b"")}
 
     def _send_back(self, store: "Store", item_id: str, review: "AssetReview") -> None:
         errors = [f for f in review.findings if f.severity == "error"]
@@ -124,12 +137,18 @@ class DesignCheckOperator(SopStepOperator):
 
 
 class PublishOperator(SopStepOperator):
-    """Upload to every channel in the brief, exactly once each; a retry only re-tries what is missing."""
+    """Upload exactly what was approved to every channel in the brief, exactly once each.
 
-    def __init__(self, **kwargs: Any) -> None:
+    The brief and renditions are checked against the digest the last approving gate signed off; anything
+    changed since sends the run back (an edited brief to that gate, altered renditions to the design step).
+    A retry only re-tries the channels that are missing.
+    """
+
+    def __init__(self, *, api_conn_id: str = API_CONN_ID, **kwargs: Any) -> None:
         kwargs.setdefault("retries", 3)
         kwargs.setdefault("retry_delay", timedelta(seconds=30))
         super().__init__(**kwargs)
+        self.api_conn_id = api_conn_id
 
     def execute(self, context: "Context") -> dict[str, Any]:
         item_id, store = item_id_of(context), self.store()
@@ -142,16 +161,22 @@ class PublishOperator(SopStepOperator):
     def execute_complete(self, context: "Context", event: Any = None) -> dict[str, Any]:
         return self._publish(context)
 
+    def execute_rerun_failed(self, context: "Context", event: dict[str, Any]) -> Any:
+        raise AirflowException(f"could not send the run back for review: {event.get('message')}")
+
     def _publish(self, context: "Context") -> dict[str, Any]:
         item_id, store = item_id_of(context), self.store()
-        brief = self.load_brief(store, item_id)
+        brief, images = self._approved_content(context, store, item_id)
         self.enter_step(store, item_id, "publishing", f"Mengunggah ke {', '.join(brief.channels)}")
-        renditions = (store.get_json(layout.findings_key(item_id)) or {}).get("renditions", [])
         failures: dict[str, str] = {}
         for channel in brief.channels:
             try:
+                mine = images.get(channel)
+                if not mine:
+                    raise PlatformError(channel, f"item {item_id} has no renditions for {channel}; "
+                                                 "the design step must pass for this channel first")
                 post = publish_once(store, PlatformHook(channel).get_client(),
-                                    self._post_request(store, item_id, brief.caption, channel, renditions))
+                                    PostRequest(item_id, brief.caption, tuple(mine)))
                 log.info("item %s published on %s: %s", item_id, channel, post.permalink)
             except (PlatformError, PublishUncertainError) as exc:
                 failures[channel] = str(exc)
@@ -164,16 +189,38 @@ class PublishOperator(SopStepOperator):
         self.check_step_time(context, store, item_id, brief)
         return {"channels": list(brief.channels)}
 
-    @staticmethod
-    def _post_request(store: "Store", item_id: str, caption: str, channel: str,
-                      renditions: list[dict[str, Any]]) -> PostRequest:
-        mine = [r for r in renditions if r["channel"] == channel]
-        if not mine:
-            raise PlatformError(channel, f"item {item_id} has no renditions for {channel}; "
-                                         "the design step must pass for this channel first")
-        images = tuple(ImageRef(r["name"], store.presigned_get_url(r["key"]), store.get_bytes(r["key"]) or b"",
-                                r["content_type"]) for r in mine)
-        return PostRequest(item_id, caption, images)
+    def _approved_content(self, context: "Context", store: "Store",
+                          item_id: str) -> tuple["Brief", dict[str, list[ImageRef]]]:
+        """The brief and renditions exactly as approved; sends the run back if anything changed since."""
+        gate, approval = self._last_approval(context)
+        review, brief_bytes, design = current_review(context, store, item_id, self.sop, gate)
+        if review.digest != approval.get("review_digest"):
+            self._send_back(context, store, item_id, gate, "brief.yaml berubah setelah disetujui")
+        images: dict[str, list[ImageRef]] = {}
+        for r in (design or {}).get("renditions", []):
+            data = store.get_bytes(r["key"]) or b""
+            if sha256(data) != r["sha256"]:
+                design_step = self.sop.design_before(gate) or gate
+                self._send_back(context, store, item_id, design_step, f"berkas {r['key']} berubah setelah disetujui")
+            images.setdefault(r["channel"], []).append(
+                ImageRef(r["name"], store.presigned_get_url(r["key"]), data, r["content_type"]))
+        return parse_brief(item_id, brief_bytes, available_sops(), channel_ids()), images
+
+    def _last_approval(self, context: "Context") -> tuple["Step", dict[str, Any]]:
+        for gate in reversed(self.sop.gates):
+            decision = context["ti"].xcom_pull(task_ids=gate.task_id) or {}
+            if decision.get("decision") == "approve":
+                return gate, decision
+        raise AirflowException(f"no gate of SOP {self.sop_id} approved this run; nothing may be published")
+
+    def _send_back(self, context: "Context", store: "Store", item_id: str, step: "Step", what: str) -> None:
+        message = f"{what}: dikembalikan ke langkah {step.number} ({step.activity}) untuk ditinjau ulang"
+        log.warning("item %s: %s", item_id, message)
+        record_state(store, item_id, "changed_after_approval", step=step.task_id, message=message)
+        dag_run = context["dag_run"]
+        self.defer(trigger=RerunFromTrigger(dag_run.dag_id, dag_run.run_id, step.task_id, message[:1000],
+                                            self.api_conn_id),
+                   method_name="execute_rerun_failed")
 
 
 class RecordReceiptOperator(SopStepOperator):

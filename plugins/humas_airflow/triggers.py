@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+import weakref
+from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable
 
 from asgiref.sync import sync_to_async
@@ -37,11 +40,143 @@ async def poll_until(probe: Callable[[], Any], ready: Callable[[Any], bool], pol
     return {"status": "idle"}
 
 
+# One shared listing serves every waiter under a root; it polls at most this often (or at the shortest
+# poll_interval of its waiters, if that is shorter), and slows down before it sends more than
+# MAX_LIST_REQUESTS_PER_SECOND list requests a second.
+SHARED_POLL_INTERVAL = 1.0
+MAX_LIST_REQUESTS_PER_SECOND = 10.0
+_LIST_PAGE_SIZE = 1000  # keys per ListObjectsV2 page (S3 and MinIO)
+
+log = logging.getLogger(__name__)
+
+
+def prefix_root(prefix: str) -> str:
+    """The top folder of a key prefix (``approvals/``, ``inbox/``): what one shared listing covers."""
+    head, sep, _ = prefix.partition("/")
+    return head + sep
+
+
+@dataclass(eq=False)
+class _Waiter:
+    prefix: str
+    seen: dict[str, str]
+    interval: float
+    future: asyncio.Future
+    errors: int = 0
+
+
+class SharedBucketPoller:
+    """Lists one root of the bucket for every trigger waiting under it in this triggerer process.
+
+    Triggers in one triggerer share an event loop, so 500 gates waiting on ``approvals/<item>/<gate>.json``
+    cost one listing of ``approvals/`` per interval instead of 500 requests. When a few waiters sit under a
+    large root, listing their own prefixes is cheaper and the poller does that instead. Either way a waiter
+    sees exactly what listing its own prefix would show, only from listings begun after it started waiting,
+    and it gets an error only after ``MAX_CONSECUTIVE_ERRORS`` failed listings in a row (as ``poll_until``).
+    """
+
+    def __init__(self, aws_conn_id: str, root: str,
+                 list_objects: Callable[[str], dict[str, str]] | None = None) -> None:
+        self.aws_conn_id, self.root = aws_conn_id, root
+        self._list = list_objects or self._bucket_listing
+        self._store: Any = None
+        self._waiters: set[_Waiter] = set()
+        self._task: asyncio.Task | None = None
+        self._root_pages = 1  # pages the last full listing of the root took
+        self.requests = 0  # list requests sent so far (for tests and benchmarks)
+
+    async def wait(self, prefix: str, seen: dict[str, str], interval: float) -> dict[str, Any]:
+        """Wait until the objects under ``prefix`` are non-empty and differ from ``seen``.
+
+        Returns ``{"status": "ok", "result": listing}`` or ``{"status": "error", "message": ...}``.
+        """
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(prefix, dict(seen), interval, loop.create_future())
+        self._waiters.add(waiter)
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run())
+        try:
+            return await waiter.future
+        finally:
+            self._waiters.discard(waiter)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    async def _run(self) -> None:
+        while self._waiters:
+            waiters = [w for w in self._waiters if not w.future.done()]
+            prefixes = sorted({w.prefix for w in waiters})
+            whole_root = len(prefixes) >= self._root_pages
+            try:
+                results = await sync_to_async(self._probe)([self.root] if whole_root else prefixes)
+            except Exception as exc:  # never let the shared loop die: every waiter would hang
+                results = {p: exc for p in [self.root, *prefixes]}
+            sent = self._deliver(waiters, results, whole_root)
+            shortest = min([SHARED_POLL_INTERVAL, *(w.interval for w in waiters)])
+            await asyncio.sleep(max(shortest, sent / MAX_LIST_REQUESTS_PER_SECOND))
+
+    def _probe(self, prefixes: list[str]) -> dict[str, dict[str, str] | Exception]:
+        results: dict[str, dict[str, str] | Exception] = {}
+        for prefix in prefixes:
+            try:
+                results[prefix] = self._list(prefix)
+            except Exception as exc:  # reported per waiter; a hiccup must not end a days-long wait
+                results[prefix] = exc
+                self._store = None  # rebuild the client: the connection may have changed
+        return results
+
+    def _deliver(self, waiters: list[_Waiter], results: dict[str, dict[str, str] | Exception],
+                 whole_root: bool) -> int:
+        """Wake the waiters whose objects changed; return how many list requests the probe took."""
+        root = results.get(self.root)
+        if whole_root and isinstance(root, dict):
+            self._root_pages = max(1, -(-len(root) // _LIST_PAGE_SIZE))
+        for exc in {id(r): r for r in results.values() if isinstance(r, Exception)}.values():
+            log.warning("bucket listing under %s failed: %s", self.root, exc)
+        for w in waiters:
+            found = root if whole_root else results.get(w.prefix)
+            if isinstance(found, Exception) or found is None:
+                w.errors += 1
+                if w.errors >= MAX_CONSECUTIVE_ERRORS and not w.future.done():
+                    w.future.set_result({"status": "error", "message": f"{type(found).__name__}: {found}"})
+                continue
+            w.errors = 0
+            now = {k: v for k, v in found.items() if k.startswith(w.prefix)} if whole_root else found
+            if now and now != w.seen and not w.future.done():
+                w.future.set_result({"status": "ok", "result": now})
+        return self._root_pages if whole_root else len(results)
+
+    def _bucket_listing(self, prefix: str) -> dict[str, str]:
+        if self._store is None:
+            from humas_airflow.hooks import HumasBucketHook
+
+            self._store = HumasBucketHook(self.aws_conn_id).get_store()
+        self.requests += 1
+        return {obj.key: obj.etag for obj in self._store.list(prefix)}
+
+
+# event loop -> (connection, root) -> its poller; a loop's pollers go with it
+_POLLERS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], SharedBucketPoller]]" = (
+    weakref.WeakKeyDictionary())
+
+
+def shared_poller(aws_conn_id: str, prefix: str) -> SharedBucketPoller:
+    """The poller of this event loop that covers ``prefix`` in the bucket of ``aws_conn_id``."""
+    pollers = _POLLERS.setdefault(asyncio.get_running_loop(), {})
+    key = (aws_conn_id, prefix_root(prefix))
+    if key not in pollers:
+        pollers[key] = SharedBucketPoller(aws_conn_id, key[1])
+    return pollers[key]
+
+
 class BucketChangeTrigger(BaseTrigger):
     """Waits until the objects under ``prefix`` differ from ``seen`` (key -> ETag); yields the new listing.
 
     Used for an approver's flag (one key, not there yet or rewritten) and for a corrected asset (the item
-    folder's listing changes).
+    folder's listing changes). Every such trigger in a triggerer shares one listing per interval
+    (``SharedBucketPoller``), so a wait costs next to nothing however many items wait.
     """
 
     def __init__(self, prefix: str, seen: dict[str, str], aws_conn_id: str, poll_interval: float = 5.0) -> None:
@@ -56,15 +191,12 @@ class BucketChangeTrigger(BaseTrigger):
                 {"prefix": self.prefix, "seen": self.seen, "aws_conn_id": self.aws_conn_id,
                  "poll_interval": self.poll_interval})
 
-    def _listing(self) -> dict[str, str]:
-        from humas_airflow.hooks import HumasBucketHook
-
-        store = HumasBucketHook(self.aws_conn_id).get_store()
-        return {obj.key: obj.etag for obj in store.list(self.prefix)}
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        outcome = await poll_until(self._listing, lambda now: bool(now) and now != self.seen,
-                                   self.poll_interval, self.log)
+        try:
+            outcome = await shared_poller(self.aws_conn_id, self.prefix).wait(self.prefix, self.seen,
+                                                                               self.poll_interval)
+        except Exception as exc:  # any failure becomes an error event, never a silent end
+            outcome = {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
         if outcome["status"] == "ok":
             yield TriggerEvent({"status": "changed", "objects": outcome["result"]})
         else:
@@ -75,7 +207,8 @@ class NewItemsTrigger(BaseTrigger):
     """Waits until the inbox has items the dispatcher can start or refuse; yields their ids.
 
     After ``max_wait`` seconds with nothing to do it yields ``idle``, so a quiet inbox ends the
-    dispatcher's run green instead of timing out.
+    dispatcher's run green instead of timing out. One bucket client serves every poll, and the SOPs are
+    re-read only when a SOP file changes.
     """
 
     def __init__(self, aws_conn_id: str, poll_interval: float = 5.0, max_wait: float = 6 * 3600) -> None:
@@ -83,6 +216,7 @@ class NewItemsTrigger(BaseTrigger):
         self.aws_conn_id = aws_conn_id
         self.poll_interval = poll_interval
         self.max_wait = max_wait
+        self._store: Any = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (f"{type(self).__module__}.{type(self).__qualname__}",
@@ -91,8 +225,13 @@ class NewItemsTrigger(BaseTrigger):
     def _pending(self) -> list[str]:
         from humas_airflow.hooks import HumasBucketHook
 
-        store = HumasBucketHook(self.aws_conn_id).get_store()
-        return [d.item_id for d in actionable_items(store, available_sops(), channel_ids())]
+        if self._store is None:
+            self._store = HumasBucketHook(self.aws_conn_id).get_store()
+        try:
+            return [d.item_id for d in actionable_items(self._store, available_sops(), channel_ids())]
+        except Exception:
+            self._store = None  # rebuild the client on the next poll
+            raise
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         outcome = await poll_until(self._pending, bool, self.poll_interval, self.log, self.max_wait)
@@ -100,3 +239,34 @@ class NewItemsTrigger(BaseTrigger):
             yield TriggerEvent({"status": "pending", "items": outcome["result"]})
         else:
             yield TriggerEvent(outcome)
+
+
+class RerunFromTrigger(BaseTrigger):
+    """Sends a run back to ``task_id`` (that task and everything after it run again) through Airflow's API.
+
+    It runs in the triggerer while the asking task is deferred, so the clear finds that task deferred, not
+    running, and clears it cleanly along with the rest; its event only arrives if the clear failed.
+    """
+
+    def __init__(self, dag_id: str, run_id: str, task_id: str, note: str, api_conn_id: str) -> None:
+        super().__init__()
+        self.dag_id, self.run_id, self.task_id = dag_id, run_id, task_id
+        self.note, self.api_conn_id = note, api_conn_id
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (f"{type(self).__module__}.{type(self).__qualname__}",
+                {"dag_id": self.dag_id, "run_id": self.run_id, "task_id": self.task_id, "note": self.note,
+                 "api_conn_id": self.api_conn_id})
+
+    def _rerun(self) -> list[str]:
+        from humas_airflow.hooks import AirflowApiHook
+
+        return AirflowApiHook(self.api_conn_id).rerun_from(self.dag_id, self.run_id, self.task_id, self.note)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        try:
+            cleared = await sync_to_async(self._rerun)()
+        except Exception as exc:  # becomes a clear error in the task, which then fails loudly
+            yield TriggerEvent({"status": "error", "message": f"{type(exc).__name__}: {exc}"})
+            return
+        yield TriggerEvent({"status": "not_cleared", "cleared": cleared})

@@ -1,81 +1,160 @@
-"""Approval flags: what an approver writes to ``approvals/<item>/<gate>.json`` and how it is judged."""
+"""Approval flags: decisions signed by the pipeline's approval service, checked by the gate that waits.
+
+Approvers act as themselves through the approval service (the Airflow UI page or ``humas approve``), which
+knows who they are from Airflow's sign-in, checks them against the agency's roster and signs the flag with
+a key that is never in the bucket. The gate accepts only a flag whose signature is valid and whose every
+field matches: this item, this gate, a decision this gate offers, a person holding the gate's role who did
+not submit the item, and the digest of exactly what is under review now. Anything else is refused with
+the reason, and the wait goes on.
+"""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
-from dataclasses import asdict, dataclass
+import os
+from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from humas.exceptions import ApprovalFlagError, Problem
+from humas.exceptions import ApprovalFlagError, HumasError, Problem
 
 if TYPE_CHECKING:
-    from humas.brief import Brief
+    from humas.roster import Roster
     from humas.sop import Sop, Step
 
-DECISIONS = ("approve", "reject")
+KEY_ENV = "HUMAS_APPROVAL_KEY"
+MIN_KEY_CHARS = 32
+MAX_FLAG_BYTES = 16 * 1024
+MAX_COMMENT_CHARS = 2000
+_LABELS = {"approve": "Setujui", "revise": "Kembalikan untuk revisi", "reject": "Tolak"}
 
 
 @dataclass(frozen=True)
 class ApprovalFlag:
     item_id: str
-    gate: str           # the gate step's task id, e.g. step_3_decision
-    decision: str       # approve | reject
-    by: str             # the approver's name
-    role: str           # the approver's role id in the SOP
-    comment: str = ""
-    brief_digest: str = ""  # the brief the approver reviewed; empty means "the current one"
-    at: str = ""
+    gate: str            # the gate step's task id, e.g. step_3_decision
+    decision: str        # approve | revise | reject
+    person: str          # the approver's roster id (their Airflow login)
+    role: str            # the SOP role the decision is made in
+    comment: str
+    review_digest: str   # humas.review.Review.digest of what was shown to the approver
+    at: str
+    signature: str = ""
 
     @property
     def approved(self) -> bool:
         return self.decision == "approve"
 
+    def payload(self) -> bytes:
+        """The signed bytes: every field but the signature, canonical JSON."""
+        body = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "signature"}
+        return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2).encode()
 
 
-def make_flag(item_id: str, step: "Step", decision: str, by: str, *, comment: str = "",
-              brief_digest: str = "", at: str = "") -> ApprovalFlag:
-    """A flag for ``step`` in the role the SOP names for it (what ``humas approve`` writes)."""
-    return ApprovalFlag(item_id, step.task_id, decision, by, step.actor, comment, brief_digest, at)
+FLAG_FIELDS = tuple(f.name for f in fields(ApprovalFlag))
 
 
-def parse_flag(item_id: str, step: "Step", sop: "Sop", brief: "Brief", data: bytes) -> ApprovalFlag:
-    """Validate a flag against the gate it is for; raise ``ApprovalFlagError`` naming every problem."""
-    source = f"item {item_id} approval flag for {step.task_id}"
+def signing_key(env: dict[str, str] | None = None) -> bytes:
+    """The approval signing key from the environment (Airflow's components and the service share it)."""
+    value = (env if env is not None else os.environ).get(KEY_ENV, "")
+    if len(value) < MIN_KEY_CHARS:
+        raise HumasError(f"{KEY_ENV} is not set or shorter than {MIN_KEY_CHARS} characters: set the same random "
+                         "secret for the api-server, scheduler, triggerer and workers (see .env.example)")
+    return value.encode()
+
+
+def _signature(flag: ApprovalFlag, key: bytes) -> str:
+    return hmac.new(key, flag.payload(), hashlib.sha256).hexdigest()
+
+
+def decisions_for(sop: "Sop", step: "Step") -> tuple[str, ...]:
+    """What a gate offers: approve and reject, and revise where a design step comes before it."""
+    return ("approve", "revise", "reject") if sop.design_before(step) else ("approve", "reject")
+
+
+def decision_label(decision: str) -> str:
+    return _LABELS.get(decision, decision)
+
+
+def decider_problems(person_id: str, roster: "Roster", sop: "Sop", step: "Step", submitter: str) -> list[Problem]:
+    """Why ``person_id`` may not decide ``step`` of an item ``submitter`` submitted (empty: they may)."""
+    role = sop.role(step.actor)
+    holders = ", ".join(p.id for p in roster.holders(step.actor) if p.id != submitter) or "(belum ada)"
+    person = roster.person(person_id)
+    if person is None:
+        return [Problem("person", f"{person_id!r} tidak terdaftar di roster SOP {sop.id}",
+                        f"minta admin menambahkan Anda ke {roster.path}, atau minta {role.name} memutuskan")]
+    if step.actor not in person.roles:
+        return [Problem("person", f"{person.name} ({person_id}) bukan {role.name}, yang memutuskan langkah "
+                                  f"{step.number}", f"minta salah satu dari: {holders}")]
+    if person_id == submitter:
+        return [Problem("person", f"{person.name} mengajukan item ini sendiri dan tidak boleh menyetujuinya",
+                        f"minta {role.name} lain memutuskan: {holders}")]
+    return []
+
+
+def make_flag(item_id: str, step: "Step", decision: str, person: str, review_digest: str, at: str, key: bytes,
+              comment: str = "") -> ApprovalFlag:
+    """A signed flag (what the approval service writes after checking the decider)."""
+    flag = ApprovalFlag(item_id, step.task_id, decision, person, step.actor, comment, review_digest, at)
+    return ApprovalFlag(**{**asdict(flag), "signature": _signature(flag, key)})
+
+
+def parse_flag(data: bytes, key: bytes, *, item_id: str, step: "Step", sop: "Sop", roster: "Roster",
+               submitter: str, review_digest: str) -> ApprovalFlag:
+    """Accept a flag for ``step`` of ``item_id`` only if it is genuine and current; else raise with every reason."""
+    source = f"item {item_id}: tanda keputusan {step.task_id}"
     raw = _load(source, data)
     problems: list[Problem] = []
-    decision = raw.get("decision")
-    if decision not in DECISIONS:
-        problems.append(Problem("decision", f"{decision!r} is not a decision", "write approve or reject"))
-    by = str(raw.get("by") or "").strip()
-    if not by:
-        problems.append(Problem("by", "is missing", "write the approver's name"))
-    elif by == brief.submitter:
-        problems.append(Problem("by", f"{by} submitted this item and cannot approve it",
-                                f"ask the {sop.role(step.actor).name} to decide"))
-    role = str(raw.get("role") or "")
-    if role != step.actor:
-        problems.append(Problem("role", f"{role!r} is not the role this step needs",
-                                f"only {sop.role(step.actor).name} ({step.actor}) decides {step.task_id}"))
-    for name, expected in (("item_id", item_id), ("gate", step.task_id)):
-        if raw.get(name, expected) != expected:
-            problems.append(Problem(name, f"{raw.get(name)!r} is not this flag's {name} ({expected})",
-                                    f"write the flag for {expected} with `humas approve`"))
-    digest = str(raw.get("brief_digest") or "")
-    if digest and digest != brief.digest:
-        problems.append(Problem("brief_digest", "the brief changed after it was reviewed",
-                                "review the current brief and write the flag again"))
+    missing = [name for name in FLAG_FIELDS if not isinstance(raw.get(name), str)]
+    extra = sorted(str(name)[:40] for name in raw if name not in FLAG_FIELDS)
+    if missing:
+        problems.append(Problem(", ".join(missing), "tidak ada atau bukan teks",
+                                "putuskan lewat halaman Persetujuan Humas atau `humas approve`"))
+    if extra:
+        problems.append(Problem(", ".join(extra), "kolom yang tidak dikenal", "jangan menulis tanda keputusan sendiri"))
     if problems:
         raise ApprovalFlagError(source, problems)
-    return ApprovalFlag(item_id, step.task_id, str(decision), by, role, str(raw.get("comment") or ""),
-                        digest, str(raw.get("at") or ""))
+    flag = ApprovalFlag(**{name: raw[name] for name in FLAG_FIELDS})
+    if not hmac.compare_digest(flag.signature, _signature(flag, key)):
+        raise ApprovalFlagError(source, [Problem("signature", "tanda tangan tidak sah (dipalsukan, diubah, atau "
+                                                              "dibuat dengan kunci lain)",
+                                                 "putuskan lewat halaman Persetujuan Humas atau `humas approve`")])
+    problems += _binding_problems(flag, item_id, step, sop, review_digest)
+    problems += decider_problems(flag.person, roster, sop, step, submitter)
+    if problems:
+        raise ApprovalFlagError(source, problems)
+    return flag
+
+
+def _binding_problems(flag: ApprovalFlag, item_id: str, step: "Step", sop: "Sop", digest: str) -> list[Problem]:
+    redo = "buka lagi halaman persetujuan item ini dan putuskan ulang"
+    problems = [Problem(name, f"{value!r} bukan {expected}", redo)
+                for name, value, expected in (("item_id", flag.item_id, item_id), ("gate", flag.gate, step.task_id),
+                                              ("role", flag.role, step.actor))
+                if value != expected]
+    if flag.decision not in decisions_for(sop, step):
+        problems.append(Problem("decision", f"{flag.decision!r} bukan pilihan langkah ini",
+                                f"pilih salah satu: {', '.join(decisions_for(sop, step))}"))
+    if flag.review_digest != digest:
+        problems.append(Problem("review_digest", "keputusan ini untuk versi konten yang lain (brief atau desain "
+                                                 "berubah sejak ditinjau)", redo))
+    if len(flag.comment) > MAX_COMMENT_CHARS:
+        problems.append(Problem("comment", f"lebih dari {MAX_COMMENT_CHARS} karakter", "persingkat catatan"))
+    return problems
 
 
 def _load(source: str, data: bytes) -> dict[str, Any]:
+    fix = "putuskan lewat halaman Persetujuan Humas atau `humas approve`"
+    if len(data) > MAX_FLAG_BYTES:
+        raise ApprovalFlagError(source, [Problem("(berkas)", f"lebih dari {MAX_FLAG_BYTES} byte", fix)])
     try:
         raw = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApprovalFlagError(source, [Problem("(file)", f"is not valid JSON ({exc})", "write the flag with `humas approve`")]) from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ApprovalFlagError(source, [Problem("(berkas)", f"bukan JSON yang sah ({str(exc)[:80]})", fix)]) from exc
     if not isinstance(raw, dict):
-        raise ApprovalFlagError(source, [Problem("(file)", "must be a JSON object", "write the flag with `humas approve`")])
+        raise ApprovalFlagError(source, [Problem("(berkas)", "harus berupa objek JSON", fix)])
     return raw

@@ -42,6 +42,14 @@ class ApprovalFlagError(InvalidInputError):
     """An approver's flag file that cannot be accepted."""
 
 
+class RosterError(InvalidInputError):
+    """An agency's roster file (who holds which SOP role) that cannot be loaded."""
+
+
+class ApprovalRefused(HumasError):
+    """The approval service will not sign this decision (wrong person, wrong gate, stale review)."""
+
+
 class LayoutError(HumasError):
     """A bucket key or item id that does not fit the bucket contract."""
 

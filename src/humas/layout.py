@@ -14,6 +14,9 @@ One bucket holds everything. Who writes where:
     pipeline/<item>/findings.json|.md       system     asset-check findings
     pipeline/<item>/renditions/<channel>/<file>  system  per-platform renditions
     pipeline/<item>/preview.jpg             system     the preview sheet approvers look at
+    pipeline/<item>/review.json             system     what the gate now waiting shows its approver, and its digest
+    pipeline/<item>/decisions/<stamp>-<gate>-<decision>.json  system  every decision taken, as signed
+    pipeline/<item>/revision.json           system     the last "revise" decision: what the designer must change
     pipeline/<item>/publish/<channel>.json  system     publish state of one channel (exactly-once record)
     pipeline/<item>/receipt.json            system     the SOP's output: the link of every post
     reports/<yyyy-mm-dd>/<item>.json        system     per-item reports
@@ -133,6 +136,19 @@ def rendition_key(item_id: str, channel: str, name: str) -> str:
 
 def preview_key(item_id: str) -> str:
     return pipeline_prefix(item_id) + "preview.jpg"
+
+
+def review_key(item_id: str) -> str:
+    return pipeline_prefix(item_id) + "review.json"
+
+
+def decision_key(item_id: str, gate: str, decision: str, at: datetime) -> str:
+    stamp = at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    return pipeline_prefix(item_id) + f"decisions/{stamp}-{gate}-{decision}.json"
+
+
+def revision_key(item_id: str) -> str:
+    return pipeline_prefix(item_id) + "revision.json"
 
 
 def publish_key(item_id: str, channel: str) -> str:

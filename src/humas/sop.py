@@ -41,9 +41,9 @@ _HEADER: dict[str, tuple[bool, bool]] = {
     "agency": (True, False), "number": (True, True), "title": (True, False), "created": (False, True),
     "revised": (False, True), "effective": (True, True), "approved_by": (True, False), "source": (True, False),
 }
-_TOP_KEYS = ("id", *_HEADER, "records", "roles", "steps", "assumptions")
+_TOP_KEYS = ("id", *_HEADER, "records", "roles", "labels", "steps", "assumptions")
 _ROLE_KEYS = ("id", "name")
-_STEP_KEYS = ("number", "activity", "actor", "stage", "time", "material", "output", "note")
+_STEP_KEYS = ("number", "activity", "actor", "stage", "time", "material", "output", "note", "when_label")
 _TIME_KINDS: dict[str, str] = {"minutes": "duration", "before_event_minutes": "before_event", "flexible": "flexible"}
 _TIME_KEYS = ("text", *_TIME_KINDS)
 _TIME_EXAMPLE = ('{text: "30 menit", minutes: 30}, {text: "1 Hari sebelum pelaksanaan", '
@@ -108,6 +108,7 @@ class Step:
     material: str
     output: str
     note: str = ""
+    when_label: str = ""  # a gate that applies only to briefs carrying this label (e.g. isu_strategis)
 
     @property
     def task_id(self) -> str:
@@ -138,6 +139,7 @@ class Sop:
     path: str
     created: str = ""
     revised: str = ""
+    labels: Mapping[str, str] | None = None  # label id -> what it means; briefs may carry these labels
 
     @property
     def dag_id(self) -> str:
@@ -162,6 +164,10 @@ class Sop:
     def gates(self) -> tuple[Step, ...]:
         """The steps a human approves through a flag, in order."""
         return tuple(step for step in self.steps if step.is_gate)
+
+    def design_before(self, step: Step) -> Step | None:
+        """The last design step before ``step`` (where a "revise" decision sends the item back), if any."""
+        return next((s for s in reversed(self.steps[: step.number - 1]) if s.stage == "design"), None)
 
     @property
     def upload_step(self) -> Step:
@@ -246,9 +252,29 @@ def load_sops_report(directory: str | Path | None = None) -> tuple[dict[str, Sop
     return dict(sorted(sops.items())), errors
 
 
+# folder -> (signature of its SOP files, the SOPs that loaded from them); see ``available_sops``.
+_AVAILABLE_CACHE: dict[Path, tuple[tuple[tuple[str, int, int, int], ...], dict[str, Sop]]] = {}
+
+
 def available_sops(directory: str | Path | None = None) -> dict[str, Sop]:
-    """The SOPs that load, keyed by id (see ``load_sops_report``)."""
-    return load_sops_report(directory)[0]
+    """The SOPs that load, keyed by id (see ``load_sops_report``).
+
+    Long-lived callers (the triggerer polls the inbox every few seconds) ask again and again, so the result
+    is kept per folder and re-read only when a file is added, removed or changed (name, size, mtime, inode).
+    """
+    folder = (Path(directory) if directory is not None else sops_dir()).resolve()
+    signature = []
+    for path in sop_files(folder):
+        try:
+            st = path.stat()
+        except OSError:  # vanished between listing and stat: load_sops_report will say so
+            return load_sops_report(folder)[0]
+        signature.append((path.name, st.st_mtime_ns, st.st_size, st.st_ino))
+    cached = _AVAILABLE_CACHE.get(folder)
+    if cached is None or cached[0] != tuple(signature):
+        cached = (tuple(signature), load_sops_report(folder)[0])
+        _AVAILABLE_CACHE[folder] = cached
+    return dict(cached[1])
 
 
 def sop_files(folder: Path) -> list[Path]:
@@ -299,11 +325,30 @@ def _parse(raw: object, source: str, expected_id: str | None = None) -> Sop:
     header = {key: _text(raw, key, "", problems, required=req, empty_ok=empty) for key, (req, empty) in _HEADER.items()}
     records = _texts(raw, "records", problems, required=True)
     roles = _roles(raw, problems)
-    steps = _steps(raw, {role.id for role in roles}, problems)
+    labels = _labels(raw, problems)
+    steps = _steps(raw, {role.id for role in roles}, labels, problems)
     assumptions = _texts(raw, "assumptions", problems, required=False)
     if problems:
         raise SopError(source, problems)
-    return Sop(id=sop_id, **header, records=records, roles=roles, steps=steps, assumptions=assumptions, path=source)
+    return Sop(id=sop_id, **header, records=records, roles=roles, steps=steps, assumptions=assumptions, path=source,
+               labels=labels)
+
+
+def _labels(raw: Mapping[str, Any], problems: list[Problem]) -> dict[str, str]:
+    """Optional ``labels``: label id -> description; a gate with ``when_label`` applies only to labelled briefs."""
+    value = raw.get("labels", {})
+    if not isinstance(value, Mapping):
+        problems.append(Problem("labels", f"must be a mapping, not {_kind(value)}",
+                                'write e.g. labels: {isu_strategis: "Konten isu strategis"}'))
+        return {}
+    labels: dict[str, str] = {}
+    for key, text in value.items():
+        if not isinstance(key, str) or not _ROLE_ID.match(key) or not isinstance(text, str) or not text.strip():
+            problems.append(Problem(f"labels.{key}", "needs a snake_case id and a description",
+                                    'write e.g. isu_strategis: "Konten isu strategis"'))
+            continue
+        labels[key] = text.strip()
+    return labels
 
 
 def _sop_id(raw: Mapping[str, Any], expected: str | None, problems: list[Problem]) -> str:
@@ -335,15 +380,17 @@ def _roles(raw: Mapping[str, Any], problems: list[Problem]) -> tuple[Role, ...]:
     return tuple(roles)
 
 
-def _steps(raw: Mapping[str, Any], role_ids: set[str], problems: list[Problem]) -> tuple[Step, ...]:
+def _steps(raw: Mapping[str, Any], role_ids: set[str], labels: Mapping[str, str],
+           problems: list[Problem]) -> tuple[Step, ...]:
     items = _items(raw, "steps", problems, required=True, empty_ok=False)
-    steps = [_step(item, f"steps[{index}]", role_ids, problems) for index, item in enumerate(items)]
+    steps = [_step(item, f"steps[{index}]", role_ids, labels, problems) for index, item in enumerate(items)]
     _check_numbers(items, problems)
     _check_flow(items, problems)
     return tuple(step for step in steps if step is not None)
 
 
-def _step(item: object, where: str, role_ids: set[str], problems: list[Problem]) -> Step | None:
+def _step(item: object, where: str, role_ids: set[str], labels: Mapping[str, str],
+          problems: list[Problem]) -> Step | None:
     """One step, or ``None`` after recording what is wrong with it."""
     if not _is_mapping(item, where, "number:, activity:, actor:, stage:, time:, material:, output:", problems):
         return None
@@ -357,9 +404,13 @@ def _step(item: object, where: str, role_ids: set[str], problems: list[Problem])
     material = _text(item, "material", where, problems)
     output = _text(item, "output", where, problems)
     note = _text(item, "note", where, problems, required=False, empty_ok=True)
+    when_label = _text(item, "when_label", where, problems, required=False)
+    if when_label and (when_label not in labels or stage not in GATE_STAGES):
+        problems.append(Problem(f"{where}.when_label", f"{when_label!r} is not a declared label of this gate step",
+                                "declare it under labels: and use when_label only on approval gates"))
     if len(problems) > before or time is None:
         return None
-    return Step(number, activity, actor, stage, time, material, output, note)
+    return Step(number, activity, actor, stage, time, material, output, note, when_label)
 
 
 def _time(step: Mapping[str, Any], where: str, problems: list[Problem]) -> StandardTime | None:

@@ -25,11 +25,14 @@ from typing import TYPE_CHECKING
 import psutil
 import requests
 
+from humas.exceptions import HumasError
+
 if TYPE_CHECKING:
     from humas.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
 COMPONENTS = ("s3", "sandbox", "scheduler", "dag-processor", "triggerer", "api-server")
+PIPELINE_USER = "humas-pipeline"
 PLATFORM_ACCOUNTS = {"instagram": "17841400000000001", "facebook": "100000000000001", "x": "1500000000000000001"}
 
 
@@ -58,16 +61,19 @@ class StackConfig:
 
 
 def load_secrets(cfg: StackConfig) -> dict[str, str]:
-    """Generated once per stack home, kept out of the repo (mode 600)."""
+    """Generated once per stack home, kept out of the repo (mode 600); a secret added later is generated then."""
     path = cfg.home / "secrets.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    cfg.home.mkdir(parents=True, exist_ok=True)
+    known = json.loads(path.read_text()) if path.exists() else {}
     values = {name: secrets.token_urlsafe(24) for name in
-              ("s3_access_key", "s3_secret_key", "platform_token", "admin_password")}
+              ("s3_access_key", "s3_secret_key", "platform_token", "admin_password", "pipeline_password")}
     values["jwt_secret"] = secrets.token_urlsafe(64)  # HS512 wants at least 64 bytes
+    values["approval_key"] = secrets.token_urlsafe(48)  # signs approval flags; never in the bucket
     # One Fernet key for every component: trigger and callback kwargs are encrypted by one, read by another.
     values["fernet_key"] = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    if set(values) <= set(known):
+        return known
+    cfg.home.mkdir(parents=True, exist_ok=True)
+    values.update(known)
     path.write_text(json.dumps(values))
     path.chmod(0o600)
     return values
@@ -78,7 +84,10 @@ def _connections(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
               "extra": {"endpoint_url": cfg.s3_url, "region_name": "us-east-1",
                         "config_kwargs": {"s3": {"addressing_style": "path"}},
                         "service_config": {"s3": {"bucket_name": cfg.bucket}}}}
-    conns = {"AIRFLOW_CONN_HUMAS_BUCKET": json.dumps(bucket)}
+    conns = {"AIRFLOW_CONN_HUMAS_BUCKET": json.dumps(bucket),
+             "AIRFLOW_CONN_HUMAS_AIRFLOW_API": json.dumps({"conn_type": "http", "host": cfg.airflow_url,
+                                                           "login": PIPELINE_USER,
+                                                           "password": sec["pipeline_password"]})}
     for channel, account in PLATFORM_ACCOUNTS.items():
         conns[f"AIRFLOW_CONN_HUMAS_{channel.upper()}"] = json.dumps(
             {"conn_type": "http", "host": cfg.sandbox_url, "password": sec["platform_token"],
@@ -106,7 +115,7 @@ def airflow_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
         "AIRFLOW__CORE__PARALLELISM": str(cfg.parallelism),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, r in airflow_users(cfg).items()),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(cfg.home / "passwords.json"),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{cfg.airflow_url}/execution/",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
@@ -120,6 +129,7 @@ def airflow_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "60",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         "HUMAS_INCLUDE_DIR": str(cfg.include_dir),
+        "HUMAS_APPROVAL_KEY": sec["approval_key"],
     }
     return {**settings, **_connections(cfg, sec), "NO_PROXY": "*", "no_proxy": "*"}
 
@@ -177,9 +187,33 @@ def _wait_port(port: int, name: str, timeout: float, cfg: StackConfig) -> None:
     raise RuntimeError(f"{name} did not start on port {port}; see {cfg.home / 'logs' / (name + '.log')}")
 
 
+def airflow_users(cfg: StackConfig) -> dict[str, str]:
+    """Airflow logins and their Airflow roles: the admin, the pipeline's service account, everyone in a roster."""
+    from humas.roster import load_roster
+    from humas.sop import available_sops
+
+    users = {"admin": "admin", PIPELINE_USER: "admin"}
+    for sop in available_sops(cfg.include_dir / "sops").values():
+        try:
+            users.update({person_id: "viewer" for person_id in load_roster(sop, cfg.include_dir / "rosters" / f"{sop.id}.yaml").people})
+        except HumasError as exc:  # the SOP's gates then wait until its roster is fixed; say so at start-up
+            print(f"warning: {exc}", file=sys.stderr)
+    return users
+
+
+def passwords(cfg: StackConfig) -> dict[str, str]:
+    """Every login's password: generated once per stack home and kept in ``passwords.json`` (mode 600)."""
+    path, sec = cfg.home / "passwords.json", load_secrets(cfg)
+    known = json.loads(path.read_text()) if path.exists() else {}
+    known.update(admin=sec["admin_password"], **{PIPELINE_USER: sec["pipeline_password"]})
+    for user in airflow_users(cfg):
+        known.setdefault(user, secrets.token_urlsafe(12))
+    return known
+
+
 def _write_passwords(cfg: StackConfig, sec: dict[str, str]) -> None:
     path = cfg.home / "passwords.json"
-    path.write_text(json.dumps({"admin": sec["admin_password"]}))
+    path.write_text(json.dumps(passwords(cfg), indent=1))
     path.chmod(0o600)
 
 

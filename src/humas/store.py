@@ -36,6 +36,10 @@ class Store:
             return self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"].read()
         except self.client.exceptions.NoSuchKey:
             return None
+        except self.client.exceptions.ClientError as exc:
+            if extra and exc.response.get("Error", {}).get("Code") == "InvalidRange":
+                return b""  # S3 answers a range on an empty object with 416: the object is there and empty
+            raise
 
     def get_json(self, key: str) -> Any | None:
         data = self.get_bytes(key)
@@ -98,3 +102,7 @@ class Store:
     def presigned_get_url(self, key: str, expires_in: int = 3600) -> str:
         return self.client.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in)
+
+    def delete(self, key: str) -> None:
+        """Remove one object (only the pipeline's own records are ever deleted; originals never are)."""
+        self.client.delete_object(Bucket=self.bucket, Key=key)

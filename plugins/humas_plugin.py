@@ -1,0 +1,13 @@
+"""Registers the Humas web apps with Airflow's API server: the approval page (and its JSON API for the CLI)."""
+from __future__ import annotations
+
+from airflow.plugins_manager import AirflowPlugin
+
+from humas_airflow.approval_app import app as approval_app
+
+
+class HumasPlugin(AirflowPlugin):
+    name = "humas"
+    fastapi_apps = [{"app": approval_app, "url_prefix": "/humas", "name": "Persetujuan Humas"}]
+    external_views = [{"name": "Persetujuan Humas", "href": "/humas/approvals", "destination": "nav",
+                       "url_route": "humas-approvals"}]
