@@ -84,8 +84,11 @@ class ApprovalFlagSensor(SopStepMixin, BaseSensorOperator):
             record_state(store, item_id, "approval_flag_invalid", step=self.step.task_id, message=str(exc),
                          details={"problems": [p.__dict__ for p in exc.problems]})
             return self._wait(key, {key: info.etag})
+        # Consumed: the signed copy is kept under decisions/, so a later visit to this gate (after a revise or
+        # an edit) waits for a new decision instead of finding this one.
         at = datetime.now(timezone.utc)
         store.put_bytes(layout.decision_key(item_id, self.step.task_id, flag.decision, at), data, "application/json")
+        store.delete(key)
         self.check_step_time(context, store, item_id)
         person = load_roster(self.sop).person(flag.person)
         who = f"{person.name if person else flag.person} ({self.sop.role(flag.role).name})"
@@ -94,7 +97,7 @@ class ApprovalFlagSensor(SopStepMixin, BaseSensorOperator):
                          message=f"Disetujui oleh {who} {flag.comment}".strip())
             return {"decision": "approve", "person": flag.person, "review_digest": review.digest}
         if flag.decision == "revise":
-            return self._send_back(context, store, item_id, key, who, flag.comment)
+            return self._send_back(context, store, item_id, who, flag.comment)
         record_state(store, item_id, "declined", step=self.step.task_id,
                      message=f"Tidak disetujui oleh {who}: {flag.comment}")
         raise AirflowSkipException(f"item {item_id} declined at {self.step.task_id} by {flag.person}")
@@ -113,13 +116,12 @@ class ApprovalFlagSensor(SopStepMixin, BaseSensorOperator):
                         f"Menunggu keputusan {role}: {self.step.activity} (halaman Persetujuan Humas "
                         f"/humas/approvals/{item_id}, atau humas approve {item_id})")
 
-    def _send_back(self, context: "Context", store: "Store", item_id: str, key: str, who: str, comment: str) -> None:
+    def _send_back(self, context: "Context", store: "Store", item_id: str, who: str, comment: str) -> None:
         """Revise: record what the designer must change, then send the run back to the design step."""
         design = self.sop.design_before(self.step)
         listing = {o.key: o.etag for o in store.list(layout.item_prefix(item_id))}
         store.put_json(layout.revision_key(item_id), {"gate": self.step.task_id, "by": who, "comment": comment,
                                                       "assets": listing, "at": datetime.now(timezone.utc)})
-        store.delete(key)  # decided: the signed copy is kept under decisions/
         message = f"Dikembalikan ke {self.sop.role(design.actor).name} oleh {who}: {comment}"
         record_state(store, item_id, "revision_requested", step=design.task_id, message=message)
         dag_run = context["dag_run"]

@@ -2,7 +2,8 @@
 
     humas submit FOLDER        drop a content item (brief.yaml + its assets) into the inbox
     humas status [ITEM]        every item's state, or one item's history and links
-    humas approve ITEM         approve the decision gate the item is waiting at
+    humas approve ITEM         approve the decision gate the item is waiting at (as yourself: --user)
+    humas revise ITEM          send it back to the designer, with what to change
     humas reject ITEM          decline it, with a reason
     humas check FILE...        run the design-asset checks locally before dropping
 
@@ -12,13 +13,14 @@ The bucket comes from HUMAS_S3_ENDPOINT_URL, HUMAS_BUCKET and the AWS_* credenti
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
+import requests
+
 from humas import layout
-from humas.approval import make_flag
 from humas.assets.cli import register as register_check
 from humas.brief import parse_brief
 from humas.exceptions import HumasError, InvalidInputError
@@ -28,7 +30,6 @@ from humas.status import read_events, read_status
 from humas.store import Store
 
 STACK_ENV = Path(".stack") / "humas.env"
-WAITING = ("awaiting_approval", "approval_flag_invalid")
 
 
 def _env() -> dict[str, str]:
@@ -127,30 +128,59 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _airflow_session(args: argparse.Namespace) -> tuple[requests.Session, str, str]:
+    """Sign in to Airflow as the approver (their own login): the approval service knows who decides."""
+    env = _env()
+    url = env.get("HUMAS_AIRFLOW_URL")
+    user = args.user or env.get("HUMAS_USER")
+    if not url or not user:
+        raise HumasError("who decides, and where? pass --user LOGIN (or set HUMAS_USER) and set HUMAS_AIRFLOW_URL "
+                         "to the Airflow address (the embedded stack writes it to .stack/humas.env)")
+    password = env.get("HUMAS_PASSWORD") or (getpass.getpass(f"Airflow password for {user}: ")
+                                              if sys.stdin.isatty() else "")
+    if not password:
+        raise HumasError(f"no password for {user}: type it when asked, or set HUMAS_PASSWORD")
+    session = requests.Session()
+    resp = session.post(f"{url}/auth/token", json={"username": user, "password": password}, timeout=30)
+    if resp.status_code in (401, 403):
+        raise HumasError(f"Airflow refused the sign-in of {user}: check the login and password")
+    resp.raise_for_status()
+    session.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
+    return session, url, user
+
+
+def _service(session: requests.Session, method: str, url: str, **kwargs: object) -> dict:
+    resp = session.request(method, url, timeout=30, **kwargs)
+    body = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
+    if resp.status_code >= 400:
+        raise HumasError(str(body.get("detail") or f"HTTP {resp.status_code} from {url}"))
+    return body
+
+
 def _decide(args: argparse.Namespace, decision: str) -> int:
-    store = open_store()
-    status = read_status(store, args.item) or {}
-    gate = args.gate or (status.get("step") if status.get("state") in WAITING else None)
-    if not gate:
-        raise HumasError(f"item {args.item} is not waiting for a decision (state: {status.get('state', 'unknown')}); "
-                         "check `humas status` or name the gate with --gate step_N_stage")
-    brief = parse_brief(args.item, store.get_bytes(layout.brief_key(args.item)) or b"", available_sops(), channel_ids())
-    sop = available_sops()[brief.sop]
-    step = next((s for s in sop.gates if s.task_id == gate), None)
-    if step is None:
-        raise HumasError(f"{gate} is not a decision gate of SOP {sop.id}; gates: {[s.task_id for s in sop.gates]}")
-    by = args.by or _env().get("HUMAS_USER")
-    if not by:
-        raise HumasError("who decides? pass --by NAME (or set HUMAS_USER)")
-    flag = make_flag(args.item, step, decision, by, comment=args.comment or "", brief_digest=brief.digest,
-                     at=datetime.now(timezone.utc).isoformat())
-    store.put_bytes(layout.approval_key(args.item, gate), flag.to_json(), "application/json")
-    print(f"{decision} written for {args.item} at {gate} ({step.activity}) as {sop.role(step.actor).name}")
+    session, url, user = _airflow_session(args)
+    endpoint = f"{url}/humas/api/approvals/{layout.check_item_id(args.item)}"
+    review = _service(session, "GET", endpoint)
+    print(f"{review['item_id']}: langkah {review['step']} ({review['activity']}) — {review['role']}")
+    print(f"  {review['title']}\n  {review['caption'].strip()}")
+    print(f"  pratinjau: {url}/humas/approvals/{review['item_id']}")
+    if review["refusal"]:
+        raise HumasError(f"{user} cannot decide this step: {review['refusal']}")
+    result = _service(session, "POST", endpoint, json={"gate": review["gate"], "decision": decision,
+                                                        "review_digest": review["review_digest"],
+                                                        "comment": args.comment or ""})
+    print(f"{decision} recorded for {result['item_id']} at {result['gate']} as {result['person']}")
     return 0
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
     return _decide(args, "approve")
+
+
+def cmd_revise(args: argparse.Namespace) -> int:
+    if not args.comment:
+        raise HumasError("say what to change with --comment so the designer knows")
+    return _decide(args, "revise")
 
 
 def cmd_reject(args: argparse.Namespace) -> int:
@@ -169,12 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="show items and their state")
     status.add_argument("item", nargs="?")
     status.set_defaults(func=cmd_status)
-    for name, func in (("approve", cmd_approve), ("reject", cmd_reject)):
-        p = sub.add_parser(name, help=f"{name} the decision gate an item is waiting at")
+    for name, func, what in (("approve", cmd_approve, "approve"), ("revise", cmd_revise, "send back for revision"),
+                             ("reject", cmd_reject, "decline")):
+        p = sub.add_parser(name, help=f"{what}: the decision gate an item is waiting at, as yourself")
         p.add_argument("item")
-        p.add_argument("--by", help="your name (default: $HUMAS_USER)")
-        p.add_argument("--comment", help="a note for the team (required to reject)")
-        p.add_argument("--gate", help="the gate's task id, when not the one the item waits at")
+        p.add_argument("--user", help="your Airflow login (default: $HUMAS_USER); password from $HUMAS_PASSWORD or asked")
+        p.add_argument("--comment", help="a note for the team (required to revise or reject)")
         p.set_defaults(func=func)
     register_check(sub)
     return parser

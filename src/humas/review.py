@@ -47,12 +47,3 @@ def review_of(item_id: str, brief_bytes: bytes, design: Mapping[str, Any] | None
                   tuple((str(r["key"]), str(r["sha256"])) for r in design.get("renditions", [])))
 
 
-def changed_parts(approved: Review, current: Review) -> list[str]:
-    """What differs between the approved review and the content now (for the item's history)."""
-    parts = []
-    if approved.brief_sha256 != current.brief_sha256:
-        parts.append("brief.yaml")
-    if (approved.review_id, approved.preview_sha256, approved.renditions) != \
-            (current.review_id, current.preview_sha256, current.renditions):
-        parts.append("desain")
-    return parts

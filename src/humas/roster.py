@@ -95,3 +95,16 @@ def _person(entry: Any, where: str, role_ids: set[str], problems: list[Problem])
     if len(problems) > before:
         return None
     return Person(person_id, name.strip(), tuple(roles))
+
+
+def submitter_problems(submitter: str, sop: "Sop") -> list[Problem]:
+    """Why a brief's ``submitter`` is not a person of the SOP's roster (empty when it is)."""
+    try:
+        roster = load_roster(sop)
+    except RosterError as exc:
+        return [Problem("submitter", f"roster SOP {sop.id} tidak dapat dibaca ({exc.problems[0]})",
+                        f"minta admin memperbaiki {roster_path(sop.id)}")]
+    if roster.person(submitter) is None:
+        return [Problem("submitter", f"{submitter[:60]!r} bukan login yang terdaftar di roster SOP {sop.id}",
+                        f"tulis login Anda sendiri, salah satu dari: {', '.join(sorted(roster.people))}")]
+    return []

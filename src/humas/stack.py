@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
+import hmac
 import json
 import mimetypes
 import os
@@ -130,8 +132,14 @@ def airflow_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         "HUMAS_INCLUDE_DIR": str(cfg.include_dir),
         "HUMAS_APPROVAL_KEY": sec["approval_key"],
+        "HUMAS_WEBHOOK_TOKEN": webhook_token(sec),
     }
     return {**settings, **_connections(cfg, sec), "NO_PROXY": "*", "no_proxy": "*"}
+
+
+def webhook_token(sec: dict[str, str]) -> str:
+    """The bearer token the bucket's event webhook (``/humas-intake``) expects, derived from the stack's secrets."""
+    return hmac.new(sec["jwt_secret"].encode(), b"humas-intake-webhook", hashlib.sha256).hexdigest()
 
 
 def _commands(cfg: StackConfig) -> dict[str, list[str]]:
@@ -409,20 +417,23 @@ def run(cfg: StackConfig) -> None:
         humas_cli(["submit", str(make_sample_item(cfg.home / "sample"))])
         status = wait_for_state(_store(cfg), SAMPLE_ITEM, {"awaiting_approval", "assets_failed", "rejected"}, 300)
     sec = load_secrets(cfg)
-    print(READY.format(ui=cfg.airflow_url, password=sec["admin_password"], item=SAMPLE_ITEM,
+    print(READY.format(ui=cfg.airflow_url, password=sec["admin_password"], item=SAMPLE_ITEM, home=cfg.home,
+                       approver_password=passwords(cfg).get("skw.hendra", "(see passwords.json)"),
                        state=status["label"], s3=cfg.s3_url, sandbox=cfg.sandbox_url, bucket=cfg.bucket))
 
 
 READY = """
 Humas pipeline is up.
   Airflow UI:   {ui}   (user admin, password {password})
+  Approvals:    {ui}/humas/approvals   (sign in as the approver: skw.hendra, password {approver_password})
   S3 server:    {s3}   bucket {bucket}
   Sandbox:      {sandbox}/_sandbox/posts   (what was "published")
+  Logins of everyone in include/rosters/ and their passwords: {home}/passwords.json
 The sample item {item} is now: {state}
 Next:
   source .stack/humas.env && source .venv/bin/activate
   humas status {item}
-  humas approve {item} --by "Kepala Bidang"       # the gate's approver
+  humas approve {item} --user skw.hendra          # the Kepala Bidang; asks for the password above
   humas status {item}                             # published, with the post links
   humas submit path/to/your-item-folder           # your own item (brief.yaml + assets)
 Stop everything with: make stop

@@ -24,6 +24,7 @@ def _free_port() -> int:
 
 
 TEST_SOPS = Path(__file__).parent / "sops"
+TEST_ROSTERS = Path(__file__).parent / "rosters"
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +35,8 @@ def stack_cfg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stack.StackC
     shutil.copytree(include_dir(), include, dirs_exist_ok=True)
     for sop_file in TEST_SOPS.glob("*.yaml"):
         shutil.copy(sop_file, include / "sops" / sop_file.name)
+    for roster_file in TEST_ROSTERS.glob("*.yaml"):
+        shutil.copy(roster_file, include / "rosters" / roster_file.name)
     cfg = stack.StackConfig(home=tmp_path_factory.mktemp("stack"), s3_port=_free_port(),
                             sandbox_port=_free_port(), airflow_port=_free_port(), include_dir=include)
     try:

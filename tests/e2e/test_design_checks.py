@@ -11,13 +11,13 @@ from humas.cli import main as humas
 from humas.profiles import load_profiles
 from humas.stack import wait_for_state
 
-from test_item_flow import APPROVER, write_item
+from test_item_flow import decide, write_item
 
 pytestmark = pytest.mark.e2e
 
 
 def test_a_bad_design_is_sent_back_and_its_correction_passes_in_the_same_run(tmp_path, cli_env, store, api,
-                                                                            sandbox_posts):
+                                                                            sandbox_posts, stack_cfg):
     item_id = "e2e-design"
     folder = write_item(tmp_path, item_id, "singkawang", ["instagram", "x"])
     (folder / "poster.jpg").write_bytes(corpus.pdf_bytes())  # a PDF saved as .jpg
@@ -42,7 +42,7 @@ def test_a_bad_design_is_sent_back_and_its_correction_passes_in_the_same_run(tmp
         assert rendition_problems(data, placement) == [], rendition
     assert store.exists(layout.preview_key(item_id))
 
-    assert humas(["approve", item_id, "--by", APPROVER]) == 0
+    assert decide(stack_cfg, store, item_id, "singkawang") == 0
     assert wait_for_state(store, item_id, {"published", "publish_failed"}, 240)["state"] == "published"
     mine = [p for p in sandbox_posts() if item_id in (p.get("caption") or p.get("text") or "")]
     assert sorted(p["channel"] for p in mine) == ["instagram", "x"]

@@ -1,6 +1,7 @@
 """Drive the running stack the way users do: drop an item, write approval flags, read the Airflow API."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -11,12 +12,15 @@ import yaml
 from humas import layout
 from humas.cli import main as humas
 from humas.sample import draw_poster
+from humas.roster import load_roster
 from humas.sop import load_all_sops
-from humas.stack import api_token, wait_for_state
+from humas.stack import api_token, passwords, wait_for_state
+from humas.status import read_status
 
 pytestmark = pytest.mark.e2e
 
-APPROVER = "Budi Santoso"
+# Who submits items of each SOP in these tests (roster ids: include/rosters/, tests/e2e/rosters/).
+SUBMITTERS = {"singkawang": "skw.ayu", "yogyakarta": "ygy.nina", "uji_sla": "uji.staf", "uji_strategis": "uji.staf"}
 
 
 def write_item(root: Path, item_id: str, sop: str, channels: list[str], **extra: object) -> Path:
@@ -24,27 +28,46 @@ def write_item(root: Path, item_id: str, sop: str, channels: list[str], **extra:
     folder.mkdir(parents=True)
     draw_poster(folder / "poster.jpg", title=item_id.upper())
     brief = {"title": f"Uji {item_id}", "caption": f"Konten uji {item_id} #HumasUji", "channels": channels,
-             "sop": sop, "assets": ["poster.jpg"], "submitter": "Ayu Lestari", **extra}
+             "sop": sop, "assets": ["poster.jpg"], "submitter": SUBMITTERS[sop], **extra}
     (folder / "brief.yaml").write_text(yaml.safe_dump(brief, allow_unicode=True))
     return folder
 
 
-def approve_every_gate(store, item_id: str, sop_id: str) -> None:
+def approver(stack_cfg, sop_id: str, gate: str) -> str:
+    """Someone in the SOP's roster who holds the gate's role and did not submit the item."""
+    sop = load_all_sops(stack_cfg.include_dir / "sops")[sop_id]
+    step = next(s for s in sop.gates if s.task_id == gate)
+    roster = load_roster(sop, stack_cfg.include_dir / "rosters" / f"{sop_id}.yaml")
+    return next(p.id for p in roster.holders(step.actor) if p.id != SUBMITTERS[sop_id])
+
+
+def decide(stack_cfg, store, item_id: str, sop_id: str, action: str = "approve", comment: str = "ok",
+           user: str | None = None) -> int:
+    """``humas <action> ITEM`` as a person signed in with their own Airflow login (the gate's role by default)."""
+    user = user or approver(stack_cfg, sop_id, read_status(store, item_id)["step"])
+    os.environ["HUMAS_PASSWORD"] = passwords(stack_cfg)[user]
+    try:
+        return humas([action, item_id, "--user", user, "--comment", comment])
+    finally:
+        os.environ.pop("HUMAS_PASSWORD", None)
+
+
+def approve_every_gate(stack_cfg, store, item_id: str, sop_id: str) -> None:
     """Each gate of the SOP in order: wait until the item waits there, then approve as the gate's role."""
     for gate in load_all_sops()[sop_id].gates:
         wait_for_state(store, item_id, {"awaiting_approval"}, 240, step=gate.task_id)
-        assert humas(["approve", item_id, "--by", APPROVER, "--comment", "ok"]) == 0
+        assert decide(stack_cfg, store, item_id, sop_id) == 0
 
 
 @pytest.mark.parametrize("sop_id,channels", [("singkawang", ["instagram", "facebook", "x"]),
                                              ("yogyakarta", ["instagram", "x"])])
 def test_item_runs_its_sop_and_is_published_exactly_once(sop_id, channels, tmp_path, cli_env, store, api,
-                                                         sandbox_posts):
+                                                         sandbox_posts, stack_cfg):
     item_id = f"e2e-{sop_id}"
     folder = write_item(tmp_path, item_id, sop_id, channels)
     assert humas(["submit", str(folder)]) == 0
 
-    approve_every_gate(store, item_id, sop_id)
+    approve_every_gate(stack_cfg, store, item_id, sop_id)
     status = wait_for_state(store, item_id, {"published", "publish_failed"}, 300)
     assert status["state"] == "published", status
 
@@ -85,7 +108,7 @@ def test_invalid_brief_is_rejected_with_every_problem_and_nothing_crashes(cli_en
     store.put_bytes(layout.asset_key(item_id, "poster.jpg"), b"not really a jpeg")
     store.put_bytes(layout.brief_key(item_id), yaml.safe_dump(
         {"title": "", "caption": "x", "channels": ["myspace"], "sop": "atlantis", "assets": ["poster.jpg"],
-         "submitter": "Ayu"}).encode())
+         "submitter": "skw.ayu"}).encode())
     status = wait_for_state(store, item_id, {"rejected"}, 120)
     fields = {p["field"] for p in status["details"]["problems"]}
     assert {"title", "channels", "sop"} <= fields

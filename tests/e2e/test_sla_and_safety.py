@@ -11,7 +11,7 @@ from humas.cli import main as humas
 from humas.stack import api_token, wait_for_state
 from humas.status import read_events
 
-from test_item_flow import APPROVER, write_item
+from test_item_flow import decide, write_item
 
 pytestmark = pytest.mark.e2e
 
@@ -44,19 +44,19 @@ def test_an_open_step_past_its_sop_time_raises_an_sla_miss_shown_in_the_ui(tmp_p
     assert any(d.get("missed") for d in deadlines["deadlines"]), deadlines
 
     # When the step finally ends, its own duration is checked against its standard time too.
-    assert humas(["approve", item_id, "--by", APPROVER]) == 0
+    assert decide(stack_cfg, store, item_id, "uji_sla") == 0
     misses = wait_for_events(store, item_id, "sla_missed", 2, 120)
     assert any("melewati waktu baku" in e["message"] for e in misses)
     assert wait_for_state(store, item_id, {"published", "publish_failed"}, 240)["state"] == "published"
 
 
-def test_a_declined_item_is_not_published(tmp_path, cli_env, store, sandbox_posts):
+def test_a_declined_item_is_not_published(tmp_path, cli_env, store, sandbox_posts, stack_cfg):
     item_id = "e2e-declined"
     assert humas(["submit", str(write_item(tmp_path, item_id, "singkawang", ["facebook"]))]) == 0
     wait_for_state(store, item_id, {"awaiting_approval"}, 240, step="step_3_decision")
-    assert humas(["reject", item_id, "--by", APPROVER, "--comment", "Data acara belum benar"]) == 0
+    assert decide(stack_cfg, store, item_id, "singkawang", "reject", "Data acara belum benar") == 0
     status = wait_for_state(store, item_id, {"declined"}, 120)
-    assert APPROVER in status["message"] and "Data acara belum benar" in status["message"]
+    assert "Hendra Wijaya" in status["message"] and "Data acara belum benar" in status["message"]
     time.sleep(5)
     assert not [p for p in sandbox_posts() if item_id in (p.get("caption") or p.get("text") or "")]
     assert not store.exists(layout.receipt_key(item_id))
@@ -71,7 +71,7 @@ def test_a_post_whose_confirmation_was_lost_is_found_not_sent_again(tmp_path, cl
                         "delay_seconds": 15}).raise_for_status()
     assert humas(["submit", str(write_item(tmp_path, item_id, "singkawang", ["x", "facebook"]))]) == 0
     wait_for_state(store, item_id, {"awaiting_approval"}, 240, step="step_3_decision")
-    assert humas(["approve", item_id, "--by", APPROVER]) == 0
+    assert decide(stack_cfg, store, item_id, "singkawang") == 0
     assert wait_for_state(store, item_id, {"published", "publish_failed"}, 300)["state"] == "published"
 
     mine = [p for p in sandbox_posts() if item_id in (p.get("caption") or p.get("text") or "")]

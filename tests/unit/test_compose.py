@@ -43,7 +43,8 @@ def test_no_secret_is_written_in_the_compose_file():
     text = (REPO / "docker-compose.yml").read_text()
     for key in ("PASSWORD", "SECRET", "JWT_SECRET"):
         for line in text.splitlines():
-            if re.search(rf"{key}\w*:\s", line) and "${" not in line:
+            # a *_FILE setting names where a secret is mounted, not the secret
+            if re.search(rf"{key}\w*:\s", line) and "${" not in line and not re.search(r"_FILE:\s", line):
                 pytest.fail(f"literal secret in docker-compose.yml: {line.strip()}")
 
 
@@ -52,3 +53,10 @@ def test_every_variable_the_compose_file_needs_is_in_env_example():
     example = {line.split("=")[0] for line in (REPO / ".env.example").read_text().splitlines()
                if line and not line.startswith("#")}
     assert needed <= example
+
+
+def test_every_airflow_component_shares_the_approval_key_and_the_api_connection(compose):
+    for name in AIRFLOW_SERVICES:
+        env = compose["services"][name]["environment"]
+        assert env["HUMAS_APPROVAL_KEY"].startswith("${") and '"login": "humas-pipeline"' in env["AIRFLOW_CONN_HUMAS_AIRFLOW_API"]
+        assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"].startswith("/opt/airflow/secrets/")
