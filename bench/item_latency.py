@@ -17,13 +17,13 @@ import socket
 import statistics
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import psutil
 
 from humas import layout, stack
-from humas.approval import make_flag
+from humas.approval_service import decide, pending_review
 from humas.sample import draw_poster
 from humas.sop import load_all_sops
 from humas.status import read_events
@@ -33,7 +33,7 @@ caption: Konten uji kecepatan {item} #HumasUji
 channels: [instagram, facebook, x]
 sop: singkawang
 assets: [poster.jpg]
-submitter: Ayu Lestari
+submitter: skw.ayu
 """
 
 
@@ -61,6 +61,13 @@ def _event_time(events: list[dict], state: str) -> datetime:
     return datetime.fromisoformat(next(e["at"] for e in events if e["state"] == state))
 
 
+def approve_as(cfg: stack.StackConfig, store, item_id: str, person: str) -> None:
+    """What the approval service does when ``person`` presses Setujui on the page (signed, no HTTP)."""
+    pending = pending_review(store, item_id)
+    decide(store, pending, person, "approve", pending.review.digest, stack.load_secrets(cfg)["approval_key"].encode(),
+           datetime.now(timezone.utc))
+
+
 def run_item(cfg: stack.StackConfig, store, token: str, item_id: str, workdir: Path, idle_rate: float) -> dict:
     poster = draw_poster(workdir / f"{item_id}.jpg", title=item_id)
     sop = load_all_sops()["singkawang"]
@@ -70,8 +77,7 @@ def run_item(cfg: stack.StackConfig, store, token: str, item_id: str, workdir: P
     dropped = store.head(layout.brief_key(item_id)).last_modified
     status = stack.wait_for_state(store, item_id, {"awaiting_approval"}, 300, step=sop.gates[0].task_id)
     waiting_since = time.monotonic()
-    flag = make_flag(item_id, sop.gates[0], "approve", "Kepala Bidang Uji")
-    store.put_bytes(layout.approval_key(item_id, sop.gates[0].task_id), flag.to_json(), "application/json")
+    approve_as(cfg, store, item_id, "skw.hendra")
     human_wait = time.monotonic() - waiting_since
     stack.wait_for_state(store, item_id, {"published"}, 300)
     wall, cpu = time.monotonic() - wall0, stack_cpu_seconds(cfg) - cpu0
@@ -91,7 +97,7 @@ def main() -> int:
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="humas-bench-"))
     cfg = stack.StackConfig(home=home / "stack", s3_port=_free_port(), sandbox_port=_free_port(),
-                            airflow_port=_free_port())
+                            airflow_port=_free_port(), worker_log_port=_free_port(), trigger_log_port=_free_port())
     try:
         started = time.monotonic()
         stack.up(cfg)

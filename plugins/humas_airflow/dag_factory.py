@@ -19,6 +19,8 @@ from humas_airflow.operators import (
 from humas_airflow.sensors import ApprovalFlagSensor
 from humas_airflow.steps import step_kwargs
 
+MAX_ACTIVE_ITEM_RUNS = 100_000  # items in flight per SOP, waiting ones included
+
 # Which operator carries out which SOP stage.
 STAGE_OPERATORS: dict[str, type] = {
     "idea_intake": ConceptIntakeOperator,
@@ -32,10 +34,16 @@ STAGE_OPERATORS: dict[str, type] = {
 
 
 def deadlines(sop: Sop) -> list[DeadlineAlert]:
-    """One run deadline per timed step: queued time + the standard times of every step up to it."""
+    """One run deadline per timed step: the run's logical date (when the dispatcher accepted the item) + the
+    standard times of every step up to it.
+
+    Not DAGRUN_QUEUED_AT: Airflow 3.3.2 fails to clear a run with queued-at deadlines (TypeError in
+    _recalculate_dagrun_queued_at_deadlines), and a revise sends the run back a step by clearing it; the
+    SOP's clock also should not restart when an item goes round the revise loop.
+    """
     return [
         DeadlineAlert(
-            reference=DeadlineReference.DAGRUN_QUEUED_AT,
+            reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
             interval=b.due_after_start,
             callback=AsyncCallback(step_deadline_missed, kwargs={"sop_id": sop.id, "step_number": b.step.number}),
             name=f"sla_{b.step.task_id}",
@@ -59,7 +67,10 @@ def build_sop_dag(sop: Sop) -> DAG:
         schedule=None,  # runs are started per content item by the dispatcher
         start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
         catchup=False,
-        max_active_runs=16,
+        # A run waits days at its approval gates and still counts as active: a cap here would leave every
+        # later item queued behind the first ones (16 reached the gate in a 100-item burst). Work is limited
+        # by executor slots instead; waiting runs hold none.
+        max_active_runs=MAX_ACTIVE_ITEM_RUNS,
         tags=["humas", "sop", sop.id],
         deadline=deadlines(sop),
     ) as dag:

@@ -26,3 +26,11 @@ def current_review(context: "Context", store: "Store", item_id: str, sop: "Sop",
     brief_bytes = store.get_bytes(layout.brief_key(item_id), MAX_BRIEF_READ) or b""
     design = design_manifest(context, sop, step)
     return review_of(item_id, brief_bytes, design), brief_bytes, design
+
+
+def accepted_submitter(context: "Context", sop: "Sop", current: str) -> str:
+    """Who submitted the item, as the run's intake step accepted it (an edit of the brief cannot change it)."""
+    first = sop.steps[0]
+    if first.stage not in ("idea_intake", "concept"):
+        return current
+    return (context["ti"].xcom_pull(task_ids=first.task_id) or {}).get("submitter") or current

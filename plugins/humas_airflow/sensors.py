@@ -16,7 +16,7 @@ from humas.roster import load_roster
 from humas.status import note_event, read_status, record_state
 
 from humas_airflow.hooks import API_CONN_ID, BUCKET_CONN_ID
-from humas_airflow.reviews import current_review
+from humas_airflow.reviews import accepted_submitter, current_review
 from humas_airflow.steps import SopStepMixin, item_id_of
 from humas_airflow.triggers import BucketChangeTrigger, NewItemsTrigger, RerunFromTrigger
 
@@ -77,7 +77,8 @@ class ApprovalFlagSensor(SopStepMixin, BaseSensorOperator):
         data = store.get_bytes(key, MAX_FLAG_BYTES + 1) or b""
         try:
             flag = parse_flag(data, signing_key(), item_id=item_id, step=self.step, sop=self.sop,
-                              roster=load_roster(self.sop), submitter=self.load_brief(store, item_id).submitter,
+                              roster=load_roster(self.sop),
+                              submitter=accepted_submitter(context, self.sop, self.load_brief(store, item_id).submitter),
                               review_digest=review.digest)
         except InvalidInputError as exc:
             log.warning("%s", exc)

@@ -87,12 +87,12 @@ def decider_problems(person_id: str, roster: "Roster", sop: "Sop", step: "Step",
     if person is None:
         return [Problem("person", f"{person_id!r} tidak terdaftar di roster SOP {sop.id}",
                         f"minta admin menambahkan Anda ke {roster.path}, atau minta {role.name} memutuskan")]
-    if step.actor not in person.roles:
-        return [Problem("person", f"{person.name} ({person_id}) bukan {role.name}, yang memutuskan langkah "
-                                  f"{step.number}", f"minta salah satu dari: {holders}")]
     if person_id == submitter:
         return [Problem("person", f"{person.name} mengajukan item ini sendiri dan tidak boleh menyetujuinya",
                         f"minta {role.name} lain memutuskan: {holders}")]
+    if step.actor not in person.roles:
+        return [Problem("person", f"{person.name} ({person_id}) bukan {role.name}, yang memutuskan langkah "
+                                  f"{step.number}", f"minta salah satu dari: {holders}")]
     return []
 
 

@@ -44,6 +44,8 @@ class StackConfig:
     s3_port: int = 9000
     sandbox_port: int = 8090
     airflow_port: int = 8080
+    worker_log_port: int = 8793    # Airflow's own log servers: two stacks on one machine need their own
+    trigger_log_port: int = 8794
     bucket: str = "humas"
     parallelism: int = 4
     include_dir: Path = REPO / "include"
@@ -130,6 +132,8 @@ def airflow_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "60",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(cfg.worker_log_port),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(cfg.trigger_log_port),
         "HUMAS_INCLUDE_DIR": str(cfg.include_dir),
         "HUMAS_APPROVAL_KEY": sec["approval_key"],
         "HUMAS_WEBHOOK_TOKEN": webhook_token(sec),

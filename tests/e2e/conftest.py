@@ -38,7 +38,8 @@ def stack_cfg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stack.StackC
     for roster_file in TEST_ROSTERS.glob("*.yaml"):
         shutil.copy(roster_file, include / "rosters" / roster_file.name)
     cfg = stack.StackConfig(home=tmp_path_factory.mktemp("stack"), s3_port=_free_port(),
-                            sandbox_port=_free_port(), airflow_port=_free_port(), include_dir=include)
+                            sandbox_port=_free_port(), airflow_port=_free_port(), worker_log_port=_free_port(),
+                            trigger_log_port=_free_port(), include_dir=include)
     try:
         stack.up(cfg)
         sops = load_all_sops(include / "sops")
