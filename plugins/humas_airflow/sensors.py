@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 class ApprovalFlagSensor(SopStepMixin, BaseSensorOperator):
     """A decision gate of the SOP: waits in the triggerer for a signed decision on exactly what is under review.
 
-    ``approve`` lets the run go on; ``revise`` sends the run back to the design step (the designer's
-    correction is checked again and every gate from there decides again); ``reject`` ends the item. A flag
+    ``approve`` lets the run go on; ``revise`` sends the run back to the gate's ``revise_to`` step, by default
+    the design step before it (the correction is checked again and every gate from there decides again); ``reject`` ends the item. A flag
     that is forged, stale, for another item or gate, or from someone the roster does not allow is reported
     with the reason, and the wait goes on. A gate with ``when_label`` applies only to briefs with that label.
     """
@@ -118,8 +118,8 @@ class ApprovalFlagSensor(SopStepMixin, BaseSensorOperator):
                         f"/humas/approvals/{item_id}, atau humas approve {item_id})")
 
     def _send_back(self, context: "Context", store: "Store", item_id: str, who: str, comment: str) -> None:
-        """Revise: record what the designer must change, then send the run back to the design step."""
-        design = self.sop.design_before(self.step)
+        """Revise: record what must change, then send the run back to the SOP's revise step (the design)."""
+        design = self.sop.revise_target(self.step)
         listing = {o.key: o.etag for o in store.list(layout.item_prefix(item_id))}
         store.put_json(layout.revision_key(item_id), {"gate": self.step.task_id, "by": who, "comment": comment,
                                                       "assets": listing, "at": datetime.now(timezone.utc)})

@@ -71,8 +71,8 @@ def _signature(flag: ApprovalFlag, key: bytes) -> str:
 
 
 def decisions_for(sop: "Sop", step: "Step") -> tuple[str, ...]:
-    """What a gate offers: approve and reject, and revise where a design step comes before it."""
-    return ("approve", "revise", "reject") if sop.design_before(step) else ("approve", "reject")
+    """What a gate offers: approve and reject, and revise where it has a step to send the run back to."""
+    return ("approve", "revise", "reject") if sop.revise_target(step) else ("approve", "reject")
 
 
 def decision_label(decision: str) -> str:

@@ -43,7 +43,8 @@ _HEADER: dict[str, tuple[bool, bool]] = {
 }
 _TOP_KEYS = ("id", *_HEADER, "records", "roles", "labels", "steps", "assumptions")
 _ROLE_KEYS = ("id", "name")
-_STEP_KEYS = ("number", "activity", "actor", "stage", "time", "material", "output", "note", "when_label")
+_STEP_KEYS = ("number", "activity", "actor", "stage", "time", "material", "output", "note", "when_label",
+              "revise_to")
 _TIME_KINDS: dict[str, str] = {"minutes": "duration", "before_event_minutes": "before_event", "flexible": "flexible"}
 _TIME_KEYS = ("text", *_TIME_KINDS)
 _TIME_EXAMPLE = ('{text: "30 menit", minutes: 30}, {text: "1 Hari sebelum pelaksanaan", '
@@ -109,6 +110,7 @@ class Step:
     output: str
     note: str = ""
     when_label: str = ""  # a gate that applies only to briefs carrying this label (e.g. isu_strategis)
+    revise_to: int | None = None  # where this gate's "revise" sends the run (default: the design before it)
 
     @property
     def task_id(self) -> str:
@@ -168,6 +170,12 @@ class Sop:
     def design_before(self, step: Step) -> Step | None:
         """The last design step before ``step`` (where a "revise" decision sends the item back), if any."""
         return next((s for s in reversed(self.steps[: step.number - 1]) if s.stage == "design"), None)
+
+    def revise_target(self, step: Step) -> Step | None:
+        """Where a "revise" at gate ``step`` sends the run: its ``revise_to`` step, else the design before it."""
+        if step.revise_to:
+            return self.steps[step.revise_to - 1]
+        return self.design_before(step)
 
     @property
     def upload_step(self) -> Step:
@@ -408,9 +416,14 @@ def _step(item: object, where: str, role_ids: set[str], labels: Mapping[str, str
     if when_label and (when_label not in labels or stage not in GATE_STAGES):
         problems.append(Problem(f"{where}.when_label", f"{when_label!r} is not a declared label of this gate step",
                                 "declare it under labels: and use when_label only on approval gates"))
+    revise_to = item.get("revise_to")
+    if revise_to is not None and (stage not in GATE_STAGES or not _is_positive_int(revise_to)
+                                  or not _is_positive_int(number) or revise_to >= number):
+        problems.append(Problem(f"{where}.revise_to", f"{revise_to!r} is not an earlier step of this gate",
+                                "give the number of the step a 'revise' returns to (e.g. the design step)"))
     if len(problems) > before or time is None:
         return None
-    return Step(number, activity, actor, stage, time, material, output, note, when_label)
+    return Step(number, activity, actor, stage, time, material, output, note, when_label, revise_to)
 
 
 def _time(step: Mapping[str, Any], where: str, problems: list[Problem]) -> StandardTime | None:

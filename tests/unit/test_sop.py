@@ -358,3 +358,36 @@ def test_missing_directory(tmp_path: Path) -> None:
 
 def test_empty_directory_has_no_sops(tmp_path: Path) -> None:
     assert load_all_sops(tmp_path) == {}
+
+
+def test_labels_conditional_gates_and_revise_targets_load(tmp_path: Path) -> None:
+    data = _valid()
+    data["labels"] = {"isu_strategis": "Konten isu strategis"}
+    data["steps"][2]["revise_to"] = 1
+    data["steps"].insert(3, {**_step(4, "kabid", "decision", {"text": "15 menit", "minutes": 15}),
+                             "when_label": "isu_strategis"})
+    data["steps"][4]["number"] = 5
+    sop = load_sop(_write(tmp_path, data))
+    assert sop.labels == {"isu_strategis": "Konten isu strategis"}
+    assert [g.when_label for g in sop.gates] == ["", "isu_strategis"]
+    assert sop.revise_target(sop.gates[0]).number == 1          # explicit revise_to
+    assert sop.revise_target(sop.gates[1]).stage == "design"   # default: the design step before the gate
+
+
+@pytest.mark.parametrize(("field", "value", "where"), [
+    ("when_label", "isu_strategis", "steps[2].when_label"),   # label not declared
+    ("revise_to", 3, "steps[2].revise_to"),                  # not an earlier step
+    ("revise_to", "dua", "steps[2].revise_to"),
+])
+def test_bad_conditions_and_revise_targets_name_the_field(tmp_path: Path, field: str, value: Any, where: str) -> None:
+    data = _valid()
+    data["steps"][2][field] = value
+    assert where in _problems(_write(tmp_path, data))
+
+
+def test_the_seed_sops_send_a_failed_correction_back_to_the_design(sops: dict[str, Sop]) -> None:
+    for sop in sops.values():
+        for gate in sop.gates:
+            target = sop.revise_target(gate)
+            assert target is None or target.stage == "design", (sop.id, gate.task_id)
+    assert sops["singkawang"].revise_target(sops["singkawang"].gates[0]).number == 2
