@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.exceptions import AirflowFailException
 
 from humas import sla
-from humas.brief import Brief, parse_brief
+from humas.brief import Brief, read_brief
 from humas.exceptions import BriefError
-from humas.layout import brief_key, item_id_from_run_id
+from humas.layout import item_id_from_run_id
 from humas.profiles import channel_ids
 from humas.sop import Sop, Step, available_sops
 from humas.status import note_event, record_state
@@ -60,7 +60,7 @@ class SopStepMixin:
         A brief broken by an edit stops the run with the problems on the item's status, not a retry loop.
         """
         try:
-            return parse_brief(item_id, store.get_bytes(brief_key(item_id)) or b"", available_sops(), channel_ids())
+            return read_brief(store, item_id, available_sops(), channel_ids())  # reads at most the size cap
         except BriefError as exc:
             record_state(store, item_id, "rejected", step=self.step.task_id, message=str(exc),
                          details={"problems": [p.__dict__ for p in exc.problems]})

@@ -170,10 +170,25 @@ def test_digest_is_sha256_of_the_file(sops, channels) -> None:
 
 
 @pytest.mark.parametrize("field", ["title", "caption", "submitter"])
-@pytest.mark.parametrize("value", [_DROP, "", "   ", None, 42, ["a"]])
+@pytest.mark.parametrize("value", [_DROP, "", "   ", None])
 def test_missing_or_empty_text_field(sops, channels, field: str, value: object) -> None:
     problem = _only(_problems(_yaml(**{field: value}), sops, channels), field)
-    assert "missing" in problem.message
+    assert "belum diisi" in problem.message
+    assert f"{field}:" in problem.fix
+
+
+@pytest.mark.parametrize("field", ["title", "caption"])
+@pytest.mark.parametrize("value, kind", [(42, "angka"), (["a"], "daftar"), ({"a": 1}, "pemetaan"),
+                                         (True, "ya/tidak"), (date(2026, 1, 1), "tanggal")])
+def test_text_field_of_another_type_says_what_it_is(sops, channels, field: str, value: object, kind: str) -> None:
+    problem = _only(_problems(_yaml(**{field: value}), sops, channels), field)
+    assert "harus berupa teks" in problem.message and kind in problem.message
+    assert "tanda kutip" in problem.fix
+
+
+@pytest.mark.parametrize("value", [42, ["a"]])
+def test_submitter_that_is_not_text(sops, channels, value: object) -> None:
+    assert "belum diisi" in _only(_problems(_yaml(submitter=value), sops, channels), "submitter").message
 
 
 def test_submitter_mapping_without_a_name(sops, channels) -> None:
@@ -183,7 +198,7 @@ def test_submitter_mapping_without_a_name(sops, channels) -> None:
 def test_title_too_long(sops, channels) -> None:
     problem = _only(_problems(_yaml(title="x" * (MAX_TITLE + 1)), sops, channels), "title")
     assert str(MAX_TITLE + 1) in problem.message and str(MAX_TITLE) in problem.message
-    assert "shorten" in problem.fix
+    assert "persingkat" in problem.fix and str(MAX_TITLE) in problem.fix
 
 
 def test_title_at_the_limit_is_fine(sops, channels) -> None:
@@ -193,7 +208,7 @@ def test_title_at_the_limit_is_fine(sops, channels) -> None:
 @pytest.mark.parametrize("value", [_DROP, [], "instagram", {"instagram": True}, None])
 def test_channels_must_be_a_non_empty_list(sops, channels, value: object) -> None:
     problem = _only(_problems(_yaml(channels=value), sops, channels), "channels")
-    assert "non-empty list" in problem.message
+    assert "daftar saluran yang tidak kosong" in problem.message
     assert all(c in problem.fix for c in channels)
 
 
@@ -205,13 +220,13 @@ def test_unknown_channel_is_named_with_the_allowed_ones(sops, channels) -> None:
 
 def test_channel_listed_twice(sops, channels) -> None:
     problem = _only(_problems(_yaml(channels=["x", "x"]), sops, channels), "channels")
-    assert "twice" in problem.message
+    assert "dua kali" in problem.message
 
 
 @pytest.mark.parametrize("value", [_DROP, None, "singkawang_lama", "", 3])
 def test_unknown_sop_lists_the_known_ones(sops, channels, value: object) -> None:
     problem = _only(_problems(_yaml(sop=value), sops, channels), "sop")
-    assert "not a known SOP" in problem.message
+    assert "bukan SOP yang dikenal" in problem.message
     assert all(sop_id in problem.fix for sop_id in sops)
 
 
@@ -223,7 +238,7 @@ def test_sop_given_as_a_list_or_mapping_is_a_brief_problem(sops, channels, value
 @pytest.mark.parametrize("value", [_DROP, [], "poster.jpg", None])
 def test_assets_must_be_a_non_empty_list(sops, channels, value: object) -> None:
     problem = _only(_problems(_yaml(assets=value), sops, channels), "assets")
-    assert "non-empty list" in problem.message and "poster.jpg" in problem.fix
+    assert "daftar nama file yang tidak kosong" in problem.message and "poster.jpg" in problem.fix
 
 
 @pytest.mark.parametrize("index, bad", [(0, "../poster.jpg"), (1, "a/b.jpg"), (1, "brief.yaml"), (0, "..")])
@@ -231,12 +246,12 @@ def test_asset_that_is_not_a_plain_file_name_names_its_index(sops, channels, ind
     assets = ["poster.jpg", "story.jpg"]
     assets[index] = bad
     problem = _only(_problems(_yaml(assets=assets), sops, channels), f"assets[{index}]")
-    assert repr(bad) in problem.message and "plain file name" in problem.fix
+    assert repr(bad) in problem.message and "nama file saja" in problem.fix
 
 
 def test_asset_listed_twice(sops, channels) -> None:
     problem = _only(_problems(_yaml(assets=["a.jpg", "a.jpg"]), sops, channels), "assets")
-    assert "twice" in problem.message
+    assert "dua kali" in problem.message
 
 
 @pytest.mark.parametrize("value", ["1 Desember 2026", "2026-13-01", "besok", True])
@@ -271,7 +286,7 @@ def test_fit_must_be_pad_or_crop(sops, channels, value: str) -> None:
 
 def test_unknown_field_is_named_with_the_allowed_ones(sops, channels) -> None:
     problem = _only(_problems(_yaml(judul="typo", hashtag="#x"), sops, channels), "hashtag, judul")
-    assert "unknown" in problem.message
+    assert "tidak dikenal" in problem.message
     for allowed in ("title", "caption", "channels", "sop", "assets", "submitter", "event_date", "publish_at"):
         assert allowed in problem.fix
 
@@ -281,7 +296,8 @@ def test_unknown_field_is_named_with_the_allowed_ones(sops, channels) -> None:
 
 def test_kendal_requires_an_event_date(sops, channels) -> None:
     problem = _only(_problems(_yaml(sop="kendal"), sops, channels), "event_date")
-    assert "kendal" in problem.message and "event_date: YYYY-MM-DD" in problem.fix
+    assert "kendal" in problem.message and "wajib" in problem.message
+    assert "event_date: YYYY-MM-DD" in problem.fix
 
 
 def test_kendal_with_an_event_date_parses(sops, channels) -> None:
@@ -324,7 +340,7 @@ def test_yaml_syntax_error_names_the_line(sops, channels) -> None:
     problem = problems[0]
     assert problem.field.startswith("line ")
     assert int(problem.field.split()[1]) in (3, 4)
-    assert "not valid YAML" in problem.message and "YAML syntax" in problem.fix
+    assert "bukan YAML yang benar" in problem.message and "penulisan YAML" in problem.fix
 
 
 def test_bad_indentation_names_its_line(sops, channels) -> None:
@@ -335,7 +351,7 @@ def test_bad_indentation_names_its_line(sops, channels) -> None:
 @pytest.mark.parametrize("text", ["", "just a sentence", "- a\n- b\n", "42", b""])
 def test_top_level_must_be_a_mapping(sops, channels, text: str | bytes) -> None:
     problem = _only(_problems(text, sops, channels), "(top level)")
-    assert "mapping" in problem.message
+    assert "pemetaan kolom" in problem.message and "include/sample/" in problem.fix
 
 
 def test_invalid_item_id_is_a_layout_error(sops, channels) -> None:
@@ -363,3 +379,56 @@ def test_a_placement_the_channel_does_not_have_is_refused_with_the_ones_it_has(s
     problem = _only(_problems(_yaml(channels=["instagram"], placements={"instagram": "reels"}), sops, channels),
                     "placements.instagram")
     assert "feed" in problem.fix and "story" in problem.fix
+
+
+# ------------------------------------------------------------------------------------------- labels
+
+
+def _with_labels(sops, labels: dict[str, str] | None) -> dict[str, object]:
+    """The real SOPs, with singkawang standing in for one that declares ``labels``."""
+    from types import SimpleNamespace
+
+    return {**sops, "singkawang": SimpleNamespace(steps=sops["singkawang"].steps, labels=labels)}
+
+
+LABELS = {"isu_strategis": "Isu strategis: Kepala Dinas ikut memutuskan", "hoaks": "Klarifikasi hoaks"}
+
+
+def test_labels_declared_by_the_sop_are_kept_in_order(sops, channels) -> None:
+    brief = parse_brief(ITEM, _yaml(labels=["hoaks", "isu_strategis"]), _with_labels(sops, LABELS), channels)
+    assert brief.labels == ("hoaks", "isu_strategis")
+    assert brief.to_dict()["labels"] == ("hoaks", "isu_strategis")
+
+
+def test_no_labels_is_the_default(sops, channels) -> None:
+    brief = parse_brief(ITEM, _yaml(), _with_labels(sops, LABELS), channels)
+    assert brief.labels == () and brief.to_dict()["labels"] == ()
+    assert parse_brief(ITEM, _yaml(labels=None), sops, channels).labels == ()
+
+
+@pytest.mark.parametrize("value", [["rahasia"], ["isu_strategis", "rahasia"], [["isu_strategis"]], [{"a": 1}], [7]])
+def test_an_undeclared_label_lists_the_declared_ones(sops, channels, value: object) -> None:
+    problem = _only(_problems(_yaml(labels=value), _with_labels(sops, LABELS), channels), "labels")
+    assert "label tidak dikenal" in problem.message
+    assert "isu_strategis" in problem.fix and "hoaks" in problem.fix and "singkawang" in problem.fix
+
+
+@pytest.mark.parametrize("declared", [None, {}])
+def test_a_label_for_a_sop_without_labels(sops, channels, declared: dict | None) -> None:
+    problem = _only(_problems(_yaml(labels=["isu_strategis"]), _with_labels(sops, declared), channels), "labels")
+    assert "isu_strategis" in problem.message and "tidak punya label" in problem.fix
+
+
+@pytest.mark.parametrize("value", ["isu_strategis", {"isu_strategis": True}, 3])
+def test_labels_must_be_a_list(sops, channels, value: object) -> None:
+    problem = _only(_problems(_yaml(labels=value), _with_labels(sops, LABELS), channels), "labels")
+    assert "harus berupa daftar label" in problem.message and "labels: [isu_strategis]" in problem.fix
+
+
+def test_a_label_listed_twice(sops, channels) -> None:
+    problem = _only(_problems(_yaml(labels=["hoaks", "hoaks"]), _with_labels(sops, LABELS), channels), "labels")
+    assert "dua kali" in problem.message
+
+
+def test_labels_with_an_unknown_sop_report_only_the_sop(sops, channels) -> None:
+    _only(_problems(_yaml(sop="tidak_ada", labels=["isu_strategis"]), _with_labels(sops, LABELS), channels), "sop")
