@@ -4,20 +4,27 @@ One run per item comes from the deterministic run id (``layout.run_id_for``): as
 so the records below only keep the dispatcher from asking again and again. An item is "pending" until
 its run has started; a request that got no started run within ``RETRY_AFTER`` is asked again, so a
 crash between asking and starting leaves no silent gap.
+
+One bad item never holds up the others: whatever its brief contains, it is refused with problems staff can
+act on, and a bucket error while looking at one item only makes that item wait for the next look.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Collection, Mapping
 
 from humas import layout
-from humas.brief import Brief, parse_brief
+from humas.brief import Brief, parse_brief, read_brief_bytes
 from humas.exceptions import BriefError, LayoutError, Problem
 from humas.status import record_state, utcnow
+from humas.yamlio import short_repr
 
 if TYPE_CHECKING:
     from humas.store import Store
+
+log = logging.getLogger(__name__)
 
 RETRY_AFTER = timedelta(minutes=2)
 MISSING_ASSET_GRACE = timedelta(minutes=15)
@@ -59,43 +66,95 @@ def pending_items(store: "Store", now: datetime | None = None) -> list[str]:
     for item_id in inbox:
         if item_id in started or (item_id in requested and now - requested[item_id] < RETRY_AFTER):
             continue
-        if item_id in rejected and not _brief_changed_since_rejection(store, item_id):
+        try:
+            if item_id in rejected and not _brief_changed_since_rejection(store, item_id):
+                continue
+        except Exception:  # noqa: BLE001 - a bucket error on one item: it waits for the next look
+            log.warning("item %s: cannot read its rejection record now; trying again later", item_id, exc_info=True)
             continue
         pending.append(item_id)
     return pending
 
 
+def _rejection_record(store: "Store", item_id: str) -> dict[str, Any]:
+    """The dispatcher's rejection record; {} when it cannot be parsed (the item is then assessed anew)."""
+    try:
+        record = store.get_json(layout.dispatch_key("rejected", item_id))
+    except ValueError:
+        log.warning("item %s: rejection record is not JSON; assessing the item again", item_id)
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
 def _brief_changed_since_rejection(store: "Store", item_id: str) -> bool:
     """A refused item is looked at again when its brief changes or a file it lacked has arrived."""
-    record = store.get_json(layout.dispatch_key("rejected", item_id)) or {}
+    record = _rejection_record(store, item_id)
     brief = store.head(layout.brief_key(item_id))
     if brief is not None and brief.etag != record.get("brief_etag"):
         return True
-    return any(store.exists(layout.asset_key(item_id, name)) for name in record.get("missing_assets", []))
+    missing = record.get("missing_assets")
+    names = [n for n in missing if isinstance(n, str)] if isinstance(missing, list) else []
+    return any(store.exists(layout.asset_key(item_id, name)) for name in names)
 
 
 def assess_item(store: "Store", item_id: str, sops: Mapping[str, Any], channels: Collection[str],
                 now: datetime | None = None) -> Decision:
-    """Decide whether an item's run can start, must be refused, or must wait for files."""
+    """Decide whether an item's run can start, must be refused, or must wait for files.
+
+    Never raises: a brief that cannot be validated for any reason is refused (with problems in Bahasa
+    Indonesia and the brief's etag, so a fixed brief is picked up again); a bucket error makes it wait.
+    """
     now = now or utcnow()
-    info = store.head(layout.brief_key(item_id))
-    if info is None:
+    try:
+        info = store.head(layout.brief_key(item_id))
+        data = None if info is None else read_brief_bytes(store, item_id)
+    except Exception as exc:  # noqa: BLE001 - one item's bucket error must not stop the others
+        return _bucket_trouble(item_id, "reading brief.yaml", exc)
+    if info is None or data is None:
         return Decision(item_id, "wait", "no brief.yaml yet")
     try:
-        brief = parse_brief(item_id, store.get_bytes(info.key) or b"", sops, channels)
-    except (BriefError, LayoutError) as exc:
-        problems = tuple(getattr(exc, "problems", [Problem("item id", str(exc), "rename the folder")]))
-        return Decision(item_id, "reject", str(exc), problems=problems, brief_etag=info.etag)
-    present = {layout.asset_name_from_key(item_id, o.key) for o in store.list(layout.item_prefix(item_id))}
+        brief = parse_brief(item_id, data, sops, channels)
+    except Exception as exc:  # noqa: BLE001 - whatever the brief provokes refuses this item only
+        return _refusal(item_id, _problems_of(item_id, exc), info.etag)
+    try:
+        present = {layout.asset_name_from_key(item_id, o.key) for o in store.list(layout.item_prefix(item_id))}
+    except Exception as exc:  # noqa: BLE001
+        return _bucket_trouble(item_id, "listing its files", exc)
     missing = [name for name in brief.assets if name not in present]
     if not missing:
         return Decision(item_id, "start", brief=brief, brief_etag=info.etag)
     if now - info.last_modified < MISSING_ASSET_GRACE:
         return Decision(item_id, "wait", f"waiting for {', '.join(missing)} to finish uploading")
-    problem = Problem("assets", f"file(s) {', '.join(missing)} are listed but not in {layout.item_prefix(item_id)}",
-                      "upload the files beside brief.yaml, or remove them from assets")
-    return Decision(item_id, "reject", f"item {item_id}: {problem}", problems=(problem,), brief_etag=info.etag,
-                    missing_assets=tuple(missing))
+    problem = Problem("assets", f"file {', '.join(missing)} tercantum di brief tetapi tidak ada di "
+                      f"{layout.item_prefix(item_id)}", "unggah file itu di samping brief.yaml, atau hapus dari assets")
+    return _refusal(item_id, [problem], info.etag, missing_assets=tuple(missing))
+
+
+def _problems_of(item_id: str, exc: Exception) -> list[Problem]:
+    """The problems to show staff for an error raised while validating the item's brief."""
+    if isinstance(exc, BriefError):
+        return exc.problems
+    if isinstance(exc, LayoutError):
+        return [Problem("item", f"nama folder {short_repr(item_id)} tidak bisa dipakai sebagai id item",
+                        "ganti nama folder: 1-80 huruf, angka, '.', '_' atau '-', mis. 2026-11-22-hut-kota")]
+    log.error("item %s: brief.yaml could not be validated", item_id, exc_info=exc)
+    return [Problem("brief.yaml", f"tidak dapat diperiksa ({type(exc).__name__}: {short_repr(str(exc))})",
+                    "samakan brief dengan contoh di include/sample/ lalu unggah ulang; bila tetap ditolak, "
+                    "laporkan ke admin pipeline")]
+
+
+def _refusal(item_id: str, problems: list[Problem], etag: str, missing_assets: tuple[str, ...] = ()) -> Decision:
+    lines = "; ".join(f"{p.field}: {p.message} (perbaikan: {p.fix})" for p in problems)
+    reason = (f"Brief item {item_id} ditolak, {len(problems)} masalah: {lines}. "
+              "Perbaiki brief.yaml lalu unggah ulang; item akan diperiksa lagi.")
+    log.warning("item %s: brief refused with %d problem(s)", item_id, len(problems))
+    return Decision(item_id, "reject", reason, problems=tuple(problems), brief_etag=etag,
+                    missing_assets=missing_assets)
+
+
+def _bucket_trouble(item_id: str, doing: str, exc: Exception) -> Decision:
+    log.warning("item %s: bucket error while %s; it waits for the next look", item_id, doing, exc_info=exc)
+    return Decision(item_id, "wait", f"bucket error while {doing}: {type(exc).__name__}: {short_repr(str(exc))}")
 
 
 def record_rejection(store: "Store", decision: Decision) -> None:
@@ -133,12 +192,82 @@ def plan_runs(store: "Store", decisions: list[Decision], dag_ids: Mapping[str, s
     """Record every decision and return the run requests to send (one per item to start)."""
     requests: list[dict[str, Any]] = []
     for decision in decisions:
-        if decision.action == "reject":
-            record_rejection(store, decision)
-        elif decision.action == "start" and decision.brief is not None:
-            dag_id = dag_ids[decision.brief.sop]
-            record_requested(store, decision, dag_id)
-            record_state(store, decision.item_id, "received",
-                         message=f"Diterima; menjalankan SOP {decision.brief.sop} ({dag_id})")
-            requests.append(decision.run_request(dag_id))
+        try:
+            request = _carry_out(store, decision, dag_ids)
+        except Exception:  # noqa: BLE001 - the item is not recorded, so the next look tries it again
+            log.exception("item %s: cannot record the %s decision; trying again later", decision.item_id,
+                          decision.action)
+            continue
+        if request is not None:
+            requests.append(request)
     return requests
+
+
+def _carry_out(store: "Store", decision: Decision, dag_ids: Mapping[str, str]) -> dict[str, Any] | None:
+    if decision.action == "reject":
+        record_rejection(store, decision)
+    elif decision.action == "start" and decision.brief is not None:
+        dag_id = dag_ids[decision.brief.sop]
+        record_requested(store, decision, dag_id)
+        record_state(store, decision.item_id, "received",
+                     message=f"Diterima; menjalankan SOP {decision.brief.sop} ({dag_id})")
+        return decision.run_request(dag_id)
+    return None
+
+
+# ------------------------------------------------------------- starting runs at once (no task per item)
+
+# Appended section (its imports belong with those at the top; kept here while dispatch.py is edited in parallel).
+import logging as _logging  # noqa: E402
+from typing import Callable  # noqa: E402
+
+_start_log = _logging.getLogger(__name__)
+
+
+def item_pending(store: "Store", item_id: str, now: datetime | None = None) -> bool:
+    """``pending_items`` for one item (what the bucket webhook asks): no started run, no fresh request, and
+    not refused unless its brief changed or a file it lacked has arrived since."""
+    now = now or utcnow()
+    if store.head(layout.dispatch_key("started", item_id)) is not None:
+        return False
+    requested = store.head(layout.dispatch_key("requested", item_id))
+    if requested is not None and now - requested.last_modified < RETRY_AFTER:
+        return False
+    if store.head(layout.dispatch_key("rejected", item_id)) is not None:
+        return _brief_changed_since_rejection(store, item_id)
+    return True
+
+
+def start_item_runs(store: "Store", decisions: list[Decision], dag_ids: Mapping[str, str],
+                    start_run: Callable[[str, str, dict[str, Any]], str]) -> dict[str, str]:
+    """Record every decision and ask for each accepted item's run at once: ``start_run(dag_id, run_id, conf)``.
+
+    ``start_run`` returns ``"created"``, or ``"exists"`` when the run id is taken (one run per item: a repeated
+    request, a racing dispatcher or webhook is harmless), and raises when the run could not be asked for; the
+    request record then ages out and the item is asked for again after ``RETRY_AFTER``.
+    Returns item id -> ``rejected`` | ``created`` | ``exists`` | ``wait`` | ``failed: <why>``.
+    """
+    outcomes: dict[str, str] = {}
+    for decision in decisions:
+        try:
+            outcomes[decision.item_id] = _start_one(store, decision, dag_ids, start_run)
+        except Exception as exc:  # noqa: BLE001 - one item's trouble must not hold up the others
+            _start_log.warning("item %s: cannot start its run now; asked again later", decision.item_id,
+                               exc_info=True)
+            outcomes[decision.item_id] = f"failed: {type(exc).__name__}: {str(exc)[:300]}"
+    return outcomes
+
+
+def _start_one(store: "Store", decision: Decision, dag_ids: Mapping[str, str],
+               start_run: Callable[[str, str, dict[str, Any]], str]) -> str:
+    if decision.action == "reject":
+        record_rejection(store, decision)
+        return "rejected"
+    if decision.action != "start" or decision.brief is None:
+        return "wait"
+    dag_id = dag_ids[decision.brief.sop]
+    record_requested(store, decision, dag_id)
+    record_state(store, decision.item_id, "received",
+                 message=f"Diterima; menjalankan SOP {decision.brief.sop} ({dag_id})")
+    request = decision.run_request(dag_id)
+    return start_run(dag_id, request["trigger_run_id"], request["conf"])

@@ -283,7 +283,7 @@ def test_uploading_the_missing_asset_brings_a_rejected_item_back(store: Store, s
     _drop(store, ITEM, _brief_text(assets=["poster.jpg", "story.jpg"]), assets=("poster.jpg",))
     late = _brief_modified(store, ITEM) + MISSING_ASSET_GRACE + timedelta(seconds=1)
     decision = dispatch.assess_item(store, ITEM, sops, channels, now=late)
-    assert decision.action == "reject" and "upload the files" in decision.problems[0].fix
+    assert decision.action == "reject" and "unggah file itu" in decision.problems[0].fix
     dispatch.plan_runs(store, [decision], dag_ids)
     _drop(store, ITEM, None, assets=("story.jpg",))  # exactly what the fix says
     assert dispatch.pending_items(store) == [ITEM]
@@ -305,7 +305,7 @@ def test_invalid_brief_is_rejected_with_every_problem(store: Store, sops, channe
     assert [p.field for p in decision.problems] == ["channels", "title", "fit"]
     assert all(p.fix for p in decision.problems)
     assert decision.brief_etag == store.head(layout.brief_key(ITEM)).etag
-    assert ITEM in decision.reason and "3 problem(s)" in decision.reason
+    assert ITEM in decision.reason and "3 masalah" in decision.reason
 
 
 def test_yaml_that_does_not_parse_is_rejected_naming_the_line(store: Store, sops, channels) -> None:
