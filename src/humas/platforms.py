@@ -12,17 +12,25 @@ Failure contract, relied on by ``humas.publish``:
   ``find_existing`` before sending it again; on a preparatory request: ``PlatformError(retryable=True)``.
   A connection that was never opened (refused, connect timeout) cannot have published: ``PlatformError``.
 
+Finding a post again: none of these APIs stores custom metadata, so every text post ends with the item's
+reference, a short code derived from the item id (``post_text``); ``find_existing`` matches that code, never
+the caption, so two items with the same caption on one account are told apart. An Instagram story carries no
+text: each story's container id is kept in the caller's ``Progress`` before it is published, the container's
+``status_code`` says whether it was published, and the story itself is found among the account's stories by
+its picture (a difference hash, which survives the platform's re-encoding).
+
 The access token travels only in the ``Authorization`` header and never appears in a message or log line.
 """
 from __future__ import annotations
 
+import hashlib
 import html
+import io
 import json
 import logging
-import re
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
@@ -30,6 +38,7 @@ import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from humas.exceptions import HumasError, PlatformError, PublishUncertainError
+from humas.profiles import load_profiles
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +60,9 @@ class ImageRef:
 @dataclass(frozen=True)
 class PostRequest:
     item_id: str
-    caption: str
+    caption: str           # the brief's caption; the clients post `post_text(...)` of it
     images: tuple[ImageRef, ...]
+    placement: str | None = None   # a placement of the channel in include/platforms.yaml; None: its default
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,37 @@ class PublishedPost:
     remote_id: str
     permalink: str
     published_at: str      # ISO 8601 UTC
+    parts: tuple[str, ...] = ()    # when one item became several posts (Instagram stories): every permalink
+
+    def to_dict(self) -> dict[str, Any]:
+        """The post as the publish record and the receipt keep it (`parts` only when there are some)."""
+        raw = asdict(self)
+        raw["parts"] = list(self.parts)
+        return raw if self.parts else {k: v for k, v in raw.items() if k != "parts"}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> PublishedPost:
+        return cls(**{**raw, "parts": tuple(raw.get("parts") or ())})
+
+
+@dataclass
+class Progress:
+    """What one publish has done so far, kept by the caller across retries.
+
+    ``publish_once`` keeps it in the channel's publish record and writes the record on every ``put``, so a step
+    the platform confirmed (an Instagram story's container, then its media id) is still known after a crash.
+    """
+
+    steps: dict[str, Any] = field(default_factory=dict)
+    save: Callable[[], None] | None = None
+
+    def get(self, key: str) -> dict[str, Any]:
+        return dict(self.steps.get(key) or {})
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        self.steps[key] = value
+        if self.save:
+            self.save()
 
 
 @dataclass(frozen=True)
@@ -79,11 +120,54 @@ class ClientConfig:
 class PlatformClient(Protocol):
     channel: str
 
-    def publish(self, post: PostRequest) -> PublishedPost: ...
+    def publish(self, post: PostRequest, progress: Progress | None = None) -> PublishedPost: ...
 
-    def find_existing(self, post: PostRequest, since: datetime) -> PublishedPost | None: ...
+    def find_existing(self, post: PostRequest, since: datetime,
+                      progress: Progress | None = None) -> PublishedPost | None: ...
 
     def remaining_quota(self) -> int | None: ...
+
+
+# -- the item's reference in the posted text -------------------------------------------------------------
+REFERENCE_LABEL = "Ref."
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"   # Crockford base 32: no I, L, O, U to misread
+REFERENCE_LENGTH = 8                                      # characters: the first 40 bits of the item id's SHA-256
+TEXTLESS_PLACEMENTS = {("instagram", "story")}            # posts that carry no text at all
+
+
+def item_reference(item_id: str) -> str:
+    """The item's reference as posted, e.g. 'Ref. 7K3Q9FX2': the same for the same item id, always."""
+    bits = 5 * REFERENCE_LENGTH
+    number = int.from_bytes(hashlib.sha256(item_id.encode("utf-8")).digest(), "big") >> (256 - bits)
+    code = "".join(REFERENCE_ALPHABET[(number >> shift) & 31] for shift in range(bits - 5, -1, -5))
+    return f"{REFERENCE_LABEL} {code}"
+
+
+def post_text(caption: str, item_id: str, channel: str, placement: str | None = None) -> str:
+    """Exactly the text posted for this item on this channel (and placement): the caption, a blank line,
+    the item's reference. An Instagram story carries no text, so '' there. Applying it twice changes nothing."""
+    if (channel, placement) in TEXTLESS_PLACEMENTS:
+        return ""
+    body = caption.strip()
+    if carries_reference(body, item_id):
+        return body
+    return f"{body}\n\n{item_reference(item_id)}" if body else item_reference(item_id)
+
+
+def carries_reference(text: str, item_id: str) -> bool:
+    """Whether a post's text (as the platform shows it) ends with this item's reference."""
+    shown, reference = html.unescape(text or "").rstrip(), item_reference(item_id)
+    return shown.endswith(reference) and (len(shown) == len(reference) or shown[-len(reference) - 1].isspace())
+
+
+def placement_of(channel: str, post: PostRequest) -> str:
+    """The post's placement on `channel`; PlatformError when the channel has no such placement."""
+    profile = load_profiles()[channel]
+    name = post.placement or profile.default_placement
+    if name not in profile.placements:
+        raise PlatformError(channel, f"{post.item_id}: {profile.display_name} has no placement {name!r}; use one of "
+                            f"{', '.join(sorted(profile.placements))} (brief field placements)", retryable=False)
+    return name
 
 
 # -- time ---------------------------------------------------------------------------------------------
@@ -126,6 +210,10 @@ class _ApiClient:
     def __init__(self, config: ClientConfig, session: requests.Session | None = None) -> None:
         self.config = config
         self.session = session or requests.Session()
+
+    def text_of(self, post: PostRequest) -> str:
+        """The text this client posts for `post` (see `post_text`)."""
+        return post_text(post.caption, post.item_id, self.channel, placement_of(self.channel, post))
 
     def _call(self, method: str, path: str, step: str, *, commits: bool = False, **kwargs: Any) -> dict[str, Any]:
         """Send one request and return its JSON body; raise PlatformError / PublishUncertainError on failure."""
@@ -263,8 +351,9 @@ class _GraphClient(_ApiClient):
             raise PublishUncertainError(f"{self.channel}: published as {post_id} but its permalink could not be "
                                         f"read ({exc}); find_existing will find it") from exc
 
-    def find_existing(self, post: PostRequest, since: datetime) -> PublishedPost | None:
-        """The account's newest post with exactly this caption created at or after `since`, else None."""
+    def find_existing(self, post: PostRequest, since: datetime,
+                      progress: Progress | None = None) -> PublishedPost | None:
+        """The account's newest post carrying this item's reference, created at or after `since`, else None."""
         cutoff = _whole_second(since)
         fields = f"id,{self.text_field},{self.time_field},{self.link_field}"
         params = {"fields": fields, "since": int(cutoff.timestamp()), "limit": 50}
@@ -272,7 +361,7 @@ class _GraphClient(_ApiClient):
         for row in self._edge(path, params, f"{post.item_id}: listing posts"):
             if parse_time(row[self.time_field]) < cutoff:
                 return None
-            if (row.get(self.text_field) or "").strip() == post.caption.strip():
+            if carries_reference(row.get(self.text_field) or "", post.item_id):
                 return self._post(row["id"], row)
         return None
 
@@ -283,27 +372,122 @@ class InstagramClient(_GraphClient):
     channel = "instagram"
     POLL_DELAYS: tuple[float, ...] = (0.0, 0.5, 1, 2, 3, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5)   # about a minute
 
-    def publish(self, post: PostRequest) -> PublishedPost:
-        """Publish one image or a carousel; return the post with its permalink."""
-        container_id = self._container(post)
+    def publish(self, post: PostRequest, progress: Progress | None = None) -> PublishedPost:
+        """Publish one image, a carousel, or (placement story) one story per image; return the post(s)."""
+        if not post.images:
+            raise PlatformError(self.channel, f"{post.item_id}: Instagram needs at least one image; add one",
+                                retryable=False)
+        if placement_of(self.channel, post) == "story":
+            return _series([self._story(post, n, progress or Progress()) for n in range(len(post.images))])
+        return self._publish_container(post, self._container(post))
+
+    def find_existing(self, post: PostRequest, since: datetime,
+                      progress: Progress | None = None) -> PublishedPost | None:
+        """The item's post (found by its reference), or all of its stories (see `_known_story`); else None."""
+        if placement_of(self.channel, post) != "story":
+            return super().find_existing(post, since, progress)
+        stories = []
+        for n in range(len(post.images)):
+            story = self._known_story(post, n, since, progress or Progress())
+            if story is None:
+                return None
+            stories.append(story)
+        return _series(stories) if stories else None
+
+    def _publish_container(self, post: PostRequest, container_id: str) -> PublishedPost:
+        """Wait until the container is FINISHED, publish it, and read the new media's permalink."""
+        media_id = self._media_publish(post, container_id)
+        log.info("instagram: item %s published as media %s", post.item_id, media_id)
+        return self._confirmed(media_id)
+
+    def _media_publish(self, post: PostRequest, container_id: str) -> str:
         self._wait_until_finished(container_id, post.item_id)
         body = self._call("POST", self._path(self.config.account_id, "media_publish"),
                           f"{post.item_id}: publishing container {container_id}", commits=True,
                           data={"creation_id": container_id})
-        media_id = _committed_id(self.channel, body, "id")
-        log.info("instagram: item %s published as media %s", post.item_id, media_id)
-        return self._confirmed(media_id)
+        return _committed_id(self.channel, body, "id")
 
     def _container(self, post: PostRequest) -> str:
-        if not post.images:
-            raise PlatformError(self.channel, f"{post.item_id}: Instagram needs at least one image; add one",
-                                retryable=False)
+        caption = self.text_of(post)
         if len(post.images) == 1:
-            return self._create(post, {"image_url": post.images[0].url, "caption": post.caption}, post.images[0].name)
+            return self._create(post, {"image_url": post.images[0].url, "caption": caption}, post.images[0].name)
         children = [self._create(post, {"image_url": image.url, "is_carousel_item": "true"}, image.name)
                     for image in post.images]
         return self._create(post, {"media_type": "CAROUSEL", "children": ",".join(children),
-                                   "caption": post.caption}, "the carousel")
+                                   "caption": caption}, "the carousel")
+
+    # -- stories: one per image, no caption, each recorded in `progress` so none is posted twice --------
+    def _story(self, post: PostRequest, n: int, progress: Progress) -> PublishedPost:
+        """Story `n` of the item: the one already recorded, else a new one (re-using a FINISHED container)."""
+        key, image = f"story-{n}", post.images[n]
+        entry = progress.get(key)
+        if entry.get("post"):
+            return PublishedPost.from_dict(entry["post"])
+        if entry.get("media"):
+            return self._story_confirmed(key, entry, progress)
+        container = entry.get("container")
+        status = self._status(container, post.item_id) if container else None
+        if status == "PUBLISHED":
+            raise PublishUncertainError(
+                f"instagram: {post.item_id}: story {n + 1} ({image.name}) was published from container {container} "
+                "but the story could not be identified yet; it will not be sent again, find_existing looks for it")
+        if status not in ("FINISHED", "IN_PROGRESS"):
+            container = self._create(post, {"image_url": image.url, "media_type": "STORIES"}, f"story {image.name}")
+            progress.put(key, {"container": container})
+        media_id = self._media_publish(post, container)
+        log.info("instagram: item %s story %d published as media %s", post.item_id, n + 1, media_id)
+        return self._story_confirmed(key, {"container": container, "media": media_id}, progress)
+
+    def _story_confirmed(self, key: str, entry: dict[str, Any], progress: Progress) -> PublishedPost:
+        progress.put(key, entry)                       # the media id first: it is what proves the story exists
+        story = self._confirmed(entry["media"])
+        progress.put(key, {**entry, "post": story.to_dict()})
+        return story
+
+    def _known_story(self, post: PostRequest, n: int, since: datetime, progress: Progress) -> PublishedPost | None:
+        """Story `n` if it exists: recorded, or its recorded container was PUBLISHED and its picture is among the
+        account's stories since `since`. None when it was never published (or cannot be identified yet)."""
+        key = f"story-{n}"
+        entry = progress.get(key)
+        if entry.get("post") or entry.get("media"):
+            return self._story(post, n, progress)
+        container = entry.get("container")
+        if not container or self._status(container, post.item_id) != "PUBLISHED":
+            return None
+        claimed = {step.get("media") for step in progress.steps.values() if isinstance(step, dict)}
+        media_id = self._story_by_picture(post, post.images[n], since, claimed)
+        return None if media_id is None else self._story_confirmed(key, {**entry, "media": media_id}, progress)
+
+    def _story_by_picture(self, post: PostRequest, image: ImageRef, since: datetime,
+                          claimed: set[str | None]) -> str | None:
+        """The oldest unclaimed story since `since` whose picture looks like `image` (difference hash)."""
+        wanted, cutoff = _picture_hash(image.data), _whole_second(since)
+        if wanted is None:
+            return None
+        path = self._path(self.config.account_id, "stories")
+        rows = self._edge(path, {"fields": "id,media_url,timestamp", "limit": 50}, f"{post.item_id}: listing stories")
+        recent = [r for r in rows if r["id"] not in claimed and parse_time(r[self.time_field]) >= cutoff]
+        for row in sorted(recent, key=lambda r: parse_time(r[self.time_field])):
+            seen = _picture_hash(self._download(row.get("media_url") or ""))
+            if seen is not None and bin(seen ^ wanted).count("1") <= PICTURE_MATCH_BITS:
+                return str(row["id"])
+        return None
+
+    def _download(self, url: str) -> bytes:
+        """A story's picture from its media_url (a CDN address: no token is sent there); b'' if unreadable."""
+        if not url.startswith(("http://", "https://")):
+            return b""
+        try:
+            response = self.session.get(url, timeout=self.config.timeout, headers={"User-Agent": USER_AGENT})
+        except requests.RequestException:
+            return b""
+        return response.content if response.status_code == 200 else b""
+
+    def _status(self, container_id: str, item_id: str) -> str | None:
+        """A container's status_code: IN_PROGRESS, FINISHED, PUBLISHED, ERROR or EXPIRED."""
+        body = self._call("GET", self._path(container_id), f"{item_id}: checking container {container_id}",
+                          params={"fields": "status_code"})
+        return body.get("status_code")
 
     def _create(self, post: PostRequest, data: dict[str, str], what: str) -> str:
         step = f"{post.item_id}: creating the media container for {what}"
@@ -314,8 +498,7 @@ class InstagramClient(_GraphClient):
         step = f"{item_id}: checking container {container_id}"
         for delay in self.POLL_DELAYS:
             time.sleep(delay)
-            status = self._call("GET", self._path(container_id), step, params={"fields": "status_code"}).get(
-                "status_code")
+            status = self._status(container_id, item_id)
             if status == "FINISHED":
                 return
             if status in ("ERROR", "EXPIRED"):
@@ -339,12 +522,12 @@ class FacebookClient(_GraphClient):
     channel = "facebook"
     list_edge, text_field, link_field, time_field = "feed", "message", "permalink_url", "created_time"
 
-    def publish(self, post: PostRequest) -> PublishedPost:
+    def publish(self, post: PostRequest, progress: Progress | None = None) -> PublishedPost:
         """Publish the images (or the text alone) on the Page; return the post with its permalink."""
         if len(post.images) == 1:
             return self._single_photo(post)
         photo_ids = [self._unpublished_photo(post, image) for image in post.images]
-        data = {"message": post.caption}
+        data = {"message": self.text_of(post)}
         data |= {f"attached_media[{n}]": json.dumps({"media_fbid": pid}) for n, pid in enumerate(photo_ids)}
         body = self._call("POST", self._path(self.config.account_id, "feed"), f"{post.item_id}: creating the post",
                           commits=True, data=data)
@@ -354,7 +537,7 @@ class FacebookClient(_GraphClient):
         image = post.images[0]
         body = self._call("POST", self._path(self.config.account_id, "photos"),
                           f"{post.item_id}: publishing photo {image.name}", commits=True,
-                          data={"caption": post.caption, "published": "true"},
+                          data={"caption": self.text_of(post), "published": "true"},
                           files={"source": (image.name, image.data, image.content_type)})
         return self._confirmed(_committed_id(self.channel, body, "post_id"))
 
@@ -370,16 +553,6 @@ class FacebookClient(_GraphClient):
 
 
 # -- X API v2 ----------------------------------------------------------------------------------------
-URL_PATTERN = re.compile(r"https?://\S+")
-
-
-def same_x_text(shown: str, sent: str) -> bool:
-    """Whether X's stored text is the text we sent: X rewrites URLs to t.co links and escapes &, <, >."""
-    def norm(text: str) -> str:
-        return URL_PATTERN.sub("<url>", html.unescape(text)).strip()
-    return norm(shown) == norm(sent)
-
-
 def _x_problem(response: requests.Response) -> str:
     try:
         body = response.json()
@@ -429,11 +602,12 @@ class XClient(_ApiClient):
         return self._error(step, status, problem, "correct the text or images named above (limits in "
                            "include/platforms.yaml) and publish again", False)
 
-    def publish(self, post: PostRequest) -> PublishedPost:
+    def publish(self, post: PostRequest, progress: Progress | None = None) -> PublishedPost:
         """Upload the images, create the post; return it with its permalink."""
         username = self._account_username(post.item_id)
+        text = self.text_of(post)
         media_ids = [self._upload(post, image) for image in post.images]
-        body: dict[str, Any] = {"text": post.caption}
+        body: dict[str, Any] = {"text": text}
         if media_ids:
             body["media"] = {"media_ids": media_ids}
         answer = self._call("POST", "/2/tweets", f"{post.item_id}: creating the post", commits=True, json=body)
@@ -462,10 +636,11 @@ class XClient(_ApiClient):
                                             step)["username"])
         return self._username
 
-    def find_existing(self, post: PostRequest, since: datetime) -> PublishedPost | None:
-        """The account's post with this text (URLs compared loosely) created at or after `since`, else None."""
+    def find_existing(self, post: PostRequest, since: datetime,
+                      progress: Progress | None = None) -> PublishedPost | None:
+        """The account's post carrying this item's reference, created at or after `since`, else None."""
         for row in self._timeline(post.item_id, since):
-            if same_x_text(row.get("text", ""), post.caption):
+            if carries_reference(row.get("text", ""), post.item_id):
                 return PublishedPost(self.channel, row["id"],
                                      f"https://x.com/{self._account_username(post.item_id)}/status/{row['id']}",
                                      _iso(parse_time(row["created_at"])))
@@ -488,6 +663,29 @@ class XClient(_ApiClient):
     def remaining_quota(self) -> int | None:
         """X publishes no per-account post quota to read here; always None."""
         return None
+
+
+PICTURE_MATCH_BITS = 6   # of the 64 bits of a difference hash: a re-encoded copy differs by a few at most
+
+
+def _picture_hash(data: bytes) -> int | None:
+    """The picture's 64-bit difference hash (as the asset checks compute it), or None if it is no image."""
+    from PIL import Image, UnidentifiedImageError
+
+    from humas.assets.checks import dhash
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            return dhash(picture)
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+
+
+def _series(posts: list[PublishedPost]) -> PublishedPost:
+    """Several posts of one item (stories) as one result: the first, with every permalink in `parts`."""
+    if len(posts) == 1:
+        return posts[0]
+    return PublishedPost(posts[0].channel, posts[0].remote_id, posts[0].permalink, posts[0].published_at,
+                         tuple(p.permalink for p in posts))
 
 
 def _committed_id(channel: str, body: dict[str, Any], key: str) -> str:

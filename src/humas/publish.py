@@ -1,8 +1,11 @@
 """Exactly-once publishing of one item to one channel.
 
 None of the platforms' publish endpoints takes an idempotency key, so the record in the bucket is the
-guard: "attempting" is written before the request, "published" the moment the platform confirms. A
-retry that finds "attempting" asks the platform whether the post exists before sending it again.
+guard: "attempting" is written before the request, "published" the moment the platform confirms. Any
+later call after an attempt that did not end "published" (the record says "attempting" or "failed": a
+refusal may come after the platform made the post) asks the platform first, and the post is found by the
+item's reference in its text (``post_text``), never by its caption. Steps a client reports on the way
+(each Instagram story) are kept in the record's ``progress`` the moment they happen.
 """
 from __future__ import annotations
 
@@ -11,11 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from humas import layout
 from humas.exceptions import PlatformError, PublishUncertainError
-from humas.platforms import PlatformClient, PostRequest, PublishedPost
+from humas.platforms import PlatformClient, PostRequest, Progress, PublishedPost, post_text
 from humas.status import utcnow
 
 if TYPE_CHECKING:
+    from humas.assets.model import Finding
     from humas.store import Store
+
+__all__ = ["LOOKBACK_SLACK", "caption_findings", "post_text", "publish_once", "read_record", "receipt"]
 
 # Clock skew allowance when asking a platform for posts made since an attempt began.
 LOOKBACK_SLACK = timedelta(minutes=2)
@@ -30,37 +36,54 @@ def _write(store: "Store", item_id: str, channel: str, record: dict[str, Any]) -
 
 
 def _published(store: "Store", item_id: str, record: dict[str, Any], post: PublishedPost, how: str) -> PublishedPost:
-    record.update(state="published", post=post.__dict__, confirmed_by=how, confirmed_at=utcnow().isoformat())
+    record.update(state="published", post=post.to_dict(), error=None, confirmed_by=how,
+                  confirmed_at=utcnow().isoformat())
     _write(store, item_id, post.channel, record)
     return post
 
 
-def _already_there(client: PlatformClient, post: PostRequest, record: dict[str, Any]) -> PublishedPost | None:
-    since = datetime.fromisoformat(record["started_at"]) - LOOKBACK_SLACK
-    return client.find_existing(post, since)
+def _already_there(client: PlatformClient, post: PostRequest, record: dict[str, Any],
+                   progress: Progress) -> PublishedPost | None:
+    """Ask the platform for the post, from just before the first attempt began."""
+    first = record.get("first_started_at") or record["started_at"]
+    return client.find_existing(post, datetime.fromisoformat(first) - LOOKBACK_SLACK, progress)
+
+
+def _progress(store: "Store", item_id: str, channel: str, record: dict[str, Any]) -> Progress:
+    """The record's progress; every step put in it rewrites the record at once."""
+    steps: dict[str, Any] = record.get("progress", {})
+
+    def save() -> None:
+        record["progress"] = steps
+        _write(store, item_id, channel, record)
+    return Progress(steps, save)
 
 
 def publish_once(store: "Store", client: PlatformClient, post: PostRequest) -> PublishedPost:
     """Publish ``post`` on ``client.channel`` unless it is already there; return the confirmed post.
 
-    Raises ``PlatformError`` when the platform refused (record says why) and ``PublishUncertainError``
-    when the outcome is unknown and the post could not be found yet (record stays "attempting").
+    Raises ``PlatformError`` when the platform refused (record says "failed" and why) and
+    ``PublishUncertainError`` when the outcome is unknown and the post could not be found yet (record
+    stays "attempting"). Either way the next call looks for the post before sending it again.
     """
     item_id, channel = post.item_id, client.channel
     record = read_record(store, item_id, channel)
     if record["state"] == "published":
-        return PublishedPost(**record["post"])
-    if record["state"] == "attempting":
-        found = _already_there(client, post, record)
+        return PublishedPost.from_dict(record["post"])
+    progress = _progress(store, item_id, channel, record)
+    if record["state"] in ("attempting", "failed") and record.get("attempts", 0) > 0:
+        found = _already_there(client, post, record, progress)
         if found:
-            return _published(store, item_id, record, found, "found on platform after an interrupted attempt")
-    record.update(state="attempting", attempts=record.get("attempts", 0) + 1, started_at=utcnow().isoformat(),
-                  error=None)
+            how = "an interrupted attempt" if record["state"] == "attempting" else "a failed attempt"
+            return _published(store, item_id, record, found, f"found on platform after {how}")
+    now = utcnow().isoformat()
+    record.update(state="attempting", attempts=record.get("attempts", 0) + 1, started_at=now, error=None)
+    record.setdefault("first_started_at", now)
     _write(store, item_id, channel, record)
     try:
-        return _published(store, item_id, record, client.publish(post), "platform response")
+        return _published(store, item_id, record, client.publish(post, progress), "platform response")
     except PublishUncertainError:
-        found = _already_there(client, post, record)
+        found = _already_there(client, post, record, progress)
         if found:
             return _published(store, item_id, record, found, "found on platform after a timeout")
         raise
@@ -68,6 +91,22 @@ def publish_once(store: "Store", client: PlatformClient, post: PostRequest) -> P
         record.update(state="failed", error=str(exc), retryable=exc.retryable)
         _write(store, item_id, channel, record)
         raise
+
+
+def caption_findings(caption: str, item_id: str, channels: list[str],
+                     placements: dict[str, str] | None = None) -> list["Finding"]:
+    """The caption checks (length, hashtags, mentions) on the text each channel will really carry,
+    reference included; a channel that carries no text (Instagram story) has nothing to check."""
+    from humas.assets.caption import check_caption
+
+    if not caption.strip():
+        return check_caption(caption, channels)
+    found: list[Finding] = []
+    for channel in channels:
+        text = post_text(caption, item_id, channel, (placements or {}).get(channel))
+        if text:
+            found += check_caption(text, [channel])
+    return found
 
 
 def receipt(store: "Store", item_id: str, channels: list[str], title: str, sop_id: str) -> dict[str, Any]:

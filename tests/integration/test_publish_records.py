@@ -12,7 +12,7 @@ import pytest
 
 from humas import layout, publish
 from humas.exceptions import PlatformError, PublishUncertainError
-from humas.platforms import ImageRef, PostRequest, PublishedPost
+from humas.platforms import ImageRef, PostRequest, Progress, PublishedPost
 from humas.store import Store
 
 pytestmark = pytest.mark.integration
@@ -34,11 +34,12 @@ class ScriptedPlatform:
         self.find_outcomes = list(find_outcomes or [])
         self.calls: list[tuple[str, object]] = []
 
-    def publish(self, post: PostRequest) -> PublishedPost:
+    def publish(self, post: PostRequest, progress: Progress | None = None) -> PublishedPost:
         self.calls.append(("publish", post))
         return self._next(self.publish_outcomes, "publish")
 
-    def find_existing(self, post: PostRequest, since: datetime) -> PublishedPost | None:
+    def find_existing(self, post: PostRequest, since: datetime,
+                      progress: Progress | None = None) -> PublishedPost | None:
         self.calls.append(("find_existing", since))
         return self._next(self.find_outcomes, "find_existing")
 
@@ -90,6 +91,7 @@ def test_published_on_the_first_call_and_never_sent_again(store: Store) -> None:
     assert (record["state"], record["attempts"], record["error"]) == ("published", 1, None)
     assert record["post"] == {"channel": "instagram", "remote_id": post.remote_id, "permalink": post.permalink,
                               "published_at": post.published_at}
+    assert "progress" not in record
     assert record["confirmed_by"] == "platform response"
     assert before <= datetime.fromisoformat(record["started_at"]) <= datetime.fromisoformat(record["confirmed_at"])
 
@@ -112,9 +114,9 @@ def test_attempting_is_recorded_before_the_request_is_sent(store: Store) -> None
     seen: list[dict] = []
 
     class Watching(ScriptedPlatform):
-        def publish(self, post: PostRequest) -> PublishedPost:
+        def publish(self, post: PostRequest, progress: Progress | None = None) -> PublishedPost:
             seen.append(publish.read_record(store, ITEM, self.channel))
-            return super().publish(post)
+            return super().publish(post, progress)
 
     publish.publish_once(store, Watching("facebook", [_post("facebook")]), POST)
     assert seen[0]["state"] == "attempting" and seen[0]["attempts"] == 1 and "started_at" in seen[0]
@@ -202,16 +204,71 @@ def test_platform_error_is_recorded_as_failed(store: Store, retryable: bool) -> 
     assert "post" not in record
 
 
-def test_after_a_failure_the_next_call_sends_again(store: Store) -> None:
+def test_after_a_failure_the_next_call_looks_first_then_sends_again(store: Store) -> None:
     refused = PlatformError("facebook", "rate limited", status=429, retryable=True)
     with pytest.raises(PlatformError):
         publish.publish_once(store, ScriptedPlatform("facebook", [refused]), POST)
+    started = datetime.fromisoformat(_record(store, "facebook")["started_at"])
     post = _post("facebook")
-    platform = ScriptedPlatform("facebook", [post])
+    platform = ScriptedPlatform("facebook", [post], find_outcomes=[None])
     assert publish.publish_once(store, platform, POST) == post
-    assert platform.names() == ["publish"]
+    assert platform.calls[0] == ("find_existing", started - publish.LOOKBACK_SLACK)
+    assert platform.names() == ["find_existing", "publish"]
     record = _record(store, "facebook")
     assert (record["state"], record["attempts"], record["error"]) == ("published", 2, None)
+
+
+def test_a_failure_after_which_the_post_is_found_is_not_sent_again(store: Store) -> None:
+    # e.g. the platform made the post, then answered 429: the refusal was not the whole story
+    refused = PlatformError("x", "creating the post was refused (HTTP 429)", status=429, retryable=True)
+    with pytest.raises(PlatformError):
+        publish.publish_once(store, ScriptedPlatform("x", [refused]), POST)
+    post = _post("x")
+    platform = ScriptedPlatform("x", find_outcomes=[post])
+    assert publish.publish_once(store, platform, POST) == post
+    assert platform.names() == ["find_existing"]
+    record = _record(store, "x")
+    assert (record["state"], record["attempts"], record["error"]) == ("published", 1, None)
+    assert record["confirmed_by"] == "found on platform after a failed attempt"
+
+
+def test_every_later_look_starts_from_the_first_attempt(store: Store) -> None:
+    first = ScriptedPlatform("instagram", [_uncertain("instagram")], find_outcomes=[None])
+    with pytest.raises(PublishUncertainError):
+        publish.publish_once(store, first, POST)
+    began = datetime.fromisoformat(_record(store, "instagram")["first_started_at"])
+    second = ScriptedPlatform("instagram", [PlatformError("instagram", "rate limited", retryable=True)],
+                              find_outcomes=[None])
+    with pytest.raises(PlatformError):
+        publish.publish_once(store, second, POST)
+    assert _record(store, "instagram")["attempts"] == 2
+    third = ScriptedPlatform("instagram", find_outcomes=[_post("instagram")])
+    publish.publish_once(store, third, POST)
+    assert third.calls == [("find_existing", began - publish.LOOKBACK_SLACK)]
+
+
+def test_progress_a_client_reports_is_in_the_record_at_once(store: Store) -> None:
+    seen: list[dict] = []
+
+    class Stepping(ScriptedPlatform):
+        def publish(self, post: PostRequest, progress: Progress | None = None) -> PublishedPost:
+            assert progress is not None
+            progress.put("story-0", {"container": "1789"})
+            seen.append(publish.read_record(store, ITEM, self.channel))
+            raise PlatformError(self.channel, "story 2 refused", retryable=True)
+
+        def find_existing(self, post: PostRequest, since: datetime,
+                          progress: Progress | None = None) -> PublishedPost | None:
+            seen.append({"looked with": progress.get("story-0") if progress else None})
+            return None
+
+    with pytest.raises(PlatformError):
+        publish.publish_once(store, Stepping("instagram"), POST)
+    assert seen[0]["progress"] == {"story-0": {"container": "1789"}} and seen[0]["state"] == "attempting"
+    assert _record(store, "instagram")["progress"] == {"story-0": {"container": "1789"}}
+    with pytest.raises(PlatformError):
+        publish.publish_once(store, Stepping("instagram"), POST)     # the retry hands the progress back
+    assert seen[1] == {"looked with": {"container": "1789"}}
 
 
 def test_uncertain_then_refused_while_looking_stays_attempting(store: Store) -> None:
@@ -243,7 +300,7 @@ def test_receipt_lists_the_posts_and_names_the_missing_channels(store: Store) ->
     receipt = publish.receipt(store, ITEM, ["instagram", "facebook", "x", "threads"], "HUT Kota", "singkawang")
 
     assert (receipt["item_id"], receipt["title"], receipt["sop"]) == (ITEM, "HUT Kota", "singkawang")
-    assert receipt["posts"] == [ig.__dict__]
+    assert receipt["posts"] == [ig.to_dict()]
     assert receipt["missing"] == [
         {"channel": "facebook", "state": "failed", "error": "facebook: photos was refused (HTTP 400): bad image"},
         {"channel": "x", "state": "attempting", "error": None},
@@ -258,7 +315,7 @@ def test_receipt_is_complete_when_every_channel_is_published(store: Store) -> No
     for post in posts:
         _publish(store, post.channel, post)
     receipt = publish.receipt(store, ITEM, ["instagram", "facebook", "x"], "HUT Kota", "singkawang")
-    assert receipt["posts"] == [p.__dict__ for p in posts]
+    assert receipt["posts"] == [p.to_dict() for p in posts]
     assert receipt["missing"] == [] and receipt["complete"] is True
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import random
 import re
 import socket
 from collections.abc import Callable, Iterator
@@ -23,7 +24,7 @@ from PIL import ExifTags, Image
 from humas import layout
 from humas.exceptions import PlatformError, PublishUncertainError
 from humas.platforms import ClientConfig, ImageRef, PlatformClient, PostRequest, PublishedPost, make_client
-from humas.publish import publish_once, read_record
+from humas.publish import post_text, publish_once, read_record
 from humas.sandbox import (
     FACEBOOK_PAGE_ID, INSTAGRAM_QUOTA_TOTAL, INSTAGRAM_USER_ID, X_USER_ID, X_USERNAME, SandboxConfig, SandboxHTTPServer,
     make_server, serve_in_thread,
@@ -128,13 +129,14 @@ def square(image: Callable[..., ImageRef], n: int) -> tuple[ImageRef, ...]:
     return tuple(image(f"slide-{i}.jpg", picture(1080, 1080 + i)) for i in range(n))
 
 
-def assert_published(sandbox: SandboxHTTPServer, published: PublishedPost, caption: str, n_images: int) -> None:
+def assert_published(sandbox: SandboxHTTPServer, published: PublishedPost, text: str, n_images: int) -> None:
+    """The post is on the platform with exactly `text` (what `post_text` promised) and `n_images` images."""
     assert PERMALINKS[published.channel].match(published.permalink), published.permalink
     assert datetime.fromisoformat(published.published_at).tzinfo is not None
     [post] = [p for p in sandbox_posts(sandbox) if p["id"] == published.remote_id]
     assert (post["channel"], post["permalink"], len(post["images"])) == (published.channel, published.permalink,
                                                                           n_images)
-    assert post["caption"] == caption
+    assert post["caption"] == text
 
 
 # -- publishing -----------------------------------------------------------------------------------------
@@ -143,14 +145,15 @@ def test_single_image_post_gets_a_permalink(sandbox, client, image, channel: str
     caption = f"Kerja bakti di Kelurahan Pasiran #{channel} @diskominfo"
     published = client(channel).publish(PostRequest("item-1", caption, (image("poster.jpg", picture(1080, 1350)),)))
     assert published.channel == channel
-    assert_published(sandbox, published, caption, 1)
+    assert_published(sandbox, published, post_text(caption, "item-1", channel), 1)
+    assert post_text(caption, "item-1", channel).startswith(caption + "\n\nRef. ")
 
 
 @pytest.mark.parametrize(("channel", "count"), [("instagram", 3), ("facebook", 3), ("x", 4)])
 def test_multi_image_post(sandbox, client, image, channel: str, count: int) -> None:
     caption = f"Dokumentasi HUT Kota, {count} foto"
     published = client(channel).publish(PostRequest("item-2", caption, square(image, count)))
-    assert_published(sandbox, published, caption, count)
+    assert_published(sandbox, published, post_text(caption, "item-2", channel), count)
 
 
 def test_the_platform_answers_with_the_same_permalink(sandbox, client, image) -> None:
@@ -208,7 +211,7 @@ def test_instagram_refuses_a_too_wide_image(sandbox, client, image) -> None:
 
 
 @pytest.mark.parametrize(("caption", "what"), [
-    ("a" * 2201, "2201 characters (max 2200)"),
+    ("a" * 2190, "2205 characters (max 2200)"),          # the caption fits; with the reference it does not
     (" ".join(f"#tag{i}" for i in range(31)), "31 hashtags (max 30)"),
     (" ".join(f"@user{i}" for i in range(21)), "21 @ tags (max 20)"),
 ])
@@ -235,12 +238,12 @@ def test_x_refuses_an_image_over_5_mb(sandbox, client, image) -> None:
 
 
 def test_x_refuses_text_over_280_characters(sandbox, client, image) -> None:
-    text = "a" * 260 + " https://example.go.id/very/long/path/that/counts/as/23"   # 260 + 1 + 23 = 284
+    text = "a" * 245 + " https://example.go.id/very/long/path/that/counts/as/23"   # 245 + 1 + 23 + 15 = 284
     _refused(sandbox, client, "x", PostRequest("item-12", text, ()), "284 characters", "at most 280")
 
 
 def test_x_text_with_a_long_url_counts_the_url_as_23(sandbox, client) -> None:
-    text = "a" * 250 + " https://example.go.id/" + "p" * 100                     # 250 + 1 + 23 = 274
+    text = "a" * 235 + " https://example.go.id/" + "p" * 100                 # 235 + 1 + 23 + reference 15 = 274
     published = client("x").publish(PostRequest("item-13", text, ()))
     assert client("x").find_existing(PostRequest("item-13", text, ()), datetime.now(timezone.utc)
                                      - timedelta(minutes=1)) == published
@@ -284,12 +287,14 @@ def test_publish_once_never_posts_twice_after_a_lost_answer(sandbox, client, ima
     assert store.exists(layout.publish_key("item-16", "x"))
 
 
-def test_find_existing_ignores_other_captions_and_older_posts(sandbox, client, image) -> None:
-    x = client("x")
-    x.publish(PostRequest("item-17", "Lama", ()))
+@pytest.mark.parametrize("channel", ["instagram", "facebook", "x"])
+def test_find_existing_looks_for_the_items_reference_not_its_caption(sandbox, client, image, channel: str) -> None:
+    platform, hour_ago = client(channel), datetime.now(timezone.utc) - timedelta(hours=1)
+    published = platform.publish(PostRequest("item-17", "Lama", square(image, 1)))
+    assert platform.find_existing(PostRequest("item-17", "Caption diubah", ()), hour_ago) == published
+    assert platform.find_existing(PostRequest("item-17b", "Lama", ()), hour_ago) is None       # same caption
     later = datetime.now(timezone.utc) + timedelta(seconds=2)
-    assert x.find_existing(PostRequest("item-17", "Lama", ()), later) is None
-    assert x.find_existing(PostRequest("item-17", "Baru", ()), datetime.now(timezone.utc) - timedelta(hours=1)) is None
+    assert platform.find_existing(PostRequest("item-17", "Lama", ()), later) is None           # older post
 
 
 def test_a_lost_answer_on_a_preparatory_step_is_retryable(sandbox, client, image) -> None:
@@ -418,3 +423,183 @@ def test_sandbox_refuses_a_bad_fault() -> None:
     from humas.sandbox.state import check_fault
     with pytest.raises(ValueError, match="operation for x must be one of"):
         check_fault({"channel": "x", "operation": "photos", "mode": "error_500"})
+
+
+# -- Instagram stories --------------------------------------------------------------------------------------
+STORY_LINK = re.compile(r"^https://www\.instagram\.com/stories/humas_sandbox/\d+/$")
+
+
+def poster(seed: int, width: int = 1080, height: int = 1920) -> bytes:
+    """A 9:16 design of coloured blocks, different for every seed (so its difference hash is too)."""
+    rng = random.Random(seed)
+    blocks = Image.frombytes("RGB", (9, 16), bytes(rng.randrange(256) for _ in range(9 * 16 * 3)))
+    out = io.BytesIO()
+    blocks.resize((width, height), Image.Resampling.NEAREST).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def story_request(image: Callable[..., ImageRef], item_id: str, *seeds: int) -> PostRequest:
+    return PostRequest(item_id, "Ikuti HUT Kota! #Singkawang",
+                       tuple(image(f"{item_id}-{seed}.jpg", poster(seed)) for seed in seeds), "story")
+
+
+def graph_get(sandbox: SandboxHTTPServer, path: str, **params: str) -> dict:
+    return requests.get(f"{sandbox.base_url}/v21.0/{path}", params={"access_token": TOKEN, **params}, timeout=5).json()
+
+
+def stories_of(sandbox: SandboxHTTPServer) -> list[dict]:
+    return [p for p in sandbox_posts(sandbox) if p["placement"] == "story"]
+
+
+def test_a_story_is_published_as_a_story_without_text(sandbox, client, image) -> None:
+    post = story_request(image, "item-30", 1)
+    published = client("instagram").publish(post)
+    [story] = sandbox_posts(sandbox)
+    assert (story["id"], story["placement"], story["caption"]) == (published.remote_id, "story", "")
+    assert STORY_LINK.match(published.permalink) and story["permalink"] == published.permalink
+    assert story["images"][0]["sha256"] == hashlib.sha256(post.images[0].data).hexdigest()
+    assert post_text(post.caption, "item-30", "instagram", "story") == ""         # what the approver is shown
+    # as on Instagram: listed among the account's stories, not its feed
+    assert [s["id"] for s in graph_get(sandbox, f"{INSTAGRAM_USER_ID}/stories")["data"]] == [published.remote_id]
+    assert graph_get(sandbox, f"{INSTAGRAM_USER_ID}/media")["data"] == []
+
+
+def test_a_feed_post_is_not_a_story(sandbox, client, image) -> None:
+    client("instagram").publish(PostRequest("item-31", "Feed", (image("a.jpg", picture(1080, 1080)),), "feed"))
+    assert [p["placement"] for p in sandbox_posts(sandbox)] == ["feed"]
+    assert graph_get(sandbox, f"{INSTAGRAM_USER_ID}/stories")["data"] == []
+
+
+def test_the_sandbox_refuses_a_caption_on_a_story(sandbox, image) -> None:
+    url = image("s.jpg", poster(2)).url
+    answer = requests.post(f"{sandbox.base_url}/v21.0/{INSTAGRAM_USER_ID}/media", timeout=10, data={
+        "image_url": url, "media_type": "STORIES", "caption": "teks", "access_token": TOKEN})
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == 100
+    assert "caption is not supported for media_type STORIES" in answer.json()["error"]["message"]
+    plain = requests.post(f"{sandbox.base_url}/v21.0/{INSTAGRAM_USER_ID}/media", timeout=10, data={
+        "image_url": url, "media_type": "STORIES", "access_token": TOKEN})
+    assert plain.status_code == 200 and "id" in plain.json()
+
+
+def test_several_images_become_several_stories_each_recorded(sandbox, client, image, s3) -> None:
+    store = Store(s3, BUCKET)
+    post = story_request(image, "item-32", 3, 4, 5)
+    published = publish_once(store, client("instagram"), post)
+    stories = stories_of(sandbox)
+    assert [s["images"][0]["sha256"] for s in stories] == [hashlib.sha256(i.data).hexdigest() for i in post.images]
+    assert published.parts == tuple(s["permalink"] for s in stories)
+    assert (published.remote_id, published.permalink) == (stories[0]["id"], stories[0]["permalink"])
+    record = read_record(store, "item-32", "instagram")
+    assert [record["progress"][f"story-{n}"]["media"] for n in range(3)] == [s["id"] for s in stories]
+    assert record["post"]["parts"] == [s["permalink"] for s in stories]
+    assert publish_once(store, client("instagram"), post) == published and len(stories_of(sandbox)) == 3
+
+
+def test_a_story_series_broken_off_resumes_without_posting_any_story_twice(sandbox, client, image, s3) -> None:
+    store = Store(s3, BUCKET)
+    post = story_request(image, "item-33", 6, 7, 8)
+    arm(sandbox, "instagram", "media", "error_500", after=1)          # the second story's container fails
+    with pytest.raises(PlatformError) as caught:
+        publish_once(store, client("instagram"), post)
+    assert caught.value.retryable
+    assert read_record(store, "item-33", "instagram")["state"] == "failed" and len(stories_of(sandbox)) == 1
+    published = publish_once(store, client("instagram"), post)
+    stories = stories_of(sandbox)
+    assert [s["images"][0]["sha256"] for s in stories] == [hashlib.sha256(i.data).hexdigest() for i in post.images]
+    assert published.parts == tuple(s["permalink"] for s in stories)
+
+
+def test_a_lost_story_answer_is_found_by_its_container_and_picture(sandbox, client, image, s3) -> None:
+    store = Store(s3, BUCKET)
+    other = client("instagram").publish(story_request(image, "item-34-other", 9))    # another item's story, just now
+    post = story_request(image, "item-34", 10, 11)
+    arm(sandbox, "instagram", "media_publish", "timeout_after_commit")
+    with pytest.raises(PublishUncertainError):          # story 1 found; story 2 is left for the retry
+        publish_once(store, client("instagram", timeout=0.8), post)
+    record = read_record(store, "item-34", "instagram")
+    [first] = [s for s in stories_of(sandbox) if s["images"][0]["sha256"] == hashlib.sha256(post.images[0].data)
+               .hexdigest()]
+    assert record["progress"]["story-0"]["media"] == first["id"] != other.remote_id
+    published = publish_once(store, client("instagram"), post)
+    assert len(stories_of(sandbox)) == 3 and published.parts[0] == first["permalink"]
+
+
+def test_a_published_story_that_cannot_be_identified_is_never_sent_again(sandbox, client, image, s3) -> None:
+    store = Store(s3, BUCKET)
+    served = image("item-35.jpg", poster(12))
+    post = PostRequest("item-35", "", (ImageRef(served.name, served.url, b"", served.content_type),), "story")
+    arm(sandbox, "instagram", "media_publish", "timeout_after_commit")
+    for timeout in (0.8, 10.0):                 # no bytes to compare, so its picture cannot be matched
+        with pytest.raises(PublishUncertainError):
+            publish_once(store, client("instagram", timeout=timeout), post)
+    assert len(stories_of(sandbox)) == 1
+    assert read_record(store, "item-35", "instagram")["state"] == "attempting"
+
+
+# -- exactly once: the item's reference, and failures that may hide a post -----------------------------------
+COMMITS = {"instagram": "media_publish", "facebook": "photos", "x": "tweets"}
+
+
+@pytest.mark.parametrize("channel", ["instagram", "facebook", "x"])
+def test_a_post_made_then_answered_with_a_server_error_is_found_not_sent_again(sandbox, client, image, s3,
+                                                                              channel: str) -> None:
+    store = Store(s3, BUCKET)
+    post = PostRequest("item-40", "Jadwal vaksinasi", square(image, 1))
+    arm(sandbox, channel, COMMITS[channel], "error_500_after_commit")
+    published = publish_once(store, client(channel), post)
+    [made] = sandbox_posts(sandbox)
+    assert (published.remote_id, made["caption"]) == (made["id"], post_text(post.caption, "item-40", channel))
+    assert publish_once(store, client(channel), post) == published and len(sandbox_posts(sandbox)) == 1
+
+
+@pytest.mark.parametrize("channel", ["instagram", "facebook", "x"])
+def test_a_failed_attempt_whose_post_exists_is_found_before_sending_again(sandbox, client, image, s3,
+                                                                         channel: str) -> None:
+    store = Store(s3, BUCKET)
+    post = PostRequest("item-41", "Jadwal vaksinasi", square(image, 1))
+    arm(sandbox, channel, COMMITS[channel], "rate_limit_after_commit")   # the post is made, the answer refuses
+    with pytest.raises(PlatformError):
+        publish_once(store, client(channel), post)
+    assert read_record(store, "item-41", channel)["state"] == "failed" and len(sandbox_posts(sandbox)) == 1
+    published = publish_once(store, client(channel), post)
+    [made] = sandbox_posts(sandbox)
+    assert published.remote_id == made["id"]
+    record = read_record(store, "item-41", channel)
+    assert (record["state"], record["attempts"], record["error"]) == ("published", 1, None)
+    assert record["confirmed_by"] == "found on platform after a failed attempt"
+
+
+@pytest.mark.parametrize("channel", ["instagram", "facebook", "x"])
+def test_two_items_with_one_caption_a_lost_answer_finds_the_right_post(sandbox, client, image, s3,
+                                                                      channel: str) -> None:
+    store, caption = Store(s3, BUCKET), "Pemadaman listrik bergilir hari ini. #InfoKota"
+    second = PostRequest("item-42b", caption, square(image, 1))
+    # item-42b's worker sends its post and dies before the answer: its record says "attempting" ...
+    store.put_json(layout.publish_key("item-42b", channel),
+                   {"state": "attempting", "attempts": 1, "started_at": datetime.now(timezone.utc).isoformat()})
+    arm(sandbox, channel, COMMITS[channel], "timeout_after_commit")
+    with pytest.raises(PublishUncertainError):
+        client(channel, timeout=0.8).publish(second)
+    # ... then item-42a, same caption, is published: it is now the account's newest post with that caption
+    first = publish_once(store, client(channel), PostRequest("item-42a", caption, square(image, 1)))
+    found = publish_once(store, client(channel), second)
+    posts = sandbox_posts(sandbox)
+    assert len(posts) == 2 and found.remote_id != first.remote_id
+    [mine] = [p for p in posts if p["id"] == found.remote_id]
+    assert mine["caption"] == post_text(caption, "item-42b", channel)
+    assert read_record(store, "item-42b", channel)["confirmed_by"] == "found on platform after an interrupted attempt"
+
+
+@pytest.mark.parametrize("channel", ["instagram", "facebook", "x"])
+def test_two_items_with_one_caption_the_other_items_post_is_not_taken_for_it(sandbox, client, image, s3,
+                                                                            channel: str) -> None:
+    store, caption = Store(s3, BUCKET), "Pemadaman listrik bergilir hari ini. #InfoKota"
+    first = publish_once(store, client(channel), PostRequest("item-43a", caption, square(image, 1)))
+    arm(sandbox, channel, COMMITS[channel], "error_500")                  # refused before the post is made
+    second_post = PostRequest("item-43b", caption, square(image, 1))
+    with pytest.raises(PublishUncertainError):                            # it looked, and found nothing of its own
+        publish_once(store, client(channel), second_post)
+    second = publish_once(store, client(channel), second_post)
+    assert second.remote_id != first.remote_id
+    assert sorted(p["caption"] for p in sandbox_posts(sandbox)) == sorted(
+        post_text(caption, item, channel) for item in ("item-43a", "item-43b"))

@@ -1,15 +1,18 @@
 """The platform clients' pure parts: time parsing, text matching, error classification, construction."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import pytest
 
-from humas.exceptions import HumasError
+from humas.assets.caption import caption_length
+from humas.exceptions import HumasError, PlatformError
 from humas.platforms import (
-    ClientConfig, FacebookClient, InstagramClient, XClient, _graph_advice, _snowflake_time, make_client, parse_time,
-    same_x_text,
+    ClientConfig, FacebookClient, InstagramClient, PostRequest, PublishedPost, XClient, _graph_advice,
+    _snowflake_time, carries_reference, item_reference, make_client, parse_time, placement_of,
 )
+from humas.publish import caption_findings, post_text
 
 CONFIG = ClientConfig("https://graph.facebook.com", "EAAG-secret-token-value", "17841400000000001")
 
@@ -19,10 +22,64 @@ def test_platform_timestamps_parse_to_utc(value: str) -> None:
     assert parse_time(value) == datetime(2026, 5, 1, 3, 4, 5, tzinfo=timezone.utc)
 
 
-def test_x_text_matches_despite_tco_links_and_entities() -> None:
-    sent = "Info banjir & evakuasi: https://kotaku.go.id/banjir?x=1 #siaga"
-    assert same_x_text("Info banjir &amp; evakuasi: https://t.co/AbC123xyZ0 #siaga", sent)
-    assert not same_x_text("Info banjir &amp; evakuasi: https://t.co/AbC123xyZ0 #waspada", sent)
+def test_the_reference_is_short_fixed_and_derived_from_the_item_id_alone() -> None:
+    reference = item_reference("2026-12-01-hut-kota")
+    assert reference == item_reference("2026-12-01-hut-kota")
+    assert re.fullmatch(r"Ref\. [0-9A-HJKMNP-TV-Z]{8}", reference), reference   # no I, L, O, U to misread
+    others = {item_reference(f"2026-12-01-hut-kota-{n}") for n in range(2000)}
+    assert len(others) == 2000 and reference not in others
+
+
+def test_post_text_is_the_caption_then_the_reference() -> None:
+    caption = "Selamat Hari Jadi Kota Singkawang! #Singkawang @diskominfo\n"
+    text = post_text(caption, "item-a", "x")
+    assert text == "Selamat Hari Jadi Kota Singkawang! #Singkawang @diskominfo\n\n" + item_reference("item-a")
+    assert post_text(text, "item-a", "x") == text                       # applied twice: unchanged
+    assert post_text(caption, "item-a", "instagram") == post_text(caption, "item-a", "facebook") == text
+    assert post_text(caption, "item-a", "instagram", "feed") == text
+    assert post_text(caption, "item-b", "x") != text
+
+
+def test_an_instagram_story_carries_no_text() -> None:
+    assert post_text("Selamat Hari Jadi", "item-a", "instagram", "story") == ""
+
+
+def test_the_reference_counts_in_the_caption_limits() -> None:
+    caption = "a" * (280 - 10)                                   # fits X alone, not with the reference
+    assert caption_length(caption, "x") <= 280 < caption_length(post_text(caption, "item-a", "x"), "x")
+    findings = caption_findings(caption, "item-a", ["x", "instagram"])
+    assert [(f.code, f.channel) for f in findings] == [("CAPTION_TOO_LONG", "x")]
+    assert caption_findings("a" * 2195, "item-a", ["instagram"], {"instagram": "story"}) == []
+    assert [f.code for f in caption_findings("a" * 2195, "item-a", ["instagram"])] == ["CAPTION_TOO_LONG"]
+    assert [f.code for f in caption_findings("  ", "item-a", ["x"])] == ["CAPTION_EMPTY"]
+
+
+def test_the_reference_is_found_only_at_the_end_of_the_text() -> None:
+    posted = post_text("Info banjir & evakuasi: https://kotaku.go.id/banjir #siaga", "item-a", "x")
+    assert carries_reference(posted, "item-a")
+    as_x_shows_it = posted.replace("&", "&amp;").replace("https://kotaku.go.id/banjir", "https://t.co/AbC123xyZ0")
+    assert carries_reference(as_x_shows_it + "  ", "item-a")
+    assert not carries_reference(posted, "item-b")
+    assert not carries_reference("Info banjir #siaga", "item-a")
+    assert not carries_reference(posted + "\nmore text", "item-a")
+    assert not carries_reference("X" + item_reference("item-a"), "item-a")      # glued to another word
+
+
+def test_a_placement_the_channel_does_not_have_is_refused() -> None:
+    assert placement_of("instagram", PostRequest("item-a", "t", ())) == "feed"
+    assert placement_of("instagram", PostRequest("item-a", "t", (), "story")) == "story"
+    with pytest.raises(PlatformError, match="Instagram has no placement 'reel'; use one of feed, story") as caught:
+        placement_of("instagram", PostRequest("item-a", "t", (), "reel"))
+    assert caught.value.retryable is False
+
+
+def test_a_published_post_round_trips_through_its_record() -> None:
+    single = PublishedPost("x", "1", "https://x.com/a/status/1", "2026-11-22T02:00:00+00:00")
+    assert single.to_dict() == {"channel": "x", "remote_id": "1", "permalink": "https://x.com/a/status/1",
+                                "published_at": "2026-11-22T02:00:00+00:00"}
+    series = PublishedPost("instagram", "1", "https://i/1", "2026-11-22T02:00:00+00:00", ("https://i/1", "https://i/2"))
+    assert series.to_dict()["parts"] == ["https://i/1", "https://i/2"]
+    assert PublishedPost.from_dict(series.to_dict()) == series and PublishedPost.from_dict(single.to_dict()) == single
 
 
 @pytest.mark.parametrize(("status", "error", "retryable", "advice"), [

@@ -16,7 +16,8 @@ def _problem(status: int, message: str) -> ApiError:
 
 def post_summary(post: Post) -> dict[str, Any]:
     """A published post as GET /_sandbox/posts lists it."""
-    return {"channel": post.channel, "account_id": post.account_id, "id": post.id, "caption": post.caption,
+    return {"channel": post.channel, "placement": post.placement or None, "account_id": post.account_id,
+            "id": post.id, "caption": post.caption,
             "permalink": post.permalink, "created_at": x_time(post.created_at),
             "images": [image.info.as_dict() for image in post.images]}
 
@@ -50,7 +51,7 @@ def reset(app: Sandbox, req: Request) -> Response:
 
 
 def add_fault(app: Sandbox, req: Request) -> Response:
-    """POST /_sandbox/faults {"channel", "operation", "mode", "count", "delay_seconds"}."""
+    """POST /_sandbox/faults {"channel", "operation", "mode", "count", "delay_seconds", "after"}."""
     try:
         fault = check_fault(req.json if isinstance(req.json, dict) else {})
     except (ValueError, TypeError) as exc:

@@ -4,6 +4,11 @@ Error codes follow Meta's Instagram error table (code / error_subcode) and Graph
 100 invalid parameter, 33 unknown object, 24/2207006 container not found, 9/2207042 publishing limit,
 9007/2207027 container not ready, 36000/2207004 too large, 36001/2207005 format, 36003/2207009 aspect,
 36004/2207010 caption, 9004/2207052 download failed, 100/2207028 carousel size, 324 bad photo file.
+
+Stories (media_type=STORIES) take one image_url and no caption. Meta's reference lists `caption` as "not
+supported for stories" without saying whether it is refused or dropped; the sandbox refuses it (code 100), so
+a client that believes it is posting text on a story fails in tests instead of losing the text in production.
+Stories are listed by GET /{ig-user-id}/stories for 24 hours, never by /media, as on Instagram.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from humas.sandbox.state import Container, Pending, Post, StoredImage
 from humas.sandbox.wire import Request, Response, graph_error, graph_not_found
 
 SHORTCODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+STORY_LIFETIME = 86400            # seconds a story stays visible (and listed by /stories)
 
 
 # -- shared helpers ---------------------------------------------------------------------------------
@@ -124,17 +130,35 @@ def _child_ids(raw: str | None) -> list[str]:
 
 
 def ig_create_container(app: Sandbox, req: Request, account_id: str) -> Response:
-    """POST /{ig-user-id}/media: an image, a carousel item, or a CAROUSEL of existing items."""
+    """POST /{ig-user-id}/media: an image, a carousel item, a CAROUSEL of existing items, or a STORIES image."""
     _ig_account(account_id, "post")
     placement = app.profiles["instagram"].default
-    if (req.param("media_type") or "").upper() == "CAROUSEL":
+    media_type = (req.param("media_type") or "").upper()
+    if media_type == "CAROUSEL":
         return _ig_carousel(app, req, account_id, placement)
+    if media_type == "STORIES":
+        return _ig_story(app, req, account_id)
     is_item = (req.param("is_carousel_item") or "").lower() in ("true", "1")
     caption = "" if is_item else (req.param("caption") or "")
     check_ig_caption(app, caption)
     image = _ig_image(_fetch(req.param("image_url"), placement, "instagram"), placement)
     container = Container(f"17{app.state.next_seq():015d}", account_id, "CAROUSEL_ITEM" if is_item else "IMAGE",
                           caption, [image])
+    with app.state.transaction() as state:
+        state.containers[container.id] = container
+    return Response(200, {"id": container.id})
+
+
+def _ig_story(app: Sandbox, req: Request, account_id: str) -> Response:
+    """A STORIES container: one image, judged by the story placement; no caption, no carousel."""
+    if req.param("caption"):
+        raise graph_error("(#100) The parameter caption is not supported for media_type STORIES", 100,
+                          user_msg="A story carries no caption; send the image alone.")
+    if req.param("children") or (req.param("is_carousel_item") or "").lower() in ("true", "1"):
+        raise graph_error("(#100) A STORIES container takes one image_url; stories cannot be carousel items", 100)
+    placement = app.profiles["instagram"].placements["story"]
+    image = _ig_image(_fetch(req.param("image_url"), placement, "instagram"), placement)
+    container = Container(f"17{app.state.next_seq():015d}", account_id, "STORIES", "", [image])
     with app.state.transaction() as state:
         state.containers[container.id] = container
     return Response(200, {"id": container.id})
@@ -186,9 +210,11 @@ def ig_publish(app: Sandbox, req: Request, account_id: str) -> Response:
                               user_msg="You reached maximum number of posts that is allowed to be published by "
                                        "Content Publishing API.")
         media_id = f"18{state.next_seq():015d}"
-        state.posts.append(Post("instagram", account_id, media_id, container.caption,
-                                f"https://www.instagram.com/p/{_shortcode(int(media_id))}/", time.time(),
-                                container.images))
+        story = container.kind == "STORIES"
+        permalink = (f"https://www.instagram.com/stories/{INSTAGRAM_USERNAME}/{media_id}/" if story
+                     else f"https://www.instagram.com/p/{_shortcode(int(media_id))}/")
+        state.posts.append(Post("instagram", account_id, media_id, container.caption, permalink, time.time(),
+                                container.images, "story" if story else "feed"))
         container.media_id = media_id
     return Response(200, {"id": media_id})
 
@@ -216,19 +242,35 @@ def ig_publishing_limit(app: Sandbox, req: Request, account_id: str) -> Response
     return Response(200, {"data": [row]})
 
 
-def _ig_media_fields(post: Post) -> dict[str, Any]:
-    return {"id": post.id, "caption": post.caption, "permalink": post.permalink,
-            "timestamp": graph_time(post.created_at),
-            "media_type": "CAROUSEL_ALBUM" if len(post.images) > 1 else "IMAGE",
-            "shortcode": post.permalink.rstrip("/").rsplit("/", 1)[-1], "username": INSTAGRAM_USERNAME}
+def _ig_media_fields(post: Post, base_url: str) -> dict[str, Any]:
+    story = post.placement == "story"
+    fields = {"id": post.id, "caption": post.caption, "permalink": post.permalink,
+              "timestamp": graph_time(post.created_at),
+              "media_type": "CAROUSEL_ALBUM" if len(post.images) > 1 else "IMAGE",
+              "media_product_type": "STORY" if story else "FEED",
+              "media_url": f"{base_url}/_sandbox/media/instagram/{post.id}/0",   # Instagram: a CDN address
+              "shortcode": post.permalink.rstrip("/").rsplit("/", 1)[-1], "username": INSTAGRAM_USERNAME}
+    if story:
+        del fields["caption"]           # a story has none
+    return fields
 
 
 def ig_list_media(app: Sandbox, req: Request, account_id: str) -> Response:
-    """GET /{ig-user-id}/media: the account's posts, newest first (supports `since`, `limit`, `after`)."""
+    """GET /{ig-user-id}/media: the account's feed posts, newest first (supports `since`, `limit`, `after`)."""
     _ig_account(account_id, "get")
     fields, since = _fields(req, "id"), _since(req)
-    posts = [p for p in app.state.posts_of("instagram", account_id) if p.created_at >= since]
-    return Response(200, _page(req, [_pick(_ig_media_fields(p), fields) for p in posts]))
+    posts = [p for p in app.state.posts_of("instagram", account_id)
+             if p.created_at >= since and p.placement != "story"]
+    return Response(200, _page(req, [_pick(_ig_media_fields(p, req.base_url), fields) for p in posts]))
+
+
+def ig_list_stories(app: Sandbox, req: Request, account_id: str) -> Response:
+    """GET /{ig-user-id}/stories: the stories of the last 24 hours, newest first (`limit`, `after`)."""
+    _ig_account(account_id, "get")
+    fields, cutoff = _fields(req, "id"), time.time() - STORY_LIFETIME
+    stories = [p for p in app.state.posts_of("instagram", account_id)
+               if p.placement == "story" and p.created_at >= cutoff]
+    return Response(200, _page(req, [_pick(_ig_media_fields(p, req.base_url), fields) for p in stories]))
 
 
 # -- Facebook Page ----------------------------------------------------------------------------------
@@ -343,7 +385,7 @@ def get_node(app: Sandbox, req: Request, object_id: str) -> Response:
                                    _fields(req, "id")))
     post = app.state.find_post(object_id)
     if post is not None:
-        node = _ig_media_fields(post) if post.channel == "instagram" else _fb_post_fields(post)
+        node = _ig_media_fields(post, req.base_url) if post.channel == "instagram" else _fb_post_fields(post)
         return Response(200, _pick(node, _fields(req, "id")))
     accounts = {INSTAGRAM_USER_ID: {"id": INSTAGRAM_USER_ID, "username": INSTAGRAM_USERNAME},
                 FACEBOOK_PAGE_ID: {"id": FACEBOOK_PAGE_ID, "name": FACEBOOK_PAGE_NAME}}

@@ -43,6 +43,7 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", rf"{GRAPH}/(?P<account_id>\d+)/media_publish", "graph", graph.ig_publish,
            "instagram", "media_publish"),
     _route("GET", rf"{GRAPH}/(?P<account_id>\d+)/media", "graph", graph.ig_list_media),
+    _route("GET", rf"{GRAPH}/(?P<account_id>\d+)/stories", "graph", graph.ig_list_stories),
     _route("GET", rf"{GRAPH}/(?P<account_id>\d+)/content_publishing_limit", "graph", graph.ig_publishing_limit),
     _route("POST", rf"{GRAPH}/(?P<page_id>\d+)/photos", "graph", graph.fb_photos, "facebook", "photos"),
     _route("POST", rf"{GRAPH}/(?P<page_id>\d+)/feed", "graph", graph.fb_feed_post, "facebook", "feed"),
@@ -103,11 +104,13 @@ def check_auth(app: Sandbox, route: Route, req: Request) -> None:
 
 # -- faults -----------------------------------------------------------------------------------------
 def fault_error(route: Route, fault: Fault) -> ApiError:
-    """The error a `rate_limit` or `error_500` fault answers with, in the route's platform shape."""
-    if fault.mode == "error_500" and route.family == "graph":
+    """The error a `rate_limit` or `error_500` fault (or its `_after_commit` kind) answers with, in the route's
+    platform shape."""
+    server_error = fault.mode.startswith("error_500")
+    if server_error and route.family == "graph":
         return graph_error("An unexpected error has occurred. Please retry your request later.", 2, status=500,
                            transient=True)
-    if fault.mode == "error_500":
+    if server_error:
         return x_problem(500, "Internal Server Error", "Internal Server Error")
     if route.family == "x":
         reset = str(int(time.time()) + 900)
@@ -155,7 +158,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             check_auth(app, route, req)
             if route.operation:
                 fault = app.state.take_fault(route.channel or "", route.operation)
-                if fault and fault.mode != "timeout_after_commit":
+                if fault and not fault.mode.endswith("_after_commit"):
                     raise fault_error(route, fault)
             response = route.func(app, req, **params)
         except ApiError as err:
@@ -166,6 +169,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if fault and fault.mode == "timeout_after_commit" and response.status < 400:
             self._drop(fault)
             return
+        if fault and fault.mode.endswith("_after_commit") and response.status < 400:
+            log.info("fault %s on %s/%s: committed, answering with an error", fault.mode, fault.channel,
+                     fault.operation)
+            response = fault_error(route, fault).response
         self._send(response)
 
     def _drop(self, fault: Fault) -> None:

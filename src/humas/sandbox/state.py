@@ -18,7 +18,10 @@ from typing import Any
 
 from humas.sandbox.images import ImageInfo
 
-FAULT_MODES = ("timeout_after_commit", "error_500", "rate_limit")
+# `error_500` and `rate_limit` refuse the request; the `_after_commit` modes carry it out (the post exists)
+# and then answer with an error, or (timeout) not at all.
+FAULT_MODES = ("timeout_after_commit", "error_500", "rate_limit", "error_500_after_commit",
+               "rate_limit_after_commit")
 FAULT_OPERATIONS = {
     "instagram": ("media", "media_publish"),
     "facebook": ("photos", "feed"),
@@ -43,11 +46,12 @@ class Post:
     permalink: str
     created_at: float
     images: list[StoredImage]
+    placement: str = ""       # the channel's placement when it has several (Instagram: feed or story)
 
 
 @dataclass
 class Container:
-    """An Instagram media container (IMAGE, CAROUSEL_ITEM or CAROUSEL)."""
+    """An Instagram media container (IMAGE, CAROUSEL_ITEM, CAROUSEL or STORIES)."""
 
     id: str
     account_id: str
@@ -79,6 +83,7 @@ class Fault:
     mode: str
     count: int = 1
     delay_seconds: float = 0.0
+    after: int = 0            # let this many of the operation's requests through first
 
 
 def check_fault(raw: dict[str, Any]) -> Fault:
@@ -90,10 +95,10 @@ def check_fault(raw: dict[str, Any]) -> Fault:
         raise ValueError(f"operation for {channel} must be one of {FAULT_OPERATIONS[channel]}, got {operation!r}")
     if mode not in FAULT_MODES:
         raise ValueError(f"mode must be one of {FAULT_MODES}, got {mode!r}")
-    count, delay = int(raw.get("count", 1)), float(raw.get("delay_seconds", 0))
-    if count < 1 or delay < 0:
-        raise ValueError("count must be >= 1 and delay_seconds >= 0")
-    return Fault(channel, operation, mode, count, delay)
+    count, delay, after = int(raw.get("count", 1)), float(raw.get("delay_seconds", 0)), int(raw.get("after", 0))
+    if count < 1 or delay < 0 or after < 0:
+        raise ValueError("count must be >= 1, delay_seconds >= 0 and after >= 0")
+    return Fault(channel, operation, mode, count, delay, after)
 
 
 class State:
@@ -135,10 +140,13 @@ class State:
             self.faults.append(fault)
 
     def take_fault(self, channel: str, operation: str) -> Fault | None:
-        """The first fault armed for this operation, counting one use of it."""
+        """The first fault armed for this operation, counting one use of it (or one request let through)."""
         with self.lock:
             for fault in self.faults:
                 if fault.channel == channel and fault.operation == operation:
+                    if fault.after > 0:
+                        fault.after -= 1
+                        return None
                     fault.count -= 1
                     if fault.count <= 0:
                         self.faults.remove(fault)
