@@ -16,7 +16,7 @@ GOOD = (b"title: HUT Kota Singkawang ke-25\n"
         b"channels: [instagram, x]\n"
         b"sop: singkawang\n"
         b"assets: [poster.jpg]\n"
-        b"submitter: Ayu Lestari (Pranata Humas)\n")
+        b"submitter: skw.ayu\n")
 FIELDS = ("title", "caption", "channels", "sop", "assets", "submitter", "event_date", "publish_at", "placements",
           "fit", "notes", "labels")
 HUGE_NUMBER = b"9" * 5000

@@ -23,6 +23,7 @@ from airflow.api_fastapi.core_api.security import get_user
 from humas.approval import decision_label, signing_key
 from humas.approval_service import PendingReview, decide, pending_review, safe_pending, waiting_items
 from humas.exceptions import ApprovalRefused, HumasError
+from humas.platforms import post_text
 
 from humas_airflow.hooks import HumasBucketHook
 
@@ -68,6 +69,8 @@ def _summary(pending: PendingReview) -> dict[str, Any]:
             "step": pending.step.number, "activity": pending.step.activity,
             "role": pending.sop.role(pending.step.actor).name, "decisions": list(pending.decisions),
             "review_digest": pending.review.digest, "title": brief.title, "caption": brief.caption,
+            "posts": {c: post_text(brief.caption, pending.item_id, c, (brief.placements or {}).get(c))
+                      for c in brief.channels},
             "channels": list(brief.channels), "labels": list(getattr(brief, "labels", ())),
             "submitter": brief.submitter, "has_preview": pending.preview is not None}
 
@@ -115,7 +118,10 @@ async def item_page(item_id: str, request: Request) -> Any:
                 f"</textarea></label></p>{buttons}</form>")
     body = (f"<p>Langkah {s['step']}: <b>{escape(s['activity'])}</b> — oleh {escape(s['role'])}. "
             f"Diajukan oleh {escape(s['submitter'])}. Kanal: {escape(', '.join(s['channels']))}.</p>"
-            f"<h2>{escape(s['title'])}</h2><pre>{escape(s['caption'])}</pre>{preview}"
+            f"<h2>{escape(s['title'])}</h2>"
+            + "".join(f"<h3>{escape(channel)}</h3><pre>{escape(text) or '(story: tanpa teks)'}</pre>"
+                      for channel, text in s["posts"].items())
+            + f"{preview}"
             f"<p><small>Versi yang ditinjau: {s['review_digest'][:16]}</small></p>{form}")
     return _page(f"Persetujuan: {item_id}", body)
 

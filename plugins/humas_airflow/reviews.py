@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from humas import layout
-from humas.approval_service import MAX_BRIEF_READ
+from humas.brief import read_brief_bytes
 from humas.review import Review, review_of
 
 if TYPE_CHECKING:
@@ -23,7 +22,7 @@ def design_manifest(context: "Context", sop: "Sop", step: "Step") -> dict[str, A
 def current_review(context: "Context", store: "Store", item_id: str, sop: "Sop",
                    step: "Step") -> tuple[Review, bytes, dict[str, Any] | None]:
     """The review of the item as it is now, the brief bytes it covers and the design manifest."""
-    brief_bytes = store.get_bytes(layout.brief_key(item_id), MAX_BRIEF_READ) or b""
+    brief_bytes = read_brief_bytes(store, item_id) or b""
     design = design_manifest(context, sop, step)
     return review_of(item_id, brief_bytes, design), brief_bytes, design
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from humas.exceptions import ApprovalFlagError, HumasError, Problem
+from humas.jsonio import JsonInputError, load_json_object
 
 if TYPE_CHECKING:
     from humas.roster import Roster
@@ -148,13 +149,8 @@ def _binding_problems(flag: ApprovalFlag, item_id: str, step: "Step", sop: "Sop"
 
 
 def _load(source: str, data: bytes) -> dict[str, Any]:
-    fix = "putuskan lewat halaman Persetujuan Humas atau `humas approve`"
-    if len(data) > MAX_FLAG_BYTES:
-        raise ApprovalFlagError(source, [Problem("(berkas)", f"lebih dari {MAX_FLAG_BYTES} byte", fix)])
     try:
-        raw = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise ApprovalFlagError(source, [Problem("(berkas)", f"bukan JSON yang sah ({str(exc)[:80]})", fix)]) from exc
-    if not isinstance(raw, dict):
-        raise ApprovalFlagError(source, [Problem("(berkas)", "harus berupa objek JSON", fix)])
-    return raw
+        return load_json_object(data, source=source, max_bytes=MAX_FLAG_BYTES, max_depth=4,
+                                fix="putuskan lewat halaman Persetujuan Humas atau `humas approve`")
+    except JsonInputError as exc:
+        raise ApprovalFlagError(source, exc.problems) from exc

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from humas import layout
 from humas.approval import ApprovalFlag, decider_problems, decisions_for, make_flag
-from humas.brief import Brief, parse_brief
+from humas.brief import Brief, parse_brief, read_brief_bytes
 from humas.exceptions import ApprovalRefused, HumasError, InvalidInputError
 from humas.profiles import channel_ids
 from humas.review import Review, review_of, sha256
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from humas.store import Store
 
 WAITING_STATES = ("awaiting_approval", "approval_flag_invalid")
-MAX_BRIEF_READ = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ def pending_review(store: "Store", item_id: str) -> PendingReview:
     announced = store.get_json(layout.review_key(item_id)) or {}
     if announced.get("gate") != status.get("step"):
         raise ApprovalRefused(f"item {item_id}: langkah yang ditinjau belum siap; coba lagi sebentar lagi")
-    brief_bytes = store.get_bytes(layout.brief_key(item_id), MAX_BRIEF_READ) or b""
+    brief_bytes = read_brief_bytes(store, item_id) or b""
     sops = available_sops()
     try:
         brief = parse_brief(item_id, brief_bytes, sops, channel_ids())

@@ -162,7 +162,9 @@ def _decide(args: argparse.Namespace, decision: str) -> int:
     endpoint = f"{url}/humas/api/approvals/{layout.check_item_id(args.item)}"
     review = _service(session, "GET", endpoint)
     print(f"{review['item_id']}: langkah {review['step']} ({review['activity']}) — {review['role']}")
-    print(f"  {review['title']}\n  {review['caption'].strip()}")
+    print(f"  {review['title']}")
+    for channel, text in review["posts"].items():
+        print(f"  [{channel}] " + (text.replace(chr(10), chr(10) + "    ") or "(story: tanpa teks)"))
     print(f"  pratinjau: {url}/humas/approvals/{review['item_id']}")
     if review["refusal"]:
         raise HumasError(f"{user} cannot decide this step: {review['refusal']}")

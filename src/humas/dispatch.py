@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Collection, Mapping
 from humas import layout
 from humas.brief import Brief, parse_brief, read_brief_bytes
 from humas.exceptions import BriefError, LayoutError, Problem
+from humas.roster import submitter_problems
 from humas.status import record_state, utcnow
 from humas.yamlio import short_repr
 
@@ -116,6 +117,9 @@ def assess_item(store: "Store", item_id: str, sops: Mapping[str, Any], channels:
         brief = parse_brief(item_id, data, sops, channels)
     except Exception as exc:  # noqa: BLE001 - whatever the brief provokes refuses this item only
         return _refusal(item_id, _problems_of(item_id, exc), info.etag)
+    submitter = submitter_problems(brief.submitter, sops[brief.sop])  # an identity, so self-approval is caught
+    if submitter:
+        return _refusal(item_id, submitter, info.etag)
     try:
         present = {layout.asset_name_from_key(item_id, o.key) for o in store.list(layout.item_prefix(item_id))}
     except Exception as exc:  # noqa: BLE001

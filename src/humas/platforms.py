@@ -148,6 +148,11 @@ def post_text(caption: str, item_id: str, channel: str, placement: str | None = 
     the item's reference. An Instagram story carries no text, so '' there. Applying it twice changes nothing."""
     if (channel, placement) in TEXTLESS_PLACEMENTS:
         return ""
+    return text_with_reference(caption, item_id)
+
+
+def text_with_reference(caption: str, item_id: str) -> str:
+    """The caption as every text-carrying post of the item carries it: a blank line, then its reference."""
     body = caption.strip()
     if carries_reference(body, item_id):
         return body

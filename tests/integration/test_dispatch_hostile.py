@@ -170,7 +170,8 @@ def test_an_unexpected_error_while_validating_refuses_that_item_only(store: Stor
 def test_a_decision_that_cannot_be_recorded_does_not_stop_the_others(store: Store, sops, channels,
                                                                       dag_ids) -> None:
     _drop(store, "a-good", GOOD)  # its SOP has no DAG below (e.g. a SOP file that failed to load)
-    _drop(store, "b-kendal", GOOD.replace(b"sop: singkawang", b"sop: kendal") + b"event_date: 2026-12-01\n")
+    _drop(store, "b-kendal", GOOD.replace(b"sop: singkawang", b"sop: kendal").replace(b"skw.ayu", b"kdl.dewi")
+          + b"event_date: 2026-12-01\n")
     decisions = dispatch.actionable_items(store, sops, channels)
     assert [d.action for d in decisions] == ["start", "start"]
 

@@ -29,7 +29,7 @@ def dag_ids(sops: dict[str, Sop]) -> dict[str, str]:
 def _brief_text(**overrides: Any) -> bytes:
     fields: dict[str, Any] = {"title": "HUT Kota Singkawang ke-25", "caption": "Selamat Hari Jadi! #Singkawang",
                               "channels": ["instagram", "x"], "sop": "singkawang", "assets": ["poster.jpg"],
-                              "submitter": "Ayu Lestari"}
+                              "submitter": "skw.ayu"}
     fields.update(overrides)
     return yaml.safe_dump(fields, allow_unicode=True).encode()
 
@@ -355,7 +355,7 @@ def test_valid_item_starts(store: Store, sops, channels) -> None:
 def test_plan_runs_records_everything_and_requests_one_run_per_startable_item(store, sops, channels, dag_ids) -> None:
     _drop(store, "a-good", _brief_text())
     _drop(store, "b-bad", _brief_text(title="", sop="tidak_ada", assets=["../x.jpg"]))
-    _drop(store, "c-good", _brief_text(sop="kendal", event_date="2026-12-01"))
+    _drop(store, "c-good", _brief_text(sop="kendal", event_date="2026-12-01", submitter="kdl.dewi"))
     _drop(store, "d-uploading", _brief_text(assets=["poster.jpg", "later.jpg"]))
     decisions = dispatch.actionable_items(store, sops, channels)
     assert [(d.item_id, d.action) for d in decisions] == [("a-good", "start"), ("b-bad", "reject"),
@@ -431,3 +431,12 @@ def test_get_bytes_can_read_only_the_start_of_a_large_object(store: Store) -> No
     assert store.get_bytes("inbox/a/huge.jpg", max_bytes=1001) == b"x" * 1001
     assert store.get_bytes("inbox/a/huge.jpg") == b"x" * 5000
     assert store.get_bytes("inbox/a/missing.jpg", max_bytes=10) is None
+
+
+@pytest.mark.parametrize("submitter", ["Ayu Lestari", "Ayu Lestari (Pranata Humas)", "SKW.AYU", "skw.hendra2"])
+def test_a_submitter_who_is_not_a_roster_login_is_refused(store, sops, channels, submitter):
+    """Self-approval is refused by identity, so the brief must name the submitter's login, not a spelling."""
+    _drop(store, ITEM, _brief_text(submitter=submitter))
+    decision = dispatch.assess_item(store, ITEM, sops, channels)
+    assert decision.action == "reject" and [p.field for p in decision.problems] == ["submitter"]
+    assert "skw.ayu" in decision.problems[0].fix  # names the logins to choose from

@@ -87,7 +87,7 @@ def test_new_items_trigger_yields_items_that_can_be_started_and_idles_when_there
     store.put_bytes(layout.asset_key("item-1", "poster.jpg"), poster.read_bytes())
     store.put_bytes(layout.brief_key("item-1"), yaml.safe_dump(
         {"title": "t", "caption": "c", "channels": ["x"], "sop": "singkawang", "assets": ["poster.jpg"],
-         "submitter": "Ayu"}).encode())
+         "submitter": "skw.ayu"}).encode())
     store.put_bytes(layout.asset_key("item-2", "only-an-asset.jpg"), b"...")  # no brief yet: not ready
     assert first_event(NewItemsTrigger(bucket_conn, 0.05)) == {"status": "pending", "items": ["item-1"]}
 
