@@ -32,10 +32,11 @@ log = logging.getLogger(__name__)
 class ApprovalFlagSensor(SopStepMixin, BaseSensorOperator):
     """A decision gate of the SOP: waits in the triggerer for a signed decision on exactly what is under review.
 
-    ``approve`` lets the run go on; ``revise`` sends the run back to the gate's ``revise_to`` step, by default
-    the design step before it (the correction is checked again and every gate from there decides again); ``reject`` ends the item. A flag
-    that is forged, stale, for another item or gate, or from someone the roster does not allow is reported
-    with the reason, and the wait goes on. A gate with ``when_label`` applies only to briefs with that label.
+    ``approve`` lets the run go on; ``revise`` sends the run back to the gate's ``revise_to`` step, by
+    default the design step before it (the correction is checked again and every gate from there decides
+    again); ``reject`` ends the item. A flag that is forged, stale, for another item or gate, or from someone
+    the roster does not allow is reported with the reason, and the wait goes on. A gate with ``when_label``
+    applies only to briefs with that label.
     """
 
     def __init__(self, *, sop_id: str, step_number: int, poll_interval: float = 5.0,
@@ -62,7 +63,7 @@ class ApprovalFlagSensor(SopStepMixin, BaseSensorOperator):
         return self._evaluate(context, self.store(), item_id_of(context))
 
     def execute_rerun_failed(self, context: "Context", event: dict[str, Any]) -> Any:
-        raise AirflowException(f"could not send the run back to the design step: {event.get('message')}")
+        raise AirflowException(f"could not send the run back for revision: {event.get('message')}")
 
     def poke(self, context: "Context") -> bool:  # required by the base class; the work is in execute
         return False
