@@ -72,7 +72,12 @@ def _summary(pending: PendingReview) -> dict[str, Any]:
             "posts": {c: post_text(brief.caption, pending.item_id, c, (brief.placements or {}).get(c))
                       for c in brief.channels},
             "channels": list(brief.channels), "labels": list(getattr(brief, "labels", ())),
-            "submitter": brief.submitter, "has_preview": pending.preview is not None}
+            "submitter": _name(pending, brief.submitter), "has_preview": pending.preview is not None}
+
+
+def _name(pending: PendingReview, person_id: str) -> str:
+    person = pending.roster.person(person_id)
+    return f"{person.name} ({person_id})" if person else person_id
 
 
 @app.get("/approvals", response_class=HTMLResponse)
@@ -86,7 +91,8 @@ async def list_page(request: Request) -> Any:
         mine = isinstance(pending, PendingReview) and not pending.refusal(person)
         who = pending.sop.role(pending.step.actor).name if isinstance(pending, PendingReview) else pending
         rows.append(f"<tr><td><a href='/humas/approvals/{escape(item_id)}'>{escape(item_id)}</a></td>"
-                    f"<td>{escape(str(status.get('step')))}</td><td>{escape(who)}</td>"
+                    f"<td>{escape(str(status.get('step')))}: {escape(status.get('message', '')[:80])}</td>"
+                    f"<td>{escape(who)}</td>"
                     f"<td>{'✔ Anda' if mine else ''}</td></tr>")
     table = ("<table><tr><th>Item</th><th>Langkah</th><th>Diputuskan oleh</th><th></th></tr>" + "".join(rows)
              + "</table>") if rows else "<p>Tidak ada item yang menunggu keputusan.</p>"
