@@ -1,7 +1,7 @@
 """Builds one DAG per SOP from its YAML: the DAG's shape, labels, owners and SLA deadlines come from there."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference
@@ -73,6 +73,10 @@ def build_sop_dag(sop: Sop) -> DAG:
         max_active_runs=MAX_ACTIVE_ITEM_RUNS,
         tags=["humas", "sop", sop.id],
         deadline=deadlines(sop),
+        # Every step is safe to run again (a gate finds a decision already taken, publishing never posts
+        # twice). Airflow 3.3.2 can fail a task resumed moments after it deferred (the deferring process's
+        # late "success" event arrives while it runs again); a retry carries on where it was.
+        default_args={"retries": 2, "retry_delay": timedelta(seconds=10)},
     ) as dag:
         tasks = [_step_task(sop, step) for step in sop.steps]
         upload = sop.upload_step

@@ -9,7 +9,7 @@ from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 
 from humas import layout
-from humas.approval import MAX_FLAG_BYTES, parse_flag, signing_key
+from humas.approval import MAX_FLAG_BYTES, ApprovalFlag, parse_flag, signing_key
 from humas.approval_service import WAITING_STATES
 from humas.exceptions import InvalidInputError
 from humas.roster import load_roster
@@ -74,13 +74,12 @@ class ApprovalFlagSensor(SopStepMixin, BaseSensorOperator):
         key = layout.approval_key(item_id, self.step.task_id)
         info = store.head(key)
         if info is None:
-            return self._wait(key, {})
+            # A try interrupted after taking the decision (worker lost, state report refused) finds it here.
+            taken = self._decision_taken(context, store, item_id, review)
+            return self._act(context, store, item_id, taken, review) if taken else self._wait(key, {})
         data = store.get_bytes(key, MAX_FLAG_BYTES + 1) or b""
         try:
-            flag = parse_flag(data, signing_key(), item_id=item_id, step=self.step, sop=self.sop,
-                              roster=load_roster(self.sop),
-                              submitter=accepted_submitter(context, self.sop, self.load_brief(store, item_id).submitter),
-                              review_digest=review.digest)
+            flag = self._parse(context, store, item_id, data, review)
         except InvalidInputError as exc:
             log.warning("%s", exc)
             record_state(store, item_id, "approval_flag_invalid", step=self.step.task_id, message=str(exc),
@@ -91,6 +90,25 @@ class ApprovalFlagSensor(SopStepMixin, BaseSensorOperator):
         at = datetime.now(timezone.utc)
         store.put_bytes(layout.decision_key(item_id, self.step.task_id, flag.decision, at), data, "application/json")
         store.delete(key)
+        return self._act(context, store, item_id, flag, review)
+
+    def _parse(self, context: "Context", store: "Store", item_id: str, data: bytes, review: "Review") -> ApprovalFlag:
+        submitter = accepted_submitter(context, self.sop, self.load_brief(store, item_id).submitter)
+        return parse_flag(data, signing_key(), item_id=item_id, step=self.step, sop=self.sop,
+                          roster=load_roster(self.sop), submitter=submitter, review_digest=review.digest)
+
+    def _decision_taken(self, context: "Context", store: "Store", item_id: str, review: "Review") -> ApprovalFlag | None:
+        """The newest archived decision of this gate on exactly this review, if one was taken already."""
+        mine = [o.key for o in store.list(layout.decisions_prefix(item_id))
+                if layout.gate_of_decision_key(item_id, o.key) == self.step.task_id]
+        for key in reversed(mine[-5:]):
+            try:
+                return self._parse(context, store, item_id, store.get_bytes(key, MAX_FLAG_BYTES + 1) or b"", review)
+            except InvalidInputError:
+                continue  # an older review's decision
+        return None
+
+    def _act(self, context: "Context", store: "Store", item_id: str, flag: ApprovalFlag, review: "Review") -> Any:
         self.check_step_time(context, store, item_id)
         person = load_roster(self.sop).person(flag.person)
         who = f"{person.name if person else flag.person} ({self.sop.role(flag.role).name})"

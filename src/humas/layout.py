@@ -142,9 +142,20 @@ def review_key(item_id: str) -> str:
     return pipeline_prefix(item_id) + "review.json"
 
 
+def decisions_prefix(item_id: str) -> str:
+    return pipeline_prefix(item_id) + "decisions/"
+
+
 def decision_key(item_id: str, gate: str, decision: str, at: datetime) -> str:
     stamp = at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    return pipeline_prefix(item_id) + f"decisions/{stamp}-{gate}-{decision}.json"
+    return f"{decisions_prefix(item_id)}{stamp}-{gate}-{decision}.json"
+
+
+def gate_of_decision_key(item_id: str, key: str) -> str | None:
+    """``.../decisions/<stamp>-<gate>-<decision>.json`` -> ``<gate>``; None for anything else."""
+    name = key[len(decisions_prefix(item_id)):] if key.startswith(decisions_prefix(item_id)) else ""
+    parts = name.removesuffix(".json").split("-")
+    return "-".join(parts[1:-1]) if name.endswith(".json") and len(parts) >= 3 else None
 
 
 def revision_key(item_id: str) -> str:

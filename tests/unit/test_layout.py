@@ -249,3 +249,15 @@ def test_asset_name_round_trip(name: str) -> None:
 ])
 def test_keys_that_are_no_asset(key: str) -> None:
     assert layout.asset_name_from_key(ITEM, key) is None
+
+
+def test_decision_keys_sort_by_time_and_name_their_gate():
+    from datetime import datetime, timedelta, timezone
+
+    at = datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc)
+    first = layout.decision_key("item-1", "step_3_decision", "revise", at)
+    later = layout.decision_key("item-1", "step_3_decision", "approve", at + timedelta(seconds=1))
+    assert first < later and first.startswith(layout.decisions_prefix("item-1"))
+    assert layout.gate_of_decision_key("item-1", later) == "step_3_decision"
+    assert layout.gate_of_decision_key("item-1", "pipeline/item-1/status.json") is None
+    assert layout.gate_of_decision_key("item-2", later) is None
