@@ -4,10 +4,12 @@ from __future__ import annotations
 from airflow.plugins_manager import AirflowPlugin
 
 from humas_airflow.approval_app import app as approval_app
+from humas_airflow.intake_app import app as intake_app
 
 
 class HumasPlugin(AirflowPlugin):
     name = "humas"
-    fastapi_apps = [{"app": approval_app, "url_prefix": "/humas", "name": "Persetujuan Humas"}]
+    fastapi_apps = [{"app": approval_app, "url_prefix": "/humas", "name": "Persetujuan Humas"},
+                    {"app": intake_app, "url_prefix": "/humas-intake", "name": "Humas bucket webhook"}]
     external_views = [{"name": "Persetujuan Humas", "href": "/humas/approvals", "destination": "nav",
                        "url_route": "humas-approvals"}]

@@ -1,7 +1,9 @@
 """Hooks: the only Airflow code that owns connections (the bucket, the platforms)."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from functools import cached_property
+from typing import Any, Callable
 
 import requests
 
@@ -120,3 +122,30 @@ class AirflowApiHook(BaseHook):
             raise HumasError(f"Airflow refused to send run {run_id} back to {task_id}: "
                              f"HTTP {resp.status_code} {resp.text[:300]}")
         return [ti["task_id"] for ti in resp.json().get("task_instances", [])]
+
+    def run_starter(self) -> Callable[[str, str, dict[str, Any]], str]:
+        """A function that creates one DAG run with a given run id through ``POST /api/v2/dags/{id}/dagRuns``.
+
+        It returns ``"created"``, or ``"exists"`` when Airflow already has a run with that id (409: one run
+        per item), and raises ``HumasError`` for any other refusal. One sign-in serves every call.
+        """
+        api: list[tuple[requests.Session, str]] = []
+
+        def start_run(dag_id: str, run_id: str, conf: dict[str, Any]) -> str:
+            if not api:
+                api.append(self._session())
+            session, base = api[0]
+            # The logical date is when the item was accepted: the SOP's SLA deadlines count from it.
+            accepted = datetime.now(timezone.utc).isoformat()
+            resp = session.post(f"{base}/api/v2/dags/{dag_id}/dagRuns", timeout=self.timeout,
+                                json={"dag_run_id": run_id, "logical_date": accepted, "conf": conf})
+            if resp.status_code == 409:  # the run id is taken, or (very rarely) the logical date: check which
+                found = session.get(f"{base}/api/v2/dags/{dag_id}/dagRuns/{run_id}", timeout=self.timeout)
+                if found.status_code == 200:
+                    return "exists"
+            if resp.status_code >= 400:
+                raise HumasError(f"Airflow refused to start run {run_id} of {dag_id}: "
+                                 f"HTTP {resp.status_code} {resp.text[:300]}")
+            return "created"
+
+        return start_run

@@ -237,19 +237,3 @@ class RecordReceiptOperator(SopStepOperator):
         record_state(store, item_id, "published", step=self.step.task_id, message=f"Tautan postingan: {links}",
                      details={"posts": record["posts"], "links": {"receipt": layout.receipt_key(item_id)}})
         return record
-
-
-class PlanItemRunsOperator(BaseOperator):
-    """The dispatcher's decision step: refuse bad briefs (with the reasons), and list the runs to start."""
-
-    def __init__(self, *, aws_conn_id: str = BUCKET_CONN_ID, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.aws_conn_id = aws_conn_id
-
-    def execute(self, context: "Context") -> list[dict[str, Any]]:
-        store = HumasBucketHook(self.aws_conn_id).get_store()
-        sops = available_sops()
-        decisions = actionable_items(store, sops, channel_ids())
-        for d in decisions:
-            (log.warning if d.action == "reject" else log.info)("item %s: %s %s", d.item_id, d.action, d.reason)
-        return plan_runs(store, decisions, {sop_id: sop.dag_id for sop_id, sop in sops.items()})

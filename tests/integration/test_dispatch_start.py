@@ -1,0 +1,121 @@
+"""Starting item runs without a task per item, and the shared bucket poll, over a real S3 server."""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from humas import dispatch, layout
+from humas.dispatch import RETRY_AFTER, assess_item, item_pending, start_item_runs
+from humas.status import read_status, utcnow
+from humas.store import Store
+
+from humas_airflow.triggers import BucketChangeTrigger, shared_poller
+
+
+def _drop(store: Store, item_id: str, channels: list[str] | None = None) -> None:
+    store.put_bytes(layout.asset_key(item_id, "poster.jpg"), b"...", "image/jpeg")
+    store.put_bytes(layout.brief_key(item_id), yaml.safe_dump(
+        {"title": "t", "caption": "c", "channels": channels or ["x"], "sop": "singkawang",
+         "assets": ["poster.jpg"], "submitter": "skw.ayu"}).encode())
+
+
+class Airflow:
+    """Stands in for Airflow's dagRuns endpoint: a taken run id is refused, as Airflow's 409 does."""
+
+    def __init__(self, fail: set[str] = frozenset()) -> None:
+        self.runs: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.fail = fail
+
+    def __call__(self, dag_id: str, run_id: str, conf: dict[str, Any]) -> str:
+        if run_id in self.fail:
+            raise ConnectionError("API server unreachable")
+        if run_id in self.runs:
+            return "exists"
+        self.runs[run_id] = (dag_id, conf)
+        return "created"
+
+
+@pytest.fixture()
+def dag_ids(sops) -> dict[str, str]:
+    return {sop_id: sop.dag_id for sop_id, sop in sops.items()}
+
+
+def test_one_call_starts_every_item_and_refuses_bad_briefs(store: Store, sops, channels, dag_ids) -> None:
+    for n in range(30):
+        _drop(store, f"item-{n:02d}")
+    _drop(store, "bad", channels=["myspace"])
+    airflow = Airflow()
+    decisions = dispatch.actionable_items(store, sops, channels)
+    outcomes = start_item_runs(store, decisions, dag_ids, airflow)
+    assert outcomes == {"bad": "rejected", **{f"item-{n:02d}": "created" for n in range(30)}}
+    assert set(airflow.runs) == {f"item__item-{n:02d}" for n in range(30)}
+    assert airflow.runs["item__item-07"] == (sops["singkawang"].dag_id, {"item_id": "item-07"})
+    assert read_status(store, "item-07")["state"] == "received"
+    assert dispatch.pending_items(store) == []  # every item is requested or refused now
+
+
+def test_asking_again_is_harmless_and_a_failed_request_is_retried(store: Store, sops, channels, dag_ids) -> None:
+    _drop(store, "a")
+    _drop(store, "b")
+    airflow = Airflow(fail={"item__b"})
+    first = start_item_runs(store, dispatch.actionable_items(store, sops, channels), dag_ids, airflow)
+    assert first["a"] == "created" and first["b"].startswith("failed: ConnectionError: API server unreachable")
+    again = [assess_item(store, "a", sops, channels), assess_item(store, "b", sops, channels)]
+    airflow.fail = set()
+    assert start_item_runs(store, again, dag_ids, airflow) == {"a": "exists", "b": "created"}
+    # the retry rule: a request with no started run is asked again after RETRY_AFTER
+    assert dispatch.pending_items(store, utcnow() + RETRY_AFTER) == ["a", "b"]
+    dispatch.record_started(store, "a", dag_ids["singkawang"], "item__a")
+    assert dispatch.pending_items(store, utcnow() + RETRY_AFTER) == ["b"]
+
+
+def test_item_pending_answers_for_one_item_as_pending_items_does_for_all(store: Store, sops, channels,
+                                                                         dag_ids) -> None:
+    _drop(store, "new")
+    _drop(store, "asked")
+    _drop(store, "refused", channels=["myspace"])
+    _drop(store, "running")
+    start_item_runs(store, [assess_item(store, i, sops, channels) for i in ("asked", "refused", "running")],
+                    dag_ids, Airflow())
+    dispatch.record_started(store, "running", dag_ids["singkawang"], "item__running")
+    for now in (utcnow(), utcnow() + RETRY_AFTER):
+        assert [i for i in ("asked", "new", "refused", "running") if item_pending(store, i, now)] == \
+            dispatch.pending_items(store, now)
+    _drop(store, "refused")  # a fixed brief is picked up again
+    assert item_pending(store, "refused")
+
+
+def test_many_gates_share_one_listing_of_a_real_bucket(monkeypatch, store: Store, s3_server: str) -> None:
+    conn = {"conn_type": "aws", "login": "testing", "password": "testing",
+            "extra": {"endpoint_url": s3_server, "region_name": "us-east-1",
+                      "config_kwargs": {"s3": {"addressing_style": "path"}},
+                      "service_config": {"s3": {"bucket_name": store.bucket}}}}
+    monkeypatch.setenv("AIRFLOW_CONN_HUMAS_BUCKET", json.dumps(conn))
+    keys = [layout.approval_key(f"item-{n}", "step_3_decision") for n in range(60)]
+
+    async def first(trigger: BucketChangeTrigger) -> dict:
+        async for event in trigger.run():
+            return event.payload
+        raise AssertionError("no event")
+
+    async def scenario() -> tuple[list[dict], int, list[bool]]:
+        waits = [asyncio.ensure_future(first(BucketChangeTrigger(k, {}, "humas_bucket", 5.0))) for k in keys]
+        await asyncio.sleep(2.5)
+        poller = shared_poller("humas_bucket", keys[0])
+        quiet_requests = poller.requests
+        await asyncio.to_thread(store.put_bytes, keys[3], b"{}")
+        await asyncio.to_thread(store.put_bytes, keys[41], b"{}")
+        woken = await asyncio.wait_for(asyncio.gather(waits[3], waits[41]), 10)
+        await asyncio.sleep(1.2)
+        still = [w.done() for n, w in enumerate(waits) if n not in (3, 41)]
+        return woken, quiet_requests, still
+
+    woken, quiet_requests, still = asyncio.run(scenario())
+    assert woken == [{"status": "changed", "objects": {keys[3]: store.head(keys[3]).etag}},
+                     {"status": "changed", "objects": {keys[41]: store.head(keys[41]).etag}}]
+    assert 1 <= quiet_requests <= 4  # 60 waiters, 2.5 s: one listing a second, not 60 requests every 5 s
+    assert not any(still)
