@@ -1,6 +1,7 @@
 """Hooks: the only Airflow code that owns connections (the bucket, the platforms)."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any, Callable
@@ -80,6 +81,7 @@ class PlatformHook(BaseHook):
 
 
 API_CONN_ID = "humas_airflow_api"
+RUN_START_RETRY_DELAYS = (1.0, 3.0, None)  # seconds before asking again after a 5xx; None: give up
 
 
 class AirflowApiHook(BaseHook):
@@ -135,10 +137,14 @@ class AirflowApiHook(BaseHook):
             if not api:
                 api.append(self._session())
             session, base = api[0]
-            # The logical date is when the item was accepted: the SOP's SLA deadlines count from it.
-            accepted = datetime.now(timezone.utc).isoformat()
-            resp = session.post(f"{base}/api/v2/dags/{dag_id}/dagRuns", timeout=self.timeout,
-                                json={"dag_run_id": run_id, "logical_date": accepted, "conf": conf})
+            for delay in RUN_START_RETRY_DELAYS:  # a busy database (SQLite "locked") answers 5xx for a moment
+                # The logical date is when the item was accepted: the SOP's SLA deadlines count from it.
+                accepted = datetime.now(timezone.utc).isoformat()
+                resp = session.post(f"{base}/api/v2/dags/{dag_id}/dagRuns", timeout=self.timeout,
+                                    json={"dag_run_id": run_id, "logical_date": accepted, "conf": conf})
+                if resp.status_code < 500 or delay is None:
+                    break
+                time.sleep(delay)
             if resp.status_code == 409:  # the run id is taken, or (very rarely) the logical date: check which
                 found = session.get(f"{base}/api/v2/dags/{dag_id}/dagRuns/{run_id}", timeout=self.timeout)
                 if found.status_code == 200:

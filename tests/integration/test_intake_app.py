@@ -32,6 +32,7 @@ class FakeAirflowApi(BaseHTTPRequestHandler):
     runs: dict[str, dict[str, Any]] = {}
     known_dags: set[str] = set()
     clash: set[str] = set()  # run ids whose logical date another run holds (Airflow answers 409 too)
+    busy: dict[str, int] = {}  # run id -> how many requests fail with 500 first
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -54,6 +55,9 @@ class FakeAirflowApi(BaseHTTPRequestHandler):
         parts = self.path.split("/")  # /api/v2/dags/<dag>/dagRuns
         if parts[4] not in self.known_dags:
             return self._reply(404, {"detail": f"Dag with dag_id: '{parts[4]}' not found"})
+        if self.busy.get(body["dag_run_id"], 0) > 0:  # SQLite "database is locked" under load
+            self.busy[body["dag_run_id"]] -= 1
+            return self._reply(500, {"detail": {"reason": "Database error"}})
         if body["dag_run_id"] in self.runs or body["dag_run_id"] in self.clash:
             return self._reply(409, {"detail": "Unique constraint violation"})
         self.runs[body["dag_run_id"]] = {"dag_id": parts[4], **body}
@@ -68,7 +72,7 @@ class FakeAirflowApi(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def airflow_api(monkeypatch: pytest.MonkeyPatch, sops) -> Iterator[type[FakeAirflowApi]]:
-    FakeAirflowApi.runs, FakeAirflowApi.clash = {}, set()
+    FakeAirflowApi.runs, FakeAirflowApi.clash, FakeAirflowApi.busy = {}, set(), {}
     FakeAirflowApi.known_dags = {s.dag_id for s in sops.values()}
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeAirflowApi)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -253,3 +257,15 @@ def test_a_409_for_a_run_id_that_does_not_exist_is_not_taken_for_exists(airflow_
         start(dag_id, "item__b", {})
     airflow_api.clash.clear()
     assert start(dag_id, "item__b", {}) == "created"
+
+
+def test_a_busy_database_is_asked_again_before_giving_up(airflow_api, sops, monkeypatch) -> None:
+    from humas_airflow import hooks
+
+    monkeypatch.setattr(hooks, "RUN_START_RETRY_DELAYS", (0.01, 0.01, None))
+    dag_id = sops["kendal"].dag_id
+    start = AirflowApiHook().run_starter()
+    airflow_api.busy.update({"item__a": 2, "item__b": 3})
+    assert start(dag_id, "item__a", {}) == "created"
+    with pytest.raises(HumasError, match="HTTP 500"):
+        start(dag_id, "item__b", {})
