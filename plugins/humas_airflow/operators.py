@@ -11,20 +11,20 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from humas import layout
-from humas.assets import check_caption, review_assets
+from humas.assets import review_assets
 from humas.assets.limits import DEFAULT_LIMITS
 from humas.brief import parse_brief
 from humas.dispatch import actionable_items, plan_runs, record_started
 from humas.exceptions import PlatformError, PublishUncertainError
-from humas.platforms import ImageRef, PostRequest
+from humas.platforms import ImageRef, PostRequest, text_with_reference
 from humas.profiles import channel_ids
-from humas.publish import publish_once, receipt
+from humas.publish import caption_findings, publish_once, receipt
 from humas.review import sha256
 from humas.sop import available_sops
 from humas.status import record_state
 
 from humas_airflow.hooks import API_CONN_ID, BUCKET_CONN_ID, HumasBucketHook, PlatformHook
-from humas_airflow.reviews import current_review
+from humas_airflow.reviews import current_review, design_manifest
 from humas_airflow.steps import SopStepMixin, item_id_of
 from humas_airflow.triggers import BucketChangeTrigger, RerunFromTrigger
 
@@ -59,7 +59,7 @@ class ConceptIntakeOperator(SopStepOperator):
         brief = self.load_brief(store, item_id)
         log.info("item %s: %r for %s by %s", item_id, brief.title, ", ".join(brief.channels), brief.submitter)
         if self.step.stage == "concept":
-            for finding in check_caption(brief.caption, list(brief.channels)):
+            for finding in caption_findings(brief.caption, item_id, list(brief.channels), dict(brief.placements or {})):
                 log.warning("caption %s [%s] %s", finding.code, finding.channel or "all", finding.message_en)
         self.check_step_time(context, store, item_id, brief)
         return brief.to_dict()
@@ -93,7 +93,7 @@ class DesignCheckOperator(SopStepOperator):
         limit = DEFAULT_LIMITS.max_input_bytes + 1
         assets = [(name, store.get_bytes(layout.asset_key(item_id, name), limit) or b"") for name in brief.assets]
         self.enter_step(store, item_id, message=f"Memeriksa {len(assets)} berkas desain")
-        review = review_assets(item_id, assets, list(brief.channels), brief.caption,
+        review = review_assets(item_id, assets, list(brief.channels), text_with_reference(brief.caption, item_id),
                                placement_overrides=dict(brief.placements or {}), fit=brief.fit)
         manifest = self._write_review(store, item_id, review, snapshot)
         log.info("asset findings for %s:\n%s", item_id, review.to_markdown())
@@ -176,7 +176,8 @@ class PublishOperator(SopStepOperator):
                     raise PlatformError(channel, f"item {item_id} has no renditions for {channel}; "
                                                  "the design step must pass for this channel first")
                 post = publish_once(store, PlatformHook(channel).get_client(),
-                                    PostRequest(item_id, brief.caption, tuple(mine)))
+                                    PostRequest(item_id, brief.caption, tuple(mine),
+                                                placement=(brief.placements or {}).get(channel)))
                 log.info("item %s published on %s: %s", item_id, channel, post.permalink)
             except (PlatformError, PublishUncertainError) as exc:
                 failures[channel] = str(exc)
@@ -193,14 +194,16 @@ class PublishOperator(SopStepOperator):
                           item_id: str) -> tuple["Brief", dict[str, list[ImageRef]]]:
         """The brief and renditions exactly as approved; sends the run back if anything changed since."""
         gate, approval = self._last_approval(context)
-        review, brief_bytes, design = current_review(context, store, item_id, self.sop, gate)
+        review, brief_bytes, _ = current_review(context, store, item_id, self.sop, gate)
         if review.digest != approval.get("review_digest"):
             self._send_back(context, store, item_id, gate, "brief.yaml berubah setelah disetujui")
         images: dict[str, list[ImageRef]] = {}
-        for r in (design or {}).get("renditions", []):
+        # The renditions of the design step before the upload (after the gate, in a SOP that checks the idea
+        # before the design exists: then the design step's own checks are what stands for them).
+        for r in (design_manifest(context, self.sop, self.step) or {}).get("renditions", []):
             data = store.get_bytes(r["key"]) or b""
             if sha256(data) != r["sha256"]:
-                design_step = self.sop.design_before(gate) or gate
+                design_step = self.sop.design_before(self.step) or gate
                 self._send_back(context, store, item_id, design_step, f"berkas {r['key']} berubah setelah disetujui")
             images.setdefault(r["channel"], []).append(
                 ImageRef(r["name"], store.presigned_get_url(r["key"]), data, r["content_type"]))
