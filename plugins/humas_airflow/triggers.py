@@ -26,7 +26,7 @@ async def poll_until(probe: Callable[[], Any], ready: Callable[[Any], bool], pol
     errors, deadline = 0, (time.monotonic() + max_wait) if max_wait else None
     while deadline is None or time.monotonic() < deadline:
         try:
-            result = await sync_to_async(probe)()
+            result = await asyncio.to_thread(probe)  # not asgiref's one shared thread: see SharedBucketPoller
             errors = 0
         except Exception as exc:  # a bucket hiccup must not end a days-long wait at once
             errors += 1
@@ -110,7 +110,9 @@ class SharedBucketPoller:
             prefixes = sorted({w.prefix for w in waiters})
             whole_root = len(prefixes) >= self._root_pages
             try:
-                results = await sync_to_async(self._probe)([self.root] if whole_root else prefixes)
+                # A thread of the loop's pool: asgiref's sync_to_async runs every caller in one shared thread,
+                # where hundreds of deadline callbacks firing at once held the listing back for half a minute.
+                results = await asyncio.to_thread(self._probe, [self.root] if whole_root else prefixes)
             except Exception as exc:  # never let the shared loop die: every waiter would hang
                 results = {p: exc for p in [self.root, *prefixes]}
             sent = self._deliver(waiters, results, whole_root)
