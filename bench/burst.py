@@ -1,0 +1,363 @@
+"""Benchmark: a burst of items through the embedded stack, and what items waiting at their gates cost.
+
+    .venv/bin/python -m bench.burst --items 100                  # its own stack on free ports; 30-60 minutes
+    .venv/bin/python -m bench.burst --items 10 --waiting 30 --flags 5   # a quick look
+
+Every figure is printed with the machine's load average beside it: other work on the machine distorts them.
+
+1. idle: CPU of each stack component and S3 requests/s with nothing to do;
+2. drop -> run start of single items, by polling (the dispatcher's sensor) and by bucket events (MinIO's
+   webhook payload posted to ``/humas-intake/minio/events`` exactly as MinIO's notify_webhook target would;
+   moto, the embedded S3 server, sends no notifications);
+3. burst: ``--items`` Singkawang items (poster, three channels) dropped at once, polling only -> every one
+   waiting at its approval gate;
+4. waiting: ``--waiting`` items at gates (the burst plus Yogyakarta items, whose first gate follows one step):
+   S3 requests/s, counted in the S3 server's access log, and CPU per component over a minute;
+5. flag -> next task running, for ``--flags`` approvals one after another (Airflow's start_date of the task
+   after the gate, minus the moment the signed flag was written);
+6. machine steps: the rest of the burst approved at once -> published; items/hour before and after the gate.
+
+The stack runs a copy of include/ plus one bench SOP, ``uji_beban``: Yogyakarta's steps with week-long standard
+times, used for the items that only fill the gates (see FILL_SOP).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import psutil
+import requests
+import yaml
+
+from humas import layout, stack
+from humas.approval_service import decide, pending_review
+from humas.sample import draw_poster
+from humas.sop import load_all_sops
+from humas.status import read_events, read_status
+
+sys.path.insert(0, str(stack.REPO / "plugins"))
+from humas_airflow.intake_app import EVENTS_PATH, minio_event  # noqa: E402 - plugins/ is Airflow's path
+
+BRIEF = """title: Uji beban {item}
+caption: Konten uji beban {item} #HumasUji
+channels: [instagram, facebook, x]
+sop: {sop}
+assets: [poster.jpg]
+submitter: {submitter}
+"""
+SUBMITTER = {"singkawang": "skw.ayu", "yogyakarta": "ygy.nina", "uji_beban": "ygy.nina"}
+# The fill items: Yogyakarta's SOP (first gate after one step) with week-long standard times, so that 400
+# items created within minutes do not all pass their SLA deadlines during the measurement (their callbacks
+# run in the triggerer; in real use, deadlines of waiting items are spread over days).
+FILL_SOP = "uji_beban"
+APPROVER = {"singkawang": "skw.hendra"}
+
+
+def bench_include(target: Path) -> Path:
+    """A copy of include/ plus the fill SOP (and its roster), as the e2e tests add theirs."""
+    shutil.copytree(stack.REPO / "include", target)
+    sop = yaml.safe_load((target / "sops" / "yogyakarta.yaml").read_text(encoding="utf-8"))
+    sop["id"] = FILL_SOP
+    sop["title"] = f"{sop['title']} (uji beban)"
+    for step in sop["steps"]:
+        step["time"] = {"text": "1 minggu", "minutes": 7 * 24 * 60}
+    (target / "sops" / f"{FILL_SOP}.yaml").write_text(yaml.safe_dump(sop, allow_unicode=True), encoding="utf-8")
+    shutil.copy(target / "rosters" / "yogyakarta.yaml", target / "rosters" / f"{FILL_SOP}.yaml")
+    return target
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def component_cpu(cfg: stack.StackConfig) -> dict[str, float]:
+    """User+system CPU seconds of each component's process group, finished child processes included."""
+    usage = {}
+    for name, pgid in stack.running(cfg).items():
+        total = 0.0
+        for proc in psutil.process_iter(["pid"]):
+            try:
+                if os.getpgid(proc.pid) == pgid:
+                    t = proc.cpu_times()
+                    total += t.user + t.system + t.children_user + t.children_system
+            except (psutil.Error, ProcessLookupError):
+                continue
+        usage[name] = total
+    return usage
+
+
+class Window:
+    """CPU per component and S3 requests (the S3 server's access log) over a stretch of time."""
+
+    def __init__(self, cfg: stack.StackConfig) -> None:
+        self.cfg, self.log, self.triggerer_log = cfg, cfg.home / "logs" / "s3.log", cfg.home / "logs" / "triggerer.log"
+        self.cpu0, self.t0 = component_cpu(cfg), time.monotonic()
+        self.offset, self.triggerer_offset = self.log.stat().st_size, self.triggerer_log.stat().st_size
+
+    def close(self) -> dict[str, Any]:
+        seconds = time.monotonic() - self.t0
+        cpu1 = component_cpu(self.cfg)
+        with open(self.log, "rb") as fh:
+            fh.seek(self.offset)
+            lines = [ln for ln in fh.read().decode(errors="replace").splitlines() if '" 2' in ln or '" 4' in ln
+                     or '" 3' in ln or '" 5' in ln]
+        lists = [ln for ln in lines if "list-type=2" in ln]
+        with open(self.triggerer_log, "rb") as fh:  # SLA deadline callbacks run in the triggerer too
+            fh.seek(self.triggerer_offset)
+            callbacks = fh.read().decode(errors="replace").count("CallbackState")
+        return {"seconds": seconds, "cores": {n: (cpu1.get(n, 0) - c) / seconds for n, c in self.cpu0.items()},
+                "s3_per_s": len(lines) / seconds, "s3_list_per_s": len(lists) / seconds,
+                "s3_by_prefix": _by_prefix(lists, seconds), "deadline_callbacks": callbacks}
+
+
+def _by_prefix(lines: list[str], seconds: float) -> dict[str, float]:
+    counts: dict[str, int] = {}
+    for line in lines:
+        prefix = line.split("prefix=", 1)[1].split("&", 1)[0].split(" ", 1)[0] if "prefix=" in line else ""
+        top = prefix.split("/", 1)[0] + "/" if "/" in prefix else prefix
+        counts[top] = counts.get(top, 0) + 1
+    return {k: round(v / seconds, 2) for k, v in sorted(counts.items())}
+
+
+class Bench:
+    def __init__(self, cfg: stack.StackConfig, poster: bytes) -> None:
+        self.cfg, self.poster = cfg, poster
+        self.store, self.token = stack._store(cfg), stack.api_token(cfg)
+        self.sops = load_all_sops(cfg.include_dir / "sops")
+        self.webhook_token = stack.webhook_token(stack.load_secrets(cfg))
+
+    def drop(self, item_id: str, sop: str, events: bool = False) -> datetime:
+        """The poster, then the brief (as `humas submit` does); with ``events``, MinIO's event after each put."""
+        keys = [layout.asset_key(item_id, "poster.jpg"), layout.brief_key(item_id)]
+        self.store.put_bytes(keys[0], self.poster, "image/jpeg")
+        if events:
+            self.post_event(keys[0])
+        self.store.put_bytes(keys[1], BRIEF.format(item=item_id, sop=sop, submitter=SUBMITTER[sop]).encode(),
+                             "application/yaml")
+        if events:
+            self.post_event(keys[1])
+        return self.store.head(keys[1]).last_modified
+
+    def post_event(self, key: str) -> None:
+        info = self.store.head(key)
+        resp = requests.post(f"{self.cfg.airflow_url}/humas-intake{EVENTS_PATH}", timeout=60,
+                             json=minio_event(self.cfg.bucket, key, info.size, info.etag),
+                             headers={"Authorization": f"Bearer {self.webhook_token}"})
+        resp.raise_for_status()
+
+    def api(self, path: str) -> dict[str, Any] | None:
+        resp = stack.api_get(self.cfg, path, self.token)
+        if resp.status_code == 401:
+            self.token = stack.api_token(self.cfg)
+            resp = stack.api_get(self.cfg, path, self.token)
+        return resp.json() if resp.status_code == 200 else None
+
+    def run_start(self, item_id: str, sop: str) -> datetime | None:
+        run = self.api(f"/api/v2/dags/{self.sops[sop].dag_id}/dagRuns/{layout.run_id_for(item_id)}")
+        return datetime.fromisoformat(run["start_date"]) if run and run.get("start_date") else None
+
+    def task_start(self, item_id: str, sop: str, task_id: str) -> datetime | None:
+        ti = self.api(f"/api/v2/dags/{self.sops[sop].dag_id}/dagRuns/{layout.run_id_for(item_id)}"
+                      f"/taskInstances/{task_id}")
+        return datetime.fromisoformat(ti["start_date"]) if ti and ti.get("start_date") else None
+
+    def deferred(self) -> int:
+        found = self.api("/api/v2/dags/~/dagRuns/~/taskInstances?state=deferred&limit=1")
+        return found["total_entries"] if found else -1
+
+    def approve(self, item_id: str, sop: str) -> datetime:
+        pending = pending_review(self.store, item_id)
+        key = stack.load_secrets(self.cfg)["approval_key"].encode()
+        now = datetime.now(timezone.utc)
+        decide(self.store, pending, APPROVER[sop], "approve", pending.review.digest, key, now)
+        return now
+
+    def wait_states(self, items: list[str], states: set[str], timeout: float, label: str) -> float:
+        """Seconds until every item is in one of ``states`` (raises after ``timeout``)."""
+        t0, left = time.monotonic(), set(items)
+        while left and time.monotonic() - t0 < timeout:
+            left = {i for i in left if ((read_status(self.store, i) or {}).get("state")) not in states}
+            print(f"  {label}: {len(items) - len(left)}/{len(items)} after {time.monotonic() - t0:.0f} s ({load()})",
+                  flush=True)
+            if left:
+                time.sleep(10 if len(items) <= 100 else 30)  # the bench's own reads load the S3 server too
+        if left:
+            raise RuntimeError(f"{label}: {len(left)} items not {sorted(states)} after {timeout:.0f} s, "
+                               f"e.g. {sorted(left)[:3]}")
+        return time.monotonic() - t0
+
+    def state_times(self, items: list[str], state: str) -> list[datetime]:
+        times = []
+        for item_id in items:
+            events = read_events(self.store, item_id)
+            times.append(min(datetime.fromisoformat(e["at"]) for e in events if e["state"] == state))
+        return times
+
+
+def _wait_for(probe: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found is not None:
+            return found
+        time.sleep(interval)
+    raise RuntimeError(f"{what} did not happen within {timeout:.0f} s")
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def summary(values: list[float]) -> str:
+    return (f"n={len(values)} median {statistics.median(values):.1f} s, p95 {pct(values, 0.95):.1f} s, "
+            f"max {max(values):.1f} s")
+
+
+def single_latency(bench: Bench, label: str, count: int, events: bool) -> list[float]:
+    latencies = []
+    for n in range(count):
+        item_id = f"single-{label}-{n}"
+        dropped = bench.drop(item_id, "singkawang", events=events)
+        started = _wait_for(lambda: bench.run_start(item_id, "singkawang"), 120, f"run of {item_id}")
+        latencies.append((started - dropped).total_seconds())
+        time.sleep(3)
+    return latencies
+
+
+def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed as it goes
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=100, help="items in the burst (Singkawang)")
+    parser.add_argument("--waiting", type=int, default=500, help="items waiting at gates while measuring cost")
+    parser.add_argument("--flags", type=int, default=20, help="approvals timed one after another")
+    parser.add_argument("--singles", type=int, default=3, help="single items timed per path (poll, webhook)")
+    parser.add_argument("--idle-seconds", type=float, default=30.0)
+    parser.add_argument("--measure-seconds", type=float, default=60.0)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="humas-burst-"))
+    cfg = stack.StackConfig(home=home / "stack", s3_port=_free_port(), sandbox_port=_free_port(),
+                            airflow_port=_free_port(), worker_log_port=_free_port(), trigger_log_port=_free_port(),
+                            include_dir=bench_include(home / "include"))
+    os.environ["HUMAS_INCLUDE_DIR"] = str(cfg.include_dir)  # the bench's approvals read the same SOPs and rosters
+    results: dict[str, Any] = {"args": vars(args), "load_start": load()}
+    print(f"start: {load()}; {os.cpu_count()} cores; stack home {cfg.home}", flush=True)
+    try:
+        t0 = time.monotonic()
+        stack.up(cfg)
+        sops = load_all_sops(cfg.include_dir / "sops")
+        stack.wait_for_dags(cfg, ["humas_dispatcher", *(s.dag_id for s in sops.values())], timeout=300)
+        print(f"stack ready in {time.monotonic() - t0:.0f} s", flush=True)
+        bench = Bench(cfg, draw_poster(home / "poster.jpg", title="Uji beban").read_bytes())
+        time.sleep(15)
+
+        window = Window(cfg)
+        time.sleep(args.idle_seconds)
+        results["idle"] = {**window.close(), "load": load()}
+        _print_window("idle", results["idle"])
+
+        results["drop_to_run_start_poll"] = single_latency(bench, "poll", args.singles, events=False)
+        print(f"drop -> run start, polling: {summary(results['drop_to_run_start_poll'])} ({load()})", flush=True)
+        results["drop_to_run_start_webhook"] = single_latency(bench, "hook", args.singles, events=True)
+        print(f"drop -> run start, webhook: {summary(results['drop_to_run_start_webhook'])} ({load()})", flush=True)
+
+        burst = [f"burst-{n:04d}" for n in range(args.items)]
+        window, t_drop = Window(cfg), time.monotonic()
+        dropped = {item_id: bench.drop(item_id, "singkawang") for item_id in burst}
+        drop_seconds = time.monotonic() - t_drop
+        print(f"burst: {len(burst)} items dropped in {drop_seconds:.1f} s ({load()})", flush=True)
+        to_gate = bench.wait_states(burst, {"awaiting_approval"}, 3600, "burst at the gate")
+        at_gate = bench.state_times(burst, "awaiting_approval")
+        per_item = [(t - dropped[i]).total_seconds() for i, t in zip(burst, at_gate)]
+        last = max(at_gate) - min(dropped.values())
+        results["burst"] = {"dropped_in_s": drop_seconds, "all_at_gate_s": last.total_seconds(),
+                            "observed_s": to_gate, "drop_to_gate": summary(per_item), **window.close(),
+                            "load": load()}
+        print(f"burst: all {len(burst)} at the gate {last.total_seconds():.0f} s after the first drop; per item "
+              f"{summary(per_item)} ({load()})", flush=True)
+        _print_window("burst", results["burst"])
+
+        singles = [f"single-{p}-{n}" for p in ("poll", "hook") for n in range(args.singles)]
+        fill = [f"wait-{n:04d}" for n in range(max(0, args.waiting - len(burst) - len(singles)))]
+        t_fill = time.monotonic()
+        for item_id in fill:
+            bench.drop(item_id, FILL_SOP)
+        fill_s = bench.wait_states(fill, {"awaiting_approval"}, 5400, "fill at the gate") if fill else 0.0
+        results["fill"] = {"items": len(fill), "all_at_gate_s": time.monotonic() - t_fill, "observed_s": fill_s,
+                           "load": load()}
+        bench.wait_states(singles, {"awaiting_approval"}, 600, "single items at the gate")
+        time.sleep(15)
+
+        results["waiting"] = []
+        for _ in range(4):  # deadline callbacks of items created together fire together: look for a quiet minute
+            window = Window(cfg)
+            time.sleep(args.measure_seconds)
+            results["waiting"].append({**window.close(), "deferred_tasks": bench.deferred(), "load": load()})
+            _print_window(f"{results['waiting'][-1]['deferred_tasks']} waiting", results["waiting"][-1])
+            if results["waiting"][-1]["deadline_callbacks"] == 0:
+                break
+
+        sop = sops["singkawang"]
+        gate = sop.gates[0]
+        next_task = sop.steps[sop.steps.index(gate) + 1].task_id
+        flag_latency = []
+        for item_id in burst[:args.flags]:
+            flagged = bench.approve(item_id, "singkawang")
+            started = _wait_for(lambda: bench.task_start(item_id, "singkawang", next_task), 300,
+                                f"{next_task} of {item_id}")
+            flag_latency.append((started - flagged).total_seconds())
+            time.sleep(2)
+        results["flag_to_next_task"] = {"values": flag_latency, "summary": summary(flag_latency), "load": load()}
+        print(f"flag -> next task running with {args.waiting} waiting: {summary(flag_latency)} ({load()})",
+              flush=True)
+
+        rest = burst[args.flags:]
+        approved_at = datetime.now(timezone.utc)
+        for item_id in rest:
+            bench.approve(item_id, "singkawang")
+        bench.wait_states(burst, {"published"}, 3600, "burst published")
+        published = bench.state_times(rest, "published") if rest else []
+        post_s = (max(published) - approved_at).total_seconds() if rest else 0.0
+        pre_rate = args.items / results["burst"]["all_at_gate_s"] * 3600
+        post_rate = len(rest) / post_s * 3600 if rest else 0.0
+        both = 3600 / (3600 / pre_rate + 3600 / post_rate) if rest else 0.0
+        results["machine_steps"] = {"to_gate_items_per_hour": pre_rate, "after_gate_items": len(rest),
+                                    "after_gate_s": post_s, "after_gate_items_per_hour": post_rate,
+                                    "all_machine_steps_items_per_hour": both, "load": load()}
+        print(f"machine steps: to the gate {pre_rate:.0f} items/h; after the gate {len(rest)} items published in "
+              f"{post_s:.0f} s = {post_rate:.0f} items/h; both {both:.0f} items/h ({load()})", flush=True)
+        results["memory_mb"] = stack.stack_memory_mb(cfg)
+    finally:
+        results["load_end"] = load()
+        stack.down(cfg)
+        out = home / "burst-results.json"
+        out.write_text(json.dumps(results, indent=1, default=str))
+        print(f"end: {load()}; results in {out}", flush=True)
+    return 0
+
+
+def _print_window(label: str, w: dict[str, Any]) -> None:
+    cores = ", ".join(f"{n} {c:.3f}" for n, c in w["cores"].items())
+    print(f"{label}: {w['seconds']:.0f} s; cores: {cores}; total {sum(w['cores'].values()):.2f}; "
+          f"S3 {w['s3_per_s']:.1f} req/s ({w['s3_list_per_s']:.1f} listings/s {w['s3_by_prefix']}); "
+          f"{w['deadline_callbacks']} SLA deadline callbacks ({w['load']})",
+          flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
