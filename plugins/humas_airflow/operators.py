@@ -14,7 +14,7 @@ from humas import layout
 from humas.assets import review_assets
 from humas.assets.limits import DEFAULT_LIMITS
 from humas.brief import parse_brief
-from humas.dispatch import actionable_items, plan_runs, record_started
+from humas.dispatch import record_started
 from humas.exceptions import PlatformError, PublishUncertainError
 from humas.platforms import ImageRef, PostRequest, text_with_reference
 from humas.profiles import channel_ids
@@ -23,7 +23,7 @@ from humas.review import sha256
 from humas.sop import available_sops
 from humas.status import record_state
 
-from humas_airflow.hooks import API_CONN_ID, BUCKET_CONN_ID, HumasBucketHook, PlatformHook
+from humas_airflow.hooks import API_CONN_ID, PlatformHook
 from humas_airflow.reviews import current_review, design_manifest
 from humas_airflow.steps import SopStepMixin, item_id_of
 from humas_airflow.triggers import BucketChangeTrigger, RerunFromTrigger
