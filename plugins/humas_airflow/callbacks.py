@@ -1,10 +1,10 @@
 """Deadline-alert callbacks: the scheduler fires them when a run passes a SOP step's cumulative deadline."""
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
-from typing import Any
-
-from asgiref.sync import sync_to_async
+from typing import TYPE_CHECKING, Any
 
 from humas.layout import item_id_from_run_id
 from humas.sop import available_sops
@@ -12,9 +12,18 @@ from humas.status import note_event, read_status
 
 from humas_airflow.hooks import BUCKET_CONN_ID, HumasBucketHook
 
+if TYPE_CHECKING:
+    from humas.store import Store
+
 log = logging.getLogger(__name__)
 # Once an item is in one of these states, a passed deadline is no longer news.
 _FINISHED = {"published", "declined", "rejected"}
+
+
+@functools.lru_cache(maxsize=1)
+def _bucket() -> "Store":
+    """One bucket client for every callback in this triggerer (a wave of deadlines must not build one each)."""
+    return HumasBucketHook(BUCKET_CONN_ID).get_store()
 
 
 def record_late_step(run_id: str, sop_id: str, step_number: int, deadline_time: str) -> str | None:
@@ -27,7 +36,7 @@ def record_late_step(run_id: str, sop_id: str, step_number: int, deadline_time: 
     sop = available_sops().get(sop_id)
     if item_id is None or sop is None:
         return None
-    store = HumasBucketHook(BUCKET_CONN_ID).get_store()
+    store = _bucket()
     status = read_status(store, item_id) or {}
     current = next((s for s in sop.steps if s.task_id == status.get("step")), sop.steps[0])
     if status.get("state") in _FINISHED or current.number > step_number:
@@ -46,6 +55,7 @@ async def step_deadline_missed(context: dict[str, Any], sop_id: str, step_number
     dag_run = context.get("dag_run", {})
     run_id = dag_run.get("dag_run_id") or dag_run.get("run_id", "")
     deadline_time = str(context.get("deadline", {}).get("deadline_time"))
-    message = await sync_to_async(record_late_step)(run_id, sop_id, step_number, deadline_time)
+    # The loop's thread pool, not asgiref's single shared thread that the bucket polls also need.
+    message = await asyncio.to_thread(record_late_step, run_id, sop_id, step_number, deadline_time)
     if message:
         log.warning("SLA miss on %s %s: %s", dag_run.get("dag_id"), run_id, message)

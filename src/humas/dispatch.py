@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Collection, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping
 
 from humas import layout
 from humas.brief import Brief, parse_brief, read_brief_bytes
@@ -221,12 +221,6 @@ def _carry_out(store: "Store", decision: Decision, dag_ids: Mapping[str, str]) -
 
 # ------------------------------------------------------------- starting runs at once (no task per item)
 
-# Appended section (its imports belong with those at the top; kept here while dispatch.py is edited in parallel).
-import logging as _logging  # noqa: E402
-from typing import Callable  # noqa: E402
-
-_start_log = _logging.getLogger(__name__)
-
 
 def item_pending(store: "Store", item_id: str, now: datetime | None = None) -> bool:
     """``pending_items`` for one item (what the bucket webhook asks): no started run, no fresh request, and
@@ -256,7 +250,7 @@ def start_item_runs(store: "Store", decisions: list[Decision], dag_ids: Mapping[
         try:
             outcomes[decision.item_id] = _start_one(store, decision, dag_ids, start_run)
         except Exception as exc:  # noqa: BLE001 - one item's trouble must not hold up the others
-            _start_log.warning("item %s: cannot start its run now; asked again later", decision.item_id,
+            log.warning("item %s: cannot start its run now; asked again later", decision.item_id,
                                exc_info=True)
             outcomes[decision.item_id] = f"failed: {type(exc).__name__}: {str(exc)[:300]}"
     return outcomes

@@ -60,3 +60,12 @@ def test_every_airflow_component_shares_the_approval_key_and_the_api_connection(
         env = compose["services"][name]["environment"]
         assert env["HUMAS_APPROVAL_KEY"].startswith("${") and '"login": "humas-pipeline"' in env["AIRFLOW_CONN_HUMAS_AIRFLOW_API"]
         assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"].startswith("/opt/airflow/secrets/")
+
+
+def test_minio_sends_inbox_events_to_the_intake_webhook_with_the_shared_token(compose):
+    minio = compose["services"]["minio"]["environment"]
+    assert minio["MINIO_NOTIFY_WEBHOOK_ENDPOINT_HUMAS"].endswith("/humas-intake/minio/events")
+    assert minio["MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_HUMAS"] == compose["services"]["airflow-apiserver"][
+        "environment"]["HUMAS_WEBHOOK_TOKEN"]
+    assert "mc event add" in " ".join(compose["services"]["minio-init"]["command"]) and "--prefix inbox/" in \
+        " ".join(compose["services"]["minio-init"]["command"])
