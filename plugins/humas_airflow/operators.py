@@ -1,8 +1,8 @@
 """Operators for the SOP steps: each reads what it needs, calls one core function, writes what it returned."""
 from __future__ import annotations
 
+import json
 import logging
-import uuid
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -122,8 +122,11 @@ class DesignCheckOperator(SopStepOperator):
         report = {**review.to_json(), "renditions": renditions, "checked_files": snapshot}
         store.put_json(layout.findings_key(item_id), report)
         store.put_bytes(layout.findings_key(item_id, "md"), review.to_markdown().encode(), "text/markdown")
-        # Returned through Airflow (not the bucket): what the gates review and the upload re-checks.
-        return {"renditions": renditions, "ok": review.ok, "review_id": uuid.uuid4().hex,
+        # Returned through Airflow (not the bucket): what the gates review and the upload re-checks. The review
+        # id names the files checked, so a retry over the same files is the same review (an approval holds)
+        # and a corrected file is a new one.
+        review_id = sha256(json.dumps(snapshot, sort_keys=True).encode())
+        return {"renditions": renditions, "ok": review.ok, "review_id": review_id,
                 "preview_sha256": sha256(review.preview or b"")}
 
     def _send_back(self, store: "Store", item_id: str, review: "AssetReview") -> None:

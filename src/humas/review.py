@@ -22,7 +22,7 @@ class Review:
 
     item_id: str
     brief_sha256: str
-    review_id: str = ""                 # new on every design check: a revised design is a new review
+    review_id: str = ""                 # names the files the design step checked: a corrected file is a new review
     preview_sha256: str = ""
     renditions: tuple[tuple[str, str], ...] = ()   # (bucket key, sha256), in post order
 
