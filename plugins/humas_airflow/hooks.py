@@ -113,6 +113,14 @@ class AirflowApiHook(BaseHook):
         session.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
         return session, base
 
+    def task_state(self, dag_id: str, run_id: str, task_id: str) -> tuple[str | None, int]:
+        """The state and try number of one task instance of one run."""
+        session, base = self._session()
+        resp = session.get(f"{base}/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}",
+                           timeout=self.timeout)
+        resp.raise_for_status()
+        return resp.json().get("state"), resp.json().get("try_number", 0)
+
     def rerun_from(self, dag_id: str, run_id: str, task_id: str, note: str) -> list[str]:
         """Clear ``task_id`` and everything downstream of it in one run, so the run goes back to that step."""
         session, base = self._session()

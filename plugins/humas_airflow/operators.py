@@ -225,7 +225,8 @@ class PublishOperator(SopStepOperator):
         record_state(store, item_id, "changed_after_approval", step=step.task_id, message=message)
         dag_run = context["dag_run"]
         self.defer(trigger=RerunFromTrigger(dag_run.dag_id, dag_run.run_id, step.task_id, message[:1000],
-                                            self.api_conn_id),
+                                            self.api_conn_id, self.task_id,
+                                            context["ti"].try_number),
                    method_name="execute_rerun_failed")
 
 

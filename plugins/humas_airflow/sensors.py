@@ -146,7 +146,8 @@ class ApprovalFlagSensor(SopStepMixin, BaseSensorOperator):
         record_state(store, item_id, "revision_requested", step=design.task_id, message=message)
         dag_run = context["dag_run"]
         self.defer(trigger=RerunFromTrigger(dag_run.dag_id, dag_run.run_id, design.task_id, message[:1000],
-                                            self.api_conn_id),
+                                            self.api_conn_id, self.task_id,
+                                            context["ti"].try_number),
                    method_name="execute_rerun_failed")
 
     def _wait(self, key: str, seen: dict[str, str]) -> None:

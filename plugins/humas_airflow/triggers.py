@@ -247,24 +247,31 @@ class RerunFromTrigger(BaseTrigger):
     """Sends a run back to ``to_task_id`` (that task and everything after it run again) through Airflow's API.
 
     It runs in the triggerer while the asking task is deferred, so the clear finds that task deferred, not
-    running, and clears it cleanly along with the rest; its event only arrives if the clear failed.
+    running, and clears it cleanly along with the rest. Airflow may start this trigger again after the clear
+    (the cleared task still names it), so it clears only while the asking task is still deferred in the try
+    that asked (``from_task_id``, ``from_try``); its event only matters if the clear failed.
     """
 
-    def __init__(self, dag_id: str, run_id: str, to_task_id: str, note: str, api_conn_id: str) -> None:
+    def __init__(self, dag_id: str, run_id: str, to_task_id: str, note: str, api_conn_id: str,
+                 from_task_id: str, from_try: int) -> None:
         super().__init__()
         # not ``task_id``: BaseTrigger sets that to the deferring task's own id in the triggerer
         self.dag_id, self.run_id, self.to_task_id = dag_id, run_id, to_task_id
         self.note, self.api_conn_id = note, api_conn_id
+        self.from_task_id, self.from_try = from_task_id, from_try
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (f"{type(self).__module__}.{type(self).__qualname__}",
                 {"dag_id": self.dag_id, "run_id": self.run_id, "to_task_id": self.to_task_id, "note": self.note,
-                 "api_conn_id": self.api_conn_id})
+                 "api_conn_id": self.api_conn_id, "from_task_id": self.from_task_id, "from_try": self.from_try})
 
     def _rerun(self) -> list[str]:
         from humas_airflow.hooks import AirflowApiHook
 
-        return AirflowApiHook(self.api_conn_id).rerun_from(self.dag_id, self.run_id, self.to_task_id, self.note)
+        hook = AirflowApiHook(self.api_conn_id)
+        if hook.task_state(self.dag_id, self.run_id, self.from_task_id) != ("deferred", self.from_try):
+            return []  # already sent back by an earlier start of this trigger
+        return hook.rerun_from(self.dag_id, self.run_id, self.to_task_id, self.note)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:

@@ -52,10 +52,12 @@ def test_the_approval_sensor_reports_a_failed_wait_clearly():
 def test_the_rerun_trigger_serializes_its_target_and_keeps_it_when_the_triggerer_binds_it():
     from humas_airflow.triggers import RerunFromTrigger
 
-    trigger = RerunFromTrigger("humas_sop_singkawang", "item__x", "step_2_design", "revisi", "humas_airflow_api")
+    trigger = RerunFromTrigger("humas_sop_singkawang", "item__x", "step_2_design", "revisi", "humas_airflow_api",
+                               "step_3_decision", 1)
     assert trigger.serialize() == ("humas_airflow.triggers.RerunFromTrigger",
                                    {"dag_id": "humas_sop_singkawang", "run_id": "item__x",
                                     "to_task_id": "step_2_design", "note": "revisi",
-                                    "api_conn_id": "humas_airflow_api"})
+                                    "api_conn_id": "humas_airflow_api", "from_task_id": "step_3_decision",
+                                    "from_try": 1})
     trigger.task_id = "step_3_decision"  # what the triggerer sets: the deferring task's own id
     assert trigger.serialize()[1]["to_task_id"] == "step_2_design"
