@@ -85,9 +85,9 @@ async def list_page(request: Request) -> Any:
     person = await _person(request)
     if person is None:
         return _login(request)
-    rows = []
-    for item_id, status in waiting_items(_store()):
-        pending = safe_pending(_store(), item_id)
+    rows, store = [], _store()
+    for item_id, status in waiting_items(store):
+        pending = safe_pending(store, item_id)
         mine = isinstance(pending, PendingReview) and not pending.refusal(person)
         who = pending.sop.role(pending.step.actor).name if isinstance(pending, PendingReview) else pending
         rows.append(f"<tr><td><a href='/humas/approvals/{escape(item_id)}'>{escape(item_id)}</a></td>"

@@ -26,7 +26,7 @@ from humas.status import record_state
 from humas_airflow.hooks import API_CONN_ID, PlatformHook
 from humas_airflow.reviews import current_review, design_manifest
 from humas_airflow.steps import SopStepMixin, item_id_of
-from humas_airflow.triggers import BucketChangeTrigger, RerunFromTrigger
+from humas_airflow.triggers import BucketChangeTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -164,9 +164,6 @@ class PublishOperator(SopStepOperator):
     def execute_complete(self, context: "Context", event: Any = None) -> dict[str, Any]:
         return self._publish(context)
 
-    def execute_rerun_failed(self, context: "Context", event: dict[str, Any]) -> Any:
-        raise AirflowException(f"could not send the run back for review: {event.get('message')}")
-
     def _publish(self, context: "Context") -> dict[str, Any]:
         item_id, store = item_id_of(context), self.store()
         brief, images = self._approved_content(context, store, item_id)
@@ -223,11 +220,7 @@ class PublishOperator(SopStepOperator):
         message = f"{what}: dikembalikan ke langkah {step.number} ({step.activity}) untuk ditinjau ulang"
         log.warning("item %s: %s", item_id, message)
         record_state(store, item_id, "changed_after_approval", step=step.task_id, message=message)
-        dag_run = context["dag_run"]
-        self.defer(trigger=RerunFromTrigger(dag_run.dag_id, dag_run.run_id, step.task_id, message[:1000],
-                                            self.api_conn_id, self.task_id,
-                                            context["ti"].try_number),
-                   method_name="execute_rerun_failed")
+        self.rerun_from(context, step, message)
 
 
 class RecordReceiptOperator(SopStepOperator):

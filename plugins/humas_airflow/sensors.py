@@ -18,7 +18,7 @@ from humas.status import note_event, read_status, record_state
 from humas_airflow.hooks import API_CONN_ID, BUCKET_CONN_ID
 from humas_airflow.reviews import accepted_submitter, current_review
 from humas_airflow.steps import SopStepMixin, item_id_of
-from humas_airflow.triggers import BucketChangeTrigger, NewItemsTrigger, RerunFromTrigger
+from humas_airflow.triggers import BucketChangeTrigger, NewItemsTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -61,9 +61,6 @@ class ApprovalFlagSensor(SopStepMixin, BaseSensorOperator):
         if event.get("status") != "changed":
             raise AirflowException(f"waiting for the approval flag failed: {event.get('message')}")
         return self._evaluate(context, self.store(), item_id_of(context))
-
-    def execute_rerun_failed(self, context: "Context", event: dict[str, Any]) -> Any:
-        raise AirflowException(f"could not send the run back for revision: {event.get('message')}")
 
     def poke(self, context: "Context") -> bool:  # required by the base class; the work is in execute
         return False
@@ -144,11 +141,7 @@ class ApprovalFlagSensor(SopStepMixin, BaseSensorOperator):
                                                       "assets": listing, "at": datetime.now(timezone.utc)})
         message = f"Dikembalikan ke {self.sop.role(design.actor).name} oleh {who}: {comment}"
         record_state(store, item_id, "revision_requested", step=design.task_id, message=message)
-        dag_run = context["dag_run"]
-        self.defer(trigger=RerunFromTrigger(dag_run.dag_id, dag_run.run_id, design.task_id, message[:1000],
-                                            self.api_conn_id, self.task_id,
-                                            context["ti"].try_number),
-                   method_name="execute_rerun_failed")
+        self.rerun_from(context, design, message)
 
     def _wait(self, key: str, seen: dict[str, str]) -> None:
         self.defer(trigger=BucketChangeTrigger(key, seen, self.aws_conn_id, self.poll_interval),

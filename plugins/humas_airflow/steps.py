@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from humas import sla
 from humas.brief import Brief, read_brief
@@ -16,7 +16,8 @@ from humas.profiles import channel_ids
 from humas.sop import Sop, Step, available_sops
 from humas.status import note_event, record_state
 
-from humas_airflow.hooks import BUCKET_CONN_ID, HumasBucketHook
+from humas_airflow.hooks import API_CONN_ID, BUCKET_CONN_ID, HumasBucketHook
+from humas_airflow.triggers import RerunFromTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -42,6 +43,7 @@ class SopStepMixin:
     sop_id: str
     step_number: int
     aws_conn_id: str = BUCKET_CONN_ID
+    api_conn_id: str = API_CONN_ID
 
     @cached_property
     def sop(self) -> Sop:
@@ -65,6 +67,17 @@ class SopStepMixin:
             record_state(store, item_id, "rejected", step=self.step.task_id, message=str(exc),
                          details={"problems": [p.__dict__ for p in exc.problems]})
             raise AirflowFailException(str(exc)) from exc
+
+    def rerun_from(self, context: "Context", step: Step, message: str) -> None:
+        """Send this run back to ``step`` (it and every later step run again), from the triggerer."""
+        dag_run = context["dag_run"]
+        self.defer(trigger=RerunFromTrigger(dag_run.dag_id, dag_run.run_id, step.task_id, message[:1000],
+                                            self.api_conn_id, self.task_id, context["ti"].try_number),
+                   method_name="execute_rerun_failed")
+
+    def execute_rerun_failed(self, context: "Context", event: dict[str, Any]) -> Any:
+        """The rerun trigger's event arrives only when Airflow refused to send the run back."""
+        raise AirflowException(f"could not send the run back a step: {event.get('message')}")
 
     def enter_step(self, store: "Store", item_id: str, state: str = "in_step", message: str = "") -> None:
         label = f"Langkah {self.step.number}: {self.step.activity}"
