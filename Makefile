@@ -3,9 +3,18 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run stop status test test-fast bench clean
+.PHONY: install postgres run stop status test test-fast bench clean
 
-install: $(VENV)/.installed
+install: postgres $(VENV)/.installed
+
+# The embedded stack keeps Airflow's database in PostgreSQL: Debian's package when we may install it (root).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+	{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && echo "installing PostgreSQL (apt-get)..." && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	  postgresql >/dev/null; } || \
+	{ echo "PostgreSQL's server programs are needed (initdb, postgres): install PostgreSQL 13 or newer" \
+	  "(Debian/Ubuntu: sudo apt-get install postgresql; macOS: brew install postgresql) and run make again" >&2; exit 1; }
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)

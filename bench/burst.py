@@ -26,10 +26,8 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -74,12 +72,6 @@ def bench_include(target: Path) -> Path:
     (target / "sops" / f"{FILL_SOP}.yaml").write_text(yaml.safe_dump(sop, allow_unicode=True), encoding="utf-8")
     shutil.copy(target / "rosters" / "yogyakarta.yaml", target / "rosters" / f"{FILL_SOP}.yaml")
     return target
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def load() -> str:
@@ -250,10 +242,9 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--measure-seconds", type=float, default=60.0)
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="humas-burst-"))
-    cfg = stack.StackConfig(home=home / "stack", s3_port=_free_port(), sandbox_port=_free_port(),
-                            airflow_port=_free_port(), worker_log_port=_free_port(), trigger_log_port=_free_port(),
-                            include_dir=bench_include(home / "include"))
+    cfg = stack.StackConfig.on_free_ports("humas-burst-")
+    home = cfg.home.parent
+    cfg.include_dir = bench_include(home / "include")
     os.environ["HUMAS_INCLUDE_DIR"] = str(cfg.include_dir)  # the bench's approvals read the same SOPs and rosters
     results: dict[str, Any] = {"args": vars(args), "load_start": load()}
     print(f"start: {load()}; {os.cpu_count()} cores; stack home {cfg.home}", flush=True)

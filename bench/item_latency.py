@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,12 +33,6 @@ sop: singkawang
 assets: [poster.jpg]
 submitter: skw.ayu
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def stack_cpu_seconds(cfg: stack.StackConfig) -> float:
@@ -95,9 +87,8 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=3)
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="humas-bench-"))
-    cfg = stack.StackConfig(home=home / "stack", s3_port=_free_port(), sandbox_port=_free_port(),
-                            airflow_port=_free_port(), worker_log_port=_free_port(), trigger_log_port=_free_port())
+    cfg = stack.StackConfig.on_free_ports("humas-bench-")
+    home = cfg.home.parent
     try:
         started = time.monotonic()
         stack.up(cfg)

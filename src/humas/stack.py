@@ -1,8 +1,10 @@
 """The embedded stack: S3 server (moto, over HTTP), platform sandbox and Airflow, started and stopped as one.
 
-Production runs the same code on docker-compose (MinIO, Postgres); this is the laptop/CI default.
-``python -m humas.stack up|down|status``. Every component runs in its own process group with a pid file,
-so ``down`` can make sure nothing lingers (Airflow's scheduler and its executor workers included).
+Production runs the same code on docker-compose (MinIO, Postgres); this is the laptop/CI default, on
+PostgreSQL too (a cluster of its own in the stack home: SQLite's single writer locked the scheduler out
+during bursts). ``python -m humas.stack up|down|status``. Every component runs in its own process group
+with a pid file, so ``down`` can make sure nothing lingers (Airflow's scheduler and its executor workers
+included).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +36,9 @@ if TYPE_CHECKING:
     from humas.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
-COMPONENTS = ("s3", "sandbox", "scheduler", "dag-processor", "triggerer", "api-server")
+COMPONENTS = ("postgres", "s3", "sandbox", "scheduler", "dag-processor", "triggerer", "api-server")
+DB_USER = DB_NAME = "airflow"
+POSTGRES_OS_USER = "postgres"  # PostgreSQL refuses to run as root; Debian's package makes this user
 PIPELINE_USER = "humas-pipeline"
 PLATFORM_ACCOUNTS = {"instagram": "17841400000000001", "facebook": "100000000000001", "x": "1500000000000000001"}
 
@@ -44,12 +49,26 @@ class StackConfig:
     s3_port: int = 9000
     sandbox_port: int = 8090
     airflow_port: int = 8080
+    db_port: int = 5433            # not 5432: a system PostgreSQL may already be there
     worker_log_port: int = 8793    # Airflow's own log servers: two stacks on one machine need their own
     trigger_log_port: int = 8794
     bucket: str = "humas"
     parallelism: int = 4
     include_dir: Path = REPO / "include"
     bin_dir: Path = field(default_factory=lambda: Path(sys.executable).parent)
+
+    @classmethod
+    def on_free_ports(cls, prefix: str, **settings: object) -> "StackConfig":
+        """A throw-away stack (tests, benchmarks) in a new home under the temp dir, every port free.
+
+        The home is 0711 so PostgreSQL's own user can reach its data folder when we run as root
+        (pytest's and mkdtemp's folders are 0700).
+        """
+        home = Path(tempfile.mkdtemp(prefix=prefix))
+        home.chmod(0o711)
+        ports = {name: _free_port() for name in
+                 ("s3_port", "sandbox_port", "airflow_port", "db_port", "worker_log_port", "trigger_log_port")}
+        return cls(home=home / "stack", **{**ports, **settings})  # type: ignore[arg-type]
 
     @property
     def s3_url(self) -> str:
@@ -69,7 +88,8 @@ def load_secrets(cfg: StackConfig) -> dict[str, str]:
     path = cfg.home / "secrets.json"
     known = json.loads(path.read_text()) if path.exists() else {}
     values = {name: secrets.token_urlsafe(24) for name in
-              ("s3_access_key", "s3_secret_key", "platform_token", "admin_password", "pipeline_password")}
+              ("s3_access_key", "s3_secret_key", "platform_token", "admin_password", "pipeline_password",
+               "db_password")}
     values["jwt_secret"] = secrets.token_urlsafe(64)  # HS512 wants at least 64 bytes
     values["approval_key"] = secrets.token_urlsafe(48)  # signs approval flags; never in the bucket
     # One Fernet key for every component: trigger and callback kwargs are encrypted by one, read by another.
@@ -108,7 +128,7 @@ def client_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
 
 
 def airflow_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
-    """Airflow sized for a 2-core machine: 4 executor slots, one API worker, SQLite."""
+    """Airflow sized for a 2-core machine: 4 executor slots, one API worker, the stack's PostgreSQL."""
     home = cfg.home / "airflow"
     settings = {
         "AIRFLOW_HOME": str(home),
@@ -122,7 +142,7 @@ def airflow_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, r in airflow_users(cfg).items()),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(cfg.home / "passwords.json"),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{cfg.airflow_url}/execution/",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url(cfg, sec),
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(cfg.airflow_port),
         "AIRFLOW__API__WORKERS": "1",
@@ -151,9 +171,96 @@ def webhook_token(sec: dict[str, str]) -> str:
     return hmac.new(sec["jwt_secret"].encode(), b"humas-intake-webhook", hashlib.sha256).hexdigest()
 
 
+def db_url(cfg: StackConfig, sec: dict[str, str]) -> str:
+    return f"postgresql+psycopg2://{DB_USER}:{sec['db_password']}@127.0.0.1:{cfg.db_port}/{DB_NAME}"
+
+
+def postgres_bin_dir() -> Path:
+    """The folder with PostgreSQL's server programs: on PATH (Homebrew, most distributions) or Debian's."""
+    candidates = [Path(p).resolve().parent for p in (shutil.which("postgres"), shutil.which("initdb")) if p]
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
+    for folder in candidates:
+        if (folder / "postgres").is_file() and (folder / "initdb").is_file():
+            return folder
+    raise HumasError("PostgreSQL's server programs (postgres, initdb) were not found: the embedded stack keeps "
+                     "Airflow's database in PostgreSQL. `make install` installs Debian's postgresql package "
+                     "(as root); elsewhere install PostgreSQL 13 or newer and put its bin folder on PATH.")
+
+
+def _db_dir(cfg: StackConfig) -> Path:
+    return cfg.home / "postgres"
+
+
+def _db_os_user() -> dict[str, object]:
+    """Popen arguments that run PostgreSQL as its own user when we are root (it refuses to run as root)."""
+    return {"user": POSTGRES_OS_USER, "group": POSTGRES_OS_USER} if os.geteuid() == 0 else {}
+
+
+def _check_reachable_by_postgres(folder: Path) -> None:
+    """As root, PostgreSQL runs as ``postgres``: every folder above its data must let that user through."""
+    if os.geteuid() != 0:
+        return
+    for parent in folder.parents:
+        if parent.exists() and not parent.stat().st_mode & 0o001:
+            raise HumasError(f"PostgreSQL runs as user {POSTGRES_OS_USER!r} here (we are root) and cannot reach "
+                             f"{folder}: {parent} is closed to other users. Use a stack home under a folder "
+                             f"others may enter, or `chmod o+x {parent}`.")
+
+
+def init_db(cfg: StackConfig, sec: dict[str, str]) -> None:
+    """A new PostgreSQL cluster in the stack home, password login only, unless one is there already."""
+    data = _db_dir(cfg)
+    if (data / "PG_VERSION").exists():
+        return
+    _check_reachable_by_postgres(data)
+    shutil.rmtree(data, ignore_errors=True)  # a half-made cluster from an interrupted first start
+    data.mkdir(parents=True, mode=0o700)
+    pwfile = cfg.home / "run" / "db-password"
+    pwfile.parent.mkdir(parents=True, exist_ok=True)
+    pwfile.write_text(sec["db_password"])
+    pwfile.chmod(0o600)
+    if os.geteuid() == 0:
+        for path in (data, pwfile):
+            shutil.chown(path, POSTGRES_OS_USER, POSTGRES_OS_USER)
+    try:
+        subprocess.run([str(postgres_bin_dir() / "initdb"), "-D", str(data), "-U", DB_USER, "--pwfile", str(pwfile),
+                        "--auth", "scram-sha-256", "--encoding", "UTF8", "--no-locale"],
+                       check=True, stdout=subprocess.DEVNULL, **_db_os_user())  # type: ignore[call-overload]
+    finally:
+        pwfile.unlink(missing_ok=True)
+
+
+def create_database(cfg: StackConfig, sec: dict[str, str], timeout: float = 60) -> None:
+    """Wait until PostgreSQL takes logins, then make Airflow's database if it is not there yet."""
+    import psycopg2
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn = psycopg2.connect(host="127.0.0.1", port=cfg.db_port, user=DB_USER, password=sec["db_password"],
+                                    dbname="postgres", connect_timeout=5)
+            break
+        except psycopg2.OperationalError:  # still starting (or recovering after a crash)
+            if time.monotonic() > deadline or "postgres" not in running(cfg):
+                raise RuntimeError(f"PostgreSQL did not accept logins on port {cfg.db_port}; "
+                                   f"see {cfg.home / 'logs' / 'postgres.log'}") from None
+            time.sleep(0.5)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,))
+            if cur.fetchone() is None:
+                cur.execute(f"CREATE DATABASE {DB_NAME}")
+    finally:
+        conn.close()
+
+
 def _commands(cfg: StackConfig) -> dict[str, list[str]]:
     py, airflow = str(cfg.bin_dir / "python"), str(cfg.bin_dir / "airflow")
     return {
+        # TCP on loopback only, no Unix socket (its default folder belongs to the system's PostgreSQL).
+        "postgres": [str(postgres_bin_dir() / "postgres"), "-D", str(_db_dir(cfg)), "-p", str(cfg.db_port),
+                     "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
         "s3": [py, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cfg.s3_port)],
         "sandbox": [py, "-m", "humas.sandbox", "--host", "127.0.0.1", "--port", str(cfg.sandbox_port),
                     "--state-file", str(cfg.home / "sandbox-state.json")],
@@ -187,8 +294,10 @@ def _start(cfg: StackConfig, name: str, command: list[str], env: dict[str, str])
     (cfg.home / "run").mkdir(parents=True, exist_ok=True)
     (cfg.home / "logs").mkdir(parents=True, exist_ok=True)
     log = open(cfg.home / "logs" / f"{name}.log", "ab")
+    as_user = _db_os_user() if name == "postgres" else {}
     proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True, cwd=str(REPO))
+                            stdin=subprocess.DEVNULL, start_new_session=True, cwd=str(cfg.home if as_user else REPO),
+                            **as_user)  # type: ignore[call-overload]
     _pid_file(cfg, name).write_text(str(proc.pid))
 
 
@@ -288,11 +397,16 @@ def up(cfg: StackConfig) -> None:
     sec = load_secrets(cfg)
     _write_passwords(cfg, sec)
     env = {**airflow_env(cfg, sec), "HUMAS_SANDBOX_TOKEN": sec["platform_token"]}
+    commands = _commands(cfg)
+    if "postgres" not in running(cfg):
+        init_db(cfg, sec)
+        _start(cfg, "postgres", commands["postgres"], {})
+    create_database(cfg, sec)
     live = running(cfg)
     if "scheduler" not in live:
         subprocess.run([str(cfg.bin_dir / "airflow"), "db", "migrate"], env={**os.environ, **env}, check=True,
                        stdout=subprocess.DEVNULL, cwd=str(REPO))
-    for name, command in _commands(cfg).items():
+    for name, command in commands.items():
         if name not in live:
             _start(cfg, name, command, env)
     _wait_port(cfg.s3_port, "s3", 30, cfg)
@@ -331,6 +445,7 @@ def api_get(cfg: StackConfig, path: str, token: str | None = None) -> requests.R
 def down(cfg: StackConfig, grace: float = 20.0) -> list[str]:
     """Stop every component's whole process group: TERM, then KILL what is left after ``grace`` seconds.
 
+    The database goes last, so Airflow's components can finish what they write while stopping.
     Returns the names of the components that were running; ``leftovers`` tells whether any survived.
     """
     live = running(cfg)
@@ -339,16 +454,22 @@ def down(cfg: StackConfig, grace: float = 20.0) -> list[str]:
             snapshot_bucket(cfg)
         except Exception as exc:  # stopping must still stop everything
             print(f"warning: could not snapshot the bucket to {cfg.home / 'bucket'}: {exc}", file=sys.stderr)
-    for pid in live.values():
-        _signal_group(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(_group_alive(pid) for pid in live.values()):
-        time.sleep(0.3)
-    for pid in live.values():
-        _signal_group(pid, signal.SIGKILL)
+    database = {n: pid for n, pid in live.items() if n == "postgres"}
+    _stop_groups([pid for n, pid in live.items() if n not in database], grace)
+    _stop_groups(list(database.values()), grace)
     for name in COMPONENTS:
         _pid_file(cfg, name).unlink(missing_ok=True)
     return sorted(live)
+
+
+def _stop_groups(pgids: list[int], grace: float) -> None:
+    for pid in pgids:
+        _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_group_alive(pid) for pid in pgids):
+        time.sleep(0.3)
+    for pid in pgids:
+        _signal_group(pid, signal.SIGKILL)
 
 
 def leftovers(pgids: list[int]) -> list[int]:
@@ -387,6 +508,12 @@ def stack_memory_mb(cfg: StackConfig) -> dict[str, float]:
         procs = [p for p in psutil.process_iter(["pid"]) if _pgid(p.pid) == pid]
         usage[name] = sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20
     return usage
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _pgid(pid: int) -> int | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from pathlib import Path
 from typing import Iterator
 
@@ -15,12 +14,6 @@ from humas import stack
 from humas.resources import include_dir
 from humas.sop import load_all_sops
 from humas.store import Store
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 TEST_SOPS = Path(__file__).parent / "sops"
@@ -37,9 +30,7 @@ def stack_cfg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stack.StackC
         shutil.copy(sop_file, include / "sops" / sop_file.name)
     for roster_file in TEST_ROSTERS.glob("*.yaml"):
         shutil.copy(roster_file, include / "rosters" / roster_file.name)
-    cfg = stack.StackConfig(home=tmp_path_factory.mktemp("stack"), s3_port=_free_port(),
-                            sandbox_port=_free_port(), airflow_port=_free_port(), worker_log_port=_free_port(),
-                            trigger_log_port=_free_port(), include_dir=include)
+    cfg = stack.StackConfig.on_free_ports("humas-e2e-", include_dir=include)
     try:
         stack.up(cfg)
         sops = load_all_sops(include / "sops")
@@ -48,8 +39,9 @@ def stack_cfg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stack.StackC
     finally:
         groups = list(stack.running(cfg).values())
         stack.down(cfg)
-        # `make stop` must leave nothing behind: no lingering scheduler, executor worker or server.
+        # `make stop` must leave nothing behind: no lingering scheduler, executor worker, server or database.
         assert stack.leftovers(groups) == [], "stack processes survived stack.down()"
+        shutil.rmtree(cfg.home.parent, ignore_errors=True)
 
 
 @pytest.fixture()

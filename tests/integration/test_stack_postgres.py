@@ -1,0 +1,83 @@
+"""The embedded stack's PostgreSQL: a cluster of its own in the stack home, password logins, nothing left running."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import psycopg2
+import pytest
+
+from humas import stack
+from humas.exceptions import HumasError
+
+
+@pytest.fixture()
+def db_cfg() -> Iterator[stack.StackConfig]:
+    cfg = stack.StackConfig.on_free_ports("humas-db-test-")
+    try:
+        yield cfg
+    finally:
+        groups = list(stack.running(cfg).values())
+        stack.down(cfg)
+        assert stack.leftovers(groups) == [], "PostgreSQL survived stack.down()"
+        shutil.rmtree(cfg.home.parent, ignore_errors=True)
+
+
+def _start_db(cfg: stack.StackConfig) -> dict[str, str]:
+    sec = stack.load_secrets(cfg)
+    stack.init_db(cfg, sec)
+    stack._start(cfg, "postgres", stack._commands(cfg)["postgres"], {})
+    stack.create_database(cfg, sec)
+    return sec
+
+
+def test_airflow_database_takes_the_stack_password_and_refuses_others(db_cfg: stack.StackConfig) -> None:
+    sec = _start_db(db_cfg)
+    url = stack.airflow_env(db_cfg, sec)["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert url == stack.db_url(db_cfg, sec) and f":{db_cfg.db_port}/airflow" in url
+    with psycopg2.connect(host="127.0.0.1", port=db_cfg.db_port, user="airflow", password=sec["db_password"],
+                          dbname="airflow") as conn, conn.cursor() as cur:
+        cur.execute("SELECT current_database()")
+        assert cur.fetchone() == ("airflow",)
+    with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+        psycopg2.connect(host="127.0.0.1", port=db_cfg.db_port, user="airflow", password="wrong", dbname="airflow")
+
+
+def test_database_and_its_rows_survive_a_restart(db_cfg: stack.StackConfig) -> None:
+    sec = _start_db(db_cfg)
+    conn = psycopg2.connect(host="127.0.0.1", port=db_cfg.db_port, user="airflow", password=sec["db_password"],
+                            dbname="airflow")
+    with conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE kept (note text); INSERT INTO kept VALUES ('masih ada')")
+    conn.close()
+    stack.down(db_cfg)
+    assert "postgres" not in stack.running(db_cfg)
+
+    _start_db(db_cfg)  # the same cluster again: no new initdb, the database is not made twice
+    with psycopg2.connect(host="127.0.0.1", port=db_cfg.db_port, user="airflow", password=sec["db_password"],
+                          dbname="airflow") as conn, conn.cursor() as cur:
+        cur.execute("SELECT note FROM kept")
+        assert cur.fetchall() == [("masih ada",)]
+
+
+def test_a_home_postgres_cannot_reach_is_named_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = Path(tempfile.mkdtemp())  # not pytest's tmp_path: its folders are closed to other users
+    try:
+        base.chmod(0o711)
+        closed = base / "closed"
+        closed.mkdir(mode=0o700)
+        monkeypatch.setattr(stack.os, "geteuid", lambda: 0)
+        with pytest.raises(HumasError) as err:
+            stack._check_reachable_by_postgres(closed / "stack" / "postgres")
+        assert str(closed) in str(err.value) and f"chmod o+x {closed}" in str(err.value)
+        closed.chmod(0o711)
+        stack._check_reachable_by_postgres(closed / "stack" / "postgres")
+    finally:
+        shutil.rmtree(base)
+
+
+def test_server_programs_are_found() -> None:
+    folder = stack.postgres_bin_dir()
+    assert (folder / "postgres").is_file() and (folder / "initdb").is_file()
