@@ -41,11 +41,6 @@ class Decision:
     brief_etag: str = ""
     missing_assets: tuple[str, ...] = ()
 
-    def run_request(self, dag_id: str) -> dict[str, Any]:
-        """Keyword arguments for one TriggerDagRunOperator (mapped) instance."""
-        return {"trigger_dag_id": dag_id, "trigger_run_id": layout.run_id_for(self.item_id),
-                "conf": {"item_id": self.item_id}}
-
 
 def _listed_items(store: "Store", stage: str) -> dict[str, datetime]:
     found: dict[str, datetime] = {}
@@ -192,33 +187,6 @@ def actionable_items(store: "Store", sops: Mapping[str, Any], channels: Collecti
     return [d for d in decisions if d.action != "wait"]
 
 
-def plan_runs(store: "Store", decisions: list[Decision], dag_ids: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Record every decision and return the run requests to send (one per item to start)."""
-    requests: list[dict[str, Any]] = []
-    for decision in decisions:
-        try:
-            request = _carry_out(store, decision, dag_ids)
-        except Exception:  # noqa: BLE001 - the item is not recorded, so the next look tries it again
-            log.exception("item %s: cannot record the %s decision; trying again later", decision.item_id,
-                          decision.action)
-            continue
-        if request is not None:
-            requests.append(request)
-    return requests
-
-
-def _carry_out(store: "Store", decision: Decision, dag_ids: Mapping[str, str]) -> dict[str, Any] | None:
-    if decision.action == "reject":
-        record_rejection(store, decision)
-    elif decision.action == "start" and decision.brief is not None:
-        dag_id = dag_ids[decision.brief.sop]
-        record_requested(store, decision, dag_id)
-        record_state(store, decision.item_id, "received",
-                     message=f"Diterima; menjalankan SOP {decision.brief.sop} ({dag_id})")
-        return decision.run_request(dag_id)
-    return None
-
-
 # ------------------------------------------------------------- starting runs at once (no task per item)
 
 
@@ -267,5 +235,4 @@ def _start_one(store: "Store", decision: Decision, dag_ids: Mapping[str, str],
     record_requested(store, decision, dag_id)
     record_state(store, decision.item_id, "received",
                  message=f"Diterima; menjalankan SOP {decision.brief.sop} ({dag_id})")
-    request = decision.run_request(dag_id)
-    return start_run(dag_id, request["trigger_run_id"], request["conf"])
+    return start_run(dag_id, layout.run_id_for(decision.item_id), {"item_id": decision.item_id})

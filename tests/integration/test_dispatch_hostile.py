@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from brief_corpus import GOOD, check_problem_words, corpus
+from fake_run_starter import FakeRunStarter
 from humas import dispatch, layout, status
 from humas.brief import MAX_BRIEF_BYTES
 from humas.store import Store
@@ -85,11 +86,13 @@ def test_good_items_start_and_every_hostile_one_is_refused_for_staff(filled: Sto
     spy = _Spy(filled)
 
     decisions = dispatch.actionable_items(spy, sops, channels)
-    requests = dispatch.plan_runs(spy, decisions, dag_ids)
+    airflow = FakeRunStarter()
+    outcomes = dispatch.start_item_runs(spy, decisions, dag_ids, airflow)
 
     actions = {d.item_id: d.action for d in decisions}
     assert actions == {**{i: "start" for i in GOOD_ITEMS}, **{_hostile_id(n): "reject" for n in corpus()}}
-    assert [r["trigger_run_id"] for r in requests] == [f"item__{i}" for i in GOOD_ITEMS]
+    assert outcomes == {**{i: "created" for i in GOOD_ITEMS}, **{_hostile_id(n): "rejected" for n in corpus()}}
+    assert airflow.calls == {f"item__{i}": 1 for i in GOOD_ITEMS}
     assert {key for key, _ in spy.brief_reads} == {layout.brief_key(i) for i in actions}
     assert {limit for _, limit in spy.brief_reads} == {MAX_BRIEF_BYTES + 1}  # a 10 MB brief is never fetched
     for name in corpus():
@@ -108,7 +111,7 @@ def test_good_items_start_and_every_hostile_one_is_refused_for_staff(filled: Sto
 
 
 def test_refused_items_are_not_read_again_until_their_brief_changes(some: Store, sops, channels, dag_ids) -> None:
-    dispatch.plan_runs(some, dispatch.actionable_items(some, sops, channels), dag_ids)
+    dispatch.start_item_runs(some, dispatch.actionable_items(some, sops, channels), dag_ids, FakeRunStarter())
     assert dispatch.pending_items(some) == []
 
     fixed = _hostile_id("placements-list-value")
@@ -133,8 +136,9 @@ def test_a_bucket_error_on_one_item_makes_only_that_item_wait(some: Store, sops,
 
     decisions = dispatch.actionable_items(spy, sops, channels)
     assert "a-good" not in {d.item_id for d in decisions}
-    requests = dispatch.plan_runs(spy, decisions, dag_ids)
-    assert [r["trigger_run_id"] for r in requests] == ["item__z-good"]
+    airflow = FakeRunStarter()
+    dispatch.start_item_runs(spy, decisions, dag_ids, airflow)
+    assert list(airflow.runs) == ["item__z-good"]
     assert status.read_status(some, "a-good") is None
     # once the bucket answers again, the item that waited is started
     assert dispatch.pending_items(some) == ["a-good"]
@@ -144,7 +148,7 @@ def test_a_bucket_error_on_one_item_makes_only_that_item_wait(some: Store, sops,
 def test_an_unreadable_rejection_record_makes_the_item_be_assessed_again(store: Store, sops, channels,
                                                                          dag_ids) -> None:
     _drop(store, "b-bad", corpus()["list-as-title"])
-    dispatch.plan_runs(store, dispatch.actionable_items(store, sops, channels), dag_ids)
+    dispatch.start_item_runs(store, dispatch.actionable_items(store, sops, channels), dag_ids, FakeRunStarter())
     assert dispatch.pending_items(store) == []
     store.put_bytes(layout.dispatch_key("rejected", "b-bad"), b"\xff not json")
     assert dispatch.pending_items(store) == ["b-bad"]
@@ -175,8 +179,11 @@ def test_a_decision_that_cannot_be_recorded_does_not_stop_the_others(store: Stor
     decisions = dispatch.actionable_items(store, sops, channels)
     assert [d.action for d in decisions] == ["start", "start"]
 
-    requests = dispatch.plan_runs(store, decisions, {k: v for k, v in dag_ids.items() if k != "singkawang"})
+    airflow = FakeRunStarter()
+    outcomes = dispatch.start_item_runs(store, decisions, {k: v for k, v in dag_ids.items() if k != "singkawang"},
+                                        airflow)
 
-    assert [r["trigger_run_id"] for r in requests] == ["item__b-kendal"]
+    assert outcomes == {"a-good": "failed: KeyError: 'singkawang'", "b-kendal": "created"}
+    assert list(airflow.runs) == ["item__b-kendal"]
     assert not store.exists(layout.dispatch_key("requested", "a-good"))
     assert dispatch.pending_items(store) == ["a-good"]  # asked again at the next look

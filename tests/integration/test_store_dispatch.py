@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from fake_run_starter import FakeRunStarter
 from humas import dispatch, layout, status
 from humas.dispatch import MISSING_ASSET_GRACE, RETRY_AFTER, Decision
 from humas.sop import Sop
@@ -260,7 +261,7 @@ def test_rejected_item_is_pending_again_only_when_its_brief_changes(store: Store
     _drop(store, ITEM, _brief_text(sop="tidak_ada"))
     decision = dispatch.assess_item(store, ITEM, sops, channels)
     assert decision.action == "reject"
-    dispatch.plan_runs(store, [decision], dag_ids)
+    assert dispatch.start_item_runs(store, [decision], dag_ids, FakeRunStarter()) == {ITEM: "rejected"}
     assert dispatch.pending_items(store) == []
     assert dispatch.pending_items(store, now=_later(60)) == []
     _drop(store, ITEM, None, assets=("poster-v2.jpg",))       # another file alone changes nothing
@@ -274,7 +275,7 @@ def test_rejected_item_is_pending_again_only_when_its_brief_changes(store: Store
 
 def test_rejected_item_whose_brief_was_deleted_stays_quiet(store: Store, sops, channels, dag_ids) -> None:
     _drop(store, ITEM, _brief_text(title=""))
-    dispatch.plan_runs(store, [dispatch.assess_item(store, ITEM, sops, channels)], dag_ids)
+    dispatch.start_item_runs(store, [dispatch.assess_item(store, ITEM, sops, channels)], dag_ids, FakeRunStarter())
     store.client.delete_object(Bucket=store.bucket, Key=layout.brief_key(ITEM))
     assert dispatch.pending_items(store) == []
 
@@ -284,7 +285,7 @@ def test_uploading_the_missing_asset_brings_a_rejected_item_back(store: Store, s
     late = _brief_modified(store, ITEM) + MISSING_ASSET_GRACE + timedelta(seconds=1)
     decision = dispatch.assess_item(store, ITEM, sops, channels, now=late)
     assert decision.action == "reject" and "unggah file itu" in decision.problems[0].fix
-    dispatch.plan_runs(store, [decision], dag_ids)
+    dispatch.start_item_runs(store, [decision], dag_ids, FakeRunStarter())
     _drop(store, ITEM, None, assets=("story.jpg",))  # exactly what the fix says
     assert dispatch.pending_items(store) == [ITEM]
 
@@ -345,14 +346,13 @@ def test_valid_item_starts(store: Store, sops, channels) -> None:
     assert decision.action == "start" and decision.problems == ()
     assert decision.brief.sop == "singkawang" and decision.brief.digest == hashlib.sha256(text).hexdigest()
     assert decision.brief_etag == store.head(layout.brief_key(ITEM)).etag
-    assert decision.run_request("humas_sop_singkawang") == {
-        "trigger_dag_id": "humas_sop_singkawang", "trigger_run_id": f"item__{ITEM}", "conf": {"item_id": ITEM}}
 
 
-# =========================================================================================== plan_runs
+# =========================================================================================== start_item_runs
 
 
-def test_plan_runs_records_everything_and_requests_one_run_per_startable_item(store, sops, channels, dag_ids) -> None:
+def test_start_item_runs_records_everything_and_starts_one_run_per_startable_item(store, sops, channels,
+                                                                                  dag_ids) -> None:
     _drop(store, "a-good", _brief_text())
     _drop(store, "b-bad", _brief_text(title="", sop="tidak_ada", assets=["../x.jpg"]))
     _drop(store, "c-good", _brief_text(sop="kendal", event_date="2026-12-01", submitter="kdl.dewi"))
@@ -361,12 +361,13 @@ def test_plan_runs_records_everything_and_requests_one_run_per_startable_item(st
     assert [(d.item_id, d.action) for d in decisions] == [("a-good", "start"), ("b-bad", "reject"),
                                                           ("c-good", "start")]
 
-    requests = dispatch.plan_runs(store, decisions, dag_ids)
+    airflow = FakeRunStarter()
+    outcomes = dispatch.start_item_runs(store, decisions, dag_ids, airflow)
 
-    assert requests == [
-        {"trigger_dag_id": "humas_sop_singkawang", "trigger_run_id": "item__a-good", "conf": {"item_id": "a-good"}},
-        {"trigger_dag_id": "humas_sop_kendal", "trigger_run_id": "item__c-good", "conf": {"item_id": "c-good"}},
-    ]
+    assert outcomes == {"a-good": "created", "b-bad": "rejected", "c-good": "created"}
+    assert airflow.runs == {"item__a-good": ("humas_sop_singkawang", {"item_id": "a-good"}),
+                            "item__c-good": ("humas_sop_kendal", {"item_id": "c-good"})}
+    assert airflow.calls == {"item__a-good": 1, "item__c-good": 1}
     # the refused brief: why, for staff, with every problem
     bad = decisions[1]
     rejection = store.get_json(layout.rejection_key("b-bad"))
@@ -394,25 +395,28 @@ def test_plan_runs_records_everything_and_requests_one_run_per_startable_item(st
     assert dispatch.pending_items(store) == ["d-uploading"]
 
 
-def test_plan_runs_twice_then_started_leaves_nothing_pending(store: Store, sops, channels, dag_ids) -> None:
+def test_start_item_runs_twice_then_started_leaves_nothing_pending(store: Store, sops, channels, dag_ids) -> None:
     for item_id in ["a-item", "b-item"]:
         _drop(store, item_id, _brief_text())
     decisions = dispatch.actionable_items(store, sops, channels)
-    first = dispatch.plan_runs(store, decisions, dag_ids)
-    second = dispatch.plan_runs(store, decisions, dag_ids)  # e.g. a dispatcher retry
-    assert first == second  # the same deterministic run ids: Airflow cannot start a second run
-    assert [r["trigger_run_id"] for r in first] == ["item__a-item", "item__b-item"]
-    for request in first:
-        item_id = request["conf"]["item_id"]
-        assert dispatch.record_started(store, item_id, request["trigger_dag_id"], request["trigger_run_id"])
+    airflow = FakeRunStarter()
+    first = dispatch.start_item_runs(store, decisions, dag_ids, airflow)
+    second = dispatch.start_item_runs(store, decisions, dag_ids, airflow)  # e.g. a dispatcher retry
+    assert first == {"a-item": "created", "b-item": "created"}
+    assert second == {"a-item": "exists", "b-item": "exists"}  # the same run ids: no second run
+    assert sorted(airflow.runs) == ["item__a-item", "item__b-item"]
+    for run_id, (dag_id, conf) in airflow.runs.items():
+        assert dispatch.record_started(store, conf["item_id"], dag_id, run_id)
     assert dispatch.pending_items(store) == []
     assert dispatch.pending_items(store, now=_later(60)) == []
     assert dispatch.actionable_items(store, sops, channels, now=_later(60)) == []
 
 
-def test_plan_runs_ignores_waits(store: Store, dag_ids) -> None:
-    assert dispatch.plan_runs(store, [Decision(ITEM, "wait", "no brief.yaml yet")], dag_ids) == []
-    assert list(store.list("")) == []
+def test_start_item_runs_ignores_waits(store: Store, dag_ids) -> None:
+    airflow = FakeRunStarter()
+    assert dispatch.start_item_runs(store, [Decision(ITEM, "wait", "no brief.yaml yet")], dag_ids, airflow) == \
+        {ITEM: "wait"}
+    assert list(store.list("")) == [] and airflow.calls == {}
 
 
 def test_record_started_returns_false_for_the_second_caller(store: Store) -> None:
