@@ -1,6 +1,7 @@
 """Hooks: the only Airflow code that owns connections (the bucket, the platforms)."""
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timezone
 from functools import cached_property
@@ -100,18 +101,21 @@ class AirflowApiHook(BaseHook):
         super().__init__()
         self.api_conn_id, self.timeout = api_conn_id, timeout
 
-    def _session(self) -> tuple[requests.Session, str]:
+    def _sign_in(self) -> tuple[str, str]:
+        """The API server's base URL and the ``Authorization`` header of the service account's token."""
         conn = self.get_connection(self.api_conn_id)
         if not conn.host or not conn.login or not conn.password:
             raise HumasError(f"connection {self.api_conn_id}: needs host (API server URL), login and password "
                              "of a service account; fix it under Admin > Connections")
         base = (conn.host if "://" in conn.host else f"http://{conn.host}").rstrip("/")
-        session = requests.Session()
-        resp = session.post(f"{base}/auth/token", json={"username": conn.login, "password": conn.password},
-                            timeout=self.timeout)
+        resp = requests.post(f"{base}/auth/token", json={"username": conn.login, "password": conn.password},
+                             timeout=self.timeout)
         resp.raise_for_status()
-        session.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
-        return session, base
+        return base, f"Bearer {resp.json()['access_token']}"
+
+    def _session(self) -> tuple[requests.Session, str]:
+        base, authorization = self._sign_in()
+        return _signed_in_session(authorization), base
 
     def task_state(self, dag_id: str, run_id: str, task_id: str) -> tuple[str | None, int]:
         """The state and try number of one task instance of one run."""
@@ -137,14 +141,24 @@ class AirflowApiHook(BaseHook):
         """A function that creates one DAG run with a given run id through ``POST /api/v2/dags/{id}/dagRuns``.
 
         It returns ``"created"``, or ``"exists"`` when Airflow already has a run with that id (409: one run
-        per item), and raises ``HumasError`` for any other refusal. One sign-in serves every call.
+        per item), and raises ``HumasError`` for any other refusal. One sign-in serves every call, and the
+        function may be called from several threads at once: each thread gets its own ``requests.Session``
+        (requests does not promise a session is thread-safe), all with the one token.
         """
-        api: list[tuple[requests.Session, str]] = []
+        signed_in: list[tuple[str, str]] = []  # (base URL, Authorization header), filled by the first call
+        sign_in_lock = threading.Lock()
+        local = threading.local()
+
+        def api() -> tuple[requests.Session, str]:
+            if not hasattr(local, "session"):
+                with sign_in_lock:
+                    if not signed_in:
+                        signed_in.append(self._sign_in())
+                local.session = _signed_in_session(signed_in[0][1])
+            return local.session, signed_in[0][0]
 
         def start_run(dag_id: str, run_id: str, conf: dict[str, Any]) -> str:
-            if not api:
-                api.append(self._session())
-            session, base = api[0]
+            session, base = api()
             for delay in RUN_START_RETRY_DELAYS:  # a busy database (SQLite "locked") answers 5xx for a moment
                 # The logical date is when the item was accepted: the SOP's SLA deadlines count from it.
                 accepted = datetime.now(timezone.utc).isoformat()
@@ -163,3 +177,9 @@ class AirflowApiHook(BaseHook):
             return "created"
 
         return start_run
+
+
+def _signed_in_session(authorization: str) -> requests.Session:
+    session = requests.Session()
+    session.headers["Authorization"] = authorization
+    return session

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
@@ -33,6 +35,8 @@ class FakeAirflowApi(BaseHTTPRequestHandler):
     known_dags: set[str] = set()
     clash: set[str] = set()  # run ids whose logical date another run holds (Airflow answers 409 too)
     busy: dict[str, int] = {}  # run id -> how many requests fail with 500 first
+    sign_ins = 0
+    sign_in_delay = 0.0  # seconds the sign-in takes
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -48,6 +52,8 @@ class FakeAirflowApi(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         if self.path == "/auth/token":
+            type(self).sign_ins += 1
+            time.sleep(self.sign_in_delay)
             ok = body == {"username": "humas-pipeline", "password": "pw"}
             return self._reply(201 if ok else 401, {"access_token": "jwt"} if ok else {"detail": "bad login"})
         if self.headers.get("Authorization") != "Bearer jwt":
@@ -73,6 +79,7 @@ class FakeAirflowApi(BaseHTTPRequestHandler):
 @pytest.fixture()
 def airflow_api(monkeypatch: pytest.MonkeyPatch, sops) -> Iterator[type[FakeAirflowApi]]:
     FakeAirflowApi.runs, FakeAirflowApi.clash, FakeAirflowApi.busy = {}, set(), {}
+    FakeAirflowApi.sign_ins, FakeAirflowApi.sign_in_delay = 0, 0.0
     FakeAirflowApi.known_dags = {s.dag_id for s in sops.values()}
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeAirflowApi)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -246,6 +253,18 @@ def test_run_starter_signs_in_once_and_tells_created_from_exists(airflow_api, so
     assert start(dag_id, "item__b", {"item_id": "b"}) == "created"
     with pytest.raises(HumasError, match="Airflow refused to start run item__c of nope: HTTP 404"):
         start("nope", "item__c", {})
+    assert airflow_api.sign_ins == 1
+
+
+def test_run_starter_called_from_several_threads_signs_in_once(airflow_api, sops) -> None:
+    airflow_api.sign_in_delay = 0.3  # the other threads ask while the first one is signing in
+    start = AirflowApiHook().run_starter()
+    dag_id = sops["kendal"].dag_id
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(lambda n: start(dag_id, f"item__{n}", {"item_id": str(n)}), range(12)))
+    assert outcomes == ["created"] * 12
+    assert airflow_api.sign_ins == 1
+    assert sorted(airflow_api.runs) == sorted(f"item__{n}" for n in range(12))
 
 
 def test_a_409_for_a_run_id_that_does_not_exist_is_not_taken_for_exists(airflow_api, sops) -> None:
