@@ -11,6 +11,7 @@ act on, and a bucket error while looking at one item only makes that item wait f
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER = timedelta(minutes=2)
 MISSING_ASSET_GRACE = timedelta(minutes=15)
+# Items start_item_runs handles at once: each mostly waits on the bucket and the API server, so a few overlap
+# well; more would only queue at the API server's one worker and database (and pass boto3's 10 connections).
+START_WORKERS = 4
 
 
 @dataclass(frozen=True)
@@ -205,23 +209,30 @@ def item_pending(store: "Store", item_id: str, now: datetime | None = None) -> b
 
 
 def start_item_runs(store: "Store", decisions: list[Decision], dag_ids: Mapping[str, str],
-                    start_run: Callable[[str, str, dict[str, Any]], str]) -> dict[str, str]:
+                    start_run: Callable[[str, str, dict[str, Any]], str],
+                    workers: int = START_WORKERS) -> dict[str, str]:
     """Record every decision and ask for each accepted item's run at once: ``start_run(dag_id, run_id, conf)``.
 
     ``start_run`` returns ``"created"``, or ``"exists"`` when the run id is taken (one run per item: a repeated
     request, a racing dispatcher or webhook is harmless), and raises when the run could not be asked for; the
     request record then ages out and the item is asked for again after ``RETRY_AFTER``.
-    Returns item id -> ``rejected`` | ``created`` | ``exists`` | ``wait`` | ``failed: <why>``.
+    Up to ``workers`` items are handled at once, so ``start_run`` and ``store`` are called from several threads.
+    Returns item id -> ``rejected`` | ``created`` | ``exists`` | ``wait`` | ``failed: <why>``, in the order of
+    ``decisions``.
     """
-    outcomes: dict[str, str] = {}
-    for decision in decisions:
+    def carry_out(decision: Decision) -> str:
         try:
-            outcomes[decision.item_id] = _start_one(store, decision, dag_ids, start_run)
+            return _start_one(store, decision, dag_ids, start_run)
         except Exception as exc:  # noqa: BLE001 - one item's trouble must not hold up the others
-            log.warning("item %s: cannot start its run now; asked again later", decision.item_id,
-                               exc_info=True)
-            outcomes[decision.item_id] = f"failed: {type(exc).__name__}: {str(exc)[:300]}"
-    return outcomes
+            log.warning("item %s: cannot start its run now; asked again later", decision.item_id, exc_info=True)
+            return f"failed: {type(exc).__name__}: {str(exc)[:300]}"
+
+    if workers <= 1 or len(decisions) <= 1:
+        outcomes = [carry_out(d) for d in decisions]
+    else:
+        with ThreadPoolExecutor(min(workers, len(decisions)), thread_name_prefix="humas-start-run") as pool:
+            outcomes = list(pool.map(carry_out, decisions))
+    return {d.item_id: outcome for d, outcome in zip(decisions, outcomes)}
 
 
 def _start_one(store: "Store", decision: Decision, dag_ids: Mapping[str, str],

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 import pytest
 import yaml
 
+from fake_run_starter import FakeRunStarter
 from humas import dispatch, layout
-from humas.dispatch import RETRY_AFTER, assess_item, item_pending, start_item_runs
+from humas.dispatch import RETRY_AFTER, START_WORKERS, assess_item, item_pending, start_item_runs
 from humas.status import read_status, utcnow
 from humas.store import Store
 
@@ -23,22 +23,6 @@ def _drop(store: Store, item_id: str, channels: list[str] | None = None) -> None
          "assets": ["poster.jpg"], "submitter": "skw.ayu"}).encode())
 
 
-class Airflow:
-    """Stands in for Airflow's dagRuns endpoint: a taken run id is refused, as Airflow's 409 does."""
-
-    def __init__(self, fail: set[str] = frozenset()) -> None:
-        self.runs: dict[str, tuple[str, dict[str, Any]]] = {}
-        self.fail = fail
-
-    def __call__(self, dag_id: str, run_id: str, conf: dict[str, Any]) -> str:
-        if run_id in self.fail:
-            raise ConnectionError("API server unreachable")
-        if run_id in self.runs:
-            return "exists"
-        self.runs[run_id] = (dag_id, conf)
-        return "created"
-
-
 @pytest.fixture()
 def dag_ids(sops) -> dict[str, str]:
     return {sop_id: sop.dag_id for sop_id, sop in sops.items()}
@@ -48,7 +32,7 @@ def test_one_call_starts_every_item_and_refuses_bad_briefs(store: Store, sops, c
     for n in range(30):
         _drop(store, f"item-{n:02d}")
     _drop(store, "bad", channels=["myspace"])
-    airflow = Airflow()
+    airflow = FakeRunStarter()
     decisions = dispatch.actionable_items(store, sops, channels)
     outcomes = start_item_runs(store, decisions, dag_ids, airflow)
     assert outcomes == {"bad": "rejected", **{f"item-{n:02d}": "created" for n in range(30)}}
@@ -61,7 +45,7 @@ def test_one_call_starts_every_item_and_refuses_bad_briefs(store: Store, sops, c
 def test_asking_again_is_harmless_and_a_failed_request_is_retried(store: Store, sops, channels, dag_ids) -> None:
     _drop(store, "a")
     _drop(store, "b")
-    airflow = Airflow(fail={"item__b"})
+    airflow = FakeRunStarter(fail={"item__b"})
     first = start_item_runs(store, dispatch.actionable_items(store, sops, channels), dag_ids, airflow)
     assert first["a"] == "created" and first["b"].startswith("failed: ConnectionError: API server unreachable")
     again = [assess_item(store, "a", sops, channels), assess_item(store, "b", sops, channels)]
@@ -73,6 +57,41 @@ def test_asking_again_is_harmless_and_a_failed_request_is_retried(store: Store, 
     assert dispatch.pending_items(store, utcnow() + RETRY_AFTER) == ["b"]
 
 
+def test_runs_are_started_several_at_once_each_once(store: Store, sops, channels, dag_ids) -> None:
+    items = [f"item-{n:02d}" for n in range(3 * START_WORKERS + 1)]
+    for item_id in items:
+        _drop(store, item_id)
+    airflow = FakeRunStarter(meet=START_WORKERS)  # asking one run at a time fails here: the first callers wait
+    decisions = dispatch.actionable_items(store, sops, channels)
+    outcomes = start_item_runs(store, decisions, dag_ids, airflow)
+    assert list(outcomes.items()) == [(i, "created") for i in items]  # in the order of the decisions
+    assert airflow.most_inside == START_WORKERS  # several at once, never more than the pool
+    assert airflow.calls == {f"item__{i}": 1 for i in items}
+    assert all(read_status(store, i)["state"] == "received" for i in items)
+
+
+def test_one_failing_run_leaves_every_other_started_and_recorded_once(store: Store, sops, channels,
+                                                                      dag_ids) -> None:
+    items = [f"item-{n:02d}" for n in range(10)]
+    for item_id in items:
+        _drop(store, item_id)
+    _drop(store, "bad", channels=["myspace"])
+    airflow = FakeRunStarter(fail={"item__item-04"}, meet=2)
+    outcomes = start_item_runs(store, dispatch.actionable_items(store, sops, channels), dag_ids, airflow)
+    assert list(outcomes) == ["bad", *items]
+    assert outcomes.pop("item-04") == "failed: ConnectionError: API server unreachable"
+    assert outcomes == {"bad": "rejected", **{i: "created" for i in items if i != "item-04"}}
+    assert airflow.calls == {f"item__{i}": 1 for i in items}
+    assert set(airflow.runs) == {f"item__{i}" for i in items if i != "item-04"}
+    for item_id in items:  # the failed one too: its request record ages out and it is asked again
+        assert len(list(store.list(layout.events_prefix(item_id)))) == 1
+        assert store.get_json(layout.dispatch_key("requested", item_id))["run_id"] == f"item__{item_id}"
+    assert read_status(store, "bad")["state"] == "rejected"
+    for item_id in items[:4] + items[5:]:
+        dispatch.record_started(store, item_id, dag_ids["singkawang"], f"item__{item_id}")
+    assert dispatch.pending_items(store, utcnow() + RETRY_AFTER) == ["item-04"]
+
+
 def test_item_pending_answers_for_one_item_as_pending_items_does_for_all(store: Store, sops, channels,
                                                                          dag_ids) -> None:
     _drop(store, "new")
@@ -80,7 +99,7 @@ def test_item_pending_answers_for_one_item_as_pending_items_does_for_all(store: 
     _drop(store, "refused", channels=["myspace"])
     _drop(store, "running")
     start_item_runs(store, [assess_item(store, i, sops, channels) for i in ("asked", "refused", "running")],
-                    dag_ids, Airflow())
+                    dag_ids, FakeRunStarter())
     dispatch.record_started(store, "running", dag_ids["singkawang"], "item__running")
     for now in (utcnow(), utcnow() + RETRY_AFTER):
         assert [i for i in ("asked", "new", "refused", "running") if item_pending(store, i, now)] == \
