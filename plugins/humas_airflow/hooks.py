@@ -159,7 +159,7 @@ class AirflowApiHook(BaseHook):
 
         def start_run(dag_id: str, run_id: str, conf: dict[str, Any]) -> str:
             session, base = api()
-            for delay in RUN_START_RETRY_DELAYS:  # a busy database (SQLite "locked") answers 5xx for a moment
+            for delay in RUN_START_RETRY_DELAYS:  # a busy API server or database answers 5xx for a moment
                 # The logical date is when the item was accepted: the SOP's SLA deadlines count from it.
                 accepted = datetime.now(timezone.utc).isoformat()
                 resp = session.post(f"{base}/api/v2/dags/{dag_id}/dagRuns", timeout=self.timeout,

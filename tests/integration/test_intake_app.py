@@ -61,7 +61,7 @@ class FakeAirflowApi(BaseHTTPRequestHandler):
         parts = self.path.split("/")  # /api/v2/dags/<dag>/dagRuns
         if parts[4] not in self.known_dags:
             return self._reply(404, {"detail": f"Dag with dag_id: '{parts[4]}' not found"})
-        if self.busy.get(body["dag_run_id"], 0) > 0:  # SQLite "database is locked" under load
+        if self.busy.get(body["dag_run_id"], 0) > 0:  # a busy API server or database under load
             self.busy[body["dag_run_id"]] -= 1
             return self._reply(500, {"detail": {"reason": "Database error"}})
         if body["dag_run_id"] in self.runs or body["dag_run_id"] in self.clash:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
