@@ -501,12 +501,28 @@ def _reap(pid: int) -> None:
         pass
 
 
+def component_processes(pid: int) -> list[psutil.Process]:
+    """A component's processes: its process group, and its leader's descendants (PostgreSQL's backends each
+    start a session of their own)."""
+    found = {p.pid: p for p in psutil.process_iter(["pid"]) if _pgid(p.pid) == pid}
+    try:
+        found.update((p.pid, p) for p in psutil.Process(pid).children(recursive=True))
+    except psutil.NoSuchProcess:
+        pass
+    return list(found.values())
+
+
 def stack_memory_mb(cfg: StackConfig) -> dict[str, float]:
-    """Resident memory of each component's process group, in MB."""
+    """Resident memory of each component, in MB."""
     usage = {}
     for name, pid in running(cfg).items():
-        procs = [p for p in psutil.process_iter(["pid"]) if _pgid(p.pid) == pid]
-        usage[name] = sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20
+        total = 0
+        for proc in component_processes(pid):
+            try:
+                total += proc.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+        usage[name] = total / 2**20
     return usage
 
 

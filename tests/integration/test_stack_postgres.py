@@ -81,3 +81,14 @@ def test_a_home_postgres_cannot_reach_is_named_with_the_fix(monkeypatch: pytest.
 def test_server_programs_are_found() -> None:
     folder = stack.postgres_bin_dir()
     assert (folder / "postgres").is_file() and (folder / "initdb").is_file()
+
+
+def test_a_component_counts_the_backends_postgres_starts_in_sessions_of_their_own(db_cfg: stack.StackConfig) -> None:
+    sec = _start_db(db_cfg)
+    with psycopg2.connect(host="127.0.0.1", port=db_cfg.db_port, user="airflow", password=sec["db_password"],
+                          dbname="airflow") as conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        backend = cur.fetchone()[0]
+        counted = {p.pid for p in stack.component_processes(stack.running(db_cfg)["postgres"])}
+        assert backend in counted
+        assert stack.stack_memory_mb(db_cfg)["postgres"] > 0
