@@ -178,6 +178,21 @@ class Bench:
                   "next_queued": after.get("queued_when"), "next_running": after.get("start_date")}
         return {k: (datetime.fromisoformat(v) - flagged).total_seconds() for k, v in stamps.items() if v}
 
+    def time_flags(self, items: list[str], sop_id: str) -> tuple[list[float], list[dict[str, float]]]:
+        """Approve ``items`` one after another at their first gate: seconds from each flag to the next task
+        running, and where they went (``flag_stages``)."""
+        sop = self.sops[sop_id]
+        gate = sop.gates[0]
+        next_task = sop.steps[sop.steps.index(gate) + 1].task_id
+        latency, stages = [], []
+        for item_id in items:
+            flagged = self.approve(item_id, sop_id)
+            started = wait_for(lambda: self.task_start(item_id, sop_id, next_task), 300, f"{next_task} of {item_id}")
+            latency.append((started - flagged).total_seconds())
+            stages.append(self.flag_stages(item_id, sop_id, gate.task_id, next_task, flagged))
+            time.sleep(2)
+        return latency, stages
+
     def deferred(self) -> int:
         found = self.api("/api/v2/dags/~/dagRuns/~/taskInstances?state=deferred&limit=1")
         return found["total_entries"] if found else -1
@@ -211,7 +226,7 @@ class Bench:
         return times
 
 
-def _wait_for(probe: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
+def wait_for(probe: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = probe()
@@ -236,7 +251,7 @@ def single_latency(bench: Bench, label: str, count: int, events: bool) -> list[f
     for n in range(count):
         item_id = f"single-{label}-{n}"
         dropped = bench.drop(item_id, "singkawang", events=events)
-        started = _wait_for(lambda: bench.run_start(item_id, "singkawang"), 120, f"run of {item_id}")
+        started = wait_for(lambda: bench.run_start(item_id, "singkawang"), 120, f"run of {item_id}")
         latencies.append((started - dropped).total_seconds())
         time.sleep(3)
     return latencies
@@ -315,17 +330,7 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
             if results["waiting"][-1]["deadline_callbacks"] == 0:
                 break
 
-        sop = sops["singkawang"]
-        gate = sop.gates[0]
-        next_task = sop.steps[sop.steps.index(gate) + 1].task_id
-        flag_latency, stages = [], []
-        for item_id in burst[:args.flags]:
-            flagged = bench.approve(item_id, "singkawang")
-            started = _wait_for(lambda: bench.task_start(item_id, "singkawang", next_task), 300,
-                                f"{next_task} of {item_id}")
-            flag_latency.append((started - flagged).total_seconds())
-            stages.append(bench.flag_stages(item_id, "singkawang", gate.task_id, next_task, flagged))
-            time.sleep(2)
+        flag_latency, stages = bench.time_flags(burst[:args.flags], "singkawang")
         stage_medians = {k: statistics.median(s[k] for s in stages if k in s) for k in stages[0]}
         results["flag_to_next_task"] = {"values": flag_latency, "summary": summary(flag_latency),
                                         "stage_medians_s": stage_medians, "stages": stages, "load": load()}

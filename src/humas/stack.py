@@ -55,6 +55,7 @@ class StackConfig:
     bucket: str = "humas"
     parallelism: int = 4
     include_dir: Path = REPO / "include"
+    airflow_settings: dict[str, str] = field(default_factory=dict)  # AIRFLOW__* overrides (benchmarks)
     bin_dir: Path = field(default_factory=lambda: Path(sys.executable).parent)
 
     @classmethod
@@ -153,9 +154,9 @@ def airflow_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "60",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         # Items waiting at gates keep their runs running; the scheduler looks at this many running runs per
-        # loop, oldest decision first. At the default 20, with 277 runs waiting, a gate's next task started
-        # 10-16 s after the gate ended (one round of all runs); all runs per loop (500): 3-5 s, but the
-        # scheduler's CPU went from 0.2 to 0.44 cores. 100 keeps a round to about five loops.
+        # loop, oldest decision first (about 7 ms of CPU each here). With 500 waiting (bench.scheduler_sweep):
+        # 20 per loop (the default) 0.25 cores, a flag's next task after 28 s; 100: 0.5 cores, 12 s;
+        # 500: 0.68 cores and 18 s (each loop then takes seconds, so everything else waits too).
         "AIRFLOW__SCHEDULER__MAX_DAGRUNS_PER_LOOP_TO_SCHEDULE": "100",
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(cfg.worker_log_port),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(cfg.trigger_log_port),
@@ -163,7 +164,7 @@ def airflow_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
         "HUMAS_APPROVAL_KEY": sec["approval_key"],
         "HUMAS_WEBHOOK_TOKEN": webhook_token(sec),
     }
-    return {**settings, **_connections(cfg, sec), "NO_PROXY": "*", "no_proxy": "*"}
+    return {**settings, **cfg.airflow_settings, **_connections(cfg, sec), "NO_PROXY": "*", "no_proxy": "*"}
 
 
 def webhook_token(sec: dict[str, str]) -> str:
@@ -396,7 +397,7 @@ def up(cfg: StackConfig) -> None:
     """Start every component that is not running; return when Airflow answers and the bucket exists."""
     sec = load_secrets(cfg)
     _write_passwords(cfg, sec)
-    env = {**airflow_env(cfg, sec), "HUMAS_SANDBOX_TOKEN": sec["platform_token"]}
+    env = _component_env(cfg, sec)
     commands = _commands(cfg)
     if "postgres" not in running(cfg):
         init_db(cfg, sec)
@@ -415,6 +416,19 @@ def up(cfg: StackConfig) -> None:
     _wait_port(cfg.sandbox_port, "sandbox", 30, cfg)
     _wait_port(cfg.airflow_port, "api-server", 180, cfg)
     _write_client_env(cfg, sec)
+
+
+def restart(cfg: StackConfig, name: str) -> None:
+    """Stop one component and start it again with the configuration as it is now."""
+    if name in running(cfg):
+        _stop_groups([running(cfg)[name]], grace=30)
+    sec = load_secrets(cfg)
+    _start(cfg, name, _commands(cfg)[name], {} if name == "postgres" else _component_env(cfg, sec))
+
+
+def _component_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
+    """What the Airflow components and the sandbox are started with."""
+    return {**airflow_env(cfg, sec), "HUMAS_SANDBOX_TOKEN": sec["platform_token"]}
 
 
 def wait_for_dags(cfg: StackConfig, dag_ids: list[str], timeout: float = 180) -> None:

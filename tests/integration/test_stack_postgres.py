@@ -92,3 +92,13 @@ def test_a_component_counts_the_backends_postgres_starts_in_sessions_of_their_ow
         counted = {p.pid for p in stack.component_processes(stack.running(db_cfg)["postgres"])}
         assert backend in counted
         assert stack.stack_memory_mb(db_cfg)["postgres"] > 0
+
+
+def test_restart_starts_one_component_again_with_the_settings_as_they_are_now(db_cfg: stack.StackConfig) -> None:
+    sec = _start_db(db_cfg)
+    before = stack.running(db_cfg)["postgres"]
+    db_cfg.airflow_settings = {"AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.25"}
+    assert stack.airflow_env(db_cfg, sec)["AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME"] == "0.25"
+    stack.restart(db_cfg, "postgres")
+    assert stack.running(db_cfg)["postgres"] != before and not stack.leftovers([before])
+    stack.create_database(db_cfg, sec)  # takes logins again
