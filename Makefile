@@ -41,5 +41,5 @@ test-fast: install  ## everything but the end-to-end tests
 bench: install  ## design-asset checks vs the naive Pillow path
 	$(PY) -m bench.assets_bench
 
-clean: stop
-	rm -rf .stack
+clean:  ## stop, then remove the stack's data: bucket snapshot, Airflow's database, the sandbox's posts
+	$(PY) -m humas.stack clean

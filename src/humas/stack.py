@@ -188,8 +188,17 @@ def postgres_bin_dir() -> Path:
                      "(as root); elsewhere install PostgreSQL 13 or newer and put its bin folder on PATH.")
 
 
-def _db_dir(cfg: StackConfig) -> Path:
-    return cfg.home / "postgres"
+# Where the cluster goes when we are root and PostgreSQL's own user cannot enter the stack home (a checkout
+# under /root): kept, unlike /tmp, so Airflow's database outlives a reboot as the bucket snapshot does.
+ROOT_DB_PARENT = Path("/var/lib/humas-stack")
+
+
+def db_dir(cfg: StackConfig) -> Path:
+    """The PostgreSQL cluster's folder: ``<home>/postgres``, or under ROOT_DB_PARENT (see there)."""
+    inside = cfg.home / "postgres"
+    if os.geteuid() != 0 or _open_to_others(inside):
+        return inside
+    return ROOT_DB_PARENT / hashlib.sha256(str(cfg.home.resolve()).encode()).hexdigest()[:16] / "postgres"
 
 
 def _db_os_user() -> dict[str, object]:
@@ -197,27 +206,20 @@ def _db_os_user() -> dict[str, object]:
     return {"user": POSTGRES_OS_USER, "group": POSTGRES_OS_USER} if os.geteuid() == 0 else {}
 
 
-def _check_reachable_by_postgres(folder: Path) -> None:
-    """As root, PostgreSQL runs as ``postgres``: every folder above its data must let that user through."""
-    if os.geteuid() != 0:
-        return
-    for parent in folder.parents:
-        if parent.exists() and not parent.stat().st_mode & 0o001:
-            raise HumasError(f"PostgreSQL runs as user {POSTGRES_OS_USER!r} here (we are root) and cannot reach "
-                             f"{folder}: {parent} is closed to other users. Use a stack home under a folder "
-                             f"others may enter, or `chmod o+x {parent}`.")
+def _open_to_others(folder: Path) -> bool:
+    """Whether every existing folder above ``folder`` lets other users through."""
+    return all(parent.stat().st_mode & 0o001 for parent in folder.parents if parent.exists())
 
 
 def init_db(cfg: StackConfig, sec: dict[str, str]) -> None:
     """A new PostgreSQL cluster in the stack home, password login only, unless one is there already."""
-    data = _db_dir(cfg)
+    data = db_dir(cfg)
     if (data / "PG_VERSION").exists():
         return
-    _check_reachable_by_postgres(data)
     shutil.rmtree(data, ignore_errors=True)  # a half-made cluster from an interrupted first start
-    data.mkdir(parents=True, mode=0o700)
-    pwfile = cfg.home / "run" / "db-password"
-    pwfile.parent.mkdir(parents=True, exist_ok=True)
+    data.parent.mkdir(parents=True, exist_ok=True)
+    data.mkdir(mode=0o700)
+    pwfile = data.parent / "db-password"  # where PostgreSQL's user can read it, for initdb only
     pwfile.write_text(sec["db_password"])
     pwfile.chmod(0o600)
     if os.geteuid() == 0:
@@ -260,7 +262,7 @@ def _commands(cfg: StackConfig) -> dict[str, list[str]]:
     py, airflow = str(cfg.bin_dir / "python"), str(cfg.bin_dir / "airflow")
     return {
         # TCP on loopback only, no Unix socket (its default folder belongs to the system's PostgreSQL).
-        "postgres": [str(postgres_bin_dir() / "postgres"), "-D", str(_db_dir(cfg)), "-p", str(cfg.db_port),
+        "postgres": [str(postgres_bin_dir() / "postgres"), "-D", str(db_dir(cfg)), "-p", str(cfg.db_port),
                      "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
         "s3": [py, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cfg.s3_port)],
         "sandbox": [py, "-m", "humas.sandbox", "--host", "127.0.0.1", "--port", str(cfg.sandbox_port),
@@ -619,7 +621,7 @@ def _store(cfg: StackConfig) -> "Store":
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m humas.stack", description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("run", "up", "down", "status"))
+    parser.add_argument("action", choices=("run", "up", "down", "status", "clean"))
     args = parser.parse_args(argv)
     cfg = StackConfig()
     if args.action == "run":
@@ -629,6 +631,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stack up: Airflow {cfg.airflow_url}, S3 {cfg.s3_url}, sandbox {cfg.sandbox_url}")
     elif args.action == "down":
         print("stopped:", ", ".join(down(cfg)) or "nothing was running")
+    elif args.action == "clean":
+        print("stopped:", ", ".join(down(cfg)) or "nothing was running")
+        shutil.rmtree(db_dir(cfg), ignore_errors=True)  # outside the home when we are root in a closed folder
+        shutil.rmtree(cfg.home, ignore_errors=True)
+        print(f"removed {cfg.home} (the bucket snapshot, Airflow's database, the sandbox's posts)")
     else:
         for name, mb in stack_memory_mb(cfg).items():
             print(f"{name:14} {mb:8.0f} MB")

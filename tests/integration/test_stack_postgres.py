@@ -1,6 +1,7 @@
 """The embedded stack's PostgreSQL: a cluster of its own in the stack home, password logins, nothing left running."""
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -10,7 +11,6 @@ import psycopg2
 import pytest
 
 from humas import stack
-from humas.exceptions import HumasError
 
 
 @pytest.fixture()
@@ -62,18 +62,21 @@ def test_database_and_its_rows_survive_a_restart(db_cfg: stack.StackConfig) -> N
         assert cur.fetchall() == [("masih ada",)]
 
 
-def test_a_home_postgres_cannot_reach_is_named_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_as_root_a_home_postgres_cannot_enter_keeps_its_cluster_outside(monkeypatch: pytest.MonkeyPatch,
+                                                                           tmp_path: Path) -> None:
     base = Path(tempfile.mkdtemp())  # not pytest's tmp_path: its folders are closed to other users
     try:
         base.chmod(0o711)
+        monkeypatch.setattr(stack.os, "geteuid", lambda: 0)
+        monkeypatch.setattr(stack, "ROOT_DB_PARENT", tmp_path / "var-lib")
+        open_home = stack.StackConfig(home=base / "open" / "stack")
+        assert stack.db_dir(open_home) == base / "open" / "stack" / "postgres"
         closed = base / "closed"
         closed.mkdir(mode=0o700)
-        monkeypatch.setattr(stack.os, "geteuid", lambda: 0)
-        with pytest.raises(HumasError) as err:
-            stack._check_reachable_by_postgres(closed / "stack" / "postgres")
-        assert str(closed) in str(err.value) and f"chmod o+x {closed}" in str(err.value)
-        closed.chmod(0o711)
-        stack._check_reachable_by_postgres(closed / "stack" / "postgres")
+        closed_home = stack.StackConfig(home=closed / "stack")
+        outside = stack.db_dir(closed_home)
+        assert outside.parent.parent == tmp_path / "var-lib" and outside.name == "postgres"
+        assert stack.db_dir(stack.StackConfig(home=closed / "other")) != outside  # one cluster per stack home
     finally:
         shutil.rmtree(base)
 
@@ -102,3 +105,21 @@ def test_restart_starts_one_component_again_with_the_settings_as_they_are_now(db
     stack.restart(db_cfg, "postgres")
     assert stack.running(db_cfg)["postgres"] != before and not stack.leftovers([before])
     stack.create_database(db_cfg, sec)  # takes logins again
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="PostgreSQL runs as its own user only when we are root")
+def test_as_root_a_stack_in_a_closed_folder_still_gets_its_database(monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
+    monkeypatch.setattr(stack, "ROOT_DB_PARENT", Path(tempfile.mkdtemp()))  # /tmp: open to others
+    stack.ROOT_DB_PARENT.chmod(0o755)
+    cfg = stack.StackConfig.on_free_ports("humas-db-closed-")
+    cfg.home.parent.chmod(0o700)  # like a checkout under /root
+    try:
+        sec = _start_db(cfg)
+        assert stack.ROOT_DB_PARENT in stack.db_dir(cfg).parents
+        psycopg2.connect(host="127.0.0.1", port=cfg.db_port, user="airflow", password=sec["db_password"],
+                         dbname="airflow").close()
+    finally:
+        stack.down(cfg)
+        shutil.rmtree(cfg.home.parent, ignore_errors=True)
+        shutil.rmtree(stack.ROOT_DB_PARENT, ignore_errors=True)

@@ -69,3 +69,13 @@ def test_minio_sends_inbox_events_to_the_intake_webhook_with_the_shared_token(co
         "environment"]["HUMAS_WEBHOOK_TOKEN"]
     assert "mc event add" in " ".join(compose["services"]["minio-init"]["command"]) and "--prefix inbox/" in \
         " ".join(compose["services"]["minio-init"]["command"])
+
+
+def test_production_scheduler_examines_as_many_waiting_runs_per_loop_as_the_embedded_stack(compose, tmp_path):
+    from humas import stack
+
+    key = "AIRFLOW__SCHEDULER__MAX_DAGRUNS_PER_LOOP_TO_SCHEDULE"
+    secrets = dict.fromkeys(("jwt_secret", "fernet_key", "approval_key", "s3_access_key", "s3_secret_key",
+                             "platform_token", "pipeline_password", "db_password"), "x")
+    embedded = stack.airflow_env(stack.StackConfig(home=tmp_path), secrets)[key]
+    assert compose["services"]["airflow-scheduler"]["environment"][key] == embedded
