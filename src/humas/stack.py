@@ -212,7 +212,7 @@ def _open_to_others(folder: Path) -> bool:
 
 
 def init_db(cfg: StackConfig, sec: dict[str, str]) -> None:
-    """A new PostgreSQL cluster in the stack home, password login only, unless one is there already."""
+    """A new PostgreSQL cluster in ``db_dir``, password logins only, unless one is there already."""
     data = db_dir(cfg)
     if (data / "PG_VERSION").exists():
         return
@@ -299,7 +299,7 @@ def _start(cfg: StackConfig, name: str, command: list[str], env: dict[str, str])
     log = open(cfg.home / "logs" / f"{name}.log", "ab")
     as_user = _db_os_user() if name == "postgres" else {}
     proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True, cwd=str(cfg.home if as_user else REPO),
+                            stdin=subprocess.DEVNULL, start_new_session=True, cwd=str(REPO),
                             **as_user)  # type: ignore[call-overload]
     _pid_file(cfg, name).write_text(str(proc.pid))
 
