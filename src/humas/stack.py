@@ -488,6 +488,18 @@ def _stop_groups(pgids: list[int], grace: float) -> None:
         _signal_group(pid, signal.SIGKILL)
 
 
+def discard(cfg: StackConfig) -> list[int]:
+    """Stop a throw-away stack (``StackConfig.on_free_ports``) and delete its temp folder and database.
+
+    Returns the process groups that outlived ``down``: none, when all is well.
+    """
+    groups, database = list(running(cfg).values()), db_dir(cfg)
+    down(cfg)
+    shutil.rmtree(database, ignore_errors=True)
+    shutil.rmtree(cfg.home.parent, ignore_errors=True)
+    return leftovers(groups)
+
+
 def leftovers(pgids: list[int]) -> list[int]:
     """The process groups among ``pgids`` that still have a live process."""
     return [pgid for pgid in pgids if _group_alive(pgid)]

@@ -37,11 +37,8 @@ def stack_cfg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stack.StackC
         stack.wait_for_dags(cfg, ["humas_dispatcher", *(s.dag_id for s in sops.values())], timeout=300)
         yield cfg
     finally:
-        groups = list(stack.running(cfg).values())
-        stack.down(cfg)
         # `make stop` must leave nothing behind: no lingering scheduler, executor worker, server or database.
-        assert stack.leftovers(groups) == [], "stack processes survived stack.down()"
-        shutil.rmtree(cfg.home.parent, ignore_errors=True)
+        assert stack.discard(cfg) == [], "stack processes survived stack.down()"
 
 
 @pytest.fixture()

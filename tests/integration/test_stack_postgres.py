@@ -19,16 +19,13 @@ def db_cfg() -> Iterator[stack.StackConfig]:
     try:
         yield cfg
     finally:
-        groups = list(stack.running(cfg).values())
-        stack.down(cfg)
-        assert stack.leftovers(groups) == [], "PostgreSQL survived stack.down()"
-        shutil.rmtree(cfg.home.parent, ignore_errors=True)
+        assert stack.discard(cfg) == [], "PostgreSQL survived stack.down()"
 
 
 def _start_db(cfg: stack.StackConfig) -> dict[str, str]:
     sec = stack.load_secrets(cfg)
     stack.init_db(cfg, sec)
-    stack._start(cfg, "postgres", stack._commands(cfg)["postgres"], {})
+    stack.restart(cfg, "postgres")
     stack.create_database(cfg, sec)
     return sec
 
@@ -120,6 +117,5 @@ def test_as_root_a_stack_in_a_closed_folder_still_gets_its_database(monkeypatch:
         psycopg2.connect(host="127.0.0.1", port=cfg.db_port, user="airflow", password=sec["db_password"],
                          dbname="airflow").close()
     finally:
-        stack.down(cfg)
-        shutil.rmtree(cfg.home.parent, ignore_errors=True)
+        stack.discard(cfg)
         shutil.rmtree(stack.ROOT_DB_PARENT, ignore_errors=True)
