@@ -1,4 +1,4 @@
-"""Deadline-alert callbacks: the scheduler fires them when a run passes a SOP step's cumulative deadline."""
+"""Callbacks: deadline alerts (a run passed a SOP step's cumulative deadline) and the step-done nudge."""
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +10,7 @@ from humas.layout import item_id_from_run_id
 from humas.sop import available_sops
 from humas.status import note_event, read_status
 
-from humas_airflow.hooks import BUCKET_CONN_ID, HumasBucketHook
+from humas_airflow.hooks import API_CONN_ID, BUCKET_CONN_ID, AirflowApiHook, HumasBucketHook
 
 if TYPE_CHECKING:
     from humas.store import Store
@@ -59,3 +59,16 @@ async def step_deadline_missed(context: dict[str, Any], sop_id: str, step_number
     message = await asyncio.to_thread(record_late_step, run_id, sop_id, step_number, deadline_time)
     if message:
         log.warning("SLA miss on %s %s: %s", dag_run.get("dag_id"), run_id, message)
+
+
+def schedule_next_step(context: dict[str, Any]) -> None:
+    """Task callback after a step succeeds or is skipped (its state is already stored): ask the scheduler to
+    look at the run in its next loop, so the next step starts in about a second however many items wait at
+    gates (see ``humas_airflow.run_app``). Never fails the step: the scheduler reaches the run in its turn."""
+    dag_run = context["dag_run"]
+    try:
+        if AirflowApiHook(API_CONN_ID, timeout=5).schedule_next(dag_run.dag_id, dag_run.run_id):
+            log.info("the scheduler looks at run %s next", dag_run.run_id)
+    except Exception as exc:
+        log.warning("could not ask the scheduler to schedule the next step of run %s now (%s); it will get to "
+                    "the run in its turn", dag_run.run_id, exc)

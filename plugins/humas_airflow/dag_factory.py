@@ -9,7 +9,7 @@ from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference
 from humas import sla
 from humas.sop import Sop, Step
 
-from humas_airflow.callbacks import step_deadline_missed
+from humas_airflow.callbacks import schedule_next_step, step_deadline_missed
 from humas_airflow.operators import (
     ConceptIntakeOperator,
     DesignCheckOperator,
@@ -76,7 +76,9 @@ def build_sop_dag(sop: Sop) -> DAG:
         # Every step is safe to run again (a gate finds a decision already taken, publishing never posts
         # twice). Airflow 3.3.2 can fail a task resumed moments after it deferred (the deferring process's
         # late "success" event arrives while it runs again); a retry carries on where it was.
-        default_args={"retries": 2, "retry_delay": timedelta(seconds=10)},
+        # The callbacks put the run first in the scheduler's next loop when a step ends (see run_app).
+        default_args={"retries": 2, "retry_delay": timedelta(seconds=10),
+                      "on_success_callback": schedule_next_step, "on_skipped_callback": schedule_next_step},
     ) as dag:
         tasks = [_step_task(sop, step) for step in sop.steps]
         upload = sop.upload_step

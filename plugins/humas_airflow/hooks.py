@@ -6,6 +6,7 @@ import time
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any, Callable
+from urllib.parse import quote
 
 import requests
 
@@ -136,6 +137,19 @@ class AirflowApiHook(BaseHook):
             raise HumasError(f"Airflow refused to send run {run_id} back to {task_id}: "
                              f"HTTP {resp.status_code} {resp.text[:300]}")
         return [ti["task_id"] for ti in resp.json().get("task_instances", [])]
+
+    def schedule_next(self, dag_id: str, run_id: str) -> bool:
+        """Ask the scheduler to look at this run in its next loop (``/humas-runs``, see ``run_app``).
+
+        True when the run was put first; False when it is not running (nothing to schedule).
+        """
+        session, base = self._session()
+        resp = session.post(f"{base}/humas-runs/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+                            "/schedule-next", timeout=self.timeout)
+        if resp.status_code >= 400:
+            raise HumasError(f"Airflow refused to schedule the next step of run {run_id} of {dag_id}: "
+                             f"HTTP {resp.status_code} {resp.text[:300]}")
+        return bool(resp.json().get("scheduled_next"))
 
     def run_starter(self) -> Callable[[str, str, dict[str, Any]], str]:
         """A function that creates one DAG run with a given run id through ``POST /api/v2/dags/{id}/dagRuns``.

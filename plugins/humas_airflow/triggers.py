@@ -271,7 +271,12 @@ class RerunFromTrigger(BaseTrigger):
         hook = AirflowApiHook(self.api_conn_id)
         if hook.task_state(self.dag_id, self.run_id, self.from_task_id) != ("deferred", self.from_try):
             return []  # already sent back by an earlier start of this trigger
-        return hook.rerun_from(self.dag_id, self.run_id, self.to_task_id, self.note)
+        cleared = hook.rerun_from(self.dag_id, self.run_id, self.to_task_id, self.note)
+        try:  # the cleared step starts at once instead of in the run's turn (see run_app)
+            hook.schedule_next(self.dag_id, self.run_id)
+        except Exception as exc:
+            self.log.warning("run %s sent back; the scheduler gets to it in its turn (%s)", self.run_id, exc)
+        return cleared
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:

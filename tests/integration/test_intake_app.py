@@ -10,12 +10,14 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, Iterator
 
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+
+from fake_http import JsonHandler
 
 from humas import layout
 from humas.exceptions import HumasError
@@ -30,24 +32,13 @@ TOKEN = "s3cret-webhook-token"
 ITEM = "2026-12-01-hut-kota"
 
 
-class FakeAirflowApi(BaseHTTPRequestHandler):
+class FakeAirflowApi(JsonHandler):
     runs: dict[str, dict[str, Any]] = {}
     known_dags: set[str] = set()
     clash: set[str] = set()  # run ids whose logical date another run holds (Airflow answers 409 too)
     busy: dict[str, int] = {}  # run id -> how many requests fail with 500 first
     sign_ins = 0
     sign_in_delay = 0.0  # seconds the sign-in takes
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _reply(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
