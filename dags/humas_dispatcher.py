@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from airflow.sdk import DAG
 
+from humas_airflow.callbacks import schedule_next_step
 from humas_airflow.dispatcher import PlanItemRunsOperator
 from humas_airflow.sensors import NewItemsSensor
 
@@ -24,7 +25,11 @@ with DAG(
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     tags=["humas", "dispatcher"],
-    default_args={"owner": "humas-ops"},
+    # A new item's check starts as soon as the sensor sees it, not in the run's turn (see run_app), and
+    # ahead of any SOP step waiting for a slot: it is one short task for every new item, and it starts
+    # their SLA clocks.
+    default_args={"owner": "humas-ops", "on_success_callback": schedule_next_step,
+                  "priority_weight": 1000, "weight_rule": "absolute"},
 ):
     new_items = NewItemsSensor(task_id="wait_for_new_items", task_display_name="Tunggu item baru di inbox",
                                poll_interval=2.0)

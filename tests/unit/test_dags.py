@@ -23,7 +23,9 @@ def _no_network(*a, **k):
     raise RuntimeError("DAG parsing tried to open a network connection")
 socket.socket.connect = _no_network
 socket.create_connection = _no_network
+from types import SimpleNamespace
 from airflow.dag_processing.dagbag import DagBag
+from airflow.task.priority_strategy import validate_and_load_priority_weight_strategy as load_rule
 started = time.perf_counter()
 bag = DagBag(dag_folder=sys.argv[1])
 elapsed = time.perf_counter() - started
@@ -31,7 +33,12 @@ dags = {d.dag_id: {"tasks": [t.task_id for t in d.tasks], "tags": sorted(d.tags)
                    "order": [t.task_id for t in d.topological_sort()] if hasattr(d, "topological_sort") else [],
                    "display": {t.task_id: t.task_display_name for t in d.tasks},
                    "owners": sorted({t.owner for t in d.tasks}), "doc": d.doc_md or "",
-                   "deadlines": len(d.deadline or []) if isinstance(d.deadline, list) else (1 if d.deadline else 0)}
+                   "deadlines": len(d.deadline or []) if isinstance(d.deadline, list) else (1 if d.deadline else 0),
+                   "weights": {t.task_id: load_rule(t.weight_rule).get_weight(SimpleNamespace(task=t))
+                               for t in d.tasks},  # what the scheduler stores as the TI's priority
+                   "on_success": sorted({getattr(c, "__name__", "?") for t in d.tasks
+                                         for c in (t.on_success_callback if isinstance(t.on_success_callback, list)
+                                                   else [t.on_success_callback]) if c})}
         for d in bag.dags.values()}
 print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": dags, "seconds": elapsed}))
 """
@@ -80,6 +87,20 @@ def test_every_timed_step_gets_a_run_deadline(parsed):
     for sop in load_all_sops().values():
         timed = [s for s in sop.steps if s.time.kind == "duration"]
         assert parsed["dags"][sop.dag_id]["deadlines"] == len(timed)
+
+
+def test_in_a_burst_new_items_are_checked_first_then_later_steps_outrank_earlier_ones(parsed):
+    dispatcher = parsed["dags"]["humas_dispatcher"]["weights"]
+    for sop in load_all_sops().values():
+        weights = parsed["dags"][sop.dag_id]["weights"]
+        in_order = [weights[s.task_id] for s in sop.steps] + [weights["record_post_links"]]
+        assert in_order == sorted(set(in_order)), (sop.id, in_order)  # strictly rising: work under way first
+        assert min(dispatcher.values()) > max(in_order)
+
+
+def test_every_step_puts_its_run_first_in_the_schedulers_next_loop_when_it_ends(parsed):
+    for dag_id, dag in parsed["dags"].items():
+        assert dag["on_success"] == ["schedule_next_step"], dag_id
 
 
 def test_parsing_needs_no_network_and_is_quick(parsed):
