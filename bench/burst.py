@@ -15,7 +15,10 @@ Every figure is printed with the machine's load average beside it: other work on
    S3 requests/s, counted in the S3 server's access log, and CPU per component over a minute;
 5. flag -> next task running, for ``--flags`` approvals one after another (Airflow's start_date of the task
    after the gate, minus the moment the signed flag was written);
-6. machine steps: the rest of the burst approved at once -> published; items/hour before and after the gate.
+6. machine steps: the rest of the burst approved at once -> published; items/hour before and after the gate;
+7. through: ``--through`` more items dropped at once, each approved the moment its gate waits (as an approver
+   at the screen would), until all are published: items/hour through every machine step, both halves sharing
+   the executor slots.
 
 The stack runs a copy of include/ plus one bench SOP, ``uji_beban``: Yogyakarta's steps with week-long standard
 times, used for the items that only fill the gates (see FILL_SOP).
@@ -197,6 +200,12 @@ class Bench:
         found = self.api("/api/v2/dags/~/dagRuns/~/taskInstances?state=deferred&limit=1")
         return found["total_entries"] if found else -1
 
+    def waiting_at(self, sop: str, gate_id: str) -> set[str]:
+        """Items whose run waits (deferred) at ``gate_id``: one API request, however many there are."""
+        found = self.api(f"/api/v2/dags/{self.sops[sop].dag_id}/dagRuns/~/taskInstances?task_id={gate_id}"
+                         "&state=deferred&limit=1000") or {}
+        return {layout.item_id_from_run_id(ti["dag_run_id"]) for ti in found.get("task_instances", [])}
+
     def approve(self, item_id: str, sop: str) -> datetime:
         pending = pending_review(self.store, item_id)
         key = stack.load_secrets(self.cfg)["approval_key"].encode()
@@ -263,6 +272,8 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
     parser.add_argument("--waiting", type=int, default=500, help="items waiting at gates while measuring cost")
     parser.add_argument("--flags", type=int, default=20, help="approvals timed one after another")
     parser.add_argument("--singles", type=int, default=3, help="single items timed per path (poll, webhook)")
+    parser.add_argument("--through", type=int, default=100,
+                        help="items dropped at once and approved as they reach the gate, timed to published (0: skip)")
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--measure-seconds", type=float, default=60.0)
     args = parser.parse_args()
@@ -353,6 +364,12 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
                                     "all_machine_steps_items_per_hour": both, "load": load()}
         print(f"machine steps: to the gate {pre_rate:.0f} items/h; after the gate {len(rest)} items published in "
               f"{post_s:.0f} s = {post_rate:.0f} items/h; both {both:.0f} items/h ({load()})", flush=True)
+        if args.through:
+            results["through"] = through(bench, [f"through-{n:04d}" for n in range(args.through)], "singkawang")
+            print(f"through: {args.through} items dropped at once, each approved when its gate waited: all published "
+                  f"{results['through']['all_published_s']:.0f} s after the first drop = "
+                  f"{results['through']['items_per_hour']:.0f} items/h; per item drop -> published "
+                  f"{summary(results['through']['drop_to_published'])} ({load()})", flush=True)
         results["memory_mb"] = stack.stack_memory_mb(cfg)
     finally:
         results["load_end"] = load()
@@ -361,6 +378,24 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
         out.write_text(json.dumps(results, indent=1, default=str))
         print(f"end: {load()}; results in {out}", flush=True)
     return 0
+
+
+def through(bench: Bench, items: list[str], sop: str) -> dict[str, Any]:
+    """Drop ``items`` at once and approve each as soon as it waits at the SOP's gate, until all are published."""
+    gate = bench.sops[sop].gates[0].task_id
+    dropped = {item_id: bench.drop(item_id, sop) for item_id in items}
+    left, deadline = set(items), time.monotonic() + 3600
+    while left and time.monotonic() < deadline:
+        for item_id in bench.waiting_at(sop, gate) & left:
+            bench.approve(item_id, sop)
+            left.discard(item_id)
+        time.sleep(2)
+    bench.wait_states(items, {"published"}, 3600, "through published")
+    published = bench.state_times(items, "published")
+    span = (max(published) - min(dropped.values())).total_seconds()
+    return {"items": len(items), "all_published_s": span, "items_per_hour": len(items) / span * 3600,
+            "drop_to_published": summary([(t - dropped[i]).total_seconds() for i, t in zip(items, published)]),
+            "load": load()}
 
 
 def _print_window(label: str, w: dict[str, Any]) -> None:
