@@ -369,7 +369,7 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
             print(f"through: {args.through} items dropped at once, each approved when its gate waited: all published "
                   f"{results['through']['all_published_s']:.0f} s after the first drop = "
                   f"{results['through']['items_per_hour']:.0f} items/h; per item drop -> published "
-                  f"{summary(results['through']['drop_to_published'])} ({load()})", flush=True)
+                  f"{results['through']['drop_to_published']} ({load()})", flush=True)
         results["memory_mb"] = stack.stack_memory_mb(cfg)
     finally:
         results["load_end"] = load()
