@@ -62,9 +62,10 @@ async def step_deadline_missed(context: dict[str, Any], sop_id: str, step_number
 
 
 def schedule_next_step(context: dict[str, Any]) -> None:
-    """Task callback after a step succeeds or is skipped (its state is already stored): ask the scheduler to
-    look at the run in its next loop, so the next step starts in about a second however many items wait at
-    gates (see ``humas_airflow.run_app``). Never fails the step: the scheduler reaches the run in its turn."""
+    """Task callback after a step succeeds, is skipped or fails (its state is already stored): ask the
+    scheduler to look at the run in its next loop, so the next step starts in about a second however many
+    items wait at gates (see ``humas_airflow.run_app``). Never fails the step: the scheduler reaches the run
+    in its turn."""
     dag_run = context["dag_run"]
     try:
         if AirflowApiHook(API_CONN_ID, timeout=5).schedule_next(dag_run.dag_id, dag_run.run_id):

@@ -76,12 +76,14 @@ def build_sop_dag(sop: Sop) -> DAG:
         # Every step is safe to run again (a gate finds a decision already taken, publishing never posts
         # twice). Airflow 3.3.2 can fail a task resumed moments after it deferred (the deferring process's
         # late "success" event arrives while it runs again); a retry carries on where it was.
-        # The callbacks put the run first in the scheduler's next loop when a step ends (see run_app).
+        # The callbacks put the run first in the scheduler's next loop when a step ends (see run_app); a step
+        # that failed for good too, so the run shows as failed at once. A retry waits for the run's turn.
         # "upstream": a later step outranks an earlier one for a free slot, so in a burst items already under
         # way go on to their gates and posts before new items start (Airflow's default does the opposite:
         # every item's first step, then every item's second...).
         default_args={"retries": 2, "retry_delay": timedelta(seconds=10), "weight_rule": "upstream",
-                      "on_success_callback": schedule_next_step, "on_skipped_callback": schedule_next_step},
+                      "on_success_callback": schedule_next_step, "on_skipped_callback": schedule_next_step,
+                      "on_failure_callback": schedule_next_step},
     ) as dag:
         tasks = [_step_task(sop, step) for step in sop.steps]
         upload = sop.upload_step

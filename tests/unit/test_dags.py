@@ -26,6 +26,8 @@ socket.create_connection = _no_network
 from types import SimpleNamespace
 from airflow.dag_processing.dagbag import DagBag
 from airflow.task.priority_strategy import validate_and_load_priority_weight_strategy as load_rule
+def _callbacks(value):
+    return [c for c in (value if isinstance(value, list) else [value]) if c]
 started = time.perf_counter()
 bag = DagBag(dag_folder=sys.argv[1])
 elapsed = time.perf_counter() - started
@@ -36,9 +38,9 @@ dags = {d.dag_id: {"tasks": [t.task_id for t in d.tasks], "tags": sorted(d.tags)
                    "deadlines": len(d.deadline or []) if isinstance(d.deadline, list) else (1 if d.deadline else 0),
                    "weights": {t.task_id: load_rule(t.weight_rule).get_weight(SimpleNamespace(task=t))
                                for t in d.tasks},  # what the scheduler stores as the TI's priority
-                   "on_success": sorted({getattr(c, "__name__", "?") for t in d.tasks
-                                         for c in (t.on_success_callback if isinstance(t.on_success_callback, list)
-                                                   else [t.on_success_callback]) if c})}
+                   **{f"on_{event}": sorted({getattr(c, "__name__", "?") for t in d.tasks
+                                             for c in _callbacks(getattr(t, f"on_{event}_callback"))})
+                      for event in ("success", "failure", "skipped")}}
         for d in bag.dags.values()}
 print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": dags, "seconds": elapsed}))
 """
@@ -101,6 +103,8 @@ def test_in_a_burst_new_items_are_checked_first_then_later_steps_outrank_earlier
 def test_every_step_puts_its_run_first_in_the_schedulers_next_loop_when_it_ends(parsed):
     for dag_id, dag in parsed["dags"].items():
         assert dag["on_success"] == ["schedule_next_step"], dag_id
+        if dag_id != "humas_dispatcher":  # a failed dispatcher run is followed by the next one anyway
+            assert dag["on_failure"] == dag["on_skipped"] == ["schedule_next_step"], dag_id
 
 
 def test_parsing_needs_no_network_and_is_quick(parsed):
