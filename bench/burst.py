@@ -1,7 +1,7 @@
 """Benchmark: a burst of items through the embedded stack, and what items waiting at their gates cost.
 
     .venv/bin/python -m bench.burst --items 100                  # its own stack on free ports; 30-60 minutes
-    .venv/bin/python -m bench.burst --items 10 --waiting 30 --flags 5   # a quick look
+    .venv/bin/python -m bench.burst --items 10 --waiting 30 --flags 5 --through 10   # a quick look
 
 Every figure is printed with the machine's load average beside it: other work on the machine distorts them.
 
