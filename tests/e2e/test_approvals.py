@@ -14,10 +14,10 @@ import yaml
 from humas import layout
 from humas.cli import main as humas
 from humas.sample import draw_poster
-from humas.stack import api_token, passwords, wait_for_state
+from humas.stack import api_token, wait_for_state
 from humas.status import read_events
 
-from test_item_flow import decide, write_item
+from test_item_flow import decide, login_token, write_item
 
 pytestmark = pytest.mark.e2e
 
@@ -120,8 +120,7 @@ def test_the_approval_page_needs_airflow_sign_in_and_shows_what_is_reviewed(tmp_
     anonymous = requests.get(page, allow_redirects=False, timeout=30)
     assert anonymous.status_code in (302, 303, 307) and "login" in anonymous.headers["location"]
 
-    token = requests.post(f"{stack_cfg.airflow_url}/auth/token", timeout=30, json={
-        "username": "skw.hendra", "password": passwords(stack_cfg)["skw.hendra"]}).json()["access_token"]
+    token = login_token(stack_cfg, "skw.hendra")
     shown = requests.get(page, cookies={"_token": token}, timeout=30)
     assert shown.status_code == 200
     assert f"Konten uji {item_id}" in shown.text and "data:image/jpeg;base64," in shown.text

@@ -41,6 +41,14 @@ def approver(stack_cfg, sop_id: str, gate: str) -> str:
     return next(p.id for p in roster.holders(step.actor) if p.id != SUBMITTERS[sop_id])
 
 
+def login_token(stack_cfg, user: str) -> str:
+    """The Airflow bearer token of one login (its password from the stack's passwords.json)."""
+    resp = requests.post(f"{stack_cfg.airflow_url}/auth/token", timeout=30,
+                         json={"username": user, "password": passwords(stack_cfg)[user]})
+    resp.raise_for_status()
+    return resp.json()["access_token"]
+
+
 def decide(stack_cfg, store, item_id: str, sop_id: str, action: str = "approve", comment: str = "ok",
            user: str | None = None) -> int:
     """``humas <action> ITEM`` as a person signed in with their own Airflow login (the gate's role by default)."""

@@ -9,20 +9,13 @@ import requests
 
 from humas import layout
 from humas.cli import main as humas
-from humas.stack import PIPELINE_USER, api_token, passwords, wait_for_state
+from humas.stack import PIPELINE_USER, api_token, wait_for_state
 
-from test_item_flow import decide, write_item
+from test_item_flow import decide, login_token, write_item
 
 pytestmark = pytest.mark.e2e
 
 DAG_ID = "humas_sop_singkawang"
-
-
-def _token(stack_cfg, user: str) -> str:
-    resp = requests.post(f"{stack_cfg.airflow_url}/auth/token", timeout=30,
-                         json={"username": user, "password": passwords(stack_cfg)[user]})
-    resp.raise_for_status()
-    return resp.json()["access_token"]
 
 
 def _set_paused(stack_cfg, paused: bool) -> None:
@@ -49,9 +42,9 @@ def test_a_run_is_put_first_only_by_a_login_allowed_to_edit_runs_and_every_step_
     url = f"{stack_cfg.airflow_url}/humas-runs/dags/{DAG_ID}/runs/{run_id}/schedule-next"
 
     assert requests.post(url, timeout=30).status_code == 401
-    viewer = requests.post(url, timeout=30, headers={"Authorization": f"Bearer {_token(stack_cfg, 'skw.hendra')}"})
+    viewer = requests.post(url, timeout=30, headers={"Authorization": f"Bearer {login_token(stack_cfg, 'skw.hendra')}"})
     assert viewer.status_code == 403
-    service = {"Authorization": f"Bearer {_token(stack_cfg, PIPELINE_USER)}"}
+    service = {"Authorization": f"Bearer {login_token(stack_cfg, PIPELINE_USER)}"}
     unknown = requests.post(url.replace(run_id, "item__no-such-item"), headers=service, timeout=30)
     assert unknown.status_code == 404 and "no-such-item" in unknown.json()["detail"]
 
