@@ -5,15 +5,14 @@ so one bad file never hides the other agencies' DAGs.
 """
 from __future__ import annotations
 
-from humas.exceptions import SopError
-from humas.resources import sops_dir
-from humas.sop import load_sop, sop_files
+from pathlib import Path
+
+from humas.sop import available_sops_report
 
 from humas_airflow.dag_factory import build_broken_sop_dag, build_sop_dag
 
-for _path in sop_files(sops_dir()):
-    try:
-        _dag = build_sop_dag(load_sop(_path))
-    except SopError as _error:
-        _dag = build_broken_sop_dag(_path.stem, _error)
+# Cached by file signature: every task parses this file again, in a process that has read the SOPs already.
+_sops, _errors = available_sops_report()
+for _dag in [*(build_sop_dag(_sop) for _sop in _sops.values()),
+             *(build_broken_sop_dag(Path(_error.source).stem, _error) for _error in _errors)]:
     globals()[_dag.dag_id] = _dag

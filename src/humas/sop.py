@@ -24,8 +24,8 @@ from humas.resources import sops_dir
 from humas.yamlio import load_strict
 
 __all__ = [
-    "GATE_STAGES", "STAGES", "Role", "Sop", "StandardTime", "Step", "available_sops", "load_all_sops",
-    "load_sop", "load_sops_report", "parse_sop", "sop_files",
+    "GATE_STAGES", "STAGES", "Role", "Sop", "StandardTime", "Step", "available_sops", "available_sops_report",
+    "load_all_sops", "load_sop", "load_sops_report", "parse_sop", "sop_files",
 ]
 
 STAGES: tuple[str, ...] = (
@@ -260,15 +260,21 @@ def load_sops_report(directory: str | Path | None = None) -> tuple[dict[str, Sop
     return dict(sorted(sops.items())), errors
 
 
-# folder -> (signature of its SOP files, the SOPs that loaded from them); see ``available_sops``.
-_AVAILABLE_CACHE: dict[Path, tuple[tuple[tuple[str, int, int, int], ...], dict[str, Sop]]] = {}
+# folder -> (signature of its SOP files, what ``load_sops_report`` made of them); see ``available_sops_report``.
+_AVAILABLE_CACHE: dict[Path, tuple[tuple[tuple[str, int, int, int], ...], tuple[dict[str, Sop], list[SopError]]]] = {}
 
 
 def available_sops(directory: str | Path | None = None) -> dict[str, Sop]:
-    """The SOPs that load, keyed by id (see ``load_sops_report``).
+    """The SOPs that load, keyed by id (see ``load_sops_report``); kept as ``available_sops_report`` says."""
+    return dict(available_sops_report(directory)[0])
 
-    Long-lived callers (the triggerer polls the inbox every few seconds) ask again and again, so the result
-    is kept per folder and re-read only when a file is added, removed or changed (name, size, mtime, inode).
+
+def available_sops_report(directory: str | Path | None = None) -> tuple[dict[str, Sop], list[SopError]]:
+    """``load_sops_report``, kept per folder and re-read only when a file is added, removed or changed (name,
+    size, mtime, inode).
+
+    Long-lived callers ask again and again (the triggerer polls the inbox every few seconds), and so does
+    every task: a process forked from one that has read the files (see humas_airflow.preload) only stats them.
     """
     folder = (Path(directory) if directory is not None else sops_dir()).resolve()
     signature = []
@@ -276,13 +282,14 @@ def available_sops(directory: str | Path | None = None) -> dict[str, Sop]:
         try:
             st = path.stat()
         except OSError:  # vanished between listing and stat: load_sops_report will say so
-            return load_sops_report(folder)[0]
+            return load_sops_report(folder)
         signature.append((path.name, st.st_mtime_ns, st.st_size, st.st_ino))
     cached = _AVAILABLE_CACHE.get(folder)
     if cached is None or cached[0] != tuple(signature):
-        cached = (tuple(signature), load_sops_report(folder)[0])
+        cached = (tuple(signature), load_sops_report(folder))
         _AVAILABLE_CACHE[folder] = cached
-    return dict(cached[1])
+    sops, errors = cached[1]
+    return dict(sops), list(errors)
 
 
 def sop_files(folder: Path) -> list[Path]:

@@ -1,4 +1,4 @@
-"""available_sops keeps what it loaded and re-reads a folder only when one of its SOP files changes."""
+"""available_sops(_report) keeps what it loaded and re-reads a folder only when one of its SOP files changes."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,7 @@ import pytest
 
 from humas import sop as sop_module
 from humas.resources import sops_dir
-from humas.sop import available_sops
+from humas.sop import available_sops, available_sops_report
 
 
 @pytest.fixture()
@@ -86,3 +86,15 @@ def test_folders_are_cached_separately(folder: Path, tmp_path_factory: pytest.Te
     assert sorted(available_sops(folder)) == ["kendal", "singkawang"]
     assert sorted(available_sops(other)) == ["gunung_mas"]
     assert sorted(available_sops(folder)) == ["kendal", "singkawang"]
+
+
+def test_the_report_keeps_each_broken_files_error_with_the_sops(folder: Path, loads: list[Path]) -> None:
+    (folder / "bogor.yaml").write_text("id: bogor\nsteps: [1, 2\n", encoding="utf-8")
+    sops, errors = available_sops_report(folder)
+    assert sorted(sops) == ["kendal", "singkawang"]
+    assert [Path(e.source).name for e in errors] == ["bogor.yaml"]
+    errors.clear()
+    assert [Path(e.source).name for e in available_sops_report(folder)[1]] == ["bogor.yaml"]
+    assert available_sops(folder) == sops
+    assert len(loads) == 1
+
