@@ -48,7 +48,12 @@ def test_new_items_trigger_serializes_exactly_its_arguments():
 
 
 def test_the_hook_reads_the_bucket_from_the_connection(bucket_conn, store):
-    assert HumasBucketHook(bucket_conn).get_store().bucket == store.bucket
+    hook_store = HumasBucketHook(bucket_conn).get_store()
+    assert hook_store.bucket == store.bucket
+    store.put_bytes("probe/one.txt", b"1")
+    assert hook_store.get_bytes("probe/one.txt") == b"1"  # over HTTP, with the shared botocore models
+    # The caller is named without walking the stack (the provider's way costs a fifth of a step's CPU).
+    assert "Caller/HumasBucketHook" in hook_store.client.meta.config.user_agent_extra
 
 
 def test_a_flag_that_appears_fires_the_trigger_with_its_etag(bucket_conn, store):

@@ -1,0 +1,63 @@
+"""Loads what every SOP step needs once, in the scheduler, before its executor forks the task processes.
+
+LocalExecutor runs each task in a process forked from the scheduler, so a task starts with the scheduler's
+imports and nothing more. Left to itself every step imported our modules (Pillow, the provider's hooks, the
+plugin's web apps), loaded Airflow's plugins, read and validated every SOP file and parsed botocore's
+description of S3: most of a step's CPU, paid again by each of the six or so steps of every item. Loaded
+here once, the forked processes share it. What is cached stays checked: the SOP and roster caches compare
+each file's signature on every use, so an edited file is read again; a change to our code needs a restart,
+as it always did.
+
+A plugin listener, because ``on_starting`` is the one hook Airflow calls in the scheduler before its executor
+starts. The DAG processor (which forks its parsers) and the triggerer start the same way and get the same.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import time
+from typing import Any
+
+from airflow.listeners import hookimpl
+
+log = logging.getLogger(__name__)
+
+# The modules of the SOP steps, the dispatcher, the triggers and the callbacks, and what they import.
+TASK_MODULES = ("humas_airflow.dag_factory", "humas_airflow.dispatcher", "humas_airflow.triggers",
+                "airflow.sdk.execution_time.task_runner")
+
+
+@hookimpl
+def on_starting(component: Any) -> None:
+    if type(component).__name__ != "Job":  # tasks announce their start too: they have what they need
+        return
+    started = time.monotonic()
+    try:
+        preload()
+    except Exception:  # noqa: BLE001 - a failed preload only makes tasks slower; it must not stop the job
+        log.warning("preloading the SOP steps' modules failed; each task loads them itself", exc_info=True)
+        return
+    log.info("SOP steps' modules, plugins and SOP files loaded in %.1f s for the processes this job forks",
+             time.monotonic() - started)
+
+
+def preload() -> None:
+    from PIL import Image
+
+    from airflow.sdk.listener import get_listener_manager
+
+    from humas.exceptions import HumasError
+    from humas.roster import load_roster
+    from humas.sop import available_sops
+
+    from humas_airflow.hooks import preload_botocore_models
+
+    for name in TASK_MODULES:
+        importlib.import_module(name)
+    Image.preinit()  # the image formats the design checks open
+    preload_botocore_models()
+    get_listener_manager()  # what each task's runner builds at start: it loads every plugin
+    for sop in available_sops().values():
+        with contextlib.suppress(HumasError):  # a broken roster is reported by the steps that need it
+            load_roster(sop)
