@@ -7,12 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from airflow.sdk import get_parsing_context
+
 from humas.sop import available_sops_report
 
 from humas_airflow.dag_factory import build_broken_sop_dag, build_sop_dag
 
-# Cached by file signature: every task parses this file again, in a process that has read the SOPs already.
+# Cached by file signature: a task's process has read the SOP files already (see humas_airflow.preload).
 _sops, _errors = available_sops_report()
-for _dag in [*(build_sop_dag(_sop) for _sop in _sops.values()),
-             *(build_broken_sop_dag(Path(_error.source).stem, _error) for _error in _errors)]:
-    globals()[_dag.dag_id] = _dag
+_wanted = get_parsing_context().dag_id  # a task parses this file again for its own DAG only
+for _sop in _sops.values():
+    if _wanted in (None, _sop.dag_id):
+        globals()[_sop.dag_id] = build_sop_dag(_sop)
+for _error in _errors:
+    _dag = build_broken_sop_dag(Path(_error.source).stem, _error)
+    globals().setdefault(_dag.dag_id, _dag)  # a.yml repeating a.yaml's id leaves a.yaml's DAG in place

@@ -46,11 +46,13 @@ print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "
 """
 
 
-def parse_dags(include: Path | None = None) -> dict:
+def parse_dags(include: Path | None = None, for_dag: str | None = None) -> dict:
     env = {**os.environ, "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
            "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), os.environ.get("PYTHONPATH", "")])}
     if include is not None:
         env["HUMAS_INCLUDE_DIR"] = str(include)
+    if for_dag is not None:  # what Airflow's task runner sets while it parses the file for a task of this DAG
+        env["_AIRFLOW_PARSING_CONTEXT_DAG_ID"] = for_dag
     out = subprocess.run([sys.executable, "-c", PARSE, str(REPO / "dags")], env=env, capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -74,7 +76,7 @@ def test_one_dag_per_sop_file_plus_the_dispatcher(parsed):
 def test_sop_dag_tasks_follow_the_sop_steps_in_order(parsed):
     for sop in load_all_sops().values():
         dag = parsed["dags"][sop.dag_id]
-        expected = [s.task_id for s in sop.steps] + ["record_post_links"]
+        expected = [s.task_id for s in sop.steps]
         assert sorted(dag["tasks"]) == sorted(expected)
         if dag["order"]:
             assert dag["order"] == expected
@@ -95,7 +97,7 @@ def test_in_a_burst_new_items_are_checked_first_then_later_steps_outrank_earlier
     dispatcher = parsed["dags"]["humas_dispatcher"]["weights"]
     for sop in load_all_sops().values():
         weights = parsed["dags"][sop.dag_id]["weights"]
-        in_order = [weights[s.task_id] for s in sop.steps] + [weights["record_post_links"]]
+        in_order = [weights[s.task_id] for s in sop.steps]
         assert in_order == sorted(set(in_order)), (sop.id, in_order)  # strictly rising: work under way first
         assert min(dispatcher.values()) > max(in_order)
 
@@ -110,6 +112,14 @@ def test_every_step_puts_its_run_first_in_the_schedulers_next_loop_when_it_ends(
 def test_parsing_needs_no_network_and_is_quick(parsed):
     # A guard against I/O at parse time (which would wait on a connect timeout), not a performance goal.
     assert parsed["seconds"] < 5
+
+
+def test_a_task_parsing_the_file_gets_its_own_dag_only(parsed):
+    sop_dags = {d for d in parsed["dags"] if d.startswith("humas_sop_")}
+    assert len(sop_dags) == 4
+    for_kendal = parse_dags(for_dag="humas_sop_kendal")
+    assert set(for_kendal["dags"]) == {"humas_dispatcher", "humas_sop_kendal"}
+    assert for_kendal["dags"]["humas_sop_kendal"] == parsed["dags"]["humas_sop_kendal"]
 
 
 def test_a_malformed_sop_file_becomes_a_visible_error_dag_and_the_others_still_load(tmp_path):
