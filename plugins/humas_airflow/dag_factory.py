@@ -14,7 +14,6 @@ from humas_airflow.operators import (
     ConceptIntakeOperator,
     DesignCheckOperator,
     PublishOperator,
-    RecordReceiptOperator,
 )
 from humas_airflow.sensors import ApprovalFlagSensor
 from humas_airflow.steps import step_kwargs
@@ -58,7 +57,7 @@ def _step_task(sop: Sop, step: Step) -> Any:
 
 
 def build_sop_dag(sop: Sop) -> DAG:
-    """The DAG for one SOP: one task per SOP step in order, then the receipt (the SOP's output)."""
+    """The DAG for one SOP: one task per SOP step, in order (the upload records the post links)."""
     with DAG(
         dag_id=sop.dag_id,
         dag_display_name=f"{sop.title} — {sop.agency}",
@@ -86,16 +85,7 @@ def build_sop_dag(sop: Sop) -> DAG:
                       "on_failure_callback": schedule_next_step},
     ) as dag:
         tasks = [_step_task(sop, step) for step in sop.steps]
-        upload = sop.upload_step
-        receipt = RecordReceiptOperator(
-            task_id="record_post_links",
-            task_display_name=f"Catat output: {upload.output}",
-            owner=sop.role(upload.actor).name,
-            doc_md="Menyimpan tautan setiap postingan sebagai tanda terima item (receipt.json).",
-            sop_id=sop.id,
-            step_number=upload.number,
-        )
-        for upstream, downstream in zip(tasks, tasks[1:] + [receipt]):
+        for upstream, downstream in zip(tasks, tasks[1:]):
             upstream >> downstream
     return dag
 

@@ -140,7 +140,8 @@ class DesignCheckOperator(SopStepOperator):
 
 
 class PublishOperator(SopStepOperator):
-    """Upload exactly what was approved to every channel in the brief, exactly once each.
+    """Upload exactly what was approved to every channel in the brief, exactly once each, then record the
+    link of every post (the SOP's output for the step) as the item's receipt.
 
     The brief and renditions are checked against the digest the last approving gate signed off; anything
     changed since sends the run back (an edited brief to that gate, altered renditions to the design step).
@@ -159,13 +160,12 @@ class PublishOperator(SopStepOperator):
         if brief.publish_at and brief.publish_at > datetime.now(timezone.utc):
             self.enter_step(store, item_id, message=f"Dijadwalkan tayang {brief.publish_at.isoformat()}")
             self.defer(trigger=DateTimeTrigger(moment=brief.publish_at), method_name="execute_complete")
-        return self._publish(context)
+        return self._publish(context, store, item_id)
 
     def execute_complete(self, context: "Context", event: Any = None) -> dict[str, Any]:
-        return self._publish(context)
+        return self._publish(context, self.store(), item_id_of(context))
 
-    def _publish(self, context: "Context") -> dict[str, Any]:
-        item_id, store = item_id_of(context), self.store()
+    def _publish(self, context: "Context", store: "Store", item_id: str) -> dict[str, Any]:
         brief, images = self._approved_content(context, store, item_id)
         self.enter_step(store, item_id, "publishing", f"Mengunggah ke {', '.join(brief.channels)}")
         failures: dict[str, str] = {}
@@ -187,8 +187,20 @@ class PublishOperator(SopStepOperator):
                          message="; ".join(f"{c}: {m}" for c, m in failures.items()), details={"failed": failures})
             raise AirflowException(f"item {item_id}: not published on {', '.join(failures)} "
                                    "(published channels are recorded and will not be posted again on retry)")
+        record = self._record_links(store, item_id, brief)
         self.check_step_time(context, store, item_id, brief)
-        return {"channels": list(brief.channels)}
+        return record
+
+    def _record_links(self, store: "Store", item_id: str, brief: "Brief") -> dict[str, Any]:
+        """The step's output: the link of every post, from the publish records, written as the item's receipt."""
+        record = receipt(store, item_id, list(brief.channels), brief.title, self.sop_id)
+        store.put_json(layout.receipt_key(item_id), record)
+        if not record["complete"]:
+            raise AirflowException(f"item {item_id}: receipt incomplete, missing {record['missing']}")
+        links = ", ".join(p["permalink"] for p in record["posts"])
+        record_state(store, item_id, "published", step=self.step.task_id, message=f"Tautan postingan: {links}",
+                     details={"posts": record["posts"], "links": {"receipt": layout.receipt_key(item_id)}})
+        return record
 
     def _approved_content(self, context: "Context", store: "Store",
                           item_id: str) -> tuple["Brief", dict[str, list[ImageRef]]]:
@@ -222,18 +234,3 @@ class PublishOperator(SopStepOperator):
         record_state(store, item_id, "changed_after_approval", step=step.task_id, message=message)
         self.rerun_from(context, step, message)
 
-
-class RecordReceiptOperator(SopStepOperator):
-    """The SOP's output: the link of every post, written as the item's receipt."""
-
-    def execute(self, context: "Context") -> dict[str, Any]:
-        item_id, store = item_id_of(context), self.store()
-        brief = self.load_brief(store, item_id)
-        record = receipt(store, item_id, list(brief.channels), brief.title, self.sop_id)
-        store.put_json(layout.receipt_key(item_id), record)
-        if not record["complete"]:
-            raise AirflowException(f"item {item_id}: receipt incomplete, missing {record['missing']}")
-        links = ", ".join(p["permalink"] for p in record["posts"])
-        record_state(store, item_id, "published", step=self.step.task_id, message=f"Tautan postingan: {links}",
-                     details={"posts": record["posts"], "links": {"receipt": layout.receipt_key(item_id)}})
-        return record

@@ -77,7 +77,7 @@ def test_a_preview_swapped_in_the_bucket_is_not_shown_as_the_reviewed_one(store,
 
 
 def test_nothing_is_signed_for_an_item_that_is_not_waiting(store, waiting):
-    record_state(store, ITEM, "published", step="record_post_links")
+    record_state(store, ITEM, "published", step="step_4_upload")
     with pytest.raises(ApprovalRefused, match="tidak sedang menunggu"):
         pending_review(store, ITEM)
 
