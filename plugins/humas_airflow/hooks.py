@@ -54,7 +54,6 @@ class _BucketS3Hook(S3Hook):
         return session
 
 
-
 class HumasBucketHook(BaseHook):
     """The pipeline's bucket, from an ``aws`` connection.
 

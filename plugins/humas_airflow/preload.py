@@ -3,10 +3,10 @@
 LocalExecutor runs each task in a process forked from the scheduler, so a task starts with the scheduler's
 imports and nothing more. Left to itself every step imported our modules (Pillow, the provider's hooks, the
 plugin's web apps), loaded Airflow's plugins, read and validated every SOP file and parsed botocore's
-description of S3: most of a step's CPU, paid again by each of the six or so steps of every item. Loaded
-here once, the forked processes share it. What is cached stays checked: the SOP and roster caches compare
-each file's signature on every use, so an edited file is read again; a change to our code needs a restart,
-as it always did.
+description of S3: most of a step's CPU, paid again by each of the five or so task runs of every item.
+Loaded here once, the forked processes share it. What is cached stays checked: the SOP and roster caches
+compare each file's signature on every use, so an edited file is read again; a change to our code needs a
+restart, as it always did.
 
 A plugin listener, because ``on_starting`` is the one hook Airflow calls in the scheduler before its executor
 starts. The DAG processor (which forks its parsers) and the triggerer start the same way and get the same.
