@@ -274,10 +274,12 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
     parser.add_argument("--singles", type=int, default=3, help="single items timed per path (poll, webhook)")
     parser.add_argument("--through", type=int, default=100,
                         help="items dropped at once and approved as they reach the gate, timed to published (0: skip)")
+    parser.add_argument("--parallelism", type=int, default=stack.StackConfig.parallelism,
+                        help="executor slots (the embedded stack's default unless given)")
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--measure-seconds", type=float, default=60.0)
     args = parser.parse_args()
-    cfg = stack.StackConfig.on_free_ports("humas-burst-")
+    cfg = stack.StackConfig.on_free_ports("humas-burst-", parallelism=args.parallelism)
     home = cfg.home.parent
     cfg.include_dir = bench_include(home / "include")
     os.environ["HUMAS_INCLUDE_DIR"] = str(cfg.include_dir)  # the bench's approvals read the same SOPs and rosters
@@ -370,6 +372,7 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
                   f"{results['through']['all_published_s']:.0f} s after the first drop = "
                   f"{results['through']['items_per_hour']:.0f} items/h; per item drop -> published "
                   f"{results['through']['drop_to_published']} ({load()})", flush=True)
+            _print_window("through", results["through"])
         results["memory_mb"] = stack.stack_memory_mb(cfg)
     finally:
         results["load_end"] = load()
@@ -383,6 +386,7 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
 def through(bench: Bench, items: list[str], sop: str) -> dict[str, Any]:
     """Drop ``items`` at once and approve each as soon as it waits at the SOP's gate, until all are published."""
     gate = bench.sops[sop].gates[0].task_id
+    window = Window(bench.cfg)
     dropped = {item_id: bench.drop(item_id, sop) for item_id in items}
     left, deadline = set(items), time.monotonic() + 3600
     while left and time.monotonic() < deadline:
@@ -395,7 +399,7 @@ def through(bench: Bench, items: list[str], sop: str) -> dict[str, Any]:
     span = (max(published) - min(dropped.values())).total_seconds()
     return {"items": len(items), "all_published_s": span, "items_per_hour": len(items) / span * 3600,
             "drop_to_published": summary([(t - dropped[i]).total_seconds() for i, t in zip(items, published)]),
-            "load": load()}
+            **window.close(), "load": load()}
 
 
 def _print_window(label: str, w: dict[str, Any]) -> None:
