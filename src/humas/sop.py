@@ -266,7 +266,7 @@ _AVAILABLE_CACHE: dict[Path, tuple[tuple[tuple[str, int, int, int], ...], tuple[
 
 def available_sops(directory: str | Path | None = None) -> dict[str, Sop]:
     """The SOPs that load, keyed by id (see ``load_sops_report``); kept as ``available_sops_report`` says."""
-    return dict(available_sops_report(directory)[0])
+    return available_sops_report(directory)[0]
 
 
 def available_sops_report(directory: str | Path | None = None) -> tuple[dict[str, Sop], list[SopError]]:
