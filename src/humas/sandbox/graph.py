@@ -144,8 +144,7 @@ def ig_create_container(app: Sandbox, req: Request, account_id: str) -> Response
     image = _ig_image(_fetch(req.param("image_url"), placement, "instagram"), placement)
     container = Container(f"17{app.state.next_seq():015d}", account_id, "CAROUSEL_ITEM" if is_item else "IMAGE",
                           caption, [image])
-    with app.state.transaction() as state:
-        state.containers[container.id] = container
+    app.state.put_container(container)
     return Response(200, {"id": container.id})
 
 
@@ -159,8 +158,7 @@ def _ig_story(app: Sandbox, req: Request, account_id: str) -> Response:
     placement = app.profiles["instagram"].placements["story"]
     image = _ig_image(_fetch(req.param("image_url"), placement, "instagram"), placement)
     container = Container(f"17{app.state.next_seq():015d}", account_id, "STORIES", "", [image])
-    with app.state.transaction() as state:
-        state.containers[container.id] = container
+    app.state.put_container(container)
     return Response(200, {"id": container.id})
 
 
@@ -180,7 +178,7 @@ def _ig_carousel(app: Sandbox, req: Request, account_id: str, placement: Placeme
                               "of this account).", 24, 2207006)
         parent = Container(f"17{state.next_seq():015d}", account_id, "CAROUSEL", caption,
                            [img for item in items if item for img in item.images], children)
-        state.containers[parent.id] = parent
+        state.put_container(parent)
     return Response(200, {"id": parent.id})
 
 
@@ -213,9 +211,10 @@ def ig_publish(app: Sandbox, req: Request, account_id: str) -> Response:
         story = container.kind == "STORIES"
         permalink = (f"https://www.instagram.com/stories/{INSTAGRAM_USERNAME}/{media_id}/" if story
                      else f"https://www.instagram.com/p/{_shortcode(int(media_id))}/")
-        state.posts.append(Post("instagram", account_id, media_id, container.caption, permalink, time.time(),
-                                container.images, "story" if story else "feed"))
         container.media_id = media_id
+        state.put_container(container)
+        state.add_post(Post("instagram", account_id, media_id, container.caption, permalink, time.time(),
+                            container.images, "story" if story else "feed"))
     return Response(200, {"id": media_id})
 
 
@@ -317,10 +316,10 @@ def fb_photos(app: Sandbox, req: Request, page_id: str) -> Response:
     photo_id = f"122{app.state.next_seq():013d}"
     with app.state.transaction() as state:
         if not published:
-            state.pending[photo_id] = Pending(photo_id, "facebook", page_id, image, time.time())
+            state.put_pending(Pending(photo_id, "facebook", page_id, image, time.time()))
             return Response(200, {"id": photo_id})
         post_id = f"{page_id}_{photo_id}"
-        state.posts.append(Post("facebook", page_id, post_id, caption, _fb_permalink(post_id), time.time(), [image]))
+        state.add_post(Post("facebook", page_id, post_id, caption, _fb_permalink(post_id), time.time(), [image]))
     return Response(200, {"id": photo_id, "post_id": post_id})
 
 
@@ -354,10 +353,10 @@ def fb_feed_post(app: Sandbox, req: Request, page_id: str) -> Response:
             raise graph_error(f"(#100) param attached_media: media_fbid {bad[0]} is not an unpublished photo of "
                               "this Page", 100)
         post_id = f"{page_id}_122{state.next_seq():013d}"
-        state.posts.append(Post("facebook", page_id, post_id, message, _fb_permalink(post_id), time.time(),
-                                [p.image for p in photos if p]))
+        state.add_post(Post("facebook", page_id, post_id, message, _fb_permalink(post_id), time.time(),
+                            [p.image for p in photos if p]))
         for photo_id in photo_ids:
-            state.pending.pop(photo_id, None)
+            state.drop_pending(photo_id)
     return Response(200, {"id": post_id})
 
 
@@ -379,8 +378,9 @@ def get_node(app: Sandbox, req: Request, object_id: str) -> Response:
     """GET /{id}: a container's status, an Instagram media, a Page post, or one of the accounts."""
     container = app.state.containers.get(object_id)
     if container is not None:
-        with app.state.transaction():
+        with app.state.transaction() as state:
             status = _container_status(app, container)
+            state.put_container(container)
         return Response(200, _pick({"id": object_id, "status_code": status, "status": status},
                                    _fields(req, "id")))
     post = app.state.find_post(object_id)

@@ -1,13 +1,17 @@
 """The sandbox's memory: posts, Instagram containers, pending uploads and injected faults.
 
-All of it sits behind one lock; `transaction()` holds the lock and, when a state file is configured,
-writes the whole state to it afterwards so a restarted sandbox still knows what was published.
+All of it sits behind one lock. When a state file is configured, every change is appended to it as one
+JSON line, and each image's bytes are written once, named by their digest, in a folder beside it, so a
+restarted sandbox still knows what was published and a change costs the same at the thousandth post as at
+the first (rewriting the whole state took 0.9 s per change at 600 posts).
 """
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from humas.sandbox.images import ImageInfo
+
+log = logging.getLogger(__name__)
 
 # `error_500` and `rate_limit` refuse the request; the `_after_commit` modes carry it out (the post exists)
 # and then answer with an error, or (timeout) not at all.
@@ -102,25 +108,29 @@ def check_fault(raw: dict[str, Any]) -> Fault:
 
 
 class State:
-    """Thread-safe in-memory state, optionally persisted to a JSON file."""
+    """Thread-safe in-memory state, optionally kept in a journal file (one JSON change per line)."""
 
     def __init__(self, state_file: Path | None = None) -> None:
         self.lock = threading.RLock()
         self.state_file = state_file
+        self.images_dir = state_file.with_name(state_file.name + ".images") if state_file else None
         self.posts: list[Post] = []
         self.containers: dict[str, Container] = {}
         self.pending: dict[str, Pending] = {}
         self.faults: list[Fault] = []
         self._seq = int(time.time() * 1000)
-        if state_file and state_file.exists():
-            self._load(json.loads(state_file.read_text(encoding="utf-8")))
+        self._images_saved: set[str] = set()
+        self._journal: Any = None
+        if state_file:
+            if state_file.exists():
+                self._replay(state_file)
+            self._compact()
 
     @contextmanager
     def transaction(self) -> Iterator[State]:
-        """Hold the lock for a check-and-change; persist the result."""
+        """Hold the lock for a check-and-change; the changes go through the methods below."""
         with self.lock:
             yield self
-            self._save()
 
     def next_seq(self) -> int:
         """A number never handed out before by this sandbox (ids are built from it)."""
@@ -128,12 +138,38 @@ class State:
             self._seq += 1
             return self._seq
 
+    def add_post(self, post: Post) -> None:
+        with self.lock:
+            self.posts.append(post)
+            self._record({"post": self._dump(post)})
+
+    def put_container(self, container: Container) -> None:
+        """A new container, or a container's new status (polled, published)."""
+        with self.lock:
+            self.containers[container.id] = container
+            self._record({"container": self._dump(container)})
+
+    def put_pending(self, pending: Pending) -> None:
+        with self.lock:
+            self.pending[pending.id] = pending
+            self._record({"pending": self._dump(pending)})
+
+    def drop_pending(self, pending_id: str) -> None:
+        with self.lock:
+            if self.pending.pop(pending_id, None) is not None:
+                self._record({"drop_pending": pending_id})
+
     def reset(self) -> None:
-        with self.transaction():
+        with self.lock:
             self.posts.clear()
             self.containers.clear()
             self.pending.clear()
             self.faults.clear()
+            if self.images_dir:
+                shutil.rmtree(self.images_dir, ignore_errors=True)
+                self._images_saved.clear()
+            if self.state_file:
+                self._compact()
 
     def add_fault(self, fault: Fault) -> None:
         with self.lock:
@@ -164,38 +200,89 @@ class State:
             return next((p for p in self.posts if p.id == post_id and channel in (None, p.channel)), None)
 
     # -- persistence -------------------------------------------------------------------------------
-    def _save(self) -> None:
-        if not self.state_file:
-            return
-        raw = {"seq": self._seq, "posts": [_dump(p) for p in self.posts],
-               "containers": [_dump(c) for c in self.containers.values()],
-               "pending": [_dump(p) for p in self.pending.values()]}
+    def _record(self, change: dict[str, Any]) -> None:
+        if self._journal is not None:
+            self._journal.write(json.dumps({"seq": self._seq, **change}) + "\n")
+            self._journal.flush()
+
+    def _compact(self) -> None:
+        """Rewrite the journal as the current state, one line per record, and keep appending to it."""
+        assert self.state_file is not None
+        if self._journal is not None:
+            self._journal.close()
+        lines = [{"post": self._dump(p)} for p in self.posts]
+        lines += [{"container": self._dump(c)} for c in self.containers.values()]
+        lines += [{"pending": self._dump(p)} for p in self.pending.values()]
         tmp = self.state_file.with_suffix(self.state_file.suffix + ".tmp")
-        tmp.write_text(json.dumps(raw), encoding="utf-8")
+        tmp.write_text("".join(json.dumps({"seq": self._seq, **line}) + "\n" for line in lines), encoding="utf-8")
         os.replace(tmp, self.state_file)
+        self._journal = self.state_file.open("a", encoding="utf-8")
 
-    def _load(self, raw: dict[str, Any]) -> None:
-        self._seq = max(self._seq, int(raw.get("seq", 0)))
-        self.posts = [Post(**_images_in(p)) for p in raw.get("posts", [])]
-        self.containers = {c["id"]: Container(**_images_in(c)) for c in raw.get("containers", [])}
-        self.pending = {p["id"]: Pending(**_images_in(p)) for p in raw.get("pending", [])}
+    def _replay(self, path: Path) -> None:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                change = json.loads(line)
+            except json.JSONDecodeError:
+                if number == len(lines):  # the sandbox was killed while writing its last change
+                    log.warning("%s: line %d is incomplete and was dropped", path, number)
+                    continue
+                raise ValueError(f"{path}: line {number} is not JSON; remove the file to start an empty "
+                                 "sandbox") from None
+            self._apply(change)
 
+    def _apply(self, change: dict[str, Any]) -> None:
+        self._seq = max(self._seq, int(change.get("seq", 0)))
+        if "posts" in change:  # a whole-state file written before the journal
+            for name, kind in (("posts", "post"), ("containers", "container"), ("pending", "pending")):
+                for record in change.get(name, []):
+                    self._apply({kind: record})
+        elif "post" in change:
+            self.posts.append(Post(**self._images_in(change["post"])))
+        elif "container" in change:
+            container = Container(**self._images_in(change["container"]))
+            self.containers[container.id] = container
+        elif "pending" in change:
+            pending = Pending(**self._images_in(change["pending"]))
+            self.pending[pending.id] = pending
+        elif "drop_pending" in change:
+            self.pending.pop(change["drop_pending"], None)
 
-def _dump(obj: Post | Container | Pending) -> dict[str, Any]:
-    raw = asdict(obj)
-    for image in raw.get("images", []) + ([raw["image"]] if "image" in raw else []):
-        image["data"] = base64.b64encode(image["data"]).decode("ascii")
-    return raw
+    def _dump(self, record: Post | Container | Pending) -> dict[str, Any]:
+        """The record as JSON, each image by its info; the bytes go to the image folder, once."""
+        raw = {name: value for name, value in vars(record).items() if name not in ("images", "image")}
+        if isinstance(record, Pending):
+            raw["image"] = self._save_image(record.image)
+        else:
+            raw["images"] = [self._save_image(image) for image in record.images]
+        return raw
 
+    def _save_image(self, image: StoredImage) -> dict[str, Any]:
+        digest = image.info.sha256
+        if self.images_dir is not None and digest not in self._images_saved:
+            path = self.images_dir / digest
+            if not path.exists():
+                self.images_dir.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp")
+                tmp.write_bytes(image.data)
+                os.replace(tmp, path)
+            self._images_saved.add(digest)
+        return {"info": asdict(image.info)}
 
-def _stored(raw: dict[str, Any]) -> StoredImage:
-    return StoredImage(ImageInfo(**raw["info"]), base64.b64decode(raw["data"]))
+    def _images_in(self, raw: dict[str, Any]) -> dict[str, Any]:
+        raw = dict(raw)
+        if "images" in raw:
+            raw["images"] = [self._stored(i) for i in raw["images"]]
+        if "image" in raw:
+            raw["image"] = self._stored(raw["image"])
+        return raw
 
-
-def _images_in(raw: dict[str, Any]) -> dict[str, Any]:
-    raw = dict(raw)
-    if "images" in raw:
-        raw["images"] = [_stored(i) for i in raw["images"]]
-    if "image" in raw:
-        raw["image"] = _stored(raw["image"])
-    return raw
+    def _stored(self, raw: dict[str, Any]) -> StoredImage:
+        info = ImageInfo(**raw["info"])
+        if "data" in raw:  # written before the image folder
+            return StoredImage(info, base64.b64decode(raw["data"]))
+        assert self.images_dir is not None
+        self._images_saved.add(info.sha256)
+        return StoredImage(info, (self.images_dir / info.sha256).read_bytes())

@@ -78,8 +78,7 @@ def x_media_upload(app: Sandbox, req: Request) -> Response:
                                  f"accepted: {', '.join(placement.formats)}.")
     now = time.time()
     media_id = _snowflake(app, now)
-    with app.state.transaction() as state:
-        state.pending[media_id] = Pending(media_id, "x", X_USER_ID, StoredImage(info, data), now)
+    app.state.put_pending(Pending(media_id, "x", X_USER_ID, StoredImage(info, data), now))
     return Response(200, {"data": {"id": media_id, "media_key": f"3_{media_id}", "size": len(data),
                                    "expires_after_secs": MEDIA_EXPIRES_SECS,
                                    "image": {"image_type": info.mime_type, "w": info.width, "h": info.height}}})
@@ -123,8 +122,8 @@ def x_create_tweet(app: Sandbox, req: Request) -> Response:
             raise x_problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
         now = time.time()
         tweet_id = _snowflake(app, now)
-        state.posts.append(Post("x", X_USER_ID, tweet_id, shown, f"https://x.com/{X_USERNAME}/status/{tweet_id}",
-                                now, stored))
+        state.add_post(Post("x", X_USER_ID, tweet_id, shown, f"https://x.com/{X_USERNAME}/status/{tweet_id}",
+                            now, stored))
     return Response(201, {"data": {"id": tweet_id, "text": shown, "edit_history_tweet_ids": [tweet_id]}})
 
 
