@@ -24,7 +24,7 @@ from humas.status import record_state, utcnow
 from humas.yamlio import short_repr
 
 if TYPE_CHECKING:
-    from humas.store import Store
+    from humas.store import ObjectInfo, Store
 
 log = logging.getLogger(__name__)
 
@@ -46,28 +46,49 @@ class Decision:
     missing_assets: tuple[str, ...] = ()
 
 
-def _listed_items(store: "Store", stage: str) -> dict[str, datetime]:
-    found: dict[str, datetime] = {}
+def _listed_items(store: "Store", stage: str) -> dict[str, "ObjectInfo"]:
+    found: dict[str, ObjectInfo] = {}
     for obj in store.list(layout.dispatch_prefix(stage)):
         item_id = layout.item_id_from_dispatch_key(stage, obj.key)
         if item_id:
-            found[item_id] = obj.last_modified
+            found[item_id] = obj
     return found
 
 
+def _inbox_files(store: "Store") -> dict[str, dict[str, "ObjectInfo"]]:
+    """Every item folder of the inbox -> its files by name (the brief too), in key order, from one listing."""
+    items: dict[str, dict[str, ObjectInfo]] = {}
+    for obj in store.list(layout.INBOX):
+        folder, sep, name = obj.key[len(layout.INBOX):].partition("/")
+        item_id = layout.item_id_from_inbox_prefix(f"{layout.INBOX}{folder}/") if sep else None
+        if item_id:
+            items.setdefault(item_id, {})[name] = obj
+    return items
+
+
+def _item_files(store: "Store", item_id: str) -> dict[str, "ObjectInfo"]:
+    prefix = layout.item_prefix(item_id)
+    return {obj.key[len(prefix):]: obj for obj in store.list(prefix)}
+
+
 def pending_items(store: "Store", now: datetime | None = None) -> list[str]:
-    """Inbox items with no started run and no fresh request, oldest-named first."""
+    """Inbox items with no started run and no fresh request, oldest-named first.
+
+    Listings only, however many items were refused: a refused item's brief and files are compared with
+    its rejection record as listed, and each record is read once (``_rejection_of``).
+    """
     now = now or utcnow()
-    inbox = [i for i in map(layout.item_id_from_inbox_prefix, store.list_folders(layout.INBOX)) if i]
+    inbox = _inbox_files(store)
     started = _listed_items(store, "started")
     requested = _listed_items(store, "requested")
     rejected = _listed_items(store, "rejected")
     pending = []
-    for item_id in inbox:
-        if item_id in started or (item_id in requested and now - requested[item_id] < RETRY_AFTER):
+    for item_id, files in inbox.items():
+        if item_id in started or (item_id in requested and now - requested[item_id].last_modified < RETRY_AFTER):
             continue
         try:
-            if item_id in rejected and not _brief_changed_since_rejection(store, item_id):
+            if item_id in rejected and not _changed_since_rejection(
+                    _rejection_of(store, item_id, rejected[item_id].etag), files):
                 continue
         except Exception:  # noqa: BLE001 - a bucket error on one item: it waits for the next look
             log.warning("item %s: cannot read its rejection record now; trying again later", item_id, exc_info=True)
@@ -76,25 +97,34 @@ def pending_items(store: "Store", now: datetime | None = None) -> list[str]:
     return pending
 
 
-def _rejection_record(store: "Store", item_id: str) -> dict[str, Any]:
+# (bucket, item) -> (ETag of its dispatch/rejected/ marker, the record): a poll lists the markers, and reads
+# a record only when its marker is new or was rewritten.
+_REJECTIONS: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+
+
+def _rejection_of(store: "Store", item_id: str, marker_etag: str) -> dict[str, Any]:
     """The dispatcher's rejection record; {} when it cannot be parsed (the item is then assessed anew)."""
+    cached = _REJECTIONS.get((store.bucket, item_id))
+    if cached and cached[0] == marker_etag:
+        return cached[1]
     try:
         record = store.get_json(layout.dispatch_key("rejected", item_id))
     except ValueError:
         log.warning("item %s: rejection record is not JSON; assessing the item again", item_id)
-        return {}
-    return record if isinstance(record, dict) else {}
+        record = {}
+    record = record if isinstance(record, dict) else {}
+    _REJECTIONS[(store.bucket, item_id)] = (marker_etag, record)
+    return record
 
 
-def _brief_changed_since_rejection(store: "Store", item_id: str) -> bool:
+def _changed_since_rejection(record: dict[str, Any], files: Mapping[str, "ObjectInfo"]) -> bool:
     """A refused item is looked at again when its brief changes or a file it lacked has arrived."""
-    record = _rejection_record(store, item_id)
-    brief = store.head(layout.brief_key(item_id))
+    brief = files.get(layout.BRIEF_NAME)
     if brief is not None and brief.etag != record.get("brief_etag"):
         return True
     missing = record.get("missing_assets")
     names = [n for n in missing if isinstance(n, str)] if isinstance(missing, list) else []
-    return any(store.exists(layout.asset_key(item_id, name)) for name in names)
+    return any(name in files for name in names)
 
 
 def assess_item(store: "Store", item_id: str, sops: Mapping[str, Any], channels: Collection[str],
@@ -203,8 +233,9 @@ def item_pending(store: "Store", item_id: str, now: datetime | None = None) -> b
     requested = store.head(layout.dispatch_key("requested", item_id))
     if requested is not None and now - requested.last_modified < RETRY_AFTER:
         return False
-    if store.head(layout.dispatch_key("rejected", item_id)) is not None:
-        return _brief_changed_since_rejection(store, item_id)
+    marker = store.head(layout.dispatch_key("rejected", item_id))
+    if marker is not None:
+        return _changed_since_rejection(_rejection_of(store, item_id, marker.etag), _item_files(store, item_id))
     return True
 
 

@@ -122,6 +122,23 @@ def test_refused_items_are_not_read_again_until_their_brief_changes(some: Store,
     assert decision.brief.placements == {"instagram": "story"}
 
 
+def test_a_poll_sends_listings_only_however_many_items_were_refused(some: Store, sops, channels, dag_ids) -> None:
+    dispatch.start_item_runs(some, dispatch.actionable_items(some, sops, channels), dag_ids, FakeRunStarter())
+    dispatch.pending_items(some)  # reads each new rejection record once
+    sent: list[str] = []
+
+    def note(request: Any, **_: Any) -> None:
+        sent.append(request.url)
+
+    some.client.meta.events.register("before-send.s3", note)
+    try:
+        assert dispatch.pending_items(some) == []
+    finally:
+        some.client.meta.events.unregister("before-send.s3", note)
+    # inbox/, dispatch/started/, dispatch/requested/, dispatch/rejected/: no read per refused item
+    assert len(sent) == 4 and all("list-type=2" in url for url in sent), sent
+
+
 def test_an_empty_brief_is_refused_not_a_bucket_error(store: Store, sops, channels) -> None:
     _drop(store, "kosong", b"")
     decision = dispatch.assess_item(store, "kosong", sops, channels)
