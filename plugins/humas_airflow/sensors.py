@@ -15,10 +15,10 @@ from humas.exceptions import InvalidInputError
 from humas.roster import load_roster
 from humas.status import note_event, read_status, record_state
 
-from humas_airflow.hooks import API_CONN_ID, BUCKET_CONN_ID
+from humas_airflow.hooks import API_CONN_ID
 from humas_airflow.reviews import accepted_submitter, current_review
 from humas_airflow.steps import SopStepMixin, item_id_of
-from humas_airflow.triggers import BucketChangeTrigger, NewItemsTrigger
+from humas_airflow.triggers import BucketChangeTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -146,26 +146,3 @@ class ApprovalFlagSensor(SopStepMixin, BaseSensorOperator):
     def _wait(self, key: str, seen: dict[str, str]) -> None:
         self.defer(trigger=BucketChangeTrigger(key, seen, self.aws_conn_id, self.poll_interval),
                    method_name="execute_complete", timeout=timedelta(seconds=self.timeout))
-
-
-class NewItemsSensor(BaseSensorOperator):
-    """The dispatcher's wait: done when the inbox holds items to start or refuse (returns their ids)."""
-
-    def __init__(self, *, aws_conn_id: str = BUCKET_CONN_ID, poll_interval: float = 5.0, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.aws_conn_id, self.poll_interval = aws_conn_id, poll_interval
-
-    def execute(self, context: "Context") -> list[str]:
-        self.defer(trigger=NewItemsTrigger(self.aws_conn_id, self.poll_interval), method_name="execute_complete")
-
-    def execute_complete(self, context: "Context", event: dict[str, Any]) -> list[str]:
-        if event.get("status") == "idle":
-            log.info("no new items; the next dispatcher run keeps watching")
-            return []
-        if event.get("status") != "pending":
-            raise AirflowException(f"watching the inbox failed: {event.get('message')}")
-        log.info("items to dispatch: %s", ", ".join(event["items"]))
-        return event["items"]
-
-    def poke(self, context: "Context") -> bool:  # required by the base class; the work is in execute
-        return False

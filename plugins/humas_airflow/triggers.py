@@ -5,13 +5,14 @@ import asyncio
 import logging
 import time
 import weakref
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable
 
 from asgiref.sync import sync_to_async
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from humas.dispatch import actionable_items
+from humas.dispatch import actionable_items, start_item_runs
 from humas.profiles import channel_ids
 from humas.sop import available_sops
 
@@ -205,42 +206,77 @@ class BucketChangeTrigger(BaseTrigger):
             yield TriggerEvent(outcome)
 
 
-class NewItemsTrigger(BaseTrigger):
-    """Waits until the inbox has items the dispatcher can start or refuse; yields their ids.
+def max_items_per_poll() -> int:
+    """At most Airflow's ``[core] max_map_length`` items per poll (one poll's work stays bounded); the rest
+    are started by the next poll."""
+    from airflow.sdk.configuration import conf
 
-    After ``max_wait`` seconds with nothing to do it yields ``idle``, so a quiet inbox ends the
-    dispatcher's run green instead of timing out. One bucket client serves every poll, and the SOPs are
-    re-read only when a SOP file changes.
+    return conf.getint("core", "max_map_length", fallback=1024)
+
+
+class InboxDispatchTrigger(BaseTrigger):
+    """The dispatcher: watches the inbox and starts each new item's run, or refuses its brief, as soon as it sees it.
+
+    It goes on for hours in the triggerer, so no drop falls in a gap between one dispatcher task and the next,
+    and a run starts within about one ``poll_interval`` of its brief landing. It decides items as the bucket
+    webhook does (``humas.dispatch``), with the item's run id: Airflow's 409 keeps one run per item. Each
+    item's outcome goes to the log (the dispatcher task's log in the UI). It yields ``idle`` with the counts
+    after ``max_wait`` seconds, so the dispatcher's run ends green and the next run takes over; ``failed``
+    as soon as a run could not be asked for (the dispatcher run goes red; the item is asked for again within
+    minutes), and ``error`` when the bucket stays unreachable.
     """
 
-    def __init__(self, aws_conn_id: str, poll_interval: float = 5.0, max_wait: float = 6 * 3600) -> None:
+    def __init__(self, aws_conn_id: str, api_conn_id: str, poll_interval: float = 2.0,
+                 max_wait: float = 6 * 3600) -> None:
         super().__init__()
-        self.aws_conn_id = aws_conn_id
+        self.aws_conn_id, self.api_conn_id = aws_conn_id, api_conn_id
         self.poll_interval = poll_interval
         self.max_wait = max_wait
         self._store: Any = None
+        self._counts: Counter[str] = Counter()
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (f"{type(self).__module__}.{type(self).__qualname__}",
-                {"aws_conn_id": self.aws_conn_id, "poll_interval": self.poll_interval, "max_wait": self.max_wait})
+                {"aws_conn_id": self.aws_conn_id, "api_conn_id": self.api_conn_id,
+                 "poll_interval": self.poll_interval, "max_wait": self.max_wait})
 
-    def _pending(self) -> list[str]:
-        from humas_airflow.hooks import HumasBucketHook
+    def _dispatch_new_items(self) -> dict[str, str]:
+        """Decide every actionable item and start the runs; item id -> outcome (``start_item_runs``)."""
+        from humas_airflow.hooks import AirflowApiHook, HumasBucketHook
 
         if self._store is None:
             self._store = HumasBucketHook(self.aws_conn_id).get_store()
         try:
-            return [d.item_id for d in actionable_items(self._store, available_sops(), channel_ids())]
+            sops = available_sops()
+            decisions = actionable_items(self._store, sops, channel_ids())
         except Exception:
             self._store = None  # rebuild the client on the next poll
             raise
+        if not decisions:
+            return {}
+        limit = max_items_per_poll()
+        if len(decisions) > limit:
+            self.log.info("%d items to dispatch; %d now, the rest in the next poll", len(decisions), limit)
+        dag_ids = {sop_id: sop.dag_id for sop_id, sop in sops.items()}
+        outcomes = start_item_runs(self._store, decisions[:limit], dag_ids,
+                                   AirflowApiHook(self.api_conn_id).run_starter())
+        for item_id, outcome in outcomes.items():
+            (self.log.warning if outcome.startswith(("failed", "rejected")) else self.log.info)(
+                "item %s: %s", item_id, outcome)
+            self._counts[outcome.partition(":")[0]] += 1
+        return outcomes
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        outcome = await poll_until(self._pending, bool, self.poll_interval, self.log, self.max_wait)
+        def any_failed(outcomes: dict[str, str]) -> bool:
+            return any(o.startswith("failed") for o in outcomes.values())
+
+        outcome = await poll_until(self._dispatch_new_items, any_failed, self.poll_interval, self.log,
+                                   self.max_wait)
         if outcome["status"] == "ok":
-            yield TriggerEvent({"status": "pending", "items": outcome["result"]})
+            failed = {i: o for i, o in outcome["result"].items() if o.startswith("failed")}
+            yield TriggerEvent({"status": "failed", "items": failed, "counts": dict(self._counts)})
         else:
-            yield TriggerEvent(outcome)
+            yield TriggerEvent({**outcome, "counts": dict(self._counts)})
 
 
 class RerunFromTrigger(BaseTrigger):

@@ -1,11 +1,15 @@
-"""A real S3 protocol server (moto's standalone server, spoken to over HTTP) and a fresh bucket per test."""
+"""A real S3 protocol server (moto's standalone server, spoken to over HTTP) and a fresh bucket per test; a
+stand-in for Airflow's API server over HTTP."""
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
 
@@ -13,6 +17,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from fake_http import FakeAirflowApi
 from humas.store import Store
 
 _STARTUP_TIMEOUT = 30.0
@@ -72,3 +77,18 @@ def store(s3_client) -> Store:
     bucket = f"humas-test-{uuid.uuid4().hex[:20]}"
     s3_client.create_bucket(Bucket=bucket)
     return Store(s3_client, bucket)
+
+
+@pytest.fixture()
+def airflow_api(monkeypatch: pytest.MonkeyPatch, sops) -> Iterator[type[FakeAirflowApi]]:
+    FakeAirflowApi.runs, FakeAirflowApi.clash, FakeAirflowApi.busy = {}, set(), {}
+    FakeAirflowApi.sign_ins, FakeAirflowApi.sign_in_delay = 0, 0.0
+    FakeAirflowApi.known_dags = {s.dag_id for s in sops.values()}
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeAirflowApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("AIRFLOW_CONN_HUMAS_AIRFLOW_API", json.dumps(
+        {"conn_type": "http", "host": f"http://127.0.0.1:{server.server_port}", "login": "humas-pipeline",
+         "password": "pw"}))
+    yield FakeAirflowApi
+    server.shutdown()

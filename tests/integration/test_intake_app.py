@@ -6,18 +6,13 @@ The bucket is a real moto S3 server; Airflow's API is a small stand-in over HTTP
 from __future__ import annotations
 
 import json
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from http.server import ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
 from fastapi.testclient import TestClient
-
-from fake_http import JsonHandler
 
 from humas import layout
 from humas.exceptions import HumasError
@@ -30,56 +25,6 @@ from humas_airflow.intake_app import app, minio_event
 
 TOKEN = "s3cret-webhook-token"
 ITEM = "2026-12-01-hut-kota"
-
-
-class FakeAirflowApi(JsonHandler):
-    runs: dict[str, dict[str, Any]] = {}
-    known_dags: set[str] = set()
-    clash: set[str] = set()  # run ids whose logical date another run holds (Airflow answers 409 too)
-    busy: dict[str, int] = {}  # run id -> how many requests fail with 500 first
-    sign_ins = 0
-    sign_in_delay = 0.0  # seconds the sign-in takes
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if self.path == "/auth/token":
-            type(self).sign_ins += 1
-            time.sleep(self.sign_in_delay)
-            ok = body == {"username": "humas-pipeline", "password": "pw"}
-            return self._reply(201 if ok else 401, {"access_token": "jwt"} if ok else {"detail": "bad login"})
-        if self.headers.get("Authorization") != "Bearer jwt":
-            return self._reply(401, {"detail": "not signed in"})
-        parts = self.path.split("/")  # /api/v2/dags/<dag>/dagRuns
-        if parts[4] not in self.known_dags:
-            return self._reply(404, {"detail": f"Dag with dag_id: '{parts[4]}' not found"})
-        if self.busy.get(body["dag_run_id"], 0) > 0:  # a busy API server or database under load
-            self.busy[body["dag_run_id"]] -= 1
-            return self._reply(500, {"detail": {"reason": "Database error"}})
-        if body["dag_run_id"] in self.runs or body["dag_run_id"] in self.clash:
-            return self._reply(409, {"detail": "Unique constraint violation"})
-        self.runs[body["dag_run_id"]] = {"dag_id": parts[4], **body}
-        self._reply(200, {"dag_run_id": body["dag_run_id"], "state": "queued"})
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        run_id = self.path.split("/")[-1]  # /api/v2/dags/<dag>/dagRuns/<run_id>
-        if run_id in self.runs:
-            return self._reply(200, {"dag_run_id": run_id})
-        self._reply(404, {"detail": f"The DagRun with dag_id and run_id `{run_id}` was not found"})
-
-
-@pytest.fixture()
-def airflow_api(monkeypatch: pytest.MonkeyPatch, sops) -> Iterator[type[FakeAirflowApi]]:
-    FakeAirflowApi.runs, FakeAirflowApi.clash, FakeAirflowApi.busy = {}, set(), {}
-    FakeAirflowApi.sign_ins, FakeAirflowApi.sign_in_delay = 0, 0.0
-    FakeAirflowApi.known_dags = {s.dag_id for s in sops.values()}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeAirflowApi)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("AIRFLOW_CONN_HUMAS_AIRFLOW_API", json.dumps(
-        {"conn_type": "http", "host": f"http://127.0.0.1:{server.server_port}", "login": "humas-pipeline",
-         "password": "pw"}))
-    yield FakeAirflowApi
-    server.shutdown()
 
 
 @pytest.fixture()

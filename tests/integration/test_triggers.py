@@ -11,7 +11,7 @@ from humas import layout
 from humas.sample import draw_poster
 
 from humas_airflow.hooks import HumasBucketHook
-from humas_airflow.triggers import BucketChangeTrigger, NewItemsTrigger
+from humas_airflow.triggers import BucketChangeTrigger, InboxDispatchTrigger
 
 
 @pytest.fixture()
@@ -41,10 +41,11 @@ def test_bucket_change_trigger_serializes_exactly_its_arguments():
                                     "aws_conn_id": "humas_bucket", "poll_interval": 2.0})
 
 
-def test_new_items_trigger_serializes_exactly_its_arguments():
-    assert NewItemsTrigger("humas_bucket", 1.0, 60.0).serialize() == (
-        "humas_airflow.triggers.NewItemsTrigger", {"aws_conn_id": "humas_bucket", "poll_interval": 1.0,
-                                                   "max_wait": 60.0})
+def test_inbox_dispatch_trigger_serializes_exactly_its_arguments():
+    assert InboxDispatchTrigger("humas_bucket", "humas_airflow_api", 1.0, 60.0).serialize() == (
+        "humas_airflow.triggers.InboxDispatchTrigger", {"aws_conn_id": "humas_bucket",
+                                                        "api_conn_id": "humas_airflow_api",
+                                                        "poll_interval": 1.0, "max_wait": 60.0})
 
 
 def test_the_hook_reads_the_bucket_from_the_connection(bucket_conn, store):
@@ -85,16 +86,47 @@ async def _first(trigger) -> dict:
     raise AssertionError("no event")
 
 
-def test_new_items_trigger_yields_items_that_can_be_started_and_idles_when_there_are_none(bucket_conn, store,
-                                                                                       tmp_path):
-    assert first_event(NewItemsTrigger(bucket_conn, 0.05, max_wait=0.3)) == {"status": "idle"}
+def _drop(store, tmp_path, item_id: str, **brief) -> None:
     poster = draw_poster(tmp_path / "poster.jpg")
-    store.put_bytes(layout.asset_key("item-1", "poster.jpg"), poster.read_bytes())
-    store.put_bytes(layout.brief_key("item-1"), yaml.safe_dump(
+    store.put_bytes(layout.asset_key(item_id, "poster.jpg"), poster.read_bytes())
+    store.put_bytes(layout.brief_key(item_id), yaml.safe_dump(
         {"title": "t", "caption": "c", "channels": ["x"], "sop": "singkawang", "assets": ["poster.jpg"],
-         "submitter": "skw.ayu"}).encode())
-    store.put_bytes(layout.asset_key("item-2", "only-an-asset.jpg"), b"...")  # no brief yet: not ready
-    assert first_event(NewItemsTrigger(bucket_conn, 0.05)) == {"status": "pending", "items": ["item-1"]}
+         "submitter": "skw.ayu", **brief}).encode())
+
+
+def test_the_dispatch_trigger_starts_items_dropped_while_it_watches_and_refuses_bad_briefs(
+        bucket_conn, store, tmp_path, airflow_api, sops):
+    trigger = InboxDispatchTrigger(bucket_conn, "humas_airflow_api", 0.05, max_wait=4.0)
+
+    async def drop_while_watching() -> dict:
+        watching = asyncio.ensure_future(_first(trigger))
+        await asyncio.sleep(0.5)
+        _drop(store, tmp_path, "item-1")
+        await asyncio.sleep(1.0)
+        assert not watching.done()  # one watch serves many drops: no gap between dispatcher tasks
+        _drop(store, tmp_path, "item-2")
+        _drop(store, tmp_path, "bad", channels=["myspace"])
+        store.put_bytes(layout.asset_key("item-3", "only-an-asset.jpg"), b"...")  # no brief yet: not ready
+        return await asyncio.wait_for(watching, 20)
+
+    event = asyncio.run(drop_while_watching())
+
+    assert event == {"status": "idle", "counts": {"created": 2, "rejected": 1}}
+    assert set(airflow_api.runs) == {"item__item-1", "item__item-2"}
+    assert airflow_api.runs["item__item-1"]["dag_id"] == sops["singkawang"].dag_id
+    assert store.get_json(layout.rejection_key("bad"))["problems"]
+    assert airflow_api.sign_ins <= 2  # one sign-in per poll that had items to start, not one per item
+
+
+def test_a_run_that_cannot_be_asked_for_ends_the_watch_with_the_item_named(bucket_conn, store, tmp_path,
+                                                                          airflow_api):
+    airflow_api.known_dags = set()  # the API answers 404 for the SOP's DAG
+    _drop(store, tmp_path, "item-1")
+
+    event = first_event(InboxDispatchTrigger(bucket_conn, "humas_airflow_api", 0.05, max_wait=10.0))
+
+    assert event["status"] == "failed" and list(event["items"]) == ["item-1"]
+    assert "404" in event["items"]["item-1"] and event["counts"] == {"failed": 1}
 
 
 def test_a_bucket_that_stays_unreachable_becomes_an_error_event(monkeypatch):

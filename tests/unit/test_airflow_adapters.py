@@ -9,7 +9,8 @@ from airflow.sdk.exceptions import AirflowException
 from humas.sop import load_all_sops
 
 from humas_airflow.dag_factory import deadlines
-from humas_airflow.sensors import ApprovalFlagSensor, NewItemsSensor
+from humas_airflow.dispatcher import DispatchNewItemsOperator
+from humas_airflow.sensors import ApprovalFlagSensor
 from humas_airflow.steps import step_kwargs
 
 
@@ -35,12 +36,13 @@ def test_step_tasks_carry_the_sops_words_and_roles():
     assert sop.steps[5].time.text in kwargs["doc_md"]
 
 
-def test_the_dispatcher_sensor_turns_events_into_items_or_a_clear_error():
-    sensor = NewItemsSensor(task_id="wait")
-    assert sensor.execute_complete({}, {"status": "pending", "items": ["a", "b"]}) == ["a", "b"]
-    assert sensor.execute_complete({}, {"status": "idle"}) == []
+def test_the_dispatcher_ends_green_after_its_watch_and_red_naming_what_failed():
+    dispatcher = DispatchNewItemsOperator(task_id="start_item_runs")
+    assert dispatcher.execute_complete({}, {"status": "idle", "counts": {"created": 3}}) == {"created": 3}
     with pytest.raises(AirflowException, match="watching the inbox failed: ConnectTimeout"):
-        sensor.execute_complete({}, {"status": "error", "message": "ConnectTimeout"})
+        dispatcher.execute_complete({}, {"status": "error", "message": "ConnectTimeout"})
+    with pytest.raises(AirflowException, match="1 item runs could not be started .*item-1: failed: HumasError"):
+        dispatcher.execute_complete({}, {"status": "failed", "items": {"item-1": "failed: HumasError: 404"}})
 
 
 def test_the_approval_sensor_reports_a_failed_wait_clearly():
