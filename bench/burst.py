@@ -285,7 +285,7 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
     os.environ["HUMAS_INCLUDE_DIR"] = str(cfg.include_dir)  # the bench's approvals read the same SOPs and rosters
     # One sandbox account takes the whole burst: lift Instagram's 50-posts-a-day cap, which would otherwise stop
     # the burst at post 50 (as it would a real account; the upload then says so and retries later).
-    os.environ["HUMAS_SANDBOX_IG_QUOTA"] = str(10 * (args.items + args.waiting))
+    os.environ["HUMAS_SANDBOX_IG_QUOTA"] = str(10 * (args.items + args.waiting + args.through + args.singles + 10))
     results: dict[str, Any] = {"args": vars(args), "load_start": load()}
     print(f"start: {load()}; {os.cpu_count()} cores; stack home {cfg.home}", flush=True)
     try:
