@@ -46,13 +46,15 @@ class Decision:
     missing_assets: tuple[str, ...] = ()
 
 
-def _listed_items(store: "Store", stage: str) -> dict[str, "ObjectInfo"]:
-    found: dict[str, ObjectInfo] = {}
-    for obj in store.list(layout.dispatch_prefix(stage)):
-        item_id = layout.item_id_from_dispatch_key(stage, obj.key)
+def _dispatch_records(store: "Store") -> dict[str, dict[str, "ObjectInfo"]]:
+    """Stage (requested, started, rejected) -> item -> its record as listed, from one listing of ``dispatch/``."""
+    records: dict[str, dict[str, ObjectInfo]] = {stage: {} for stage in layout.DISPATCH_STAGES}
+    for obj in store.list(layout.DISPATCH):
+        stage = obj.key[len(layout.DISPATCH):].partition("/")[0]
+        item_id = layout.item_id_from_dispatch_key(stage, obj.key) if stage in records else None
         if item_id:
-            found[item_id] = obj
-    return found
+            records[stage][item_id] = obj
+    return records
 
 
 def _inbox_files(store: "Store") -> dict[str, dict[str, "ObjectInfo"]]:
@@ -79,9 +81,8 @@ def pending_items(store: "Store", now: datetime | None = None) -> list[str]:
     """
     now = now or utcnow()
     inbox = _inbox_files(store)
-    started = _listed_items(store, "started")
-    requested = _listed_items(store, "requested")
-    rejected = _listed_items(store, "rejected")
+    records = _dispatch_records(store)
+    started, requested, rejected = records["started"], records["requested"], records["rejected"]
     pending = []
     for item_id, files in inbox.items():
         if item_id in started or (item_id in requested and now - requested[item_id].last_modified < RETRY_AFTER):
