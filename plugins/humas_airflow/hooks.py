@@ -11,6 +11,7 @@ from urllib.parse import quote
 import boto3
 import botocore.loaders
 import botocore.session
+import botocore.utils
 import requests
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -36,8 +37,18 @@ def preload_botocore_models() -> None:
     session.create_client("s3", region_name="us-east-1", aws_access_key_id="-", aws_secret_access_key="-")
 
 
+def parse_timestamp(value: str) -> datetime:
+    """A timestamp of an S3 answer: ISO 8601 ones (each key of a listing) by ``datetime.fromisoformat``, in
+    0.2 us instead of dateutil's 50 us (a third of the dispatcher's CPU with 500 items in the inbox); any
+    other form as botocore parses it."""
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return botocore.utils.parse_timestamp(value)
+
+
 class _BucketS3Hook(S3Hook):
-    """The provider's S3 hook, with the two costs of creating its client taken out.
+    """The provider's S3 hook, with the costs of creating its client and parsing its listings taken out.
 
     Every SOP step creates one client. The provider names the calling operator in the user agent with
     ``inspect.stack()``, which reads the source file of every frame (a fifth of a step's CPU), and each new
@@ -51,6 +62,8 @@ class _BucketS3Hook(S3Hook):
         session = super().get_session(region_name=region_name, deferrable=deferrable)
         if isinstance(session, boto3.session.Session):  # boto3 has no public way to hand over a loader
             session._session.register_component("data_loader", BOTOCORE_MODELS)
+            session._session.get_component("response_parser_factory").set_parser_defaults(
+                timestamp_parser=parse_timestamp)
         return session
 
 

@@ -57,6 +57,20 @@ def test_the_hook_reads_the_bucket_from_the_connection(bucket_conn, store):
     assert "Caller/HumasBucketHook" in hook_store.client.meta.config.user_agent_extra
 
 
+def test_the_hooks_client_reads_listing_times_without_dateutil_and_the_same_times(bucket_conn, store,
+                                                                                   monkeypatch):
+    store.put_bytes("probe/one.txt", b"1")
+    hook_store = HumasBucketHook(bucket_conn).get_store()
+    expected = [(o.key, o.last_modified) for o in store.list("probe/")]  # a plain boto3 client's parse
+    assert hook_store.head("probe/one.txt").last_modified == expected[0][1]  # HTTP-date header: botocore's way
+
+    def no_dateutil(*args, **kwargs):
+        raise AssertionError("dateutil parsed a listing's timestamp")
+
+    monkeypatch.setattr("dateutil.parser.parse", no_dateutil)
+    assert [(o.key, o.last_modified) for o in hook_store.list("probe/")] == expected
+
+
 def test_a_flag_that_appears_fires_the_trigger_with_its_etag(bucket_conn, store):
     key = layout.approval_key("item-1", "step_3_decision")
     store.put_bytes(key, b"{}")
