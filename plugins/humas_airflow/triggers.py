@@ -12,7 +12,7 @@ from typing import Any, AsyncIterator, Callable
 from asgiref.sync import sync_to_async
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from humas.dispatch import actionable_items, start_item_runs
+from humas.dispatch import InboxWatch, actionable_items, start_item_runs
 from humas.profiles import channel_ids
 from humas.sop import available_sops
 
@@ -233,6 +233,7 @@ class InboxDispatchTrigger(BaseTrigger):
         self.poll_interval = poll_interval
         self.max_wait = max_wait
         self._store: Any = None
+        self._inbox = InboxWatch()
         self._counts: Counter[str] = Counter()
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -248,7 +249,7 @@ class InboxDispatchTrigger(BaseTrigger):
             self._store = HumasBucketHook(self.aws_conn_id).get_store()
         try:
             sops = available_sops()
-            decisions = actionable_items(self._store, sops, channel_ids())
+            decisions = actionable_items(self._store, sops, channel_ids(), watch=self._inbox)
         except Exception:
             self._store = None  # rebuild the client on the next poll
             raise

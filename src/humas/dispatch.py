@@ -79,23 +79,62 @@ def pending_items(store: "Store", now: datetime | None = None) -> list[str]:
     Listings only, however many items were refused: a refused item's brief and files are compared with
     its rejection record as listed, and each record is read once (``_rejection_of``).
     """
-    now = now or utcnow()
-    inbox = _inbox_files(store)
+    return InboxWatch().pending_items(store, now)
+
+
+class InboxWatch:
+    """``pending_items`` for a dispatcher that looks again every few seconds.
+
+    It remembers the items it found settled: started (for good), or refused and still holding exactly the
+    files it was refused with. A look that finds every inbox folder settled and unchanged costs one listing
+    of the inbox; ``dispatch/``, which holds records of every item ever started, is listed only when an
+    item is new or changed.
+    """
+
+    def __init__(self) -> None:
+        self._settled: dict[str, frozenset[tuple[str, str]] | None] = {}  # item -> its files; None: started
+
+    def pending_items(self, store: "Store", now: datetime | None = None) -> list[str]:
+        inbox = _inbox_files(store)
+        if all(self._unchanged(item_id, files) for item_id, files in inbox.items()):
+            return []
+        pending, self._settled = _pending_in(store, inbox, now or utcnow())
+        return pending
+
+    def _unchanged(self, item_id: str, files: Mapping[str, "ObjectInfo"]) -> bool:
+        if item_id not in self._settled:
+            return False
+        then = self._settled[item_id]
+        return then is None or then == _file_signature(files)
+
+
+def _file_signature(files: Mapping[str, "ObjectInfo"]) -> frozenset[tuple[str, str]]:
+    return frozenset((name, obj.etag) for name, obj in files.items())
+
+
+def _pending_in(store: "Store", inbox: Mapping[str, Mapping[str, "ObjectInfo"]], now: datetime
+                ) -> tuple[list[str], dict[str, frozenset[tuple[str, str]] | None]]:
+    """The pending items of ``inbox``, and the settled ones (started, or refused and unchanged)."""
     records = _dispatch_records(store)
     started, requested, rejected = records["started"], records["requested"], records["rejected"]
-    pending = []
+    pending: list[str] = []
+    settled: dict[str, frozenset[tuple[str, str]] | None] = {}
     for item_id, files in inbox.items():
-        if item_id in started or (item_id in requested and now - requested[item_id].last_modified < RETRY_AFTER):
+        if item_id in started:
+            settled[item_id] = None
+            continue
+        if item_id in requested and now - requested[item_id].last_modified < RETRY_AFTER:
             continue
         try:
             if item_id in rejected and not _changed_since_rejection(
                     _rejection_of(store, item_id, rejected[item_id].etag), files):
+                settled[item_id] = _file_signature(files)
                 continue
         except Exception:  # noqa: BLE001 - a bucket error on one item: it waits for the next look
             log.warning("item %s: cannot read its rejection record now; trying again later", item_id, exc_info=True)
             continue
         pending.append(item_id)
-    return pending
+    return pending, settled
 
 
 # (bucket, item) -> (ETag of its dispatch/rejected/ marker, the record): a poll lists the markers, and reads
@@ -216,9 +255,13 @@ def record_started(store: "Store", item_id: str, dag_id: str, run_id: str) -> bo
 
 
 def actionable_items(store: "Store", sops: Mapping[str, Any], channels: Collection[str],
-                     now: datetime | None = None) -> list[Decision]:
-    """Pending items the dispatcher can act on now (start or reject); items still uploading are left."""
-    decisions = (assess_item(store, item_id, sops, channels, now) for item_id in pending_items(store, now))
+                     now: datetime | None = None, watch: InboxWatch | None = None) -> list[Decision]:
+    """Pending items the dispatcher can act on now (start or reject); items still uploading are left.
+
+    ``watch``: the dispatcher's memory of settled items between looks (see ``InboxWatch``).
+    """
+    pending = (watch or InboxWatch()).pending_items(store, now)
+    decisions = (assess_item(store, item_id, sops, channels, now) for item_id in pending)
     return [d for d in decisions if d.action != "wait"]
 
 
