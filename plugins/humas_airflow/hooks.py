@@ -39,7 +39,7 @@ def preload_botocore_models() -> None:
 
 def parse_timestamp(value: str) -> datetime:
     """A timestamp of an S3 answer: ISO 8601 ones (each key of a listing) by ``datetime.fromisoformat``, in
-    0.2 us instead of dateutil's 50 us (a third of the dispatcher's CPU with 500 items in the inbox); any
+    0.2 us instead of dateutil's 50 us (a third of the triggerer's CPU with 500 items in the inbox); any
     other form as botocore parses it."""
     try:
         return datetime.fromisoformat(value)

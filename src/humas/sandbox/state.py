@@ -141,23 +141,23 @@ class State:
     def add_post(self, post: Post) -> None:
         with self.lock:
             self.posts.append(post)
-            self._record({"post": self._dump(post)})
+            self._record("post", post)
 
     def put_container(self, container: Container) -> None:
         """A new container, or a container's new status (polled, published)."""
         with self.lock:
             self.containers[container.id] = container
-            self._record({"container": self._dump(container)})
+            self._record("container", container)
 
     def put_pending(self, pending: Pending) -> None:
         with self.lock:
             self.pending[pending.id] = pending
-            self._record({"pending": self._dump(pending)})
+            self._record("pending", pending)
 
     def drop_pending(self, pending_id: str) -> None:
         with self.lock:
             if self.pending.pop(pending_id, None) is not None:
-                self._record({"drop_pending": pending_id})
+                self._record("drop_pending", pending_id)
 
     def reset(self) -> None:
         with self.lock:
@@ -168,7 +168,6 @@ class State:
             if self.images_dir:
                 shutil.rmtree(self.images_dir, ignore_errors=True)
                 self._images_saved.clear()
-            if self.state_file:
                 self._compact()
 
     def add_fault(self, fault: Fault) -> None:
@@ -200,14 +199,17 @@ class State:
             return next((p for p in self.posts if p.id == post_id and channel in (None, p.channel)), None)
 
     # -- persistence -------------------------------------------------------------------------------
-    def _record(self, change: dict[str, Any]) -> None:
-        if self._journal is not None:
-            self._journal.write(json.dumps({"seq": self._seq, **change}) + "\n")
-            self._journal.flush()
+    def _record(self, kind: str, value: Post | Container | Pending | str) -> None:
+        """Append one change to the journal, if there is one (a record, or the id a drop names)."""
+        if self._journal is None:
+            return
+        raw = value if isinstance(value, str) else self._dump(value)
+        self._journal.write(json.dumps({"seq": self._seq, kind: raw}) + "\n")
+        self._journal.flush()
 
     def _compact(self) -> None:
         """Rewrite the journal as the current state, one line per record, and keep appending to it."""
-        assert self.state_file is not None
+        assert self.state_file is not None and self.images_dir is not None
         if self._journal is not None:
             self._journal.close()
         lines = [{"post": self._dump(p)} for p in self.posts]
