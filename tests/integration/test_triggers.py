@@ -110,7 +110,7 @@ def _drop(store, tmp_path, item_id: str, **brief) -> None:
 
 def test_the_dispatch_trigger_starts_items_dropped_while_it_watches_and_refuses_bad_briefs(
         bucket_conn, store, tmp_path, airflow_api, sops):
-    trigger = InboxDispatchTrigger(bucket_conn, "humas_airflow_api", 0.05, max_wait=4.0)
+    trigger = InboxDispatchTrigger(bucket_conn, "humas_airflow_api", 0.05, max_wait=8.0)
 
     async def drop_while_watching() -> dict:
         watching = asyncio.ensure_future(_first(trigger))
