@@ -21,6 +21,9 @@ class JsonHandler(BaseHTTPRequestHandler):
 
 
 class FakeAirflowApi(JsonHandler):
+    """Airflow 3.3's ``POST /auth/token`` and ``POST``/``GET /api/v2/dags/{id}/dagRuns``: 409 on a taken run id,
+    404 for an unknown DAG, and the faults the tests arm (``busy``, ``clash``, ``sign_in_delay``)."""
+
     runs: dict[str, dict[str, Any]] = {}
     known_dags: set[str] = set()
     clash: set[str] = set()  # run ids whose logical date another run holds (Airflow answers 409 too)
