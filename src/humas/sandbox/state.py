@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -262,8 +262,9 @@ class State:
         return raw
 
     def _save_image(self, image: StoredImage) -> dict[str, Any]:
+        assert self.images_dir is not None  # records are dumped only into a journal
         digest = image.info.sha256
-        if self.images_dir is not None and digest not in self._images_saved:
+        if digest not in self._images_saved:
             path = self.images_dir / digest
             if not path.exists():
                 self.images_dir.mkdir(parents=True, exist_ok=True)
@@ -271,7 +272,7 @@ class State:
                 tmp.write_bytes(image.data)
                 os.replace(tmp, path)
             self._images_saved.add(digest)
-        return {"info": asdict(image.info)}
+        return {"info": image.info.as_dict()}
 
     def _images_in(self, raw: dict[str, Any]) -> dict[str, Any]:
         raw = dict(raw)
