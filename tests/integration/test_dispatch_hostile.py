@@ -13,6 +13,7 @@ from fake_run_starter import FakeRunStarter
 from humas import dispatch, layout, status
 from humas.brief import MAX_BRIEF_BYTES
 from humas.store import Store
+from s3_requests import SentRequests
 
 pytestmark = pytest.mark.integration
 
@@ -125,16 +126,8 @@ def test_refused_items_are_not_read_again_until_their_brief_changes(some: Store,
 def test_a_poll_sends_listings_only_however_many_items_were_refused(some: Store, sops, channels, dag_ids) -> None:
     dispatch.start_item_runs(some, dispatch.actionable_items(some, sops, channels), dag_ids, FakeRunStarter())
     dispatch.pending_items(some)  # reads each new rejection record once
-    sent: list[str] = []
-
-    def note(request: Any, **_: Any) -> None:
-        sent.append(request.url)
-
-    some.client.meta.events.register("before-send.s3", note)
-    try:
+    with SentRequests(some) as sent:
         assert dispatch.pending_items(some) == []
-    finally:
-        some.client.meta.events.unregister("before-send.s3", note)
     # one listing of inbox/ and one of dispatch/: no read per refused item
     assert len(sent) == 2 and all("list-type=2" in url for url in sent), sent
 

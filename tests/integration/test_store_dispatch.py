@@ -15,6 +15,7 @@ from humas import dispatch, layout, status
 from humas.dispatch import MISSING_ASSET_GRACE, RETRY_AFTER, Decision
 from humas.sop import Sop
 from humas.store import ObjectInfo, Store
+from s3_requests import SentRequests
 
 pytestmark = pytest.mark.integration
 
@@ -272,23 +273,6 @@ def test_rejected_item_is_pending_again_only_when_its_brief_changes(store: Store
     assert dispatch.assess_item(store, ITEM, sops, channels).action == "start"
 
 
-class _Requests:
-    """The S3 requests a store's client sends (their URLs) while in the ``with`` block."""
-
-    def __init__(self, store: Store) -> None:
-        self.store, self.urls = store, []
-
-    def _note(self, request: Any, **_: Any) -> None:
-        self.urls.append(request.url)
-
-    def __enter__(self) -> list[str]:
-        self.store.client.meta.events.register("before-send.s3", self._note)
-        return self.urls
-
-    def __exit__(self, *exc: Any) -> None:
-        self.store.client.meta.events.unregister("before-send.s3", self._note)
-
-
 def test_a_watch_that_finds_nothing_new_lists_only_the_inbox(store: Store, sops, channels, dag_ids) -> None:
     _drop(store, "a-started", _brief_text())
     _drop(store, "b-refused", _brief_text(sop="tidak_ada"))
@@ -298,7 +282,7 @@ def test_a_watch_that_finds_nothing_new_lists_only_the_inbox(store: Store, sops,
     dispatch.record_started(store, "a-started", dag_ids["singkawang"], layout.run_id_for("a-started"))
     assert watch.pending_items(store) == []  # learns that both are settled
 
-    with _Requests(store) as sent:
+    with SentRequests(store) as sent:
         assert watch.pending_items(store) == []
         _drop(store, "a-started", None, assets=("poster.jpg", "poster-v2.jpg"))  # a started item's files change
         assert watch.pending_items(store) == []
@@ -306,7 +290,7 @@ def test_a_watch_that_finds_nothing_new_lists_only_the_inbox(store: Store, sops,
 
     _drop(store, "c-new", _brief_text())
     store.put_bytes(layout.brief_key("b-refused"), _brief_text())  # corrected
-    with _Requests(store) as sent:
+    with SentRequests(store) as sent:
         assert watch.pending_items(store) == ["b-refused", "c-new"]
     assert any(f"prefix={layout.DISPATCH.rstrip('/')}" in url for url in sent)
 
