@@ -1,7 +1,6 @@
 """Hooks: the only Airflow code that owns connections (the bucket, the platforms)."""
 from __future__ import annotations
 
-import threading
 import time
 from datetime import datetime, timezone
 from functools import cached_property
@@ -12,11 +11,11 @@ import boto3
 import botocore.loaders
 import botocore.session
 import botocore.utils
-import requests
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import BaseHook
 
+from humas.airflow_api import AirflowApi
 from humas.exceptions import HumasError
 from humas.platforms import ClientConfig, PlatformClient, make_client
 from humas.store import Store
@@ -149,37 +148,26 @@ class AirflowApiHook(BaseHook):
         super().__init__()
         self.api_conn_id, self.timeout = api_conn_id, timeout
 
-    def _sign_in(self) -> tuple[str, str]:
-        """The API server's base URL and the ``Authorization`` header of the service account's token."""
+    def api(self) -> AirflowApi:
+        """The API server, signed in as the connection's service account."""
         conn = self.get_connection(self.api_conn_id)
         if not conn.host or not conn.login or not conn.password:
             raise HumasError(f"connection {self.api_conn_id}: needs host (API server URL), login and password "
                              "of a service account; fix it under Admin > Connections")
-        base = (conn.host if "://" in conn.host else f"http://{conn.host}").rstrip("/")
-        resp = requests.post(f"{base}/auth/token", json={"username": conn.login, "password": conn.password},
-                             timeout=self.timeout)
-        resp.raise_for_status()
-        return base, f"Bearer {resp.json()['access_token']}"
-
-    def _session(self) -> tuple[requests.Session, str]:
-        base, authorization = self._sign_in()
-        return _signed_in_session(authorization), base
+        return AirflowApi(conn.host, conn.login, conn.password, self.timeout)
 
     def task_state(self, dag_id: str, run_id: str, task_id: str) -> tuple[str | None, int]:
         """The state and try number of one task instance of one run."""
-        session, base = self._session()
-        resp = session.get(f"{base}/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}",
-                           timeout=self.timeout)
+        resp = self.api().get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
         resp.raise_for_status()
         return resp.json().get("state"), resp.json().get("try_number", 0)
 
     def rerun_from(self, dag_id: str, run_id: str, task_id: str, note: str) -> list[str]:
         """Clear ``task_id`` and everything downstream of it in one run, so the run goes back to that step."""
-        session, base = self._session()
-        resp = session.post(f"{base}/api/v2/dags/{dag_id}/clearTaskInstances", timeout=self.timeout,
-                            json={"dry_run": False, "dag_run_id": run_id, "task_ids": [task_id],
-                                  "include_downstream": True, "only_failed": False, "reset_dag_runs": True,
-                                  "prevent_running_task": True, "note": note[:1000]})
+        resp = self.api().post(f"/api/v2/dags/{dag_id}/clearTaskInstances",
+                               json={"dry_run": False, "dag_run_id": run_id, "task_ids": [task_id],
+                                     "include_downstream": True, "only_failed": False, "reset_dag_runs": True,
+                                     "prevent_running_task": True, "note": note[:1000]})
         if resp.status_code >= 400:
             raise HumasError(f"Airflow refused to send run {run_id} back to {task_id}: "
                              f"HTTP {resp.status_code} {resp.text[:300]}")
@@ -190,9 +178,8 @@ class AirflowApiHook(BaseHook):
 
         True when the run was put first; False when it is not running (nothing to schedule).
         """
-        session, base = self._session()
-        resp = session.post(f"{base}/humas-runs/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
-                            "/schedule-next", timeout=self.timeout)
+        resp = self.api().post(f"/humas-runs/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+                               "/schedule-next")
         if resp.status_code >= 400:
             raise HumasError(f"Airflow refused to schedule the next step of run {run_id} of {dag_id}: "
                              f"HTTP {resp.status_code} {resp.text[:300]}")
@@ -203,33 +190,21 @@ class AirflowApiHook(BaseHook):
 
         It returns ``"created"``, or ``"exists"`` when Airflow already has a run with that id (409: one run
         per item), and raises ``HumasError`` for any other refusal. One sign-in serves every call, and the
-        function may be called from several threads at once: each thread gets its own ``requests.Session``
-        (requests does not promise a session is thread-safe), all with the one token.
+        function may be called from several threads at once (see ``AirflowApi``).
         """
-        signed_in: list[tuple[str, str]] = []  # (base URL, Authorization header), filled by the first call
-        sign_in_lock = threading.Lock()
-        local = threading.local()
-
-        def api() -> tuple[requests.Session, str]:
-            if not hasattr(local, "session"):
-                with sign_in_lock:
-                    if not signed_in:
-                        signed_in.append(self._sign_in())
-                local.session = _signed_in_session(signed_in[0][1])
-            return local.session, signed_in[0][0]
+        api = self.api()
 
         def start_run(dag_id: str, run_id: str, conf: dict[str, Any]) -> str:
-            session, base = api()
             for delay in RUN_START_RETRY_DELAYS:  # a busy API server or database answers 5xx for a moment
                 # The logical date is when the item was accepted: the SOP's SLA deadlines count from it.
                 accepted = datetime.now(timezone.utc).isoformat()
-                resp = session.post(f"{base}/api/v2/dags/{dag_id}/dagRuns", timeout=self.timeout,
-                                    json={"dag_run_id": run_id, "logical_date": accepted, "conf": conf})
+                resp = api.post(f"/api/v2/dags/{dag_id}/dagRuns",
+                                json={"dag_run_id": run_id, "logical_date": accepted, "conf": conf})
                 if resp.status_code < 500 or delay is None:
                     break
                 time.sleep(delay)
             if resp.status_code == 409:  # the run id is taken, or (very rarely) the logical date: check which
-                found = session.get(f"{base}/api/v2/dags/{dag_id}/dagRuns/{run_id}", timeout=self.timeout)
+                found = api.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
                 if found.status_code == 200:
                     return "exists"
             if resp.status_code >= 400:
@@ -238,9 +213,3 @@ class AirflowApiHook(BaseHook):
             return "created"
 
         return start_run
-
-
-def _signed_in_session(authorization: str) -> requests.Session:
-    session = requests.Session()
-    session.headers["Authorization"] = authorization
-    return session

@@ -18,9 +18,8 @@ import os
 import sys
 from pathlib import Path
 
-import requests
-
 from humas import layout
+from humas.airflow_api import AirflowApi
 from humas.assets.cli import register as register_check
 from humas.brief import parse_brief
 from humas.exceptions import HumasError, InvalidInputError
@@ -128,7 +127,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _airflow_session(args: argparse.Namespace) -> tuple[requests.Session, str, str]:
+def _airflow_session(args: argparse.Namespace) -> tuple[AirflowApi, str, str]:
     """Sign in to Airflow as the approver (their own login): the approval service knows who decides."""
     env = _env()
     url = env.get("HUMAS_AIRFLOW_URL")
@@ -140,27 +139,23 @@ def _airflow_session(args: argparse.Namespace) -> tuple[requests.Session, str, s
                                               if sys.stdin.isatty() else "")
     if not password:
         raise HumasError(f"no password for {user}: type it when asked, or set HUMAS_PASSWORD")
-    session = requests.Session()
-    resp = session.post(f"{url}/auth/token", json={"username": user, "password": password}, timeout=30)
-    if resp.status_code in (401, 403):
-        raise HumasError(f"Airflow refused the sign-in of {user}: check the login and password")
-    resp.raise_for_status()
-    session.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
-    return session, url, user
+    api = AirflowApi(url, user, password)
+    api.token()  # a wrong password is told before anything else
+    return api, url, user
 
 
-def _service(session: requests.Session, method: str, url: str, **kwargs: object) -> dict:
-    resp = session.request(method, url, timeout=30, **kwargs)
+def _service(api: AirflowApi, method: str, path: str, **kwargs: object) -> dict:
+    resp = api.request(method, path, **kwargs)
     body = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
     if resp.status_code >= 400:
-        raise HumasError(str(body.get("detail") or f"HTTP {resp.status_code} from {url}"))
+        raise HumasError(str(body.get("detail") or f"HTTP {resp.status_code} from {api.base_url}{path}"))
     return body
 
 
 def _decide(args: argparse.Namespace, decision: str) -> int:
-    session, url, user = _airflow_session(args)
-    endpoint = f"{url}/humas/api/approvals/{layout.check_item_id(args.item)}"
-    review = _service(session, "GET", endpoint)
+    api, url, user = _airflow_session(args)
+    endpoint = f"/humas/api/approvals/{layout.check_item_id(args.item)}"
+    review = _service(api, "GET", endpoint)
     print(f"{review['item_id']}: langkah {review['step']} ({review['activity']}) — {review['role']}")
     print(f"  {review['title']}")
     for channel, text in review["posts"].items():
@@ -168,7 +163,7 @@ def _decide(args: argparse.Namespace, decision: str) -> int:
     print(f"  pratinjau: {url}/humas/approvals/{review['item_id']}")
     if review["refusal"]:
         raise HumasError(f"{user} cannot decide this step: {review['refusal']}")
-    result = _service(session, "POST", endpoint, json={"gate": review["gate"], "decision": decision,
+    result = _service(api, "POST", endpoint, json={"gate": review["gate"], "decision": decision,
                                                         "review_digest": review["review_digest"],
                                                         "comment": args.comment or ""})
     print(f"{decision} recorded for {result['item_id']} at {result['gate']} as {result['person']}")

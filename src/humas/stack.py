@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import psutil
 import requests
 
+from humas.airflow_api import AirflowApi
 from humas.exceptions import HumasError
 
 if TYPE_CHECKING:
@@ -449,11 +450,7 @@ def wait_for_dags(cfg: StackConfig, dag_ids: list[str], timeout: float = 180) ->
 
 
 def api_token(cfg: StackConfig) -> str:
-    sec = load_secrets(cfg)
-    resp = requests.post(f"{cfg.airflow_url}/auth/token", json={"username": "admin", "password": sec["admin_password"]},
-                         timeout=30)
-    resp.raise_for_status()
-    return resp.json()["access_token"]
+    return AirflowApi(cfg.airflow_url, "admin", load_secrets(cfg)["admin_password"]).token()
 
 
 def api_get(cfg: StackConfig, path: str, token: str | None = None) -> requests.Response:
