@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 # Once an item is in one of these states, a passed deadline is no longer news.
-_FINISHED = {"published", "declined", "rejected"}
+_FINISHED = {"published", "declined", "refused"}
 
 
 @functools.lru_cache(maxsize=1)

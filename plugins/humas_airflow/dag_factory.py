@@ -10,24 +10,17 @@ from humas import sla
 from humas.sop import Sop, Step
 
 from humas_airflow.callbacks import schedule_next_step, step_deadline_missed
-from humas_airflow.operators import (
-    ConceptIntakeOperator,
-    DesignCheckOperator,
-    PublishOperator,
-)
+from humas_airflow.operators import DesignCheckOperator, IntakeOperator, PublishOperator
 from humas_airflow.sensors import ApprovalFlagSensor
 from humas_airflow.steps import step_kwargs
 
 MAX_ACTIVE_ITEM_RUNS = 100_000  # items in flight per SOP, waiting ones included
 
-# Which operator carries out which SOP stage.
-STAGE_OPERATORS: dict[str, type] = {
-    "idea_intake": ConceptIntakeOperator,
-    "concept": ConceptIntakeOperator,
-    "design": DesignCheckOperator,
-    "idea_consideration": ApprovalFlagSensor,
-    "correction": ApprovalFlagSensor,
-    "decision": ApprovalFlagSensor,
+# The task of each step kind (``humas.sop.STAGE_KINDS``); each hands its step to ``humas.steps.<kind>``.
+KIND_TASKS: dict[str, type] = {
+    "intake": IntakeOperator,
+    "work": DesignCheckOperator,
+    "gate": ApprovalFlagSensor,
     "upload": PublishOperator,
 }
 
@@ -53,7 +46,7 @@ def deadlines(sop: Sop) -> list[DeadlineAlert]:
 
 
 def _step_task(sop: Sop, step: Step) -> Any:
-    return STAGE_OPERATORS[step.stage](**step_kwargs(sop, step))
+    return KIND_TASKS[step.kind](**step_kwargs(sop, step))
 
 
 def build_sop_dag(sop: Sop) -> DAG:

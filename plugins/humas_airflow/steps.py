@@ -1,30 +1,24 @@
-"""What every SOP-step task shares: which SOP step it is, which item it serves, and the step's SLA check."""
+"""What every SOP-step task shares: which SOP step it is, which item it serves, and how the step's outcome
+(``humas.steps.base``) becomes Airflow's: a result, a deferral, a send-back, a skip or a failure."""
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
-from humas import sla
-from humas.brief import Brief, read_brief
-from humas.exceptions import BriefError
+from humas.exceptions import ItemRefused, StepFailed
 from humas.layout import item_id_from_run_id
-from humas.profiles import channel_ids
 from humas.sop import Sop, Step, available_sops
-from humas.status import note_event, record_state
+from humas.steps.base import Declined, ItemStep, Outcome, SendBack, WaitForChange, WaitUntil
 
 from humas_airflow.hooks import API_CONN_ID, BUCKET_CONN_ID, HumasBucketHook
-from humas_airflow.triggers import RerunFromTrigger
+from humas_airflow.triggers import BucketChangeTrigger, RerunFromTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-    from humas.store import Store
-
-log = logging.getLogger(__name__)
 
 
 def item_id_of(context: "Context") -> str:
@@ -38,12 +32,14 @@ def item_id_of(context: "Context") -> str:
 
 
 class SopStepMixin:
-    """Mixed into operators and sensors that carry out one step of one SOP."""
+    """Mixed into the operator or sensor of each step kind: ``run_step`` is the kind's core function."""
 
     sop_id: str
     step_number: int
     aws_conn_id: str = BUCKET_CONN_ID
     api_conn_id: str = API_CONN_ID
+    poll_interval: float = 5.0
+    waits_for = "the step's input"  # what a failed wait names
 
     @cached_property
     def sop(self) -> Sop:
@@ -53,22 +49,44 @@ class SopStepMixin:
     def step(self) -> Step:
         return self.sop.steps[self.step_number - 1]
 
-    def store(self) -> "Store":
-        return HumasBucketHook(self.aws_conn_id).get_store()
+    def run_step(self, item: ItemStep) -> Outcome:
+        raise NotImplementedError
 
-    def load_brief(self, store: "Store", item_id: str) -> Brief:
-        """The item's current brief, validated again (it may have been edited since the dispatch).
+    def execute(self, context: "Context") -> Any:
+        return self._carry_out(context)
 
-        A brief broken by an edit stops the run with the problems on the item's status, not a retry loop.
-        """
+    def execute_complete(self, context: "Context", event: Any = None) -> Any:
+        """After a wait: go on unless the wait itself failed (a bucket that stayed unreachable)."""
+        if isinstance(event, dict) and event.get("status") not in (None, "changed"):
+            raise AirflowException(f"waiting for {self.waits_for} failed: {event.get('message')}")
+        return self._carry_out(context)
+
+    def item_step(self, context: "Context") -> ItemStep:
+        ti = context["ti"]
+        return ItemStep(HumasBucketHook(self.aws_conn_id).get_store(), item_id_of(context), self.sop, self.step,
+                        earlier=lambda task_id: ti.xcom_pull(task_ids=task_id),
+                        started=ti.start_date or datetime.now(timezone.utc))
+
+    def _carry_out(self, context: "Context") -> Any:
         try:
-            return read_brief(store, item_id, available_sops(), channel_ids())  # reads at most the size cap
-        except BriefError as exc:
-            record_state(store, item_id, "rejected", step=self.step.task_id, message=str(exc),
-                         details={"problems": [p.__dict__ for p in exc.problems]})
+            outcome = self.run_step(self.item_step(context))
+        except ItemRefused as exc:  # the brief broke after an edit: retrying cannot help
             raise AirflowFailException(str(exc)) from exc
+        except StepFailed as exc:
+            raise AirflowException(str(exc)) from exc
+        if isinstance(outcome, WaitForChange):
+            self.defer(trigger=BucketChangeTrigger(outcome.prefix, outcome.seen, self.aws_conn_id,
+                                                   self.poll_interval),
+                       method_name="execute_complete", timeout=outcome.timeout)
+        if isinstance(outcome, WaitUntil):
+            self.defer(trigger=DateTimeTrigger(moment=outcome.moment), method_name="execute_complete")
+        if isinstance(outcome, SendBack):
+            self._rerun_from(context, outcome.to, outcome.message)
+        if isinstance(outcome, Declined):
+            raise AirflowSkipException(outcome.message)
+        return outcome
 
-    def rerun_from(self, context: "Context", step: Step, message: str) -> None:
+    def _rerun_from(self, context: "Context", step: Step, message: str) -> None:
         """Send this run back to ``step`` (it and every later step run again), from the triggerer."""
         dag_run = context["dag_run"]
         self.defer(trigger=RerunFromTrigger(dag_run.dag_id, dag_run.run_id, step.task_id, message[:1000],
@@ -78,24 +96,6 @@ class SopStepMixin:
     def execute_rerun_failed(self, context: "Context", event: dict[str, Any]) -> Any:
         """The rerun trigger's event arrives only when Airflow refused to send the run back."""
         raise AirflowException(f"could not send the run back a step: {event.get('message')}")
-
-    def enter_step(self, store: "Store", item_id: str, state: str = "in_step", message: str = "") -> None:
-        label = f"Langkah {self.step.number}: {self.step.activity}"
-        record_state(store, item_id, state, step=self.step.task_id, message=message or label,
-                     details={"sop": self.sop_id, "step_number": self.step.number, "actor": self.step.actor})
-
-    def check_step_time(self, context: "Context", store: "Store", item_id: str, brief: Brief | None = None) -> None:
-        """Compare the step's duration with its standard time when it ends; record and log a miss."""
-        started = context["ti"].start_date or datetime.now(timezone.utc)
-        late = sla.overrun(self.step, started, datetime.now(timezone.utc), brief.event_date if brief else None)
-        if late is None:
-            return
-        message = (f"Langkah {self.step.number} ({self.step.activity}) melewati waktu baku "
-                   f"{self.step.time.describe()} sebanyak {sla.describe(late)}; "
-                   f"penanggung jawab: {self.sop.role(self.step.actor).name}")
-        log.warning("SLA miss: item %s step %s late by %s", item_id, self.step.task_id, late)
-        note_event(store, item_id, "sla_missed", step=self.step.task_id, message=message,
-                   details={"late_seconds": int(late.total_seconds()), "role": self.step.actor})
 
 
 def step_kwargs(sop: Sop, step: Step) -> dict[str, Any]:

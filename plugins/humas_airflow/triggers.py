@@ -262,7 +262,7 @@ class InboxDispatchTrigger(BaseTrigger):
         outcomes = start_item_runs(self._store, decisions[:limit], dag_ids,
                                    AirflowApiHook(self.api_conn_id).run_starter())
         for item_id, outcome in outcomes.items():
-            (self.log.warning if outcome.startswith(("failed", "rejected")) else self.log.info)(
+            (self.log.warning if outcome.startswith(("failed", "refused")) else self.log.info)(
                 "item %s: %s", item_id, outcome)
             self._counts[outcome.partition(":")[0]] += 1
         return outcomes

@@ -27,14 +27,14 @@ KEY_ENV = "HUMAS_APPROVAL_KEY"
 MIN_KEY_CHARS = 32
 MAX_FLAG_BYTES = 16 * 1024
 MAX_COMMENT_CHARS = 2000
-_LABELS = {"approve": "Setujui", "revise": "Kembalikan untuk revisi", "reject": "Tolak"}
+_LABELS = {"approve": "Setujui", "revise": "Kembalikan untuk revisi", "decline": "Tolak"}
 
 
 @dataclass(frozen=True)
 class ApprovalFlag:
     item_id: str
     gate: str            # the gate step's task id, e.g. step_3_decision
-    decision: str        # approve | revise | reject
+    decision: str        # approve | revise | decline
     person: str          # the approver's roster id (their Airflow login)
     role: str            # the SOP role the decision is made in
     comment: str
@@ -72,8 +72,8 @@ def _signature(flag: ApprovalFlag, key: bytes) -> str:
 
 
 def decisions_for(sop: "Sop", step: "Step") -> tuple[str, ...]:
-    """What a gate offers: approve and reject, and revise where it has a step to send the run back to."""
-    return ("approve", "revise", "reject") if sop.revise_target(step) else ("approve", "reject")
+    """What a gate offers: approve and decline, and revise where it has a step to send the run back to."""
+    return ("approve", "revise", "decline") if sop.revise_target(step) else ("approve", "decline")
 
 
 def decision_label(decision: str) -> str:

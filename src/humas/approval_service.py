@@ -17,12 +17,10 @@ from humas.profiles import channel_ids
 from humas.review import Review, review_of, sha256
 from humas.roster import Roster, load_roster
 from humas.sop import Sop, Step, available_sops
-from humas.status import read_status
+from humas.status import WAITING_STATES, read_status
 
 if TYPE_CHECKING:
     from humas.store import Store
-
-WAITING_STATES = ("awaiting_approval", "approval_flag_invalid")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
     humas status [ITEM]        every item's state, or one item's history and links
     humas approve ITEM         approve the decision gate the item is waiting at (as yourself: --user)
     humas revise ITEM          send it back to the designer, with what to change
-    humas reject ITEM          decline it, with a reason
+    humas decline ITEM         decline it, with a reason (``humas reject`` is the same)
     humas check FILE...        run the design-asset checks locally before dropping
 
 The bucket comes from HUMAS_S3_ENDPOINT_URL, HUMAS_BUCKET and the AWS_* credentials, or from
@@ -180,10 +180,10 @@ def cmd_revise(args: argparse.Namespace) -> int:
     return _decide(args, "revise")
 
 
-def cmd_reject(args: argparse.Namespace) -> int:
+def cmd_decline(args: argparse.Namespace) -> int:
     if not args.comment:
         raise HumasError("say why with --comment so the team knows what to change")
-    return _decide(args, "reject")
+    return _decide(args, "decline")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,11 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("item", nargs="?")
     status.set_defaults(func=cmd_status)
     for name, func, what in (("approve", cmd_approve, "approve"), ("revise", cmd_revise, "send back for revision"),
-                             ("reject", cmd_reject, "decline")):
-        p = sub.add_parser(name, help=f"{what}: the decision gate an item is waiting at, as yourself")
+                             ("decline", cmd_decline, "decline")):
+        p = sub.add_parser(name, help=f"{what}: the decision gate an item is waiting at, as yourself",
+                           aliases=["reject"] if name == "decline" else [])
         p.add_argument("item")
         p.add_argument("--user", help="your Airflow login (default: $HUMAS_USER); password from $HUMAS_PASSWORD or asked")
-        p.add_argument("--comment", help="a note for the team (required to revise or reject)")
+        p.add_argument("--comment", help="a note for the team (required to revise or decline)")
         p.set_defaults(func=func)
     register_check(sub)
     return parser

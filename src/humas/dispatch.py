@@ -38,7 +38,7 @@ START_WORKERS = 4
 @dataclass(frozen=True)
 class Decision:
     item_id: str
-    action: str                  # "start" | "reject" | "wait"
+    action: str                  # "start" | "refuse" | "wait"
     reason: str = ""
     brief: Brief | None = None
     problems: tuple[Problem, ...] = ()
@@ -47,7 +47,7 @@ class Decision:
 
 
 def _dispatch_records(store: "Store") -> dict[str, dict[str, "ObjectInfo"]]:
-    """Stage (requested, started, rejected) -> item -> its record as listed, from one listing of ``dispatch/``."""
+    """Stage (requested, started, refused) -> item -> its record as listed, from one listing of ``dispatch/``."""
     records: dict[str, dict[str, ObjectInfo]] = {stage: {} for stage in layout.DISPATCH_STAGES}
     for obj in store.list(layout.DISPATCH):
         stage = obj.key[len(layout.DISPATCH):].partition("/")[0]
@@ -73,32 +73,38 @@ def _item_files(store: "Store", item_id: str) -> dict[str, "ObjectInfo"]:
     return {obj.key[len(prefix):]: obj for obj in store.list(prefix)}
 
 
-def pending_items(store: "Store", now: datetime | None = None) -> list[str]:
-    """Inbox items with no started run and no fresh request, oldest-named first.
-
-    Listings only, however many items were refused: a refused item's brief and files are compared with
-    its rejection record as listed, and each record is read once (``_rejection_of``).
-    """
-    return InboxWatch().pending_items(store, now)
+def _item_records(store: "Store", item_id: str) -> dict[str, dict[str, "ObjectInfo"]]:
+    """``_dispatch_records`` for one item, from a look at each of its records (no listing of ``dispatch/``)."""
+    records: dict[str, dict[str, ObjectInfo]] = {}
+    for stage in layout.DISPATCH_STAGES:
+        info = store.head(layout.dispatch_key(stage, item_id))
+        records[stage] = {item_id: info} if info is not None else {}
+    return records
 
 
 class InboxWatch:
-    """``pending_items`` for a dispatcher that looks again every few seconds.
+    """The items of the inbox that need the dispatcher, for a dispatcher that looks every few seconds.
 
-    It remembers the items it found settled: started (for good), or refused and still holding exactly the
-    files it was refused with. A look that finds every inbox folder settled and unchanged costs one listing
-    of the inbox; ``dispatch/``, which holds records of every item ever started, is listed only when an
-    item is new or changed.
+    An item is pending until its run has started; a request with no started run is asked again after
+    ``RETRY_AFTER``; a refused item is pending again when its brief changes or a file it lacked arrives.
+    The watch remembers the items it found settled: started (for good), or refused and still holding exactly
+    the files they were refused with. A look that finds every inbox folder settled and unchanged costs one
+    listing of the inbox; ``dispatch/``, which holds records of every item ever started, is listed only when
+    an item is new or changed. What it remembers is pruned to the items the inbox holds.
     """
 
     def __init__(self) -> None:
         self._settled: dict[str, frozenset[tuple[str, str]] | None] = {}  # item -> its files; None: started
+        self._refusals: dict[str, tuple[str, dict[str, Any]]] = {}  # item -> (its marker's ETag, the record)
 
     def pending_items(self, store: "Store", now: datetime | None = None) -> list[str]:
+        """Inbox items with no started run and no fresh request, oldest-named first."""
         inbox = _inbox_files(store)
         if all(self._unchanged(item_id, files) for item_id, files in inbox.items()):
             return []
-        pending, self._settled = _pending_in(store, inbox, now or utcnow())
+        self._refusals = {i: r for i, r in self._refusals.items() if i in inbox}
+        pending, self._settled = _pending_in(store, inbox, _dispatch_records(store), now or utcnow(),
+                                             self._refusals)
         return pending
 
     def _unchanged(self, item_id: str, files: Mapping[str, "ObjectInfo"]) -> bool:
@@ -108,15 +114,27 @@ class InboxWatch:
         return then is None or then == _file_signature(files)
 
 
+def item_pending(store: "Store", item_id: str, now: datetime | None = None) -> bool:
+    """Whether one item needs the dispatcher (what the bucket webhook asks), as ``InboxWatch`` decides for all."""
+    pending, _ = _pending_in(store, {item_id: _item_files(store, item_id)}, _item_records(store, item_id),
+                             now or utcnow(), {})
+    return bool(pending)
+
+
 def _file_signature(files: Mapping[str, "ObjectInfo"]) -> frozenset[tuple[str, str]]:
     return frozenset((name, obj.etag) for name, obj in files.items())
 
 
-def _pending_in(store: "Store", inbox: Mapping[str, Mapping[str, "ObjectInfo"]], now: datetime
+def _pending_in(store: "Store", inbox: Mapping[str, Mapping[str, "ObjectInfo"]],
+                records: Mapping[str, Mapping[str, "ObjectInfo"]], now: datetime,
+                refusals: dict[str, tuple[str, dict[str, Any]]]
                 ) -> tuple[list[str], dict[str, frozenset[tuple[str, str]] | None]]:
-    """The pending items of ``inbox``, and the settled ones (started, or refused and unchanged)."""
-    records = _dispatch_records(store)
-    started, requested, rejected = records["started"], records["requested"], records["rejected"]
+    """The pending items of ``inbox``, and the settled ones (started, or refused and unchanged).
+
+    ``records``: the dispatcher's records by stage and item; ``refusals``: the refusal records read so far,
+    by item, with their marker's ETag (a record is read again only when its marker is new or rewritten).
+    """
+    started, requested, refused = records["started"], records["requested"], records["refused"]
     pending: list[str] = []
     settled: dict[str, frozenset[tuple[str, str]] | None] = {}
     for item_id, files in inbox.items():
@@ -126,38 +144,34 @@ def _pending_in(store: "Store", inbox: Mapping[str, Mapping[str, "ObjectInfo"]],
         if item_id in requested and now - requested[item_id].last_modified < RETRY_AFTER:
             continue
         try:
-            if item_id in rejected and not _changed_since_rejection(
-                    _rejection_of(store, item_id, rejected[item_id].etag), files):
+            if item_id in refused and not _changed_since_refusal(
+                    _refusal_of(store, item_id, refused[item_id].etag, refusals), files):
                 settled[item_id] = _file_signature(files)
                 continue
         except Exception:  # noqa: BLE001 - a bucket error on one item: it waits for the next look
-            log.warning("item %s: cannot read its rejection record now; trying again later", item_id, exc_info=True)
+            log.warning("item %s: cannot read its refusal record now; trying again later", item_id, exc_info=True)
             continue
         pending.append(item_id)
     return pending, settled
 
 
-# (bucket, item) -> (ETag of its dispatch/rejected/ marker, the record): a poll lists the markers, and reads
-# a record only when its marker is new or was rewritten.
-_REJECTIONS: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
-
-
-def _rejection_of(store: "Store", item_id: str, marker_etag: str) -> dict[str, Any]:
-    """The dispatcher's rejection record; {} when it cannot be parsed (the item is then assessed anew)."""
-    cached = _REJECTIONS.get((store.bucket, item_id))
+def _refusal_of(store: "Store", item_id: str, marker_etag: str,
+                refusals: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The dispatcher's refusal record; {} when it cannot be parsed (the item is then assessed anew)."""
+    cached = refusals.get(item_id)
     if cached and cached[0] == marker_etag:
         return cached[1]
     try:
-        record = store.get_json(layout.dispatch_key("rejected", item_id))
+        record = store.get_json(layout.dispatch_key("refused", item_id))
     except ValueError:
-        log.warning("item %s: rejection record is not JSON; assessing the item again", item_id)
+        log.warning("item %s: refusal record is not JSON; assessing the item again", item_id)
         record = {}
     record = record if isinstance(record, dict) else {}
-    _REJECTIONS[(store.bucket, item_id)] = (marker_etag, record)
+    refusals[item_id] = (marker_etag, record)
     return record
 
 
-def _changed_since_rejection(record: dict[str, Any], files: Mapping[str, "ObjectInfo"]) -> bool:
+def _changed_since_refusal(record: dict[str, Any], files: Mapping[str, "ObjectInfo"]) -> bool:
     """A refused item is looked at again when its brief changes or a file it lacked has arrived."""
     brief = files.get(layout.BRIEF_NAME)
     if brief is not None and brief.etag != record.get("brief_etag"):
@@ -221,7 +235,7 @@ def _refusal(item_id: str, problems: list[Problem], etag: str, missing_assets: t
     reason = (f"Brief item {item_id} ditolak, {len(problems)} masalah: {lines}. "
               "Perbaiki brief.yaml lalu unggah ulang; item akan diperiksa lagi.")
     log.warning("item %s: brief refused with %d problem(s)", item_id, len(problems))
-    return Decision(item_id, "reject", reason, problems=tuple(problems), brief_etag=etag,
+    return Decision(item_id, "refuse", reason, problems=tuple(problems), brief_etag=etag,
                     missing_assets=missing_assets)
 
 
@@ -230,16 +244,16 @@ def _bucket_trouble(item_id: str, doing: str, exc: Exception) -> Decision:
     return Decision(item_id, "wait", f"bucket error while {doing}: {type(exc).__name__}: {short_repr(str(exc))}")
 
 
-def record_rejection(store: "Store", decision: Decision) -> None:
-    """Tell staff why the item was refused (status + rejection.json) and stop re-reading this brief."""
+def record_refusal(store: "Store", decision: Decision) -> None:
+    """Tell staff why the item was refused (status + refusal.json) and stop re-reading this brief."""
     problems = [{"field": p.field, "message": p.message, "fix": p.fix} for p in decision.problems]
     record = {"item_id": decision.item_id, "brief_etag": decision.brief_etag, "problems": problems,
               "missing_assets": list(decision.missing_assets), "message": decision.reason,
               "at": utcnow().isoformat()}
-    store.put_json(layout.rejection_key(decision.item_id), record)
-    store.put_json(layout.dispatch_key("rejected", decision.item_id), record)
-    record_state(store, decision.item_id, "rejected", message=decision.reason,
-                 details={"problems": problems, "links": {"rejection": layout.rejection_key(decision.item_id)}})
+    store.put_json(layout.refusal_key(decision.item_id), record)
+    store.put_json(layout.dispatch_key("refused", decision.item_id), record)
+    record_state(store, decision.item_id, "refused", message=decision.reason,
+                 details={"problems": problems, "links": {"refusal": layout.refusal_key(decision.item_id)}})
 
 
 def record_requested(store: "Store", decision: Decision, dag_id: str) -> None:
@@ -249,14 +263,14 @@ def record_requested(store: "Store", decision: Decision, dag_id: str) -> None:
 
 
 def record_started(store: "Store", item_id: str, dag_id: str, run_id: str) -> bool:
-    """Mark the item's run as started; False if a run had already marked it (nothing is overwritten)."""
+    """Mark the item's run as started (Airflow has it); False if it was marked already (nothing is overwritten)."""
     return store.put_json_if_absent(layout.dispatch_key("started", item_id),
                                     {"item_id": item_id, "dag_id": dag_id, "run_id": run_id, "at": utcnow().isoformat()})
 
 
 def actionable_items(store: "Store", sops: Mapping[str, Any], channels: Collection[str],
                      now: datetime | None = None, watch: InboxWatch | None = None) -> list[Decision]:
-    """Pending items the dispatcher can act on now (start or reject); items still uploading are left.
+    """Pending items the dispatcher can act on now (start or refuse); items still uploading are left.
 
     ``watch``: the dispatcher's memory of settled items between looks (see ``InboxWatch``).
     """
@@ -268,21 +282,6 @@ def actionable_items(store: "Store", sops: Mapping[str, Any], channels: Collecti
 # ------------------------------------------------------------- starting runs at once (no task per item)
 
 
-def item_pending(store: "Store", item_id: str, now: datetime | None = None) -> bool:
-    """``pending_items`` for one item (what the bucket webhook asks): no started run, no fresh request, and
-    not refused unless its brief changed or a file it lacked has arrived since."""
-    now = now or utcnow()
-    if store.head(layout.dispatch_key("started", item_id)) is not None:
-        return False
-    requested = store.head(layout.dispatch_key("requested", item_id))
-    if requested is not None and now - requested.last_modified < RETRY_AFTER:
-        return False
-    marker = store.head(layout.dispatch_key("rejected", item_id))
-    if marker is not None:
-        return _changed_since_rejection(_rejection_of(store, item_id, marker.etag), _item_files(store, item_id))
-    return True
-
-
 def start_item_runs(store: "Store", decisions: list[Decision], dag_ids: Mapping[str, str],
                     start_run: Callable[[str, str, dict[str, Any]], str],
                     workers: int = START_WORKERS) -> dict[str, str]:
@@ -292,7 +291,7 @@ def start_item_runs(store: "Store", decisions: list[Decision], dag_ids: Mapping[
     request, a racing dispatcher or webhook is harmless), and raises when the run could not be asked for; the
     request record then ages out and the item is asked for again after ``RETRY_AFTER``.
     Up to ``workers`` items are handled at once, so ``start_run`` and ``store`` are called from several threads.
-    Returns item id -> ``rejected`` | ``created`` | ``exists`` | ``wait`` | ``failed: <why>``, in the order of
+    Returns item id -> ``refused`` | ``created`` | ``exists`` | ``wait`` | ``failed: <why>``, in the order of
     ``decisions``.
     """
     def carry_out(decision: Decision) -> str:
@@ -312,13 +311,16 @@ def start_item_runs(store: "Store", decisions: list[Decision], dag_ids: Mapping[
 
 def _start_one(store: "Store", decision: Decision, dag_ids: Mapping[str, str],
                start_run: Callable[[str, str, dict[str, Any]], str]) -> str:
-    if decision.action == "reject":
-        record_rejection(store, decision)
-        return "rejected"
+    if decision.action == "refuse":
+        record_refusal(store, decision)
+        return "refused"
     if decision.action != "start" or decision.brief is None:
         return "wait"
     dag_id = dag_ids[decision.brief.sop]
     record_requested(store, decision, dag_id)
     record_state(store, decision.item_id, "received",
                  message=f"Diterima; menjalankan SOP {decision.brief.sop} ({dag_id})")
-    return start_run(dag_id, layout.run_id_for(decision.item_id), {"item_id": decision.item_id})
+    run_id = layout.run_id_for(decision.item_id)
+    outcome = start_run(dag_id, run_id, {"item_id": decision.item_id})
+    record_started(store, decision.item_id, dag_id, run_id)  # Airflow has the run: the item is settled
+    return outcome

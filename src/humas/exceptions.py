@@ -66,3 +66,11 @@ class PlatformError(HumasError):
 
 class PublishUncertainError(HumasError):
     """A publish request whose outcome is unknown (timeout, dropped connection): check before re-sending."""
+
+
+class ItemRefused(HumasError):
+    """An item the pipeline cannot take (its brief broke after an edit): the run stops, the reasons are on its status."""
+
+
+class StepFailed(HumasError):
+    """A SOP step could not finish now (a platform refused, a record is missing); a retry may succeed."""

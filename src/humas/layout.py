@@ -6,11 +6,11 @@ One bucket holds everything. Who writes where:
     inbox/<item>/<asset>                    staff      design assets; a corrected file is dropped here too
     approvals/<item>/<gate>.json            approvers  a decision flag for one decision gate
     dispatch/requested/<item>.json          system     the dispatcher asked Airflow for the item's run
-    dispatch/started/<item>.json            system     the item's run has started (written by the run)
-    dispatch/rejected/<item>.json           system     the brief was refused (with the brief's ETag)
+    dispatch/started/<item>.json            system     Airflow has the item's run (written by the dispatcher)
+    dispatch/refused/<item>.json            system     the brief was refused (with the brief's ETag)
     pipeline/<item>/status.json             system     the item's current state
     pipeline/<item>/events/<stamp>-<state>.json  system  every state change, append-only
-    pipeline/<item>/rejection.json          system     why a brief was refused and how to fix it
+    pipeline/<item>/refusal.json            system     why a brief was refused and how to fix it
     pipeline/<item>/findings.json|.md       system     asset-check findings
     pipeline/<item>/renditions/<channel>/<file>  system  per-platform renditions
     pipeline/<item>/preview.jpg             system     the preview sheet approvers look at
@@ -79,7 +79,7 @@ def approval_key(item_id: str, gate: str) -> str:
     return f"{approval_prefix(item_id)}{gate}.json"
 
 
-DISPATCH_STAGES = ("requested", "started", "rejected")
+DISPATCH_STAGES = ("requested", "started", "refused")
 
 
 def dispatch_prefix(stage: str) -> str:
@@ -118,8 +118,8 @@ def event_key(item_id: str, state: str, at: datetime) -> str:
     return f"{events_prefix(item_id)}{stamp}-{state}.json"
 
 
-def rejection_key(item_id: str) -> str:
-    return pipeline_prefix(item_id) + "rejection.json"
+def refusal_key(item_id: str) -> str:
+    return pipeline_prefix(item_id) + "refusal.json"
 
 
 def findings_key(item_id: str, ext: str = "json") -> str:

@@ -24,15 +24,25 @@ from humas.resources import sops_dir
 from humas.yamlio import load_strict
 
 __all__ = [
-    "GATE_STAGES", "STAGES", "Role", "Sop", "StandardTime", "Step", "available_sops", "available_sops_report",
+    "GATE_STAGES", "STAGES", "STAGE_KINDS", "STEP_KINDS", "Role", "Sop", "StandardTime", "Step", "available_sops",
+    "available_sops_report",
     "load_all_sops", "load_sop", "load_sops_report", "parse_sop", "sop_files",
 ]
 
-STAGES: tuple[str, ...] = (
-    "idea_intake", "idea_consideration", "concept", "design", "correction", "decision", "upload",
-)
-# Steps a human approves (or rejects) by writing a flag that the approval sensor sees.
-GATE_STAGES: frozenset[str] = frozenset({"idea_consideration", "correction", "decision"})
+# The one table of what the pipeline does at each SOP stage. Each kind has one core module,
+# ``humas.steps.<kind>``, and one Airflow adapter (``humas_airflow.dag_factory.KIND_TASKS``):
+#   intake  the item enters the SOP (its brief checked again)
+#   work    someone makes the content (the design, checked and turned into renditions)
+#   gate    a named role decides: approve, send back, or decline
+#   upload  the approved content is posted, exactly once, and the links recorded
+STAGE_KINDS: Mapping[str, str] = {
+    "idea_intake": "intake", "idea_consideration": "gate", "concept": "intake", "design": "work",
+    "correction": "gate", "decision": "gate", "upload": "upload",
+}
+STAGES: tuple[str, ...] = tuple(STAGE_KINDS)
+STEP_KINDS: tuple[str, ...] = ("intake", "work", "gate", "upload")
+# Steps a human decides through a signed flag that the gate sees.
+GATE_STAGES: frozenset[str] = frozenset(stage for stage, kind in STAGE_KINDS.items() if kind == "gate")
 
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 _ROLE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -118,9 +128,14 @@ class Step:
         return f"step_{self.number}_{self.stage}"
 
     @property
+    def kind(self) -> str:
+        """What the pipeline does at this step: ``intake``, ``work``, ``gate`` or ``upload`` (``STAGE_KINDS``)."""
+        return STAGE_KINDS[self.stage]
+
+    @property
     def is_gate(self) -> bool:
-        """Whether a human approves this step through a flag (its stage is in ``GATE_STAGES``)."""
-        return self.stage in GATE_STAGES
+        """Whether a named role decides this step through a signed flag."""
+        return self.kind == "gate"
 
 
 @dataclass(frozen=True)

@@ -595,7 +595,7 @@ def run(cfg: StackConfig) -> None:
     status = read_status(_store(cfg), SAMPLE_ITEM)
     if status is None:  # a first start; after a restart the sample is where it was left
         humas_cli(["submit", str(make_sample_item(cfg.home / "sample"))])
-        status = wait_for_state(_store(cfg), SAMPLE_ITEM, {"awaiting_approval", "assets_failed", "rejected"}, 300)
+        status = wait_for_state(_store(cfg), SAMPLE_ITEM, {"awaiting_approval", "assets_failed", "refused"}, 300)
     sec = load_secrets(cfg)
     print(READY.format(ui=cfg.airflow_url, password=sec["admin_password"], item=SAMPLE_ITEM, home=cfg.home,
                        approver_password=passwords(cfg).get("skw.hendra", "(see passwords.json)"),

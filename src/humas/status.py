@@ -12,8 +12,7 @@ if TYPE_CHECKING:
 # The states an item moves through; staff see the Bahasa Indonesia label.
 STATE_LABELS: dict[str, str] = {
     "received": "Diterima, menunggu diproses",
-    "rejected": "Ditolak: brief tidak valid",
-    "dispatched": "Diproses sesuai SOP",
+    "refused": "Ditolak: brief tidak valid",
     "in_step": "Sedang dikerjakan",
     "assets_failed": "Desain perlu diperbaiki",
     "assets_passed": "Desain lolos pemeriksaan",
@@ -29,6 +28,8 @@ STATE_LABELS: dict[str, str] = {
     "publish_failed": "Gagal diunggah",
     "sla_missed": "Melewati waktu baku SOP",
 }
+# The states in which an item waits at a gate for a decision (what the approval service lists).
+WAITING_STATES = ("awaiting_approval", "approval_flag_invalid")
 
 
 def utcnow() -> datetime:

@@ -122,10 +122,10 @@ def test_invalid_brief_is_rejected_with_every_problem_and_nothing_crashes(cli_en
     store.put_bytes(layout.brief_key(item_id), yaml.safe_dump(
         {"title": "", "caption": "x", "channels": ["myspace"], "sop": "atlantis", "assets": ["poster.jpg"],
          "submitter": "skw.ayu"}).encode())
-    status = wait_for_state(store, item_id, {"rejected"}, 120)
+    status = wait_for_state(store, item_id, {"refused"}, 120)
     fields = {p["field"] for p in status["details"]["problems"]}
     assert {"title", "channels", "sop"} <= fields
-    rejection = store.get_json(layout.rejection_key(item_id))
+    rejection = store.get_json(layout.refusal_key(item_id))
     assert rejection["problems"] and all(p["fix"] for p in rejection["problems"])
     assert store.exists(layout.brief_key(item_id))  # nothing is lost
 

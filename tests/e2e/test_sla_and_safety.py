@@ -54,7 +54,7 @@ def test_a_declined_item_is_not_published(tmp_path, cli_env, store, sandbox_post
     item_id = "e2e-declined"
     assert humas(["submit", str(write_item(tmp_path, item_id, "singkawang", ["facebook"]))]) == 0
     wait_for_state(store, item_id, {"awaiting_approval"}, 240, step="step_3_decision")
-    assert decide(stack_cfg, store, item_id, "singkawang", "reject", "Data acara belum benar") == 0
+    assert decide(stack_cfg, store, item_id, "singkawang", "decline", "Data acara belum benar") == 0
     status = wait_for_state(store, item_id, {"declined"}, 120)
     assert "Hendra Wijaya" in status["message"] and "Data acara belum benar" in status["message"]
     time.sleep(5)

@@ -40,7 +40,7 @@ def waiting(store, sops):
 
 def test_the_service_signs_what_the_gate_accepts(store, sops, waiting):
     pending = pending_review(store, ITEM)
-    assert pending.review.digest == waiting.digest and pending.decisions == ("approve", "revise", "reject")
+    assert pending.review.digest == waiting.digest and pending.decisions == ("approve", "revise", "decline")
     decide(store, pending, "skw.hendra", "approve", waiting.digest, KEY, NOW, "ok")
     sop = sops["singkawang"]
     flag = parse_flag(store.get_bytes(layout.approval_key(ITEM, "step_3_decision")), KEY, item_id=ITEM,

@@ -91,20 +91,20 @@ def test_good_items_start_and_every_hostile_one_is_refused_for_staff(filled: Sto
     outcomes = dispatch.start_item_runs(spy, decisions, dag_ids, airflow)
 
     actions = {d.item_id: d.action for d in decisions}
-    assert actions == {**{i: "start" for i in GOOD_ITEMS}, **{_hostile_id(n): "reject" for n in corpus()}}
-    assert outcomes == {**{i: "created" for i in GOOD_ITEMS}, **{_hostile_id(n): "rejected" for n in corpus()}}
+    assert actions == {**{i: "start" for i in GOOD_ITEMS}, **{_hostile_id(n): "refuse" for n in corpus()}}
+    assert outcomes == {**{i: "created" for i in GOOD_ITEMS}, **{_hostile_id(n): "refused" for n in corpus()}}
     assert airflow.calls == {f"item__{i}": 1 for i in GOOD_ITEMS}
     assert {key for key, _ in spy.brief_reads} == {layout.brief_key(i) for i in actions}
     assert {limit for _, limit in spy.brief_reads} == {MAX_BRIEF_BYTES + 1}  # a 10 MB brief is never fetched
     for name in corpus():
         item_id = _hostile_id(name)
-        rejection = filled.get_json(layout.rejection_key(item_id))
+        rejection = filled.get_json(layout.refusal_key(item_id))
         problems = [SimpleNamespace(**p) for p in rejection["problems"]]
         check_problem_words(problems)
         assert rejection["brief_etag"] == filled.head(layout.brief_key(item_id)).etag
         assert "ditolak" in rejection["message"] and len(rejection["message"]) < 6000
         item_status = status.read_status(filled, item_id)
-        assert item_status["state"] == "rejected" and len(item_status["details"]["problems"]) == len(problems)
+        assert item_status["state"] == "refused" and len(item_status["details"]["problems"]) == len(problems)
         assert not filled.exists(layout.dispatch_key("requested", item_id))
     for item_id in GOOD_ITEMS:
         assert status.read_status(filled, item_id)["state"] == "received"
@@ -113,11 +113,11 @@ def test_good_items_start_and_every_hostile_one_is_refused_for_staff(filled: Sto
 
 def test_refused_items_are_not_read_again_until_their_brief_changes(some: Store, sops, channels, dag_ids) -> None:
     dispatch.start_item_runs(some, dispatch.actionable_items(some, sops, channels), dag_ids, FakeRunStarter())
-    assert dispatch.pending_items(some) == []
+    assert dispatch.InboxWatch().pending_items(some) == []
 
     fixed = _hostile_id("placements-list-value")
     some.put_bytes(layout.brief_key(fixed), GOOD + b"placements: {instagram: story}\n", "application/yaml")
-    assert dispatch.pending_items(some) == [fixed]
+    assert dispatch.InboxWatch().pending_items(some) == [fixed]
     (decision,) = dispatch.actionable_items(some, sops, channels)
     assert (decision.item_id, decision.action) == (fixed, "start")
     assert decision.brief.placements == {"instagram": "story"}
@@ -125,9 +125,11 @@ def test_refused_items_are_not_read_again_until_their_brief_changes(some: Store,
 
 def test_a_poll_sends_listings_only_however_many_items_were_refused(some: Store, sops, channels, dag_ids) -> None:
     dispatch.start_item_runs(some, dispatch.actionable_items(some, sops, channels), dag_ids, FakeRunStarter())
-    dispatch.pending_items(some)  # reads each new rejection record once
+    watch = dispatch.InboxWatch()
+    watch.pending_items(some)  # reads each new refusal record once
+    _drop(some, "m-new", GOOD)  # something new: the watch must look at dispatch/ again
     with SentRequests(some) as sent:
-        assert dispatch.pending_items(some) == []
+        assert watch.pending_items(some) == ["m-new"]
     # one listing of inbox/ and one of dispatch/: no read per refused item
     assert len(sent) == 2 and all("list-type=2" in url for url in sent), sent
 
@@ -135,7 +137,7 @@ def test_a_poll_sends_listings_only_however_many_items_were_refused(some: Store,
 def test_an_empty_brief_is_refused_not_a_bucket_error(store: Store, sops, channels) -> None:
     _drop(store, "kosong", b"")
     decision = dispatch.assess_item(store, "kosong", sops, channels)
-    assert decision.action == "reject" and decision.problems[0].field == "(top level)"
+    assert decision.action == "refuse" and decision.problems[0].field == "(top level)"
 
 
 def test_a_bucket_error_on_one_item_makes_only_that_item_wait(some: Store, sops, channels, dag_ids) -> None:
@@ -151,7 +153,7 @@ def test_a_bucket_error_on_one_item_makes_only_that_item_wait(some: Store, sops,
     assert list(airflow.runs) == ["item__z-good"]
     assert status.read_status(some, "a-good") is None
     # once the bucket answers again, the item that waited is started
-    assert dispatch.pending_items(some) == ["a-good"]
+    assert dispatch.InboxWatch().pending_items(some) == ["a-good"]
     assert [d.action for d in dispatch.actionable_items(some, sops, channels)] == ["start"]
 
 
@@ -159,11 +161,11 @@ def test_an_unreadable_rejection_record_makes_the_item_be_assessed_again(store: 
                                                                          dag_ids) -> None:
     _drop(store, "b-bad", corpus()["list-as-title"])
     dispatch.start_item_runs(store, dispatch.actionable_items(store, sops, channels), dag_ids, FakeRunStarter())
-    assert dispatch.pending_items(store) == []
-    store.put_bytes(layout.dispatch_key("rejected", "b-bad"), b"\xff not json")
-    assert dispatch.pending_items(store) == ["b-bad"]
-    store.put_bytes(layout.dispatch_key("rejected", "b-bad"), b"[1, 2]")
-    assert dispatch.pending_items(store) == ["b-bad"]
+    assert dispatch.InboxWatch().pending_items(store) == []
+    store.put_bytes(layout.dispatch_key("refused", "b-bad"), b"\xff not json")
+    assert dispatch.InboxWatch().pending_items(store) == ["b-bad"]
+    store.put_bytes(layout.dispatch_key("refused", "b-bad"), b"[1, 2]")
+    assert dispatch.InboxWatch().pending_items(store) == ["b-bad"]
 
 
 def test_an_unexpected_error_while_validating_refuses_that_item_only(store: Store, sops, channels, dag_ids) -> None:
@@ -174,7 +176,7 @@ def test_an_unexpected_error_while_validating_refuses_that_item_only(store: Stor
 
     decisions = dispatch.actionable_items(store, broken_sops, channels)
 
-    assert [(d.item_id, d.action) for d in decisions] == [("a-good", "start"), ("b-kendal", "reject")]
+    assert [(d.item_id, d.action) for d in decisions] == [("a-good", "start"), ("b-kendal", "refuse")]
     (problem,) = decisions[1].problems
     assert problem.field == "brief.yaml" and "AttributeError" in problem.message
     check_problem_words([problem])
@@ -196,4 +198,4 @@ def test_a_decision_that_cannot_be_recorded_does_not_stop_the_others(store: Stor
     assert outcomes == {"a-good": "failed: KeyError: 'singkawang'", "b-kendal": "created"}
     assert list(airflow.runs) == ["item__b-kendal"]
     assert not store.exists(layout.dispatch_key("requested", "a-good"))
-    assert dispatch.pending_items(store) == ["a-good"]  # asked again at the next look
+    assert dispatch.InboxWatch().pending_items(store) == ["a-good"]  # asked again at the next look

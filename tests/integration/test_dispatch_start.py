@@ -35,11 +35,11 @@ def test_one_call_starts_every_item_and_refuses_bad_briefs(store: Store, sops, c
     airflow = FakeRunStarter()
     decisions = dispatch.actionable_items(store, sops, channels)
     outcomes = start_item_runs(store, decisions, dag_ids, airflow)
-    assert outcomes == {"bad": "rejected", **{f"item-{n:02d}": "created" for n in range(30)}}
+    assert outcomes == {"bad": "refused", **{f"item-{n:02d}": "created" for n in range(30)}}
     assert set(airflow.runs) == {f"item__item-{n:02d}" for n in range(30)}
     assert airflow.runs["item__item-07"] == (sops["singkawang"].dag_id, {"item_id": "item-07"})
     assert read_status(store, "item-07")["state"] == "received"
-    assert dispatch.pending_items(store) == []  # every item is requested or refused now
+    assert dispatch.InboxWatch().pending_items(store) == []  # every item is requested or refused now
 
 
 def test_asking_again_is_harmless_and_a_failed_request_is_retried(store: Store, sops, channels, dag_ids) -> None:
@@ -48,13 +48,15 @@ def test_asking_again_is_harmless_and_a_failed_request_is_retried(store: Store, 
     airflow = FakeRunStarter(fail={"item__b"})
     first = start_item_runs(store, dispatch.actionable_items(store, sops, channels), dag_ids, airflow)
     assert first["a"] == "created" and first["b"].startswith("failed: ConnectionError: API server unreachable")
+    # the retry rule: a request with no started run is asked again after RETRY_AFTER
+    assert dispatch.InboxWatch().pending_items(store) == []
+    assert dispatch.InboxWatch().pending_items(store, utcnow() + RETRY_AFTER) == ["b"]
     again = [assess_item(store, "a", sops, channels), assess_item(store, "b", sops, channels)]
     airflow.fail = set()
     assert start_item_runs(store, again, dag_ids, airflow) == {"a": "exists", "b": "created"}
-    # the retry rule: a request with no started run is asked again after RETRY_AFTER
-    assert dispatch.pending_items(store, utcnow() + RETRY_AFTER) == ["a", "b"]
-    dispatch.record_started(store, "a", dag_ids["singkawang"], "item__a")
-    assert dispatch.pending_items(store, utcnow() + RETRY_AFTER) == ["b"]
+    # Airflow has both runs: the dispatcher recorded them as started, so neither is asked for again
+    assert all(store.exists(layout.dispatch_key("started", i)) for i in ("a", "b"))
+    assert dispatch.InboxWatch().pending_items(store, utcnow() + RETRY_AFTER) == []
 
 
 def test_runs_are_started_several_at_once_each_once(store: Store, sops, channels, dag_ids) -> None:
@@ -80,16 +82,15 @@ def test_one_failing_run_leaves_every_other_started_and_recorded_once(store: Sto
     outcomes = start_item_runs(store, dispatch.actionable_items(store, sops, channels), dag_ids, airflow)
     assert list(outcomes) == ["bad", *items]
     assert outcomes.pop("item-04") == "failed: ConnectionError: API server unreachable"
-    assert outcomes == {"bad": "rejected", **{i: "created" for i in items if i != "item-04"}}
+    assert outcomes == {"bad": "refused", **{i: "created" for i in items if i != "item-04"}}
     assert airflow.calls == {f"item__{i}": 1 for i in items}
     assert set(airflow.runs) == {f"item__{i}" for i in items if i != "item-04"}
     for item_id in items:  # the failed one too: its request record ages out and it is asked again
         assert len(list(store.list(layout.events_prefix(item_id)))) == 1
         assert store.get_json(layout.dispatch_key("requested", item_id))["run_id"] == f"item__{item_id}"
-    assert read_status(store, "bad")["state"] == "rejected"
-    for item_id in items[:4] + items[5:]:
-        dispatch.record_started(store, item_id, dag_ids["singkawang"], f"item__{item_id}")
-    assert dispatch.pending_items(store, utcnow() + RETRY_AFTER) == ["item-04"]
+    assert read_status(store, "bad")["state"] == "refused"
+    assert not store.exists(layout.dispatch_key("started", "item-04"))
+    assert dispatch.InboxWatch().pending_items(store, utcnow() + RETRY_AFTER) == ["item-04"]
 
 
 def test_item_pending_answers_for_one_item_as_pending_items_does_for_all(store: Store, sops, channels,
@@ -99,11 +100,10 @@ def test_item_pending_answers_for_one_item_as_pending_items_does_for_all(store: 
     _drop(store, "refused", channels=["myspace"])
     _drop(store, "running")
     start_item_runs(store, [assess_item(store, i, sops, channels) for i in ("asked", "refused", "running")],
-                    dag_ids, FakeRunStarter())
-    dispatch.record_started(store, "running", dag_ids["singkawang"], "item__running")
+                    dag_ids, FakeRunStarter(fail={"item__asked"}))  # asked, but Airflow did not answer
     for now in (utcnow(), utcnow() + RETRY_AFTER):
         assert [i for i in ("asked", "new", "refused", "running") if item_pending(store, i, now)] == \
-            dispatch.pending_items(store, now)
+            dispatch.InboxWatch().pending_items(store, now)
     _drop(store, "refused")  # a fixed brief is picked up again
     assert item_pending(store, "refused")
 

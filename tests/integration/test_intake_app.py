@@ -163,10 +163,10 @@ def test_an_asset_before_its_brief_waits(client: TestClient, store: Store, airfl
 def test_a_bad_brief_is_refused_with_its_problems(client: TestClient, store: Store, airflow_api) -> None:
     event = drop(store, brief={"title": "HUT", "caption": "c", "channels": ["myspace"], "sop": "singkawang",
                                "assets": ["poster.jpg"], "submitter": "skw.ayu"})
-    assert post(client, event).json() == {"items": {ITEM: "rejected"}}
+    assert post(client, event).json() == {"items": {ITEM: "refused"}}
     assert airflow_api.runs == {}
-    assert read_status(store, ITEM)["state"] == "rejected"
-    assert "myspace" in json.dumps(store.get_json(layout.rejection_key(ITEM)))
+    assert read_status(store, ITEM)["state"] == "refused"
+    assert "myspace" in json.dumps(store.get_json(layout.refusal_key(ITEM)))
 
 
 def test_an_api_that_refuses_is_a_503_and_the_item_is_asked_again_later(client: TestClient, store: Store,

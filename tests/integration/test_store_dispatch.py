@@ -160,7 +160,7 @@ def test_presigned_url_serves_the_object_over_http(store: Store) -> None:
 
 def test_every_state_change_is_recorded_in_order(store: Store) -> None:
     start = datetime(2026, 11, 22, 1, 0, tzinfo=timezone.utc)
-    changes = [("received", None), ("dispatched", None), ("in_step", "step_1_concept"),
+    changes = [("received", None), ("in_step", "step_1_concept"), ("sla_missed", "step_1_concept"),
                ("assets_failed", "step_2_design"), ("assets_passed", "step_2_design"),
                ("awaiting_approval", "step_3_decision"), ("approved", "step_3_decision")]
     for n, (state, step) in enumerate(changes):
@@ -183,7 +183,7 @@ def test_events_keep_their_time_order_when_written_out_of_order(store: Store) ->
 
 
 def test_rapid_changes_without_explicit_times_are_all_kept_in_order(store: Store) -> None:
-    states = ["received", "dispatched", "in_step", "publishing", "published"]
+    states = ["received", "awaiting_approval", "in_step", "publishing", "published"]
     for state in states:
         status.record_state(store, ITEM, state)
     assert [e["state"] for e in status.read_events(store, ITEM)] == states
@@ -214,7 +214,7 @@ def test_unknown_state_is_refused_and_nothing_is_written(store: Store) -> None:
 
 def test_items_do_not_see_each_others_events(store: Store) -> None:
     status.record_state(store, "item-a", "received")
-    status.record_state(store, "item-ab", "rejected")
+    status.record_state(store, "item-ab", "refused")
     assert [e["state"] for e in status.read_events(store, "item-a")] == ["received"]
 
 
@@ -223,25 +223,25 @@ def test_items_do_not_see_each_others_events(store: Store) -> None:
 
 def test_new_item_is_pending(store: Store) -> None:
     _drop(store, ITEM, _brief_text())
-    assert dispatch.pending_items(store) == [ITEM]
+    assert dispatch.InboxWatch().pending_items(store) == [ITEM]
 
 
 def test_pending_items_are_sorted_and_skip_stray_top_level_files(store: Store) -> None:
     for item_id in ["c-item", "a-item", "b-item"]:
         _drop(store, item_id, _brief_text())
     store.put_bytes("inbox/stray.jpg", b"x")
-    assert dispatch.pending_items(store) == ["a-item", "b-item", "c-item"]
+    assert dispatch.InboxWatch().pending_items(store) == ["a-item", "b-item", "c-item"]
 
 
 def test_empty_inbox_has_nothing_pending(store: Store) -> None:
-    assert dispatch.pending_items(store) == []
+    assert dispatch.InboxWatch().pending_items(store) == []
 
 
 def test_started_item_is_not_pending(store: Store) -> None:
     _drop(store, ITEM, _brief_text())
     assert dispatch.record_started(store, ITEM, "humas_sop_singkawang", layout.run_id_for(ITEM)) is True
-    assert dispatch.pending_items(store) == []
-    assert dispatch.pending_items(store, now=_later(60 * 24)) == []
+    assert dispatch.InboxWatch().pending_items(store) == []
+    assert dispatch.InboxWatch().pending_items(store, now=_later(60 * 24)) == []
 
 
 def test_requested_item_is_pending_again_after_retry_after(store: Store, sops, channels, dag_ids) -> None:
@@ -249,27 +249,27 @@ def test_requested_item_is_pending_again_after_retry_after(store: Store, sops, c
     decision = dispatch.assess_item(store, ITEM, sops, channels)
     dispatch.record_requested(store, decision, dag_ids["singkawang"])
     requested = store.head(layout.dispatch_key("requested", ITEM)).last_modified
-    assert dispatch.pending_items(store) == []
-    assert dispatch.pending_items(store, now=requested + RETRY_AFTER - timedelta(seconds=1)) == []
-    assert dispatch.pending_items(store, now=requested + RETRY_AFTER) == [ITEM]
+    assert dispatch.InboxWatch().pending_items(store) == []
+    assert dispatch.InboxWatch().pending_items(store, now=requested + RETRY_AFTER - timedelta(seconds=1)) == []
+    assert dispatch.InboxWatch().pending_items(store, now=requested + RETRY_AFTER) == [ITEM]
     # once the run has started, asking again is over for good
     dispatch.record_started(store, ITEM, dag_ids["singkawang"], layout.run_id_for(ITEM))
-    assert dispatch.pending_items(store, now=requested + RETRY_AFTER * 10) == []
+    assert dispatch.InboxWatch().pending_items(store, now=requested + RETRY_AFTER * 10) == []
 
 
 def test_rejected_item_is_pending_again_only_when_its_brief_changes(store: Store, sops, channels, dag_ids) -> None:
     _drop(store, ITEM, _brief_text(sop="tidak_ada"))
     decision = dispatch.assess_item(store, ITEM, sops, channels)
-    assert decision.action == "reject"
-    assert dispatch.start_item_runs(store, [decision], dag_ids, FakeRunStarter()) == {ITEM: "rejected"}
-    assert dispatch.pending_items(store) == []
-    assert dispatch.pending_items(store, now=_later(60)) == []
+    assert decision.action == "refuse"
+    assert dispatch.start_item_runs(store, [decision], dag_ids, FakeRunStarter()) == {ITEM: "refused"}
+    assert dispatch.InboxWatch().pending_items(store) == []
+    assert dispatch.InboxWatch().pending_items(store, now=_later(60)) == []
     _drop(store, ITEM, None, assets=("poster-v2.jpg",))       # another file alone changes nothing
-    assert dispatch.pending_items(store) == []
+    assert dispatch.InboxWatch().pending_items(store) == []
     store.put_bytes(layout.brief_key(ITEM), _brief_text(sop="tidak_ada"))  # the same text again: same ETag
-    assert dispatch.pending_items(store) == []
+    assert dispatch.InboxWatch().pending_items(store) == []
     store.put_bytes(layout.brief_key(ITEM), _brief_text())   # corrected
-    assert dispatch.pending_items(store) == [ITEM]
+    assert dispatch.InboxWatch().pending_items(store) == [ITEM]
     assert dispatch.assess_item(store, ITEM, sops, channels).action == "start"
 
 
@@ -299,17 +299,17 @@ def test_rejected_item_whose_brief_was_deleted_stays_quiet(store: Store, sops, c
     _drop(store, ITEM, _brief_text(title=""))
     dispatch.start_item_runs(store, [dispatch.assess_item(store, ITEM, sops, channels)], dag_ids, FakeRunStarter())
     store.client.delete_object(Bucket=store.bucket, Key=layout.brief_key(ITEM))
-    assert dispatch.pending_items(store) == []
+    assert dispatch.InboxWatch().pending_items(store) == []
 
 
 def test_uploading_the_missing_asset_brings_a_rejected_item_back(store: Store, sops, channels, dag_ids) -> None:
     _drop(store, ITEM, _brief_text(assets=["poster.jpg", "story.jpg"]), assets=("poster.jpg",))
     late = _brief_modified(store, ITEM) + MISSING_ASSET_GRACE + timedelta(seconds=1)
     decision = dispatch.assess_item(store, ITEM, sops, channels, now=late)
-    assert decision.action == "reject" and "unggah file itu" in decision.problems[0].fix
+    assert decision.action == "refuse" and "unggah file itu" in decision.problems[0].fix
     dispatch.start_item_runs(store, [decision], dag_ids, FakeRunStarter())
     _drop(store, ITEM, None, assets=("story.jpg",))  # exactly what the fix says
-    assert dispatch.pending_items(store) == [ITEM]
+    assert dispatch.InboxWatch().pending_items(store) == [ITEM]
 
 
 # =========================================================================================== assess_item
@@ -324,7 +324,7 @@ def test_item_without_a_brief_waits(store: Store, sops, channels) -> None:
 def test_invalid_brief_is_rejected_with_every_problem(store: Store, sops, channels) -> None:
     _drop(store, ITEM, _brief_text(title="", channels=["tiktok"], fit="stretch"))
     decision = dispatch.assess_item(store, ITEM, sops, channels)
-    assert decision.action == "reject" and decision.brief is None
+    assert decision.action == "refuse" and decision.brief is None
     assert [p.field for p in decision.problems] == ["channels", "title", "fit"]
     assert all(p.fix for p in decision.problems)
     assert decision.brief_etag == store.head(layout.brief_key(ITEM)).etag
@@ -334,7 +334,7 @@ def test_invalid_brief_is_rejected_with_every_problem(store: Store, sops, channe
 def test_yaml_that_does_not_parse_is_rejected_naming_the_line(store: Store, sops, channels) -> None:
     _drop(store, ITEM, b"title: HUT\ncaption: [tidak ditutup\n")
     decision = dispatch.assess_item(store, ITEM, sops, channels)
-    assert decision.action == "reject"
+    assert decision.action == "refuse"
     assert decision.problems[0].field.startswith("line ")
 
 
@@ -346,7 +346,7 @@ def test_missing_asset_waits_within_the_grace_then_is_rejected(store: Store, sop
     assert waiting.action == "wait" and "story.jpg" in waiting.reason and "poster.jpg" not in waiting.reason
 
     refused = dispatch.assess_item(store, ITEM, sops, channels, now=modified + MISSING_ASSET_GRACE)
-    assert refused.action == "reject"
+    assert refused.action == "refuse"
     (problem,) = refused.problems
     assert problem.field == "assets"
     assert "story.jpg" in problem.message and "poster.jpg" not in problem.message
@@ -380,27 +380,27 @@ def test_start_item_runs_records_everything_and_starts_one_run_per_startable_ite
     _drop(store, "c-good", _brief_text(sop="kendal", event_date="2026-12-01", submitter="kdl.dewi"))
     _drop(store, "d-uploading", _brief_text(assets=["poster.jpg", "later.jpg"]))
     decisions = dispatch.actionable_items(store, sops, channels)
-    assert [(d.item_id, d.action) for d in decisions] == [("a-good", "start"), ("b-bad", "reject"),
+    assert [(d.item_id, d.action) for d in decisions] == [("a-good", "start"), ("b-bad", "refuse"),
                                                           ("c-good", "start")]
 
     airflow = FakeRunStarter()
     outcomes = dispatch.start_item_runs(store, decisions, dag_ids, airflow)
 
-    assert outcomes == {"a-good": "created", "b-bad": "rejected", "c-good": "created"}
+    assert outcomes == {"a-good": "created", "b-bad": "refused", "c-good": "created"}
     assert airflow.runs == {"item__a-good": ("humas_sop_singkawang", {"item_id": "a-good"}),
                             "item__c-good": ("humas_sop_kendal", {"item_id": "c-good"})}
     assert airflow.calls == {"item__a-good": 1, "item__c-good": 1}
     # the refused brief: why, for staff, with every problem
     bad = decisions[1]
-    rejection = store.get_json(layout.rejection_key("b-bad"))
+    rejection = store.get_json(layout.refusal_key("b-bad"))
     assert [p["field"] for p in rejection["problems"]] == [p.field for p in bad.problems]
     assert {p["field"] for p in rejection["problems"]} == {"title", "sop", "assets[0]"}
     assert all(p["message"] and p["fix"] for p in rejection["problems"])
     assert rejection["brief_etag"] == store.head(layout.brief_key("b-bad")).etag
-    assert store.get_json(layout.dispatch_key("rejected", "b-bad"))["brief_etag"] == rejection["brief_etag"]
+    assert store.get_json(layout.dispatch_key("refused", "b-bad"))["brief_etag"] == rejection["brief_etag"]
     bad_status = status.read_status(store, "b-bad")
-    assert bad_status["state"] == "rejected"
-    assert bad_status["links"] == {"rejection": layout.rejection_key("b-bad")}
+    assert bad_status["state"] == "refused"
+    assert bad_status["links"] == {"refusal": layout.refusal_key("b-bad")}
     assert len(bad_status["details"]["problems"]) == 3
     # the started ones: a request record and a "received" status each
     for item_id, sop_id in [("a-good", "singkawang"), ("c-good", "kendal")]:
@@ -411,13 +411,14 @@ def test_start_item_runs_records_everything_and_starts_one_run_per_startable_ite
         assert status.read_status(store, item_id)["state"] == "received"
         assert [e["state"] for e in status.read_events(store, item_id)] == ["received"]
     assert not store.exists(layout.dispatch_key("requested", "b-bad"))
-    assert not store.exists(layout.rejection_key("a-good"))
+    assert not store.exists(layout.refusal_key("a-good"))
     # nothing recorded for the item still uploading; only it is pending now
     assert status.read_status(store, "d-uploading") is None
-    assert dispatch.pending_items(store) == ["d-uploading"]
+    assert dispatch.InboxWatch().pending_items(store) == ["d-uploading"]
 
 
-def test_start_item_runs_twice_then_started_leaves_nothing_pending(store: Store, sops, channels, dag_ids) -> None:
+def test_start_item_runs_twice_records_each_run_started_once_and_leaves_nothing_pending(store: Store, sops,
+                                                                                         channels, dag_ids) -> None:
     for item_id in ["a-item", "b-item"]:
         _drop(store, item_id, _brief_text())
     decisions = dispatch.actionable_items(store, sops, channels)
@@ -427,10 +428,11 @@ def test_start_item_runs_twice_then_started_leaves_nothing_pending(store: Store,
     assert first == {"a-item": "created", "b-item": "created"}
     assert second == {"a-item": "exists", "b-item": "exists"}  # the same run ids: no second run
     assert sorted(airflow.runs) == ["item__a-item", "item__b-item"]
-    for run_id, (dag_id, conf) in airflow.runs.items():
-        assert dispatch.record_started(store, conf["item_id"], dag_id, run_id)
-    assert dispatch.pending_items(store) == []
-    assert dispatch.pending_items(store, now=_later(60)) == []
+    for run_id, (dag_id, conf) in airflow.runs.items():  # recorded by the first call, kept by the second
+        assert store.get_json(layout.dispatch_key("started", conf["item_id"]))["run_id"] == run_id
+        assert not dispatch.record_started(store, conf["item_id"], dag_id, run_id)
+    assert dispatch.InboxWatch().pending_items(store) == []
+    assert dispatch.InboxWatch().pending_items(store, now=_later(60)) == []
     assert dispatch.actionable_items(store, sops, channels, now=_later(60)) == []
 
 
@@ -464,5 +466,5 @@ def test_a_submitter_who_is_not_a_roster_login_is_refused(store, sops, channels,
     """Self-approval is refused by identity, so the brief must name the submitter's login, not a spelling."""
     _drop(store, ITEM, _brief_text(submitter=submitter))
     decision = dispatch.assess_item(store, ITEM, sops, channels)
-    assert decision.action == "reject" and [p.field for p in decision.problems] == ["submitter"]
+    assert decision.action == "refuse" and [p.field for p in decision.problems] == ["submitter"]
     assert "skw.ayu" in decision.problems[0].fix  # names the logins to choose from

@@ -125,10 +125,10 @@ def test_the_dispatch_trigger_starts_items_dropped_while_it_watches_and_refuses_
 
     event = asyncio.run(drop_while_watching())
 
-    assert event == {"status": "idle", "counts": {"created": 2, "rejected": 1}}
+    assert event == {"status": "idle", "counts": {"created": 2, "refused": 1}}
     assert set(airflow_api.runs) == {"item__item-1", "item__item-2"}
     assert airflow_api.runs["item__item-1"]["dag_id"] == sops["singkawang"].dag_id
-    assert store.get_json(layout.rejection_key("bad"))["problems"]
+    assert store.get_json(layout.refusal_key("bad"))["problems"]
     assert airflow_api.sign_ins <= 2  # one sign-in per poll that had items to start, not one per item
 
 

@@ -139,8 +139,8 @@ def test_a_flag_for_another_item_is_refused_there_too(sop, gate, roster):
 def test_revise_is_offered_only_after_a_design_step(sops):
     yogya = sops["yogyakarta"]
     consider, correct, decide = yogya.gates
-    assert decisions_for(yogya, consider) == ("approve", "reject")  # Terima / Tolak, before any design
-    assert decisions_for(yogya, correct) == decisions_for(yogya, decide) == ("approve", "revise", "reject")
+    assert decisions_for(yogya, consider) == ("approve", "decline")  # Terima / Tolak, before any design
+    assert decisions_for(yogya, correct) == decisions_for(yogya, decide) == ("approve", "revise", "decline")
 
 
 def test_deciders_are_checked_by_roster_identity(sop, gate, roster):

@@ -107,7 +107,7 @@ def test_pipeline_keys() -> None:
     assert layout.pipeline_prefix(ITEM) == base
     assert layout.status_key(ITEM) == base + "status.json"
     assert layout.events_prefix(ITEM) == base + "events/"
-    assert layout.rejection_key(ITEM) == base + "rejection.json"
+    assert layout.refusal_key(ITEM) == base + "refusal.json"
     assert layout.findings_key(ITEM) == base + "findings.json"
     assert layout.findings_key(ITEM, "md") == base + "findings.md"
     assert layout.rendition_prefix(ITEM, "instagram") == base + "renditions/instagram/"
@@ -136,7 +136,7 @@ def test_unknown_dispatch_stage_is_refused() -> None:
 
 @pytest.mark.parametrize("build", [
     layout.item_prefix, layout.brief_key, layout.approval_prefix, layout.pipeline_prefix, layout.status_key,
-    layout.events_prefix, layout.rejection_key, layout.findings_key, layout.preview_key, layout.receipt_key,
+    layout.events_prefix, layout.refusal_key, layout.findings_key, layout.preview_key, layout.receipt_key,
     layout.run_id_for, lambda i: layout.asset_key(i, "poster.jpg"), lambda i: layout.approval_key(i, "g"),
     lambda i: layout.dispatch_key("started", i), lambda i: layout.publish_key(i, "x"),
     lambda i: layout.report_key(i, "2026-11-22"), lambda i: layout.rendition_key(i, "x", "a.jpg"),
@@ -167,7 +167,7 @@ def test_event_key_is_a_utc_microsecond_stamp_then_the_state() -> None:
 def test_event_keys_sort_by_time_whatever_the_state_or_zone() -> None:
     start = datetime(2026, 12, 31, 23, 59, 59, 999990, tzinfo=timezone.utc)
     wib = timezone(timedelta(hours=7))
-    states = ["sla_missed", "approved", "received", "published", "dispatched", "assets_failed"]
+    states = ["sla_missed", "approved", "received", "published", "refused", "assets_failed"]
     moments = [start + timedelta(microseconds=3 * n) for n in range(len(states))]
     # the same instants, written in alternating zones, with states whose names sort the other way
     keys = [layout.event_key(ITEM, state, (m.astimezone(wib) if n % 2 else m))

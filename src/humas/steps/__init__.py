@@ -1,0 +1,11 @@
+"""The SOP steps' logic, one module per step kind (``humas.sop.STAGE_KINDS``):
+
+    intake  humas.steps.intake   the item enters the SOP: its brief checked again, the narration checked
+    work    humas.steps.work     the design: asset checks and renditions; waits for a corrected file
+    gate    humas.steps.gate     a named role decides through a signed flag: approve, revise, decline
+    upload  humas.steps.upload   the approved content posted exactly once per channel; the links recorded
+
+Each takes an ``ItemStep`` (the item, its SOP step, its brief read once) and returns what the step produced
+or an outcome from ``humas.steps.base`` (wait, send back, declined) that the Airflow adapter carries out.
+Nothing here imports Airflow.
+"""

@@ -1,0 +1,131 @@
+"""What every SOP step shares: the item it serves, its brief (read and validated once per task), its state
+changes, and the check of its own standard time; and the outcomes a step hands its Airflow adapter."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Callable
+
+from humas import layout, sla
+from humas.brief import Brief, parse_brief, read_brief_bytes
+from humas.exceptions import BriefError, ItemRefused
+from humas.profiles import channel_ids
+from humas.sop import available_sops
+from humas.status import note_event, record_state, utcnow
+
+if TYPE_CHECKING:
+    from humas.sop import Sop, Step
+    from humas.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WaitForChange:
+    """Wait, holding no worker slot, until the objects under ``prefix`` differ from ``seen`` (key -> ETag)."""
+
+    prefix: str
+    seen: dict[str, str]
+    timeout: timedelta
+
+
+@dataclass(frozen=True)
+class WaitUntil:
+    """Wait, holding no worker slot, until ``moment``."""
+
+    moment: datetime
+
+
+@dataclass(frozen=True)
+class SendBack:
+    """Send the run back to ``to``: it and every later step run again."""
+
+    to: "Step"
+    message: str
+
+
+@dataclass(frozen=True)
+class Declined:
+    """An approver declined the item: the run ends here, the later steps skipped."""
+
+    message: str
+
+
+Outcome = dict[str, Any] | WaitForChange | WaitUntil | SendBack | Declined
+
+
+def _nothing_earlier(task_id: str) -> None:
+    return None
+
+
+@dataclass
+class ItemStep:
+    """One SOP step of one item's run, as one try of its task sees it.
+
+    ``earlier(task_id)`` is what an earlier step of this run returned (kept by Airflow, not the bucket, so
+    nobody who can write the bucket can change it); ``started`` is when this try began.
+    """
+
+    store: "Store"
+    item_id: str
+    sop: "Sop"
+    step: "Step"
+    earlier: Callable[[str], Any] = _nothing_earlier
+    started: datetime = field(default_factory=utcnow)
+
+    @cached_property
+    def brief_bytes(self) -> bytes:
+        """The brief as it is in the bucket now (at most the size cap): read once per task."""
+        return read_brief_bytes(self.store, self.item_id) or b""
+
+    @cached_property
+    def brief(self) -> Brief:
+        """The brief validated again (it may have been edited since the dispatch).
+
+        A brief broken by an edit stops the run with the problems on the item's status (``ItemRefused``).
+        """
+        try:
+            return parse_brief(self.item_id, self.brief_bytes, available_sops(), channel_ids())
+        except BriefError as exc:
+            self.record("refused", str(exc), problems=[p.__dict__ for p in exc.problems])
+            raise ItemRefused(str(exc)) from exc
+
+    @property
+    def role_name(self) -> str:
+        return self.sop.role(self.step.actor).name
+
+    def record(self, state: str, message: str, step: "Step | None" = None, **details: Any) -> None:
+        """Make ``state`` the item's current state (at this step, or ``step``), with an event."""
+        record_state(self.store, self.item_id, state, step=(step or self.step).task_id, message=message,
+                     details=details)
+
+    def note(self, state: str, message: str, **details: Any) -> None:
+        """Record an event at this step without changing the item's current state."""
+        note_event(self.store, self.item_id, state, step=self.step.task_id, message=message, details=details)
+
+    def enter(self, state: str = "in_step", message: str = "") -> None:
+        """The item is now at this step (its words and role on the status)."""
+        self.record(state, message or f"Langkah {self.step.number}: {self.step.activity}",
+                    sop=self.sop.id, step_number=self.step.number, actor=self.step.actor)
+
+    def check_time(self) -> None:
+        """Compare the step's duration with its standard time as it ends; record and log a miss."""
+        late = sla.overrun(self.step, self.started, utcnow(), self.brief.event_date)
+        if late is None:
+            return
+        log.warning("SLA miss: item %s step %s late by %s", self.item_id, self.step.task_id, late)
+        self.note("sla_missed", f"Langkah {self.step.number} ({self.step.activity}) melewati waktu baku "
+                                f"{self.step.time.describe()} sebanyak {sla.describe(late)}; "
+                                f"penanggung jawab: {self.role_name}",
+                  late_seconds=int(late.total_seconds()), role=self.step.actor)
+
+    def design_manifest(self) -> dict[str, Any] | None:
+        """What the design step before this one returned in this run (renditions and their digests)."""
+        design = self.sop.design_before(self.step)
+        return self.earlier(design.task_id) if design else None
+
+    def files(self) -> dict[str, str]:
+        """The item's folder in the inbox as it is now: key -> ETag."""
+        return {o.key: o.etag for o in self.store.list(layout.item_prefix(self.item_id))}

@@ -1,0 +1,35 @@
+"""Intake steps ("idea_intake", "concept"): the item enters its SOP.
+
+The dispatcher accepted the brief moments ago; it is checked again here because staff may have edited it
+since, and the narration is checked against every channel's limits (the asset checks repeat that before
+anyone approves). What this returns (the brief as accepted) is what the gates compare a later edit with.
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from humas.publish import caption_findings
+
+if TYPE_CHECKING:
+    from humas.steps.base import ItemStep
+
+log = logging.getLogger(__name__)
+
+
+def take_in(item: "ItemStep") -> dict[str, Any]:
+    """Enter the step, validate the brief, log the narration's findings; return the brief as accepted."""
+    item.enter()
+    brief = item.brief
+    log.info("item %s: %r for %s by %s", item.item_id, brief.title, ", ".join(brief.channels), brief.submitter)
+    for finding in caption_findings(brief.caption, item.item_id, list(brief.channels), dict(brief.placements or {})):
+        log.warning("caption %s [%s] %s", finding.code, finding.channel or "all", finding.message_en)
+    item.check_time()
+    return brief.to_dict()
+
+
+def accepted_submitter(item: "ItemStep") -> str:
+    """Who submitted the item, as the run's intake step accepted it (an edit of the brief cannot change it)."""
+    first = item.sop.steps[0]
+    accepted = (item.earlier(first.task_id) or {}) if first.kind == "intake" else {}
+    return accepted.get("submitter") or item.brief.submitter

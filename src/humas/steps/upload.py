@@ -1,0 +1,109 @@
+"""Upload steps ("upload"): exactly what was approved, posted once per channel, and the link of every post
+recorded as the item's receipt (the step's output in the SOP).
+
+The brief and renditions are checked against the digest the last approving gate signed off; anything changed
+since sends the run back (an edited brief to that gate, altered renditions to the design step). A retry only
+re-tries the channels that are missing (``humas.publish``).
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Callable
+
+from humas import layout
+from humas.exceptions import PlatformError, PublishUncertainError, StepFailed
+from humas.platforms import ImageRef, PostRequest
+from humas.publish import publish_once, receipt
+from humas.review import sha256
+from humas.status import utcnow
+from humas.steps.base import SendBack, WaitUntil
+from humas.steps.gate import current_review
+
+if TYPE_CHECKING:
+    from humas.platforms import PlatformClient
+    from humas.sop import Step
+    from humas.steps.base import ItemStep
+
+log = logging.getLogger(__name__)
+
+
+def publish_item(item: "ItemStep", client_for: Callable[[str], "PlatformClient"]
+                 ) -> dict[str, Any] | WaitUntil | SendBack:
+    """Post the approved content on every channel of the brief (at ``publish_at``, if later); the receipt.
+
+    ``client_for(channel)`` is the platform client of the agency's account on that channel.
+    """
+    brief = item.brief
+    if brief.publish_at and brief.publish_at > utcnow():
+        item.enter(message=f"Dijadwalkan tayang {brief.publish_at.isoformat()}")
+        return WaitUntil(brief.publish_at)
+    approved = _approved_content(item)
+    if isinstance(approved, SendBack):
+        return approved
+    item.enter("publishing", f"Mengunggah ke {', '.join(brief.channels)}")
+    failures: dict[str, str] = {}
+    for channel in brief.channels:
+        try:
+            mine = approved.get(channel)
+            if not mine:
+                raise PlatformError(channel, f"item {item.item_id} has no renditions for {channel}; "
+                                             "the design step must pass for this channel first")
+            post = publish_once(item.store, client_for(channel),
+                                PostRequest(item.item_id, brief.caption, tuple(mine),
+                                            placement=(brief.placements or {}).get(channel)))
+            log.info("item %s published on %s: %s", item.item_id, channel, post.permalink)
+        except (PlatformError, PublishUncertainError) as exc:
+            failures[channel] = str(exc)
+            log.error("item %s not published on %s: %s", item.item_id, channel, exc)
+    if failures:
+        item.record("publish_failed", "; ".join(f"{c}: {m}" for c, m in failures.items()), failed=failures)
+        raise StepFailed(f"item {item.item_id}: not published on {', '.join(failures)} "
+                         "(published channels are recorded and will not be posted again on retry)")
+    record = _record_links(item)
+    item.check_time()
+    return record
+
+
+def _record_links(item: "ItemStep") -> dict[str, Any]:
+    """The step's output: the link of every post, from the publish records, written as the item's receipt."""
+    brief = item.brief
+    record = receipt(item.store, item.item_id, list(brief.channels), brief.title, item.sop.id)
+    item.store.put_json(layout.receipt_key(item.item_id), record)
+    if not record["complete"]:
+        raise StepFailed(f"item {item.item_id}: receipt incomplete, missing {record['missing']}")
+    links = ", ".join(p["permalink"] for p in record["posts"])
+    item.record("published", f"Tautan postingan: {links}", posts=record["posts"],
+                links={"receipt": layout.receipt_key(item.item_id)})
+    return record
+
+
+def _approved_content(item: "ItemStep") -> dict[str, list[ImageRef]] | SendBack:
+    """Each channel's renditions exactly as approved; a send-back if anything changed since."""
+    gate, approval = _last_approval(item)
+    if current_review(item).digest != approval.get("review_digest"):
+        return _changed(item, gate, "brief.yaml berubah setelah disetujui")
+    images: dict[str, list[ImageRef]] = {}
+    # The renditions of the design step before the upload (after the gate, in a SOP that checks the idea
+    # before the design exists: then the design step's own checks are what stands for them).
+    for r in (item.design_manifest() or {}).get("renditions", []):
+        data = item.store.get_bytes(r["key"]) or b""
+        if sha256(data) != r["sha256"]:
+            return _changed(item, item.sop.design_before(item.step) or gate, f"berkas {r['key']} berubah setelah disetujui")
+        images.setdefault(r["channel"], []).append(
+            ImageRef(r["name"], item.store.presigned_get_url(r["key"]), data, r["content_type"]))
+    return images
+
+
+def _last_approval(item: "ItemStep") -> tuple["Step", dict[str, Any]]:
+    for gate in reversed(item.sop.gates):
+        decision = item.earlier(gate.task_id) or {}
+        if decision.get("decision") == "approve":
+            return gate, decision
+    raise StepFailed(f"no gate of SOP {item.sop.id} approved this run; nothing may be published")
+
+
+def _changed(item: "ItemStep", step: "Step", what: str) -> SendBack:
+    message = f"{what}: dikembalikan ke langkah {step.number} ({step.activity}) untuk ditinjau ulang"
+    log.warning("item %s: %s", item.item_id, message)
+    item.record("changed_after_approval", message, step=step)
+    return SendBack(step, message)
