@@ -1,0 +1,185 @@
+"""The SOP steps' core (``humas.steps``) over a real S3 server, without Airflow: what each step kind records,
+returns and asks its adapter to do (wait, send back, declined), and that a task reads the brief once."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import io
+
+import pytest
+import yaml
+from PIL import Image
+
+from humas import layout
+from humas.approval import make_flag
+from humas.exceptions import ItemRefused, StepFailed
+from humas.status import read_events, read_status
+from humas.steps.base import Declined, ItemStep, SendBack, WaitForChange, WaitUntil
+from humas.steps.gate import current_review, decide_gate
+from humas.steps.intake import take_in
+from humas.steps.upload import publish_item
+from humas.steps.work import CORRECTION_WAIT, check_design
+from s3_requests import SentRequests
+
+pytestmark = pytest.mark.integration
+
+ITEM = "steps-item"
+KEY = "k" * 48
+BRIEF = {"title": "HUT Kota", "caption": "Selamat HUT!", "channels": ["facebook"], "sop": "singkawang",
+         "assets": ["poster.jpg"], "submitter": "skw.ayu"}
+
+
+@pytest.fixture(autouse=True)
+def approval_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUMAS_APPROVAL_KEY", KEY)
+
+
+def poster_bytes() -> bytes:
+    """A 4:5 JPEG that passes every channel's checks."""
+    out = io.BytesIO()
+    Image.new("RGB", (1080, 1350), (0, 82, 147)).save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def _drop(store, **changes) -> None:
+    store.put_bytes(layout.asset_key(ITEM, "poster.jpg"), poster_bytes(), "image/jpeg")
+    store.put_bytes(layout.brief_key(ITEM), yaml.safe_dump({**BRIEF, **changes}).encode(), "application/yaml")
+
+
+def _step(store, sops, number: int, earlier: dict | None = None) -> ItemStep:
+    sop = sops["singkawang"]
+    return ItemStep(store, ITEM, sop, sop.steps[number - 1], earlier=(earlier or {}).get)
+
+
+def test_intake_returns_the_brief_as_accepted_and_records_the_step(store, sops) -> None:
+    _drop(store)
+    accepted = take_in(_step(store, sops, 1))
+    assert accepted["submitter"] == "skw.ayu" and list(accepted["channels"]) == ["facebook"]
+    assert (read_status(store, ITEM)["state"], read_status(store, ITEM)["step"]) == ("in_step", "step_1_concept")
+
+
+def test_a_brief_broken_by_an_edit_refuses_the_item_with_its_problems(store, sops) -> None:
+    _drop(store, channels=["myspace"])
+    with pytest.raises(ItemRefused, match="myspace"):
+        take_in(_step(store, sops, 1))
+    status = read_status(store, ITEM)
+    assert status["state"] == "refused" and status["details"]["problems"][0]["field"] == "channels"
+
+
+def test_the_design_step_returns_its_manifest_and_waits_for_a_correction_after_a_revise(store, sops) -> None:
+    _drop(store)
+    manifest = check_design(_step(store, sops, 2))
+    assert manifest["ok"] and [r["channel"] for r in manifest["renditions"]] == ["facebook"]
+    assert read_status(store, ITEM)["state"] == "assets_passed"
+    files = {o.key: o.etag for o in store.list(layout.item_prefix(ITEM))}
+    store.put_json(layout.revision_key(ITEM), {"assets": files})
+    assert check_design(_step(store, sops, 2)) == WaitForChange(layout.item_prefix(ITEM), files, CORRECTION_WAIT)
+
+
+def _at_gate(store, sops) -> tuple[ItemStep, dict]:
+    _drop(store)
+    design = check_design(_step(store, sops, 2))
+    earlier = {"step_1_concept": take_in(_step(store, sops, 1)), "step_2_design": design}
+    return _step(store, sops, 3, earlier), earlier
+
+
+def _flag(store, gate: ItemStep, decision: str, person: str = "skw.hendra", comment: str = "") -> None:
+    flag = make_flag(ITEM, gate.step, decision, person, current_review(gate).digest,
+                     datetime.now(timezone.utc).isoformat(), KEY.encode(), comment)
+    store.put_bytes(layout.approval_key(ITEM, gate.step.task_id), flag.to_json(), "application/json")
+
+
+def test_a_gate_announces_its_review_and_waits_for_the_flag(store, sops) -> None:
+    gate, _ = _at_gate(store, sops)
+    outcome = decide_gate(gate)
+    assert isinstance(outcome, WaitForChange) and outcome.prefix == layout.approval_key(ITEM, "step_3_decision")
+    assert read_status(store, ITEM)["state"] == "awaiting_approval"
+    assert store.get_json(layout.review_key(ITEM))["digest"] == current_review(gate).digest
+
+
+def test_an_approval_is_taken_once_and_the_brief_is_read_once(store, sops) -> None:
+    gate, earlier = _at_gate(store, sops)
+    decide_gate(gate)
+    _flag(store, gate, "approve")
+    fresh = _step(store, sops, 3, earlier)
+    with SentRequests(store) as sent:
+        outcome = decide_gate(fresh)
+    assert outcome == {"decision": "approve", "person": "skw.hendra", "review_digest": current_review(fresh).digest}
+    assert sum(url.endswith(layout.brief_key(ITEM)) for url in sent) == 1
+    assert not store.exists(layout.approval_key(ITEM, "step_3_decision"))  # consumed, archived under decisions/
+    assert len(list(store.list(layout.decisions_prefix(ITEM)))) == 1
+    # a retry of the same try finds the decision it already took
+    assert decide_gate(_step(store, sops, 3, earlier))["decision"] == "approve"
+
+
+def test_revise_sends_the_run_back_to_the_design_and_decline_ends_it(store, sops) -> None:
+    gate, earlier = _at_gate(store, sops)
+    decide_gate(gate)
+    _flag(store, gate, "revise", comment="Logo terlalu kecil")
+    outcome = decide_gate(_step(store, sops, 3, earlier))
+    assert isinstance(outcome, SendBack) and outcome.to.task_id == "step_2_design"
+    assert "Logo terlalu kecil" in outcome.message
+    assert store.get_json(layout.revision_key(ITEM))["comment"] == "Logo terlalu kecil"
+    decide_gate(_step(store, sops, 3, earlier))
+    _flag(store, gate, "decline", comment="Tidak relevan")
+    declined = decide_gate(_step(store, sops, 3, earlier))
+    assert isinstance(declined, Declined) and "Tidak relevan" in declined.message
+    assert read_status(store, ITEM)["state"] == "declined"
+
+
+def test_a_forged_flag_is_recorded_and_the_gate_waits_on(store, sops) -> None:
+    gate, earlier = _at_gate(store, sops)
+    decide_gate(gate)
+    _flag(store, gate, "approve", person="skw.ayu")  # the submitter approving her own item
+    outcome = decide_gate(_step(store, sops, 3, earlier))
+    assert isinstance(outcome, WaitForChange) and outcome.seen
+    assert read_status(store, ITEM)["state"] == "approval_flag_invalid"
+
+
+class _Platform:
+    channel = "facebook"
+
+    def __init__(self) -> None:
+        self.posts: list = []
+
+    def publish(self, post, progress=None):
+        from humas.platforms import PublishedPost
+
+        self.posts.append(post)
+        return PublishedPost("facebook", "1", "https://facebook.example/p/1", "2026-11-30T01:00:00+00:00")
+
+    def find_existing(self, post, since, progress=None):
+        return None
+
+
+def test_upload_posts_what_was_approved_once_and_records_the_links(store, sops) -> None:
+    gate, earlier = _at_gate(store, sops)
+    decide_gate(gate)
+    _flag(store, gate, "approve")
+    earlier["step_3_decision"] = decide_gate(_step(store, sops, 3, earlier))
+    platform = _Platform()
+    receipt = publish_item(_step(store, sops, 4, earlier), lambda channel: platform)
+    assert receipt["complete"] and [p["permalink"] for p in receipt["posts"]] == ["https://facebook.example/p/1"]
+    assert publish_item(_step(store, sops, 4, earlier), lambda channel: platform)["complete"]
+    assert len(platform.posts) == 1  # the second call found the record: never posted twice
+    assert read_status(store, ITEM)["state"] == "published"
+
+
+def test_upload_sends_an_edited_brief_back_and_waits_for_publish_at(store, sops) -> None:
+    gate, earlier = _at_gate(store, sops)
+    decide_gate(gate)
+    _flag(store, gate, "approve")
+    earlier["step_3_decision"] = decide_gate(_step(store, sops, 3, earlier))
+    store.put_bytes(layout.brief_key(ITEM), yaml.safe_dump({**BRIEF, "title": "Diubah"}).encode())
+    outcome = publish_item(_step(store, sops, 4, earlier), lambda channel: _Platform())
+    assert isinstance(outcome, SendBack) and outcome.to.task_id == "step_3_decision"
+    store.put_bytes(layout.brief_key(ITEM), yaml.safe_dump({**BRIEF, "publish_at": "2099-01-01T08:00"}).encode())
+    later = publish_item(_step(store, sops, 4, earlier), lambda channel: _Platform())
+    assert isinstance(later, WaitUntil) and later.moment.year == 2099
+
+
+def test_upload_without_an_approval_fails_loudly(store, sops) -> None:
+    _drop(store)
+    with pytest.raises(StepFailed, match="approved"):
+        publish_item(_step(store, sops, 4, {}), lambda channel: _Platform())
+    assert [e["state"] for e in read_events(store, ITEM)] == []
