@@ -269,7 +269,7 @@ def _commands(cfg: StackConfig) -> dict[str, list[str]]:
         "postgres": [str(postgres_bin_dir() / "postgres"), "-D", str(db_dir(cfg)), "-p", str(cfg.db_port),
                      "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
         "s3": [py, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cfg.s3_port)],
-        "sandbox": [py, "-m", "humas.sandbox", "--host", "127.0.0.1", "--port", str(cfg.sandbox_port),
+        "sandbox": [py, "-m", "humas_dev.sandbox", "--host", "127.0.0.1", "--port", str(cfg.sandbox_port),
                     "--state-file", str(cfg.home / "sandbox-state.json")],
         **{name: [airflow, name] for name in ("scheduler", "dag-processor", "triggerer", "api-server")},
     }
@@ -584,7 +584,7 @@ def wait_for_state(store: "Store", item_id: str, states: set[str], timeout: floa
 def run(cfg: StackConfig) -> None:
     """``make run``: the stack, the SOP DAGs, and the sample item waiting for its approver."""
     from humas.cli import main as humas_cli
-    from humas.sample import SAMPLE_ITEM, make_sample_item
+    from humas_dev.sample import SAMPLE_ITEM, make_sample_item
     from humas.sop import available_sops
     from humas.status import read_status
 

@@ -25,11 +25,11 @@ from humas import layout
 from humas.exceptions import PlatformError, PublishUncertainError
 from humas.platforms import ClientConfig, ImageRef, PlatformClient, PostRequest, PublishedPost, make_client
 from humas.publish import post_text, publish_once, read_record
-from humas.sandbox import (
+from humas.store import Store
+from humas_dev.sandbox import (
     FACEBOOK_PAGE_ID, INSTAGRAM_QUOTA_TOTAL, INSTAGRAM_USER_ID, X_USER_ID, X_USERNAME, SandboxConfig, SandboxHTTPServer,
     make_server, serve_in_thread,
 )
-from humas.store import Store
 
 pytestmark = pytest.mark.integration
 
@@ -413,14 +413,14 @@ def test_state_file_keeps_posts_across_a_restart(tmp_path: Path) -> None:
 
 # -- sandbox rules without HTTP -----------------------------------------------------------------------
 def test_sandbox_counts_x_text_like_x() -> None:
-    from humas.sandbox.xapi import weighted_length
+    from humas_dev.sandbox.xapi import weighted_length
     assert weighted_length("halo https://example.go.id/" + "p" * 100) == 5 + 23
     assert weighted_length("Selamat Hari Jadi 🎉") == 18 + 2
     assert weighted_length("日本 https://a.id/x https://b.id/y") == 4 + 1 + 23 + 1 + 23
 
 
 def test_sandbox_refuses_a_bad_fault() -> None:
-    from humas.sandbox.state import check_fault
+    from humas_dev.sandbox.state import check_fault
     with pytest.raises(ValueError, match="operation for x must be one of"):
         check_fault({"channel": "x", "operation": "photos", "mode": "error_500"})
 
