@@ -40,10 +40,11 @@ import psutil
 import requests
 import yaml
 
-from humas import layout, stack
+from humas import layout
 from humas.approval_service import decide, pending_review
 from humas.sop import load_all_sops
 from humas.status import read_events, read_status
+from humas_dev import stack
 from humas_dev.sample import draw_poster
 
 sys.path.insert(0, str(stack.REPO / "plugins"))
