@@ -10,7 +10,6 @@ import io
 import os
 import random
 import re
-import socket
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,6 +25,7 @@ from humas.exceptions import PlatformError, PublishUncertainError
 from humas.platforms import ClientConfig, ImageRef, PlatformClient, PostRequest, PublishedPost, make_client
 from humas.publish import post_text, publish_once, read_record
 from humas.store import Store
+from humas_dev.net import free_port
 from humas_dev.sandbox import (
     FACEBOOK_PAGE_ID, INSTAGRAM_QUOTA_TOTAL, INSTAGRAM_USER_ID, X_USER_ID, X_USERNAME, SandboxConfig, SandboxHTTPServer,
     make_server, serve_in_thread,
@@ -44,12 +44,6 @@ PERMALINKS = {
 
 
 # -- servers --------------------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start(config: SandboxConfig) -> SandboxHTTPServer:
     server = make_server(config, "127.0.0.1", 0)
     serve_in_thread(server)
@@ -71,7 +65,7 @@ def _clean(sandbox: SandboxHTTPServer) -> None:
 
 @pytest.fixture(scope="module")
 def s3() -> Iterator[object]:
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()
     client = boto3.client("s3", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
@@ -306,7 +300,7 @@ def test_a_lost_answer_on_a_preparatory_step_is_retryable(sandbox, client, image
 
 
 def test_an_unreachable_platform_is_not_uncertain() -> None:
-    config = ClientConfig(f"http://127.0.0.1:{_free_port()}", TOKEN, X_USER_ID, timeout=2)
+    config = ClientConfig(f"http://127.0.0.1:{free_port()}", TOKEN, X_USER_ID, timeout=2)
     with pytest.raises(PlatformError) as caught:
         make_client("x", config).publish(PostRequest("item-19", "tidak sampai", ()))
     assert caught.value.retryable and "nothing was published" in str(caught.value)
