@@ -24,13 +24,13 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	touch $@
 
 run: install  ## start S3 server, sandbox and Airflow, load the sample item, print where to look
-	$(PY) -m humas.stack run
+	$(PY) -m humas_dev.stack run
 
 stop:  ## stop everything `make run` started (nothing lingers)
-	$(PY) -m humas.stack down
+	$(PY) -m humas_dev.stack down
 
 status:  ## memory of each running component
-	$(PY) -m humas.stack status
+	$(PY) -m humas_dev.stack status
 
 test: install  ## unit, integration and end-to-end tests (the e2e tests start their own stack)
 	$(PY) -m pytest
@@ -42,4 +42,4 @@ bench: install  ## design-asset checks vs the naive Pillow path
 	$(PY) -m bench.assets_bench
 
 clean:  ## stop, then remove the stack's data: bucket snapshot, Airflow's database, the sandbox's posts
-	$(PY) -m humas.stack clean
+	$(PY) -m humas_dev.stack clean

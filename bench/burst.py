@@ -40,11 +40,12 @@ import psutil
 import requests
 import yaml
 
-from humas import layout, stack
+from humas import layout
 from humas.approval_service import decide, pending_review
-from humas.sample import draw_poster
 from humas.sop import load_all_sops
 from humas.status import read_events, read_status
+from humas_dev import stack
+from humas_dev.sample import draw_poster
 
 sys.path.insert(0, str(stack.REPO / "plugins"))
 from humas_airflow.intake_app import EVENTS_PATH, minio_event  # noqa: E402 - plugins/ is Airflow's path

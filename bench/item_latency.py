@@ -20,11 +20,12 @@ from pathlib import Path
 
 import psutil
 
-from humas import layout, stack
+from humas import layout
 from humas.approval_service import decide, pending_review
-from humas.sample import draw_poster
 from humas.sop import load_all_sops
 from humas.status import read_events
+from humas_dev import stack
+from humas_dev.sample import draw_poster
 
 BRIEF = """title: Uji kecepatan {item}
 caption: Konten uji kecepatan {item} #HumasUji

@@ -5,7 +5,7 @@
 
 The sandbox stands in for Instagram, Facebook and X in every end-to-end run and benchmark, so its cost
 shares the cores with the pipeline it measures. Both ways keep the same posts (one 150 KB image each, as
-the pipeline's renditions are) in a state file: the journal (``humas.sandbox.state.State``) appends each
+the pipeline's renditions are) in a state file: the journal (``humas_dev.sandbox.state.State``) appends each
 change and writes each image once; the rewrite is how the sandbox kept its state before: the whole state,
 images in base64, rewritten after every change. Reported side by side in one run: milliseconds per change
 at each size, and the ratio.
@@ -23,8 +23,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from humas.sandbox.images import ImageInfo
-from humas.sandbox.state import Post, State, StoredImage
+from humas_dev.sandbox.images import ImageInfo
+from humas_dev.sandbox.state import Post, State, StoredImage
 
 IMAGE_BYTES = 150_000
 SAMPLES = 20  # changes timed at each checkpoint

@@ -19,9 +19,9 @@ import statistics
 import time
 
 from bench.burst import FILL_SOP, Bench, Window, bench_include, load, summary
-from humas import stack
-from humas.sample import draw_poster
 from humas.sop import load_all_sops
+from humas_dev import stack
+from humas_dev.sample import draw_poster
 
 SETTINGS = [  # (runs examined per loop, idle sleep seconds); the first is the embedded stack's own
     ("5", "1"), ("20", "1"), ("100", "1"),

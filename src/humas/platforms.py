@@ -1,7 +1,7 @@
 """Clients for the platforms' publishing APIs: Instagram Graph API, Facebook Page API, X API v2.
 
 Plain ``requests`` code, no Airflow. Each client speaks to ``ClientConfig.base_url`` exactly as it would to the
-real host (https://graph.facebook.com, https://api.x.com) or to the local sandbox (``humas.sandbox``).
+real host (https://graph.facebook.com, https://api.x.com) or to the local sandbox (``humas_dev.sandbox``).
 
 Failure contract, relied on by ``humas.publish``:
 

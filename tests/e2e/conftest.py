@@ -10,10 +10,10 @@ from typing import Iterator
 import pytest
 import requests
 
-from humas import stack
 from humas.resources import include_dir
 from humas.sop import load_all_sops
 from humas.store import Store
+from humas_dev import stack
 
 
 TEST_SOPS = Path(__file__).parent / "sops"

@@ -9,7 +9,7 @@ from humas import layout
 from humas.assets.conformance import rendition_problems
 from humas.cli import main as humas
 from humas.profiles import load_profiles
-from humas.stack import wait_for_state
+from humas_dev.stack import wait_for_state
 
 from test_item_flow import decide, write_item
 

@@ -11,11 +11,11 @@ import yaml
 
 from humas import layout
 from humas.cli import main as humas
-from humas.sample import draw_poster
 from humas.roster import load_roster
 from humas.sop import load_all_sops
-from humas.stack import api_token, passwords, wait_for_state
 from humas.status import read_status
+from humas_dev.sample import draw_poster
+from humas_dev.stack import api_token, passwords, wait_for_state
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ import requests
 
 from humas import layout
 from humas.cli import main as humas
-from humas.stack import PIPELINE_USER, api_token, wait_for_state
+from humas_dev.stack import PIPELINE_USER, api_token, wait_for_state
 
 from test_item_flow import decide, login_token, write_item
 

@@ -8,8 +8,8 @@ import requests
 
 from humas import layout
 from humas.cli import main as humas
-from humas.stack import api_token, wait_for_state
 from humas.status import read_events
+from humas_dev.stack import api_token, wait_for_state
 
 from test_item_flow import decide, write_item
 

@@ -19,14 +19,9 @@ from botocore.config import Config
 
 from fake_http import FakeAirflowApi
 from humas.store import Store
+from humas_dev.net import free_port
 
 _STARTUP_TIMEOUT = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for_port(proc: subprocess.Popen, port: int, log: Path) -> None:
@@ -46,7 +41,7 @@ def _wait_for_port(proc: subprocess.Popen, port: int, log: Path) -> None:
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The endpoint URL of a moto S3 server running in its own process for the whole session."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("moto") / "server.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],

@@ -10,7 +10,6 @@ import io
 import os
 import random
 import re
-import socket
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -25,11 +24,12 @@ from humas import layout
 from humas.exceptions import PlatformError, PublishUncertainError
 from humas.platforms import ClientConfig, ImageRef, PlatformClient, PostRequest, PublishedPost, make_client
 from humas.publish import post_text, publish_once, read_record
-from humas.sandbox import (
+from humas.store import Store
+from humas_dev.net import free_port
+from humas_dev.sandbox import (
     FACEBOOK_PAGE_ID, INSTAGRAM_QUOTA_TOTAL, INSTAGRAM_USER_ID, X_USER_ID, X_USERNAME, SandboxConfig, SandboxHTTPServer,
     make_server, serve_in_thread,
 )
-from humas.store import Store
 
 pytestmark = pytest.mark.integration
 
@@ -44,12 +44,6 @@ PERMALINKS = {
 
 
 # -- servers --------------------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start(config: SandboxConfig) -> SandboxHTTPServer:
     server = make_server(config, "127.0.0.1", 0)
     serve_in_thread(server)
@@ -71,7 +65,7 @@ def _clean(sandbox: SandboxHTTPServer) -> None:
 
 @pytest.fixture(scope="module")
 def s3() -> Iterator[object]:
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()
     client = boto3.client("s3", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
@@ -306,7 +300,7 @@ def test_a_lost_answer_on_a_preparatory_step_is_retryable(sandbox, client, image
 
 
 def test_an_unreachable_platform_is_not_uncertain() -> None:
-    config = ClientConfig(f"http://127.0.0.1:{_free_port()}", TOKEN, X_USER_ID, timeout=2)
+    config = ClientConfig(f"http://127.0.0.1:{free_port()}", TOKEN, X_USER_ID, timeout=2)
     with pytest.raises(PlatformError) as caught:
         make_client("x", config).publish(PostRequest("item-19", "tidak sampai", ()))
     assert caught.value.retryable and "nothing was published" in str(caught.value)
@@ -413,14 +407,14 @@ def test_state_file_keeps_posts_across_a_restart(tmp_path: Path) -> None:
 
 # -- sandbox rules without HTTP -----------------------------------------------------------------------
 def test_sandbox_counts_x_text_like_x() -> None:
-    from humas.sandbox.xapi import weighted_length
+    from humas_dev.sandbox.xapi import weighted_length
     assert weighted_length("halo https://example.go.id/" + "p" * 100) == 5 + 23
     assert weighted_length("Selamat Hari Jadi 🎉") == 18 + 2
     assert weighted_length("日本 https://a.id/x https://b.id/y") == 4 + 1 + 23 + 1 + 23
 
 
 def test_sandbox_refuses_a_bad_fault() -> None:
-    from humas.sandbox.state import check_fault
+    from humas_dev.sandbox.state import check_fault
     with pytest.raises(ValueError, match="operation for x must be one of"):
         check_fault({"channel": "x", "operation": "photos", "mode": "error_500"})
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from humas import stack
+from humas_dev import stack
 
 
 def test_a_stopped_stack_gets_its_bucket_back(tmp_path, s3_server):

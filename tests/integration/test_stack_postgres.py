@@ -10,7 +10,8 @@ from typing import Iterator
 import psycopg2
 import pytest
 
-from humas import stack
+from humas_dev import stack
+from humas_dev.stack import postgres
 
 
 @pytest.fixture()
@@ -64,8 +65,8 @@ def test_as_root_a_home_postgres_cannot_enter_keeps_its_cluster_outside(monkeypa
     base = Path(tempfile.mkdtemp())  # not pytest's tmp_path: its folders are closed to other users
     try:
         base.chmod(0o711)
-        monkeypatch.setattr(stack.os, "geteuid", lambda: 0)
-        monkeypatch.setattr(stack, "ROOT_DB_PARENT", tmp_path / "var-lib")
+        monkeypatch.setattr(os, "geteuid", lambda: 0)
+        monkeypatch.setattr(postgres, "ROOT_DB_PARENT", tmp_path / "var-lib")
         open_home = stack.StackConfig(home=base / "open" / "stack")
         assert stack.db_dir(open_home) == base / "open" / "stack" / "postgres"
         closed = base / "closed"
@@ -107,15 +108,15 @@ def test_restart_starts_one_component_again_with_the_settings_as_they_are_now(db
 @pytest.mark.skipif(os.geteuid() != 0, reason="PostgreSQL runs as its own user only when we are root")
 def test_as_root_a_stack_in_a_closed_folder_still_gets_its_database(monkeypatch: pytest.MonkeyPatch,
                                                                     tmp_path: Path) -> None:
-    monkeypatch.setattr(stack, "ROOT_DB_PARENT", Path(tempfile.mkdtemp()))  # /tmp: open to others
-    stack.ROOT_DB_PARENT.chmod(0o755)
+    monkeypatch.setattr(postgres, "ROOT_DB_PARENT", Path(tempfile.mkdtemp()))  # /tmp: open to others
+    postgres.ROOT_DB_PARENT.chmod(0o755)
     cfg = stack.StackConfig.on_free_ports("humas-db-closed-")
     cfg.home.parent.chmod(0o700)  # like a checkout under /root
     try:
         sec = _start_db(cfg)
-        assert stack.ROOT_DB_PARENT in stack.db_dir(cfg).parents
+        assert postgres.ROOT_DB_PARENT in stack.db_dir(cfg).parents
         psycopg2.connect(host="127.0.0.1", port=cfg.db_port, user="airflow", password=sec["db_password"],
                          dbname="airflow").close()
     finally:
         stack.discard(cfg)
-        shutil.rmtree(stack.ROOT_DB_PARENT, ignore_errors=True)
+        shutil.rmtree(postgres.ROOT_DB_PARENT, ignore_errors=True)

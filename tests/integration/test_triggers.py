@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from humas import layout
-from humas.sample import draw_poster
+from humas_dev.sample import draw_poster
 
 from humas_airflow.hooks import HumasBucketHook
 from humas_airflow.triggers import BucketChangeTrigger, InboxDispatchTrigger

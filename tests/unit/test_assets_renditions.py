@@ -44,7 +44,7 @@ def assert_satisfies(rendition, target) -> None:
 
 
 def _sandbox_accepts(rendition, target) -> None:
-    images = pytest.importorskip("humas.sandbox.images")
+    images = pytest.importorskip("humas_dev.sandbox.images")
     info = images.inspect(rendition.data)
     assert info is not None and not info.exif_gps and info.format in target.formats
     assert images.aspect_problem(info, target) is None and images.width_problem(info, target) is None

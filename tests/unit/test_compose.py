@@ -72,7 +72,7 @@ def test_minio_sends_inbox_events_to_the_intake_webhook_with_the_shared_token(co
 
 
 def test_production_scheduler_examines_as_many_waiting_runs_per_loop_as_the_embedded_stack(compose, tmp_path):
-    from humas import stack
+    from humas_dev import stack
 
     key = "AIRFLOW__SCHEDULER__MAX_DAGRUNS_PER_LOOP_TO_SCHEDULE"
     secrets = dict.fromkeys(("jwt_secret", "fernet_key", "approval_key", "s3_access_key", "s3_secret_key",

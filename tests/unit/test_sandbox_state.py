@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from humas.sandbox.images import ImageInfo
-from humas.sandbox.state import Container, Pending, Post, State, StoredImage
+from humas_dev.sandbox.images import ImageInfo
+from humas_dev.sandbox.state import Container, Pending, Post, State, StoredImage
 
 
 def image(seed: str) -> StoredImage:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from humas.sandbox.images import ImageInfo
+from humas_dev.sandbox.images import ImageInfo
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from humas.sandbox import admin, graph, xapi
-from humas.sandbox.config import Sandbox, SandboxConfig
-from humas.sandbox.state import Fault
-from humas.sandbox.wire import ApiError, Request, Response, graph_error, parse_body, x_problem
+from humas_dev.sandbox import admin, graph, xapi
+from humas_dev.sandbox.config import Sandbox, SandboxConfig
+from humas_dev.sandbox.state import Fault
+from humas_dev.sandbox.wire import ApiError, Request, Response, graph_error, parse_body, x_problem
 
-log = logging.getLogger("humas.sandbox")
+log = logging.getLogger("humas_dev.sandbox")
 
 GRAPH = r"/v\d+(?:\.\d+)?"
 ACCESS_TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s]+")

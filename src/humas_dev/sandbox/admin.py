@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from humas.sandbox.config import FACEBOOK_PAGE_ID, INSTAGRAM_USER_ID, X_USER_ID, Sandbox
-from humas.sandbox.state import Post, check_fault
-from humas.sandbox.wire import ApiError, Request, Response
-from humas.sandbox.xapi import x_time
+from humas_dev.sandbox.config import FACEBOOK_PAGE_ID, INSTAGRAM_USER_ID, X_USER_ID, Sandbox
+from humas_dev.sandbox.state import Post, check_fault
+from humas_dev.sandbox.wire import ApiError, Request, Response
+from humas_dev.sandbox.xapi import x_time
 
 
 def _problem(status: int, message: str) -> ApiError:

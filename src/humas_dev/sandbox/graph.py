@@ -20,12 +20,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from humas.profiles import Placement
-from humas.sandbox import images
-from humas.sandbox.config import (
+from humas_dev.sandbox import images
+from humas_dev.sandbox.config import (
     FACEBOOK_PAGE_ID, FACEBOOK_PAGE_NAME, INSTAGRAM_QUOTA_DURATION, INSTAGRAM_USER_ID, INSTAGRAM_USERNAME, Sandbox,
 )
-from humas.sandbox.state import Container, Pending, Post, StoredImage
-from humas.sandbox.wire import Request, Response, graph_error, graph_not_found
+from humas_dev.sandbox.state import Container, Pending, Post, StoredImage
+from humas_dev.sandbox.wire import Request, Response, graph_error, graph_not_found
 
 SHORTCODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 STORY_LIFETIME = 86400            # seconds a story stays visible (and listed by /stories)

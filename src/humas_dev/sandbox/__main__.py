@@ -1,4 +1,4 @@
-"""``python -m humas.sandbox [--host 127.0.0.1] [--port 8090] [--state-file PATH]``."""
+"""``python -m humas_dev.sandbox [--host 127.0.0.1] [--port 8090] [--state-file PATH]``."""
 from __future__ import annotations
 
 import argparse
@@ -7,14 +7,14 @@ import signal
 from pathlib import Path
 from types import FrameType
 
-from humas.sandbox.config import TOKEN_ENV, SandboxConfig
-from humas.sandbox.server import make_server
+from humas_dev.sandbox.config import TOKEN_ENV, SandboxConfig
+from humas_dev.sandbox.server import make_server
 
 
 def main(argv: list[str] | None = None) -> None:
     """Serve the sandbox until SIGINT or SIGTERM."""
     parser = argparse.ArgumentParser(
-        prog="python -m humas.sandbox", description=f"Local platform sandbox; the accepted token is ${TOKEN_ENV}.",
+        prog="python -m humas_dev.sandbox", description=f"Local platform sandbox; the accepted token is ${TOKEN_ENV}.",
         epilog="Environment: HUMAS_SANDBOX_TOKEN (required), HUMAS_SANDBOX_STATE_FILE (like --state-file), "
                "HUMAS_SANDBOX_IN_PROGRESS_POLLS (IN_PROGRESS answers before FINISHED, default 1), "
                "HUMAS_SANDBOX_IG_QUOTA (Instagram posts per 24 h, default 50).")
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    logging.getLogger("humas.sandbox").info("platform sandbox on %s", server.base_url)
+    logging.getLogger("humas_dev.sandbox").info("platform sandbox on %s", server.base_url)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

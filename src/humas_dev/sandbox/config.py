@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from humas.profiles import ChannelProfile, load_profiles
-from humas.sandbox.state import State
+from humas_dev.sandbox.state import State
 
 # The accounts the sandbox knows; any other id gets the platform's "does not exist" answer.
 INSTAGRAM_USER_ID = "17841400000000001"

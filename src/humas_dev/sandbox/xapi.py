@@ -9,10 +9,10 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from humas.sandbox import images
-from humas.sandbox.config import X_USER_ID, X_USERNAME, Sandbox
-from humas.sandbox.state import Pending, Post, StoredImage
-from humas.sandbox.wire import Request, Response, x_invalid, x_problem
+from humas_dev.sandbox import images
+from humas_dev.sandbox.config import X_USER_ID, X_USERNAME, Sandbox
+from humas_dev.sandbox.state import Pending, Post, StoredImage
+from humas_dev.sandbox.wire import Request, Response, x_invalid, x_problem
 
 X_EPOCH_MS = 1288834974657            # X ids are snowflakes: milliseconds since this epoch, shifted 22 bits
 URL_WEIGHT = 23                       # every URL counts as a t.co link of 23 characters

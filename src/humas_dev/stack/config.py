@@ -1,0 +1,201 @@
+"""The embedded stack's settings: its home and ports (``StackConfig``), its secrets and logins, and the
+environment (``AIRFLOW__*`` settings, ``AIRFLOW_CONN_*`` connections) its components and the humas CLI get."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from humas.exceptions import HumasError
+from humas_dev.net import free_port
+
+REPO = Path(__file__).resolve().parents[3]
+COMPONENTS = ("postgres", "s3", "sandbox", "scheduler", "dag-processor", "triggerer", "api-server")
+DB_USER = DB_NAME = "airflow"
+POSTGRES_OS_USER = "postgres"  # PostgreSQL refuses to run as root; Debian's package makes this user
+PIPELINE_USER = "humas-pipeline"
+PLATFORM_ACCOUNTS = {"instagram": "17841400000000001", "facebook": "100000000000001", "x": "1500000000000000001"}
+
+
+@dataclass
+class StackConfig:
+    home: Path = REPO / ".stack"
+    s3_port: int = 9000
+    sandbox_port: int = 8090
+    airflow_port: int = 8080
+    db_port: int = 5433            # not 5432: a system PostgreSQL may already be there
+    worker_log_port: int = 8793    # Airflow's own log servers: two stacks on one machine need their own
+    trigger_log_port: int = 8794
+    bucket: str = "humas"
+    # Executor slots. With the steps' modules preloaded (humas_airflow.preload), a step's wall time is mostly
+    # waiting on the platforms and the bucket, so 4 slots left the 2 cores half idle (bench.burst --through).
+    parallelism: int = 8
+    include_dir: Path = REPO / "include"
+    airflow_settings: dict[str, str] = field(default_factory=dict)  # AIRFLOW__* overrides (benchmarks)
+    bin_dir: Path = field(default_factory=lambda: Path(sys.executable).parent)
+
+    @classmethod
+    def on_free_ports(cls, prefix: str, **settings: object) -> "StackConfig":
+        """A throw-away stack (tests, benchmarks) in a new home under the temp dir, every port free.
+
+        The home is 0711 so PostgreSQL's own user can reach its data folder when we run as root
+        (pytest's and mkdtemp's folders are 0700).
+        """
+        home = Path(tempfile.mkdtemp(prefix=prefix))
+        home.chmod(0o711)
+        ports = {name: free_port() for name in
+                 ("s3_port", "sandbox_port", "airflow_port", "db_port", "worker_log_port", "trigger_log_port")}
+        return cls(home=home / "stack", **{**ports, **settings})  # type: ignore[arg-type]
+
+    @property
+    def s3_url(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.sandbox_port}"
+
+    @property
+    def airflow_url(self) -> str:
+        return f"http://127.0.0.1:{self.airflow_port}"
+
+
+def load_secrets(cfg: StackConfig) -> dict[str, str]:
+    """Generated once per stack home, kept out of the repo (mode 600); a secret added later is generated then."""
+    path = cfg.home / "secrets.json"
+    known = json.loads(path.read_text()) if path.exists() else {}
+    values = {name: secrets.token_urlsafe(24) for name in
+              ("s3_access_key", "s3_secret_key", "platform_token", "admin_password", "pipeline_password",
+               "db_password")}
+    values["jwt_secret"] = secrets.token_urlsafe(64)  # HS512 wants at least 64 bytes
+    values["approval_key"] = secrets.token_urlsafe(48)  # signs approval flags; never in the bucket
+    # One Fernet key for every component: trigger and callback kwargs are encrypted by one, read by another.
+    values["fernet_key"] = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    if set(values) <= set(known):
+        return known
+    cfg.home.mkdir(parents=True, exist_ok=True)
+    values.update(known)
+    path.write_text(json.dumps(values))
+    path.chmod(0o600)
+    return values
+
+
+def _connections(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
+    bucket = {"conn_type": "aws", "login": sec["s3_access_key"], "password": sec["s3_secret_key"],
+              "extra": {"endpoint_url": cfg.s3_url, "region_name": "us-east-1",
+                        "config_kwargs": {"s3": {"addressing_style": "path"}},
+                        "service_config": {"s3": {"bucket_name": cfg.bucket}}}}
+    conns = {"AIRFLOW_CONN_HUMAS_BUCKET": json.dumps(bucket),
+             "AIRFLOW_CONN_HUMAS_AIRFLOW_API": json.dumps({"conn_type": "http", "host": cfg.airflow_url,
+                                                           "login": PIPELINE_USER,
+                                                           "password": sec["pipeline_password"]})}
+    for channel, account in PLATFORM_ACCOUNTS.items():
+        conns[f"AIRFLOW_CONN_HUMAS_{channel.upper()}"] = json.dumps(
+            {"conn_type": "http", "host": cfg.sandbox_url, "password": sec["platform_token"],
+             "extra": {"account_id": account, "api_version": "v21.0", "timeout": 10}})
+    return conns
+
+
+def client_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
+    """What the humas CLI and boto3 need to reach the bucket."""
+    return {"HUMAS_S3_ENDPOINT_URL": cfg.s3_url, "HUMAS_BUCKET": cfg.bucket,
+            "AWS_ACCESS_KEY_ID": sec["s3_access_key"], "AWS_SECRET_ACCESS_KEY": sec["s3_secret_key"],
+            "AWS_DEFAULT_REGION": "us-east-1", "HUMAS_AIRFLOW_URL": cfg.airflow_url,
+            "HUMAS_SANDBOX_URL": cfg.sandbox_url, "HUMAS_INCLUDE_DIR": str(cfg.include_dir)}
+
+
+def airflow_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
+    """Airflow sized for a 2-core machine: 8 executor slots, one API worker, the stack's PostgreSQL."""
+    home = cfg.home / "airflow"
+    settings = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": str(cfg.parallelism),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, r in airflow_users(cfg).items()),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(cfg.home / "passwords.json"),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{cfg.airflow_url}/execution/",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url(cfg, sec),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(cfg.airflow_port),
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__API__BASE_URL": cfg.airflow_url,
+        "AIRFLOW__API_AUTH__JWT_SECRET": sec["jwt_secret"],
+        "AIRFLOW__CORE__FERNET_KEY": sec["fernet_key"],
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "60",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        # Items waiting at gates keep their runs running; the scheduler looks at this many running runs per
+        # loop, never-looked-at first (about 7 ms of CPU each here). A run whose step ended is put first (see
+        # humas_airflow.run_app), so the turns only catch what nobody reports (a retry after its delay). With
+        # 500 waiting (bench.scheduler_sweep): 5 per loop: scheduler 0.10 cores, a flag's next task running
+        # after 3.2 s (p95 4.0); 20 (Airflow's default): 0.24 cores, 3.8 s (p95 4.8); 100: 0.50 cores, 7.6 s.
+        "AIRFLOW__SCHEDULER__MAX_DAGRUNS_PER_LOOP_TO_SCHEDULE": "5",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(cfg.worker_log_port),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(cfg.trigger_log_port),
+        "HUMAS_INCLUDE_DIR": str(cfg.include_dir),
+        "HUMAS_APPROVAL_KEY": sec["approval_key"],
+        "HUMAS_WEBHOOK_TOKEN": webhook_token(sec),
+    }
+    return {**settings, **cfg.airflow_settings, **_connections(cfg, sec), "NO_PROXY": "*", "no_proxy": "*"}
+
+
+def webhook_token(sec: dict[str, str]) -> str:
+    """The bearer token the bucket's event webhook (``/humas-intake``) expects, derived from the stack's secrets."""
+    return hmac.new(sec["jwt_secret"].encode(), b"humas-intake-webhook", hashlib.sha256).hexdigest()
+
+
+def db_url(cfg: StackConfig, sec: dict[str, str]) -> str:
+    return f"postgresql+psycopg2://{DB_USER}:{sec['db_password']}@127.0.0.1:{cfg.db_port}/{DB_NAME}"
+
+
+def airflow_users(cfg: StackConfig) -> dict[str, str]:
+    """Airflow logins and their Airflow roles: the admin, the pipeline's service account, everyone in a roster."""
+    from humas.roster import load_roster
+    from humas.sop import available_sops
+
+    users = {"admin": "admin", PIPELINE_USER: "admin"}
+    for sop in available_sops(cfg.include_dir / "sops").values():
+        try:
+            users.update({person_id: "viewer" for person_id in load_roster(sop, cfg.include_dir / "rosters" / f"{sop.id}.yaml").people})
+        except HumasError as exc:  # the SOP's gates then wait until its roster is fixed; say so at start-up
+            print(f"warning: {exc}", file=sys.stderr)
+    return users
+
+
+def passwords(cfg: StackConfig) -> dict[str, str]:
+    """Every login's password: generated once per stack home and kept in ``passwords.json`` (mode 600)."""
+    path, sec = cfg.home / "passwords.json", load_secrets(cfg)
+    known = json.loads(path.read_text()) if path.exists() else {}
+    known.update(admin=sec["admin_password"], **{PIPELINE_USER: sec["pipeline_password"]})
+    for user in airflow_users(cfg):
+        known.setdefault(user, secrets.token_urlsafe(12))
+    return known
+
+
+def _write_passwords(cfg: StackConfig, sec: dict[str, str]) -> None:
+    path = cfg.home / "passwords.json"
+    path.write_text(json.dumps(passwords(cfg), indent=1))
+    path.chmod(0o600)
+
+
+def _write_client_env(cfg: StackConfig, sec: dict[str, str]) -> Path:
+    path = cfg.home / "humas.env"
+    path.write_text("".join(f"export {k}={v}\n" for k, v in client_env(cfg, sec).items()))
+    path.chmod(0o600)
+    return path
+
+
+def _component_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
+    """What the Airflow components and the sandbox are started with."""
+    return {**airflow_env(cfg, sec), "HUMAS_SANDBOX_TOKEN": sec["platform_token"]}

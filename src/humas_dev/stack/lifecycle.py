@@ -1,0 +1,93 @@
+"""Start and stop the whole stack (``up``, ``down``), one component (``restart``), or a throw-away stack and
+its folders (``discard``)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+from humas_dev.stack.bucket import make_bucket, restore_bucket, snapshot_bucket
+from humas_dev.stack.config import (
+    COMPONENTS, REPO, StackConfig, _component_env, _write_client_env, _write_passwords, load_secrets,
+)
+from humas_dev.stack.postgres import create_database, db_dir, init_db, postgres_bin_dir
+from humas_dev.stack.processes import _pid_file, _start, _stop_groups, _wait_port, leftovers, running
+
+
+def _commands(cfg: StackConfig) -> dict[str, list[str]]:
+    py, airflow = str(cfg.bin_dir / "python"), str(cfg.bin_dir / "airflow")
+    return {
+        # TCP on loopback only, no Unix socket (its default folder belongs to the system's PostgreSQL).
+        "postgres": [str(postgres_bin_dir() / "postgres"), "-D", str(db_dir(cfg)), "-p", str(cfg.db_port),
+                     "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+        "s3": [py, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cfg.s3_port)],
+        "sandbox": [py, "-m", "humas_dev.sandbox", "--host", "127.0.0.1", "--port", str(cfg.sandbox_port),
+                    "--state-file", str(cfg.home / "sandbox-state.json")],
+        **{name: [airflow, name] for name in ("scheduler", "dag-processor", "triggerer", "api-server")},
+    }
+
+
+def up(cfg: StackConfig) -> None:
+    """Start every component that is not running; return when Airflow answers and the bucket exists."""
+    sec = load_secrets(cfg)
+    _write_passwords(cfg, sec)
+    env = _component_env(cfg, sec)
+    commands = _commands(cfg)
+    if "postgres" not in running(cfg):
+        init_db(cfg, sec)
+        _start(cfg, "postgres", commands["postgres"], {})
+    create_database(cfg, sec)
+    live = running(cfg)
+    if "scheduler" not in live:
+        subprocess.run([str(cfg.bin_dir / "airflow"), "db", "migrate"], env={**os.environ, **env}, check=True,
+                       stdout=subprocess.DEVNULL, cwd=str(REPO))
+    for name, command in commands.items():
+        if name not in live:
+            _start(cfg, name, command, env)
+    _wait_port(cfg.s3_port, "s3", 30, cfg)
+    make_bucket(cfg)
+    restore_bucket(cfg)
+    _wait_port(cfg.sandbox_port, "sandbox", 30, cfg)
+    _wait_port(cfg.airflow_port, "api-server", 180, cfg)
+    _write_client_env(cfg, sec)
+
+
+def restart(cfg: StackConfig, name: str) -> None:
+    """Stop one component and start it again with the configuration as it is now."""
+    if name in running(cfg):
+        _stop_groups([running(cfg)[name]], grace=30)
+    sec = load_secrets(cfg)
+    _start(cfg, name, _commands(cfg)[name], {} if name == "postgres" else _component_env(cfg, sec))
+
+
+def down(cfg: StackConfig, grace: float = 20.0) -> list[str]:
+    """Stop every component's whole process group: TERM, then KILL what is left after ``grace`` seconds.
+
+    The database goes last, so Airflow's components can finish what they write while stopping.
+    Returns the names of the components that were running; ``leftovers`` tells whether any survived.
+    """
+    live = running(cfg)
+    if "s3" in live:
+        try:
+            snapshot_bucket(cfg)
+        except Exception as exc:  # stopping must still stop everything
+            print(f"warning: could not snapshot the bucket to {cfg.home / 'bucket'}: {exc}", file=sys.stderr)
+    database = {n: pid for n, pid in live.items() if n == "postgres"}
+    _stop_groups([pid for n, pid in live.items() if n not in database], grace)
+    _stop_groups(list(database.values()), grace)
+    for name in COMPONENTS:
+        _pid_file(cfg, name).unlink(missing_ok=True)
+    return sorted(live)
+
+
+def discard(cfg: StackConfig) -> list[int]:
+    """Stop a throw-away stack (``StackConfig.on_free_ports``) and delete its temp folder and database.
+
+    Returns the process groups that outlived ``down``: none, when all is well.
+    """
+    groups, database = list(running(cfg).values()), db_dir(cfg)
+    down(cfg)
+    shutil.rmtree(database, ignore_errors=True)
+    shutil.rmtree(cfg.home.parent, ignore_errors=True)
+    return leftovers(groups)
