@@ -156,12 +156,6 @@ class Sop:
         declared = ", ".join(r.id for r in self.roles)
         raise KeyError(f"SOP {self.id} ({self.path}) has no role {role_id!r}; declared roles: {declared}")
 
-    def steps_in_stage(self, stage: str) -> tuple[Step, ...]:
-        """The steps of one stage, in order; ``ValueError`` if ``stage`` is not one of ``STAGES``."""
-        if stage not in STAGES:
-            raise ValueError(f"{stage!r} is not a stage; use one of: {', '.join(STAGES)}")
-        return tuple(step for step in self.steps if step.stage == stage)
-
     @property
     def gates(self) -> tuple[Step, ...]:
         """The steps a human approves through a flag, in order."""
@@ -176,14 +170,6 @@ class Sop:
         if step.revise_to:
             return self.steps[step.revise_to - 1]
         return self.design_before(step)
-
-    @property
-    def upload_step(self) -> Step:
-        """The single upload step (validation guarantees it exists and is the last step)."""
-        for step in self.steps:
-            if step.stage == "upload":
-                return step
-        raise ValueError(f"SOP {self.id} ({self.path}) has no upload step")
 
     def table_markdown(self) -> str:
         """The SOP table as Markdown for a DAG's ``doc_md``: header facts, the steps, then the assumptions."""

@@ -41,7 +41,7 @@ def test_singkawang_matches_the_document(sops: dict[str, Sop]) -> None:
     assert sop.steps[0].time.text == "30 (tiga puluh) menit"
     assert sop.steps[0].note == "Konten dapat berupa flyer/infografis"
     assert sop.role(sop.steps[0].actor).name == "Pranata Humas/Sub Koor"
-    assert sop.upload_step.output == "Link postingan di media sosial"
+    assert sop.steps[-1].output == "Link postingan di media sosial"
     assert sop.source == "000_2264bd9141ee5658.txt"
 
 
@@ -72,7 +72,7 @@ def test_yogyakarta_roles_and_first_actor(sops: dict[str, Sop]) -> None:
     assert sop.steps[0].actor == "kontributor"
     assert sop.steps[0].activity == "Mengajukan ide konten"
     assert sop.records == ()
-    assert sop.upload_step.actor == "admin_medsos"
+    assert sop.steps[-1].actor == "admin_medsos"
 
 
 def test_gunung_mas_roles(sops: dict[str, Sop]) -> None:
@@ -86,7 +86,7 @@ def test_seed_sop_invariants(sops: dict[str, Sop], sop_id: str) -> None:
     sop = sops[sop_id]
     role_ids = {role.id for role in sop.roles}
     assert all(step.actor in role_ids for step in sop.steps)
-    assert sop.steps[-1] is sop.upload_step
+    assert [step.stage for step in sop.steps].count("upload") == 1 and sop.steps[-1].stage == "upload"
     assert sop.gates and all(step.stage in GATE_STAGES for step in sop.gates)
     assert sop.assumptions, "every seed SOP writes down how it was read"
     assert sop.approved_by and sop.agency and sop.source
@@ -129,15 +129,11 @@ def test_standard_time_rejects_inconsistent_kind(kwargs: dict[str, Any]) -> None
         StandardTime("x", **kwargs)
 
 
-def test_role_and_stage_lookups(sops: dict[str, Sop]) -> None:
+def test_role_lookup(sops: dict[str, Sop]) -> None:
     sop = sops["yogyakarta"]
     assert sop.role("kabid_ikp").name == "Kabid IKP"
     with pytest.raises(KeyError, match="declared roles"):
         sop.role("bupati")
-    assert [step.number for step in sop.steps_in_stage("design")] == [4]
-    assert sops["singkawang"].steps_in_stage("idea_intake") == ()
-    with pytest.raises(ValueError, match="not a stage"):
-        sop.steps_in_stage("desain")
 
 
 def test_table_markdown_has_header_table_and_assumptions(sops: dict[str, Sop]) -> None:
@@ -274,7 +270,7 @@ def test_id_must_equal_the_file_stem(tmp_path: Path) -> None:
 
 def test_parse_sop_does_not_need_a_file_name() -> None:
     sop = parse_sop(_valid(), "in-memory")
-    assert sop.path == "in-memory" and sop.upload_step.number == 4
+    assert sop.path == "in-memory" and sop.steps[-1].number == 4 and sop.steps[-1].stage == "upload"
 
 
 @pytest.mark.parametrize(("text", "field"), [
