@@ -11,7 +11,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from humas import layout
-from humas.assets import review_assets
+from humas.assets import check_assets
 from humas.assets.limits import DEFAULT_LIMITS
 from humas.brief import parse_brief
 from humas.dispatch import record_started
@@ -93,8 +93,8 @@ class DesignCheckOperator(SopStepOperator):
         limit = DEFAULT_LIMITS.max_input_bytes + 1
         assets = [(name, store.get_bytes(layout.asset_key(item_id, name), limit) or b"") for name in brief.assets]
         self.enter_step(store, item_id, message=f"Memeriksa {len(assets)} berkas desain")
-        review = review_assets(item_id, assets, list(brief.channels), text_with_reference(brief.caption, item_id),
-                               placement_overrides=dict(brief.placements or {}), fit=brief.fit)
+        review = check_assets(item_id, assets, list(brief.channels), text_with_reference(brief.caption, item_id),
+                              placement_overrides=dict(brief.placements or {}), fit=brief.fit)
         manifest = self._write_review(store, item_id, review, snapshot)
         log.info("asset findings for %s:\n%s", item_id, review.to_markdown())
         if not review.ok:

@@ -1,7 +1,7 @@
 """The caption against each channel's limits: length (X weighs links and emoji), hashtags, mentions."""
 from __future__ import annotations
 
-from humas.assets import check_caption, review_assets
+from humas.assets import check_caption, check_assets
 from humas.assets.caption import counting_for, weighted_length
 from humas.profiles import load_profiles
 
@@ -84,7 +84,7 @@ def test_review_blocks_only_the_channel_whose_caption_limit_is_broken():
 
     import asset_corpus as corpus
     photo = corpus.jpeg(Image.new("RGB", (1200, 1000), (90, 120, 150)), 90)
-    review = review_assets("item", [("foto.jpg", photo)], CHANNELS, "d" * 400)
+    review = check_assets("item", [("foto.jpg", photo)], CHANNELS, "d" * 400)
 
     assert review.blocking_for("x") and not review.blocking_for("instagram")
     assert {r.channel for r in review.renditions} == {"instagram", "facebook"}
