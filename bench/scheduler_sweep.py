@@ -21,7 +21,7 @@ import time
 from bench.burst import FILL_SOP, Bench, Window, bench_include, load, summary
 from humas import stack
 from humas.sample import draw_poster
-from humas.sop import load_all_sops
+from humas.sop import available_sops
 
 SETTINGS = [  # (runs examined per loop, idle sleep seconds); the first is the embedded stack's own
     ("5", "1"), ("20", "1"), ("100", "1"),
@@ -39,7 +39,7 @@ def main() -> int:
     rows = []
     try:
         stack.up(cfg)
-        sops = load_all_sops(cfg.include_dir / "sops")
+        sops = available_sops(cfg.include_dir / "sops")
         stack.wait_for_dags(cfg, ["humas_dispatcher", *(s.dag_id for s in sops.values())], timeout=300)
         bench = Bench(cfg, draw_poster(cfg.home.parent / "poster.jpg", title="Uji beban").read_bytes())
         flagged = [f"flag-{n:03d}" for n in range(args.flags * len(SETTINGS))]  # Singkawang: its gate is timed

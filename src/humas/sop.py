@@ -25,7 +25,7 @@ from humas.yamlio import load_strict
 
 __all__ = [
     "GATE_STAGES", "STAGES", "Role", "Sop", "StandardTime", "Step", "available_sops", "available_sops_report",
-    "load_all_sops", "load_sop", "load_sops_report", "parse_sop", "sop_files",
+    "load_sop", "load_sops_report", "parse_sop", "sop_files",
 ]
 
 STAGES: tuple[str, ...] = (
@@ -203,31 +203,13 @@ def _cell(text: str) -> str:
 # ---------------------------------------------------------------------------------------------- loading
 
 
-def load_all_sops(directory: str | Path | None = None) -> dict[str, Sop]:
-    """Every ``*.yaml`` (and ``*.yml``) SOP in ``directory`` (default ``sops_dir()``), keyed by id, sorted by id.
-
-    Raises the ``SopError`` of the first file that does not load, or one naming both files when two
-    files declare the same id.
-    """
-    folder = Path(directory) if directory is not None else sops_dir()
-    if not folder.is_dir():
-        raise SopError(str(folder), [Problem("(directory)", "does not exist or is not a folder",
-                                             "create it, or set HUMAS_INCLUDE_DIR to the folder that holds sops/")])
-    sops: dict[str, Sop] = {}
-    for path in _sop_files(folder):
-        sop = load_sop(path)
-        if sop.id in sops:
-            raise SopError(str(path), [Problem("id", f"{sop.id!r} is already defined in {sops[sop.id].path}",
-                                               "keep one file per SOP id: delete or rename one of them")])
-        sops[sop.id] = sop
-    return dict(sorted(sops.items()))
-
-
 def load_sops_report(directory: str | Path | None = None) -> tuple[dict[str, Sop], list[SopError]]:
-    """Every SOP that loads, and the error of each file that does not: one bad file never stops the rest.
+    """Every SOP that loads, keyed by id and sorted, and the error of each file that does not (a bad file, or a
+    second file declaring an id already loaded): one bad file never stops the rest.
 
     The running pipeline uses this (a typo in one agency's file must not halt the others); the DAG file
-    shows each error as a placeholder DAG, and ``load_all_sops`` stays strict for tests and tooling.
+    shows each error as a placeholder DAG. Tests and tooling that want every file to load assert that the
+    error list is empty. Most callers want ``available_sops_report``, which keeps the result.
     """
     folder = Path(directory) if directory is not None else sops_dir()
     sops: dict[str, Sop] = {}
@@ -279,11 +261,9 @@ def available_sops_report(directory: str | Path | None = None) -> tuple[dict[str
 
 
 def sop_files(folder: Path) -> list[Path]:
-    """The SOP files in ``folder``: ``*.yaml`` and ``*.yml``, hidden files left out."""
-    return _sop_files(folder) if folder.is_dir() else []
-
-
-def _sop_files(folder: Path) -> list[Path]:
+    """The SOP files in ``folder``: ``*.yaml`` and ``*.yml``, hidden files left out; none if it is no folder."""
+    if not folder.is_dir():
+        return []
     files = [*folder.glob("*.yaml"), *folder.glob("*.yml")]
     return sorted(path for path in files if path.is_file() and not path.name.startswith("."))
 

@@ -10,7 +10,9 @@ import yaml
 
 from humas.exceptions import SopError
 from humas.resources import sops_dir
-from humas.sop import GATE_STAGES, STAGES, Sop, StandardTime, load_all_sops, load_sop, parse_sop
+from humas.sop import (
+    GATE_STAGES, STAGES, Sop, StandardTime, available_sops, load_sop, load_sops_report, parse_sop,
+)
 
 SEED_IDS = ["gunung_mas", "kendal", "singkawang", "yogyakarta"]
 
@@ -101,7 +103,7 @@ def test_task_ids_are_unique_and_stable(sops: dict[str, Sop]) -> None:
         ids = [step.task_id for step in sop.steps]
         assert len(set(ids)) == len(ids)
         assert all(task_id.replace("_", "").isalnum() and task_id.islower() for task_id in ids)
-    assert load_all_sops() == sops
+    assert available_sops() == sops
 
 
 def test_gate_flags(sops: dict[str, Sop]) -> None:
@@ -319,41 +321,40 @@ def test_a_fifth_agency_needs_only_a_yaml_file(tmp_path: Path, monkeypatch: pyte
     fifth["id"] = "kota_contoh"
     _write(folder, fifth, name="kota_contoh.yaml")
     (folder / "README.txt").write_text("not a SOP", encoding="utf-8")
-    loaded = load_all_sops(folder)
+    loaded, errors = load_sops_report(folder)
+    assert errors == []
     assert list(loaded) == sorted([*SEED_IDS, "kota_contoh"])
     assert loaded["kota_contoh"].dag_id == "humas_sop_kota_contoh"
     monkeypatch.setenv("HUMAS_INCLUDE_DIR", str(tmp_path))
-    assert list(load_all_sops()) == list(loaded)
+    assert list(available_sops()) == list(loaded)
 
 
 def test_duplicate_ids_in_a_directory(tmp_path: Path) -> None:
     _write(tmp_path, _valid(), name="contoh.yaml")
     _write(tmp_path, _valid(), name="contoh.yml")
-    with pytest.raises(SopError) as caught:
-        load_all_sops(tmp_path)
-    assert [problem.field for problem in caught.value.problems] == ["id"]
-    assert "already defined" in caught.value.problems[0].message
+    loaded, errors = load_sops_report(tmp_path)
+    assert loaded["contoh"].path == str(tmp_path / "contoh.yaml")
+    assert [(error.source, [problem.field for problem in error.problems]) for error in errors] == [
+        (str(tmp_path / "contoh.yml"), ["id"])]
+    assert "already defined" in errors[0].problems[0].message
 
 
-def test_a_bad_file_in_a_directory_is_named(tmp_path: Path) -> None:
+def test_a_bad_file_in_a_directory_is_named_and_the_others_load(tmp_path: Path) -> None:
     _write(tmp_path, _valid())
     broken = _valid()
     broken["id"] = "rusak"
     broken["steps"][0]["actor"] = "siapa"
     _write(tmp_path, broken, name="rusak.yaml")
-    with pytest.raises(SopError) as caught:
-        load_all_sops(tmp_path)
-    assert caught.value.source == str(tmp_path / "rusak.yaml")
-    assert "rusak.yaml" in str(caught.value) and "steps[0].actor" in str(caught.value)
+    loaded, errors = load_sops_report(tmp_path)
+    assert list(loaded) == ["contoh"]
+    assert [error.source for error in errors] == [str(tmp_path / "rusak.yaml")]
+    assert "rusak.yaml" in str(errors[0]) and "steps[0].actor" in str(errors[0])
 
 
-def test_missing_directory(tmp_path: Path) -> None:
-    with pytest.raises(SopError, match="does not exist"):
-        load_all_sops(tmp_path / "nowhere")
-
-
-def test_empty_directory_has_no_sops(tmp_path: Path) -> None:
-    assert load_all_sops(tmp_path) == {}
+@pytest.mark.parametrize("name", ["empty", "nowhere"])
+def test_an_empty_or_missing_directory_has_no_sops(tmp_path: Path, name: str) -> None:
+    (tmp_path / "empty").mkdir()
+    assert load_sops_report(tmp_path / name) == ({}, [])
 
 
 def test_labels_conditional_gates_and_revise_targets_load(tmp_path: Path) -> None:
