@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
 from humas.exceptions import HumasError
-from humas.resources import platforms_file
+from humas.resources import cached, platforms_file
 
 
 @dataclass(frozen=True)
@@ -88,10 +87,12 @@ def parse_profiles(raw: dict, source: str = "platforms.yaml") -> dict[str, Chann
     return profiles
 
 
-@lru_cache(maxsize=4)
 def load_profiles(path: Path | None = None) -> dict[str, ChannelProfile]:
-    """All channel profiles, keyed by channel id (instagram, facebook, x)."""
-    path = path or platforms_file()
+    """All channel profiles, keyed by channel id (instagram, facebook, x); read again when the file changes."""
+    return dict(cached(Path(path) if path else platforms_file(), _read_profiles))
+
+
+def _read_profiles(path: Path) -> dict[str, ChannelProfile]:
     with open(path, encoding="utf-8") as fh:
         return parse_profiles(yaml.safe_load(fh), str(path))
 

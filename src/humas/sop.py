@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence, TypeGuard
 import yaml
 
 from humas.exceptions import Problem, SopError
-from humas.resources import sops_dir
+from humas.resources import cached, sops_dir
 from humas.yamlio import load_strict
 
 __all__ = [
@@ -228,35 +228,20 @@ def load_sops_report(directory: str | Path | None = None) -> tuple[dict[str, Sop
     return dict(sorted(sops.items())), errors
 
 
-# folder -> (signature of its SOP files, what ``load_sops_report`` made of them); see ``available_sops_report``.
-_AVAILABLE_CACHE: dict[Path, tuple[tuple[tuple[str, int, int, int], ...], tuple[dict[str, Sop], list[SopError]]]] = {}
-
-
 def available_sops(directory: str | Path | None = None) -> dict[str, Sop]:
     """The SOPs that load, keyed by id (see ``load_sops_report``); kept as ``available_sops_report`` says."""
     return available_sops_report(directory)[0]
 
 
 def available_sops_report(directory: str | Path | None = None) -> tuple[dict[str, Sop], list[SopError]]:
-    """``load_sops_report``, kept per folder and re-read only when a file is added, removed or changed (name,
-    size, mtime, inode).
+    """``load_sops_report``, kept per folder and re-read only when a SOP file is added, removed or changed
+    (``humas.resources.cached``).
 
     Long-lived callers ask again and again (the triggerer polls the inbox every few seconds), and so does
     every task: a process forked from one that has read the files (see humas_airflow.preload) only stats them.
     """
     folder = (Path(directory) if directory is not None else sops_dir()).resolve()
-    signature = []
-    for path in sop_files(folder):
-        try:
-            st = path.stat()
-        except OSError:  # vanished between listing and stat: load_sops_report will say so
-            return load_sops_report(folder)
-        signature.append((path.name, st.st_mtime_ns, st.st_size, st.st_ino))
-    cached = _AVAILABLE_CACHE.get(folder)
-    if cached is None or cached[0] != tuple(signature):
-        cached = (tuple(signature), load_sops_report(folder))
-        _AVAILABLE_CACHE[folder] = cached
-    sops, errors = cached[1]
+    sops, errors = cached(folder, load_sops_report, files=sop_files)
     return dict(sops), list(errors)
 
 
