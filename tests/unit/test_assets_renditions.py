@@ -9,7 +9,7 @@ from functools import cache
 import pytest
 from PIL import Image
 
-from humas.assets import Limits, rendition_problems, check_assets
+from humas.assets import Limits, check_assets, rendition_problems
 from humas.assets.geometry import plan_fit
 from humas.assets.limits import DEFAULT_LIMITS
 from humas.exceptions import HumasError
