@@ -15,6 +15,7 @@ from humas.layout import item_id_from_run_id
 from humas.profiles import channel_ids
 from humas.sop import Sop, Step, available_sops
 from humas.status import note_event, record_state
+from humas.timetext import duration_words
 
 from humas_airflow.hooks import API_CONN_ID, BUCKET_CONN_ID, HumasBucketHook
 from humas_airflow.triggers import RerunFromTrigger
@@ -91,7 +92,7 @@ class SopStepMixin:
         if late is None:
             return
         message = (f"Langkah {self.step.number} ({self.step.activity}) melewati waktu baku "
-                   f"{self.step.time.describe()} sebanyak {sla.describe(late)}; "
+                   f"{self.step.time.describe()} sebanyak {duration_words(late)}; "
                    f"penanggung jawab: {self.sop.role(self.step.actor).name}")
         log.warning("SLA miss: item %s step %s late by %s", item_id, self.step.task_id, late)
         note_event(store, item_id, "sla_missed", step=self.step.task_id, message=message,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Mapping, Sequence, TypeGuard
 
@@ -21,6 +22,7 @@ import yaml
 
 from humas.exceptions import Problem, SopError
 from humas.resources import cached, sops_dir
+from humas.timetext import duration_words
 from humas.yamlio import load_strict
 
 __all__ = [
@@ -49,7 +51,6 @@ _TIME_KINDS: dict[str, str] = {"minutes": "duration", "before_event_minutes": "b
 _TIME_KEYS = ("text", *_TIME_KINDS)
 _TIME_EXAMPLE = ('{text: "30 menit", minutes: 30}, {text: "1 Hari sebelum pelaksanaan", '
                  'before_event_minutes: 1440} or {text: "Menyesuaikan", flexible: true}')
-_MINUTES_PER_DAY = 24 * 60
 
 
 @dataclass(frozen=True)
@@ -72,21 +73,13 @@ class StandardTime:
                              f"minutes={self.minutes!r}, before_event_minutes={self.before_event_minutes!r}")
 
     def describe(self) -> str:
-        """A short Bahasa Indonesia label: ``30 menit``, ``3 jam``, ``1 hari sebelum acara``, ``menyesuaikan``."""
+        """A short Bahasa Indonesia label: ``30 menit``, ``1 jam 30 menit``, ``1 hari sebelum acara``,
+        ``menyesuaikan``."""
         if self.kind == "duration":
-            return _span(self.minutes or 0)
+            return duration_words(timedelta(minutes=self.minutes or 0))
         if self.kind == "before_event":
-            return f"{_span(self.before_event_minutes or 0)} sebelum acara"
+            return f"{duration_words(timedelta(minutes=self.before_event_minutes or 0))} sebelum acara"
         return "menyesuaikan"
-
-
-def _span(minutes: int) -> str:
-    """Minutes as the largest whole Indonesian unit: 1440 -> ``1 hari``, 180 -> ``3 jam``, 90 -> ``90 menit``."""
-    if minutes and minutes % _MINUTES_PER_DAY == 0:
-        return f"{minutes // _MINUTES_PER_DAY} hari"
-    if minutes and minutes % 60 == 0:
-        return f"{minutes // 60} jam"
-    return f"{minutes} menit"
 
 
 @dataclass(frozen=True)

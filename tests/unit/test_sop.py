@@ -114,7 +114,8 @@ def test_gate_flags(sops: dict[str, Sop]) -> None:
 @pytest.mark.parametrize(("time", "label"), [
     (StandardTime("30 (tiga puluh) menit", "duration", minutes=30), "30 menit"),
     (StandardTime("3 Jam", "duration", minutes=180), "3 jam"),
-    (StandardTime("90 menit", "duration", minutes=90), "90 menit"),
+    (StandardTime("90 menit", "duration", minutes=90), "1 jam 30 menit"),
+    (StandardTime("1 Hari", "duration", minutes=1500), "1 hari 1 jam"),
     (StandardTime("1 Hari sebelum pelaksanaan", "before_event", before_event_minutes=1440), "1 hari sebelum acara"),
     (StandardTime("Menyesuaikan", "flexible"), "menyesuaikan"),
 ])
