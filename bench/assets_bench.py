@@ -6,7 +6,7 @@
 
 Both paths get the same in-memory bytes and make the same three files (Instagram 1080 px, Facebook and
 X 2048 px, JPEG). The naive path is what one writes first with Pillow: open, full decode, resize each
-size with Lanczos, save at quality 90. The humas path is `review_assets` for instagram+facebook+x: every
+size with Lanczos, save at quality 90. The humas path is `check_assets` for instagram+facebook+x: every
 check (signature, header bomb check, integrity, EXIF/GPS, colour, duplicates, geometry), the
 renditions (draft decode, reducing-gap resize, metadata stripped, quality fitted to the byte limit,
 re-checked against the profile) and the preview sheet.
@@ -123,9 +123,9 @@ def naive(data: bytes) -> list[bytes]:
 
 
 def humas(data: bytes) -> list[bytes]:
-    from humas.assets import review_assets
+    from humas.assets import check_assets
 
-    review = review_assets("bench", [("photo.jpg", data)], CHANNELS, "Benchmark #humas")
+    review = check_assets("bench", [("photo.jpg", data)], CHANNELS, "Benchmark #humas")
     if not review.ok or len(review.renditions) != len(CHANNELS):
         raise SystemExit(f"humas path did not publish: {review.log_lines()}")
     return [r.data for r in review.renditions]
@@ -185,7 +185,7 @@ def peak_rss_kb() -> int:
 
 
 def run_child(path: str, file: str) -> None:
-    from humas.assets import review_assets  # noqa: F401 - imported before the baseline, like the naive path's PIL
+    from humas.assets import check_assets  # noqa: F401 - imported before the baseline, like the naive path's PIL
 
     data = Path(file).read_bytes()
     baseline = peak_rss_kb()
@@ -194,14 +194,14 @@ def run_child(path: str, file: str) -> None:
 
 
 def bomb_times(repeats: int = 20) -> dict[str, tuple[float, str]]:
-    from humas.assets import review_assets
+    from humas.assets import check_assets
 
     results = {}
     for label, data in bombs().items():
         times, codes = [], set()
         for _ in range(repeats):
             start = time.perf_counter()
-            review = review_assets("bench", [("bomb.png", data)], CHANNELS, None)
+            review = check_assets("bench", [("bomb.png", data)], CHANNELS, None)
             times.append((time.perf_counter() - start) * 1000)
             codes |= {f.code for f in review.findings}
         results[label] = (statistics.median(times), ",".join(sorted(codes)))
@@ -265,7 +265,7 @@ def run(folder: Path, args: argparse.Namespace) -> int:
     measured = [(f.name, child_rss("naive", f), child_rss("humas", f)) for f in (files[0], files[-1])]
     rss_ok = print_rss(measured)
     bomb = bomb_times()
-    print("\ndecompression bombs (review_assets, median of 20 runs):")
+    print("\ndecompression bombs (check_assets, median of 20 runs):")
     for label, (ms, codes) in bomb.items():
         print(f"  {label:<22}{ms:>8.2f} ms  {codes}")
     worst = max(ms for ms, _ in bomb.values())

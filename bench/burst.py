@@ -42,7 +42,7 @@ import yaml
 
 from humas import layout
 from humas.approval_service import decide, pending_review
-from humas.sop import load_all_sops
+from humas.sop import available_sops
 from humas.status import read_events, read_status
 from humas_dev import stack
 from humas_dev.sample import draw_poster
@@ -134,7 +134,7 @@ class Bench:
     def __init__(self, cfg: stack.StackConfig, poster: bytes) -> None:
         self.cfg, self.poster = cfg, poster
         self.store, self.token = stack._store(cfg), stack.api_token(cfg)
-        self.sops = load_all_sops(cfg.include_dir / "sops")
+        self.sops = available_sops(cfg.include_dir / "sops")
         self.webhook_token = stack.webhook_token(stack.load_secrets(cfg))
 
     def drop(self, item_id: str, sop: str, events: bool = False) -> datetime:
@@ -292,7 +292,7 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
     try:
         t0 = time.monotonic()
         stack.up(cfg)
-        sops = load_all_sops(cfg.include_dir / "sops")
+        sops = available_sops(cfg.include_dir / "sops")
         stack.wait_for_dags(cfg, ["humas_dispatcher", *(s.dag_id for s in sops.values())], timeout=300)
         print(f"stack ready in {time.monotonic() - t0:.0f} s", flush=True)
         bench = Bench(cfg, draw_poster(home / "poster.jpg", title="Uji beban").read_bytes())

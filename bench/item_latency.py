@@ -22,7 +22,7 @@ import psutil
 
 from humas import layout
 from humas.approval_service import decide, pending_review
-from humas.sop import load_all_sops
+from humas.sop import available_sops
 from humas.status import read_events
 from humas_dev import stack
 from humas_dev.sample import draw_poster
@@ -63,7 +63,7 @@ def approve_as(cfg: stack.StackConfig, store, item_id: str, person: str) -> None
 
 def run_item(cfg: stack.StackConfig, store, token: str, item_id: str, workdir: Path, idle_rate: float) -> dict:
     poster = draw_poster(workdir / f"{item_id}.jpg", title=item_id)
-    sop = load_all_sops()["singkawang"]
+    sop = available_sops()["singkawang"]
     cpu0, wall0 = stack_cpu_seconds(cfg), time.monotonic()
     store.put_bytes(layout.asset_key(item_id, "poster.jpg"), poster.read_bytes(), "image/jpeg")
     store.put_bytes(layout.brief_key(item_id), BRIEF.format(item=item_id).encode(), "application/yaml")
@@ -93,7 +93,7 @@ def main() -> int:
     try:
         started = time.monotonic()
         stack.up(cfg)
-        stack.wait_for_dags(cfg, ["humas_dispatcher", *(s.dag_id for s in load_all_sops().values())])
+        stack.wait_for_dags(cfg, ["humas_dispatcher", *(s.dag_id for s in available_sops().values())])
         print(f"stack ready in {time.monotonic() - started:.0f} s")
         time.sleep(10)  # let start-up work settle before the idle baseline
         cpu0 = stack_cpu_seconds(cfg)

@@ -19,7 +19,7 @@ import statistics
 import time
 
 from bench.burst import FILL_SOP, Bench, Window, bench_include, load, summary
-from humas.sop import load_all_sops
+from humas.sop import available_sops
 from humas_dev import stack
 from humas_dev.sample import draw_poster
 
@@ -39,7 +39,7 @@ def main() -> int:
     rows = []
     try:
         stack.up(cfg)
-        sops = load_all_sops(cfg.include_dir / "sops")
+        sops = available_sops(cfg.include_dir / "sops")
         stack.wait_for_dags(cfg, ["humas_dispatcher", *(s.dag_id for s in sops.values())], timeout=300)
         bench = Bench(cfg, draw_poster(cfg.home.parent / "poster.jpg", title="Uji beban").read_bytes())
         flagged = [f"flag-{n:03d}" for n in range(args.flags * len(SETTINGS))]  # Singkawang: its gate is timed

@@ -11,13 +11,15 @@ os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 import pytest  # noqa: E402 - after the environment above
 
 from humas.profiles import channel_ids  # noqa: E402
-from humas.sop import Sop, load_all_sops  # noqa: E402
+from humas.sop import Sop, load_sops_report  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def sops() -> dict[str, Sop]:
-    """The agencies' SOPs from include/sops/."""
-    return load_all_sops()
+    """The agencies' SOPs from include/sops/, every file of which must load."""
+    sops, errors = load_sops_report()
+    assert errors == [], errors
+    return sops
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import yaml
 from humas.exceptions import BriefError, LayoutError, Problem
 from humas.layout import brief_key, check_asset_name, check_item_id
 from humas.profiles import load_profiles
-from humas.sla import WIB
+from humas.timetext import WIB
 from humas.yamlio import StrictYamlError, load_strict, short_repr
 
 if TYPE_CHECKING:

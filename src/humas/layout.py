@@ -19,7 +19,6 @@ One bucket holds everything. Who writes where:
     pipeline/<item>/revision.json           system     the last "revise" decision: what the designer must change
     pipeline/<item>/publish/<channel>.json  system     publish state of one channel (exactly-once record)
     pipeline/<item>/receipt.json            system     the SOP's output: the link of every post
-    reports/<yyyy-mm-dd>/<item>.json        system     per-item reports
 
 No other module builds a key by string concatenation.
 """
@@ -34,7 +33,6 @@ INBOX = "inbox/"
 APPROVALS = "approvals/"
 DISPATCH = "dispatch/"
 PIPELINE = "pipeline/"
-REPORTS = "reports/"
 BRIEF_NAME = "brief.yaml"
 
 ITEM_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
@@ -168,10 +166,6 @@ def publish_key(item_id: str, channel: str) -> str:
 
 def receipt_key(item_id: str) -> str:
     return pipeline_prefix(item_id) + "receipt.json"
-
-
-def report_key(item_id: str, day: str) -> str:
-    return f"{REPORTS}{day}/{check_item_id(item_id)}.json"
 
 
 def run_id_for(item_id: str) -> str:

@@ -1,14 +1,36 @@
-"""Platform profiles (formats, sizes, aspect ratios, caption limits) loaded from include/platforms.yaml."""
+"""Platform profiles (formats, sizes, aspect ratios, caption limits and how captions are counted) loaded from
+include/platforms.yaml."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
 from humas.exceptions import HumasError
-from humas.resources import platforms_file
+from humas.resources import cached, platforms_file
+
+# How a channel counts a caption (`caption_counting` in platforms.yaml): code points, or X's weighted count.
+CAPTION_COUNTINGS = ("chars", "weighted")
+LINK = re.compile(r"https?://\S+")
+LINK_WEIGHT = 23
+_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))  # twitter-text v3: these weigh 1
+
+
+def _weight(char: str) -> int:
+    code = ord(char)
+    return 1 if any(low <= code <= high for low, high in _LIGHT_RANGES) else 2
+
+
+def x_weighted_length(text: str) -> int:
+    """X's count (twitter-text v3): each http(s) link 23, code points outside the light ranges (CJK, emoji) 2,
+    the rest 1. X counts an emoji ZWJ sequence once; here each code point counts, so never less than X."""
+    total, position = 0, 0
+    for link in LINK.finditer(text):
+        total += sum(map(_weight, text[position:link.start()])) + LINK_WEIGHT
+        position = link.end()
+    return total + sum(map(_weight, text[position:]))
 
 
 @dataclass(frozen=True)
@@ -43,10 +65,15 @@ class ChannelProfile:
     caption: CaptionLimits
     default_placement: str
     placements: dict[str, Placement] = field(default_factory=dict)
+    caption_counting: str = "chars"  # one of CAPTION_COUNTINGS
 
     @property
     def default(self) -> Placement:
         return self.placements[self.default_placement]
+
+    def caption_length(self, text: str) -> int:
+        """``text``'s length as this channel counts it against ``caption.max_chars``."""
+        return x_weighted_length(text) if self.caption_counting == "weighted" else len(text)
 
 
 def _placement(channel: str, name: str, raw: dict) -> Placement:
@@ -78,20 +105,26 @@ def parse_profiles(raw: dict, source: str = "platforms.yaml") -> dict[str, Chann
                 caption=CaptionLimits(**body["caption"]),
                 default_placement=body["default_placement"],
                 placements=placements,
+                caption_counting=body.get("caption_counting", "chars"),
             )
             profile.default  # noqa: B018 - the default placement must exist
         except (KeyError, TypeError, ValueError) as exc:
             raise HumasError(f"{source}: channel {channel!r} has a missing or bad field ({exc!r}); fix the profile") from exc
+        if profile.caption_counting not in CAPTION_COUNTINGS:
+            raise HumasError(f"{source}: channel {channel!r} caption_counting is {profile.caption_counting!r}; "
+                             f"write one of {', '.join(CAPTION_COUNTINGS)} (or leave it out for chars)")
         profiles[channel] = profile
     if not profiles:
         raise HumasError(f"{source}: no channels defined under 'channels:'")
     return profiles
 
 
-@lru_cache(maxsize=4)
 def load_profiles(path: Path | None = None) -> dict[str, ChannelProfile]:
-    """All channel profiles, keyed by channel id (instagram, facebook, x)."""
-    path = path or platforms_file()
+    """All channel profiles, keyed by channel id (instagram, facebook, x); read again when the file changes."""
+    return dict(cached(Path(path) if path else platforms_file(), _read_profiles))
+
+
+def _read_profiles(path: Path) -> dict[str, ChannelProfile]:
     with open(path, encoding="utf-8") as fh:
         return parse_profiles(yaml.safe_load(fh), str(path))
 

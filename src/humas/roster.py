@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import yaml
 
 from humas.exceptions import Problem, RosterError
-from humas.resources import include_dir
+from humas.resources import cached, include_dir
 from humas.yamlio import load_strict
 
 if TYPE_CHECKING:
@@ -48,26 +48,13 @@ def roster_path(sop_id: str) -> Path:
     return include_dir() / "rosters" / f"{sop_id}.yaml"
 
 
-_CACHE: dict[tuple[str, str], tuple[tuple[int, int], Roster]] = {}
-
-
 def load_roster(sop: "Sop", path: Path | None = None) -> Roster:
     """The roster of ``sop``'s agency, validated against the SOP's roles; ``RosterError`` names every problem.
 
-    Kept while the file is unchanged (mtime, size): the dispatcher and every gate ask on each look.
+    Kept while the file and the SOP's roles are unchanged (``humas.resources.cached``): the dispatcher and
+    every gate ask on each look.
     """
-    path = path or roster_path(sop.id)
-    try:
-        stat = path.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        stamp = (0, -1)
-    cached = _CACHE.get((str(path), sop.id))
-    if cached and cached[0] == stamp and stamp[1] >= 0:
-        return cached[1]
-    roster = _read_roster(sop, path)
-    _CACHE[(str(path), sop.id)] = (stamp, roster)
-    return roster
+    return cached(path or roster_path(sop.id), lambda found: _read_roster(sop, found), variant=(sop.id, sop.roles))
 
 
 def _read_roster(sop: "Sop", path: Path) -> Roster:

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
+
+from humas.timetext import WIB
 
 if TYPE_CHECKING:
     from humas.sop import Sop, Step
-
-WIB = timezone(timedelta(hours=7), "WIB")
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,3 @@ def overrun(step: "Step", started: datetime, ended: datetime, event_date: date |
     if due is not None and ended > due:
         return ended - due
     return None
-
-
-def describe(delta: timedelta) -> str:
-    """'1 jam 5 menit' style, for staff."""
-    minutes = int(delta.total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    parts = ([f"{hours} jam"] if hours else []) + ([f"{minutes} menit"] if minutes or not hours else [])
-    return " ".join(parts)

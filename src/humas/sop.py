@@ -14,19 +14,20 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Mapping, Sequence, TypeGuard
 
 import yaml
 
 from humas.exceptions import Problem, SopError
-from humas.resources import sops_dir
+from humas.resources import cached, sops_dir
+from humas.timetext import duration_words
 from humas.yamlio import load_strict
 
 __all__ = [
     "GATE_STAGES", "STAGES", "STAGE_KINDS", "STEP_KINDS", "Role", "Sop", "StandardTime", "Step", "available_sops",
-    "available_sops_report",
-    "load_all_sops", "load_sop", "load_sops_report", "parse_sop", "sop_files",
+    "available_sops_report", "load_sop", "load_sops_report", "parse_sop", "sop_files",
 ]
 
 # The one table of what the pipeline does at each SOP stage. Each kind has one core module,
@@ -59,7 +60,6 @@ _TIME_KINDS: dict[str, str] = {"minutes": "duration", "before_event_minutes": "b
 _TIME_KEYS = ("text", *_TIME_KINDS)
 _TIME_EXAMPLE = ('{text: "30 menit", minutes: 30}, {text: "1 Hari sebelum pelaksanaan", '
                  'before_event_minutes: 1440} or {text: "Menyesuaikan", flexible: true}')
-_MINUTES_PER_DAY = 24 * 60
 
 
 @dataclass(frozen=True)
@@ -82,21 +82,13 @@ class StandardTime:
                              f"minutes={self.minutes!r}, before_event_minutes={self.before_event_minutes!r}")
 
     def describe(self) -> str:
-        """A short Bahasa Indonesia label: ``30 menit``, ``3 jam``, ``1 hari sebelum acara``, ``menyesuaikan``."""
+        """A short Bahasa Indonesia label: ``30 menit``, ``1 jam 30 menit``, ``1 hari sebelum acara``,
+        ``menyesuaikan``."""
         if self.kind == "duration":
-            return _span(self.minutes or 0)
+            return duration_words(timedelta(minutes=self.minutes or 0))
         if self.kind == "before_event":
-            return f"{_span(self.before_event_minutes or 0)} sebelum acara"
+            return f"{duration_words(timedelta(minutes=self.before_event_minutes or 0))} sebelum acara"
         return "menyesuaikan"
-
-
-def _span(minutes: int) -> str:
-    """Minutes as the largest whole Indonesian unit: 1440 -> ``1 hari``, 180 -> ``3 jam``, 90 -> ``90 menit``."""
-    if minutes and minutes % _MINUTES_PER_DAY == 0:
-        return f"{minutes // _MINUTES_PER_DAY} hari"
-    if minutes and minutes % 60 == 0:
-        return f"{minutes // 60} jam"
-    return f"{minutes} menit"
 
 
 @dataclass(frozen=True)
@@ -171,12 +163,6 @@ class Sop:
         declared = ", ".join(r.id for r in self.roles)
         raise KeyError(f"SOP {self.id} ({self.path}) has no role {role_id!r}; declared roles: {declared}")
 
-    def steps_in_stage(self, stage: str) -> tuple[Step, ...]:
-        """The steps of one stage, in order; ``ValueError`` if ``stage`` is not one of ``STAGES``."""
-        if stage not in STAGES:
-            raise ValueError(f"{stage!r} is not a stage; use one of: {', '.join(STAGES)}")
-        return tuple(step for step in self.steps if step.stage == stage)
-
     @property
     def gates(self) -> tuple[Step, ...]:
         """The steps a human approves through a flag, in order."""
@@ -191,14 +177,6 @@ class Sop:
         if step.revise_to:
             return self.steps[step.revise_to - 1]
         return self.design_before(step)
-
-    @property
-    def upload_step(self) -> Step:
-        """The single upload step (validation guarantees it exists and is the last step)."""
-        for step in self.steps:
-            if step.stage == "upload":
-                return step
-        raise ValueError(f"SOP {self.id} ({self.path}) has no upload step")
 
     def table_markdown(self) -> str:
         """The SOP table as Markdown for a DAG's ``doc_md``: header facts, the steps, then the assumptions."""
@@ -232,31 +210,13 @@ def _cell(text: str) -> str:
 # ---------------------------------------------------------------------------------------------- loading
 
 
-def load_all_sops(directory: str | Path | None = None) -> dict[str, Sop]:
-    """Every ``*.yaml`` (and ``*.yml``) SOP in ``directory`` (default ``sops_dir()``), keyed by id, sorted by id.
-
-    Raises the ``SopError`` of the first file that does not load, or one naming both files when two
-    files declare the same id.
-    """
-    folder = Path(directory) if directory is not None else sops_dir()
-    if not folder.is_dir():
-        raise SopError(str(folder), [Problem("(directory)", "does not exist or is not a folder",
-                                             "create it, or set HUMAS_INCLUDE_DIR to the folder that holds sops/")])
-    sops: dict[str, Sop] = {}
-    for path in _sop_files(folder):
-        sop = load_sop(path)
-        if sop.id in sops:
-            raise SopError(str(path), [Problem("id", f"{sop.id!r} is already defined in {sops[sop.id].path}",
-                                               "keep one file per SOP id: delete or rename one of them")])
-        sops[sop.id] = sop
-    return dict(sorted(sops.items()))
-
-
 def load_sops_report(directory: str | Path | None = None) -> tuple[dict[str, Sop], list[SopError]]:
-    """Every SOP that loads, and the error of each file that does not: one bad file never stops the rest.
+    """Every SOP that loads, keyed by id and sorted, and the error of each file that does not (a bad file, or a
+    second file declaring an id already loaded): one bad file never stops the rest.
 
     The running pipeline uses this (a typo in one agency's file must not halt the others); the DAG file
-    shows each error as a placeholder DAG, and ``load_all_sops`` stays strict for tests and tooling.
+    shows each error as a placeholder DAG. Tests and tooling that want every file to load assert that the
+    error list is empty. Most callers want ``available_sops_report``, which keeps the result.
     """
     folder = Path(directory) if directory is not None else sops_dir()
     sops: dict[str, Sop] = {}
@@ -275,44 +235,27 @@ def load_sops_report(directory: str | Path | None = None) -> tuple[dict[str, Sop
     return dict(sorted(sops.items())), errors
 
 
-# folder -> (signature of its SOP files, what ``load_sops_report`` made of them); see ``available_sops_report``.
-_AVAILABLE_CACHE: dict[Path, tuple[tuple[tuple[str, int, int, int], ...], tuple[dict[str, Sop], list[SopError]]]] = {}
-
-
 def available_sops(directory: str | Path | None = None) -> dict[str, Sop]:
     """The SOPs that load, keyed by id (see ``load_sops_report``); kept as ``available_sops_report`` says."""
     return available_sops_report(directory)[0]
 
 
 def available_sops_report(directory: str | Path | None = None) -> tuple[dict[str, Sop], list[SopError]]:
-    """``load_sops_report``, kept per folder and re-read only when a file is added, removed or changed (name,
-    size, mtime, inode).
+    """``load_sops_report``, kept per folder and re-read only when a SOP file is added, removed or changed
+    (``humas.resources.cached``).
 
     Long-lived callers ask again and again (the triggerer polls the inbox every few seconds), and so does
     every task: a process forked from one that has read the files (see humas_airflow.preload) only stats them.
     """
     folder = (Path(directory) if directory is not None else sops_dir()).resolve()
-    signature = []
-    for path in sop_files(folder):
-        try:
-            st = path.stat()
-        except OSError:  # vanished between listing and stat: load_sops_report will say so
-            return load_sops_report(folder)
-        signature.append((path.name, st.st_mtime_ns, st.st_size, st.st_ino))
-    cached = _AVAILABLE_CACHE.get(folder)
-    if cached is None or cached[0] != tuple(signature):
-        cached = (tuple(signature), load_sops_report(folder))
-        _AVAILABLE_CACHE[folder] = cached
-    sops, errors = cached[1]
+    sops, errors = cached(folder, load_sops_report, files=sop_files)
     return dict(sops), list(errors)
 
 
 def sop_files(folder: Path) -> list[Path]:
-    """The SOP files in ``folder``: ``*.yaml`` and ``*.yml``, hidden files left out."""
-    return _sop_files(folder) if folder.is_dir() else []
-
-
-def _sop_files(folder: Path) -> list[Path]:
+    """The SOP files in ``folder``: ``*.yaml`` and ``*.yml``, hidden files left out; none if it is no folder."""
+    if not folder.is_dir():
+        return []
     files = [*folder.glob("*.yaml"), *folder.glob("*.yml")]
     return sorted(path for path in files if path.is_file() and not path.name.startswith("."))
 

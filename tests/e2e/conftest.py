@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from humas.resources import include_dir
-from humas.sop import load_all_sops
+from humas.sop import load_sops_report
 from humas.store import Store
 from humas_dev import stack
 
@@ -33,7 +33,8 @@ def stack_cfg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stack.StackC
     cfg = stack.StackConfig.on_free_ports("humas-e2e-", include_dir=include)
     try:
         stack.up(cfg)
-        sops = load_all_sops(include / "sops")
+        sops, errors = load_sops_report(include / "sops")
+        assert errors == [], errors
         stack.wait_for_dags(cfg, ["humas_dispatcher", *(s.dag_id for s in sops.values())], timeout=300)
         yield cfg
     finally:

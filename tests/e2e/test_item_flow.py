@@ -12,7 +12,7 @@ import yaml
 from humas import layout
 from humas.cli import main as humas
 from humas.roster import load_roster
-from humas.sop import load_all_sops
+from humas.sop import available_sops
 from humas.status import read_status
 from humas_dev.sample import draw_poster
 from humas_dev.stack import api_token, passwords, wait_for_state
@@ -35,7 +35,7 @@ def write_item(root: Path, item_id: str, sop: str, channels: list[str], **extra:
 
 def approver(stack_cfg, sop_id: str, gate: str) -> str:
     """Someone in the SOP's roster who holds the gate's role and did not submit the item."""
-    sop = load_all_sops(stack_cfg.include_dir / "sops")[sop_id]
+    sop = available_sops(stack_cfg.include_dir / "sops")[sop_id]
     step = next(s for s in sop.gates if s.task_id == gate)
     roster = load_roster(sop, stack_cfg.include_dir / "rosters" / f"{sop_id}.yaml")
     return next(p.id for p in roster.holders(step.actor) if p.id != SUBMITTERS[sop_id])
@@ -62,7 +62,7 @@ def decide(stack_cfg, store, item_id: str, sop_id: str, action: str = "approve",
 
 def approve_every_gate(stack_cfg, store, item_id: str, sop_id: str) -> None:
     """Each gate of the SOP in order: wait until the item waits there, then approve as the gate's role."""
-    for gate in load_all_sops()[sop_id].gates:
+    for gate in available_sops()[sop_id].gates:
         wait_for_state(store, item_id, {"awaiting_approval"}, 240, step=gate.task_id)
         assert decide(stack_cfg, store, item_id, sop_id) == 0
 
@@ -87,7 +87,7 @@ def test_item_runs_its_sop_and_is_published_exactly_once(sop_id, channels, tmp_p
     assert all(not img["exif_gps"] for p in mine for img in p["images"])
     assert store.exists(layout.asset_key(item_id, "poster.jpg"))  # the original stays
 
-    dag_id = load_all_sops()[sop_id].dag_id
+    dag_id = available_sops()[sop_id].dag_id
     runs = api(f"/api/v2/dags/{dag_id}/dagRuns?run_id_pattern={item_id}")["dag_runs"]
     assert [r["dag_run_id"] for r in runs] == [layout.run_id_for(item_id)]
     # "published" is recorded by the last task itself; the run finishes a moment later

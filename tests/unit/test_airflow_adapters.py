@@ -6,29 +6,27 @@ from datetime import timedelta
 import pytest
 from airflow.sdk.exceptions import AirflowException
 
-from humas.sop import load_all_sops
-
 from humas_airflow.dag_factory import deadlines
 from humas_airflow.dispatcher import DispatchNewItemsOperator
 from humas_airflow.sensors import ApprovalFlagSensor
 from humas_airflow.steps import step_kwargs
 
 
-def test_deadlines_are_cumulative_standard_times_with_one_callback_per_timed_step():
-    sop = load_all_sops()["singkawang"]
+def test_deadlines_are_cumulative_standard_times_with_one_callback_per_timed_step(sops):
+    sop = sops["singkawang"]
     alerts = deadlines(sop)
     assert [a.interval for a in alerts] == [timedelta(minutes=m) for m in (30, 210, 225, 240)]
     assert [a.callback.kwargs for a in alerts] == [{"sop_id": "singkawang", "step_number": n} for n in (1, 2, 3, 4)]
     assert all(a.callback.path == "humas_airflow.callbacks.step_deadline_missed" for a in alerts)
 
 
-def test_a_flexible_step_gets_no_deadline():
-    sop = load_all_sops()["kendal"]  # step 1 is event-relative, step 5 "Menyesuaikan"
+def test_a_flexible_step_gets_no_deadline(sops):
+    sop = sops["kendal"]  # step 1 is event-relative, step 5 "Menyesuaikan"
     assert [a.name for a in deadlines(sop)] == ["sla_step_2_concept", "sla_step_3_design", "sla_step_4_decision"]
 
 
-def test_step_tasks_carry_the_sops_words_and_roles():
-    sop = load_all_sops()["yogyakarta"]
+def test_step_tasks_carry_the_sops_words_and_roles(sops):
+    sop = sops["yogyakarta"]
     kwargs = step_kwargs(sop, sop.steps[5])
     assert kwargs["task_id"] == "step_6_decision"
     assert kwargs["task_display_name"].startswith("6. Memutuskan apakah konten dapat diunggah")

@@ -1,9 +1,13 @@
 """The caption against each channel's limits: length (X weighs links and emoji), hashtags, mentions."""
 from __future__ import annotations
 
-from humas.assets import check_caption, review_assets
-from humas.assets.caption import counting_for, weighted_length
-from humas.profiles import load_profiles
+import pytest
+import yaml
+
+from humas.assets import check_assets, check_caption
+from humas.exceptions import HumasError
+from humas.profiles import load_profiles, parse_profiles, x_weighted_length
+from humas.resources import platforms_file
 
 CHANNELS = ["instagram", "facebook", "x"]
 
@@ -37,19 +41,48 @@ def test_x_counts_each_link_as_23():
     link = "https://jogjakota.go.id/berita/2026/11/22/jadwal-lengkap-perayaan-hari-jadi-kota"
     text = "c" * 250 + " " + link
 
-    assert len(text) > 280 and weighted_length(text) == 250 + 1 + 23
+    assert len(text) > 280 and x_weighted_length(text) == 250 + 1 + 23
     assert check_caption(text, ["x"]) == []
 
 
 def test_x_counts_emoji_double():
-    assert weighted_length("📢" * 140) == 280
+    assert x_weighted_length("📢" * 140) == 280
     assert check_caption("📢" * 140, ["x"]) == []
     assert _codes(check_caption("📢" * 141, ["x"])) == {("CAPTION_TOO_LONG", "x")}
 
 
 def test_counting_rule_comes_from_the_platform_profiles():
-    assert counting_for("x") == "weighted"
-    assert counting_for("instagram") == "chars"
+    profiles = load_profiles()
+    assert profiles["x"].caption_counting == "weighted"
+    assert profiles["instagram"].caption_counting == profiles["facebook"].caption_counting == "chars"
+    assert profiles["x"].caption_length("日本 https://a.id/x") == 4 + 1 + 23
+    assert profiles["instagram"].caption_length("日本 https://a.id/x") == len("日本 https://a.id/x")
+
+
+def _raw_profiles() -> dict:
+    return yaml.safe_load(platforms_file().read_text(encoding="utf-8"))
+
+
+def test_the_caption_is_counted_by_the_profiles_given():
+    raw = _raw_profiles()
+    raw["channels"]["instagram"]["caption_counting"] = "weighted"
+    raw["channels"]["x"]["caption_counting"] = "chars"
+    given = parse_profiles(raw)
+    emoji = "📢" * 1200  # 1200 code points, weighing 2400
+
+    assert _codes(check_caption(emoji, ["instagram", "x"], profiles=given)) == {("CAPTION_TOO_LONG", "instagram"),
+                                                                                ("CAPTION_TOO_LONG", "x")}
+    assert _codes(check_caption("📢" * 200, ["instagram", "x"], profiles=given)) == set()
+    too_long = check_caption(emoji, ["instagram"], profiles=given)[0]
+    assert "2400 karakter" in too_long.message_id and "links count 23" in too_long.message_en
+
+
+def test_an_unknown_counting_rule_is_refused_naming_channel_and_field():
+    raw = _raw_profiles()
+    raw["channels"]["x"]["caption_counting"] = "words"
+
+    with pytest.raises(HumasError, match=r"channel 'x' caption_counting is 'words'; write one of chars, weighted"):
+        parse_profiles(raw, "platforms.yaml")
 
 
 def test_too_many_hashtags_for_instagram():
@@ -84,7 +117,7 @@ def test_review_blocks_only_the_channel_whose_caption_limit_is_broken():
 
     import asset_corpus as corpus
     photo = corpus.jpeg(Image.new("RGB", (1200, 1000), (90, 120, 150)), 90)
-    review = review_assets("item", [("foto.jpg", photo)], CHANNELS, "d" * 400)
+    review = check_assets("item", [("foto.jpg", photo)], CHANNELS, "d" * 400)
 
     assert review.blocking_for("x") and not review.blocking_for("instagram")
     assert {r.channel for r in review.renditions} == {"instagram", "facebook"}

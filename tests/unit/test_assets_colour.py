@@ -5,7 +5,7 @@ import io
 
 from PIL import Image, ImageCms
 
-from humas.assets import review_assets
+from humas.assets import check_assets
 
 import asset_corpus as corpus
 
@@ -13,7 +13,7 @@ CHANNELS = ["instagram", "facebook", "x"]
 
 
 def _review(name: str, data: bytes, channels=CHANNELS):
-    return review_assets("item", [(name, data)], channels, None)
+    return check_assets("item", [(name, data)], channels, None)
 
 
 def _pixel(rendition, xy) -> tuple[int, int, int]:

@@ -7,7 +7,7 @@ import random
 import pytest
 from PIL import ImageFile
 
-from humas.assets import Limits, review_assets
+from humas.assets import Limits, check_assets
 
 import asset_corpus as corpus
 
@@ -15,7 +15,7 @@ CHANNELS = ["instagram", "facebook", "x"]
 
 
 def _review(name: str, data: bytes, **kwargs):
-    return review_assets("2026-11-22-hut-kota", [(name, data)], CHANNELS, None, **kwargs)
+    return check_assets("2026-11-22-hut-kota", [(name, data)], CHANNELS, None, **kwargs)
 
 
 def _codes(review) -> set[str]:
@@ -116,8 +116,8 @@ def test_png_named_jpg_is_processed_with_a_warning():
 
 
 def test_one_bad_asset_blocks_the_item_but_the_good_one_is_still_checked():
-    review = review_assets("item", [("foto.jpg", corpus.camera_photo()), ("bom.png", corpus.png_bomb())],
-                           CHANNELS, None)
+    review = check_assets("item", [("foto.jpg", corpus.camera_photo()), ("bom.png", corpus.png_bomb())],
+                          CHANNELS, None)
 
     assert {f.asset for f in review.findings if f.blocking} == {"bom.png"}
     assert "ASSET_GPS_REMOVED" in {f.code for f in review.findings_for("foto.jpg")}
@@ -125,16 +125,16 @@ def test_one_bad_asset_blocks_the_item_but_the_good_one_is_still_checked():
 
 
 def test_corrected_file_passes_on_the_next_check():
-    bad = review_assets("item", [("poster.jpg", corpus.truncated_jpeg())], CHANNELS, "Info HUT Kota")
-    fixed = review_assets("item", [("poster.jpg", corpus.camera_photo((1800, 1200), seed=5))], CHANNELS,
-                          "Info HUT Kota")
+    bad = check_assets("item", [("poster.jpg", corpus.truncated_jpeg())], CHANNELS, "Info HUT Kota")
+    fixed = check_assets("item", [("poster.jpg", corpus.camera_photo((1800, 1200), seed=5))], CHANNELS,
+                         "Info HUT Kota")
 
     assert not bad.ok and "ASSET_TRUNCATED" in {f.code for f in bad.findings}
     assert fixed.ok and [r.channel for r in fixed.renditions] == CHANNELS
 
 
 def test_item_without_assets_is_sent_back():
-    review = review_assets("item", [], CHANNELS, "Info")
+    review = check_assets("item", [], CHANNELS, "Info")
 
     assert [(f.code, f.severity, f.channel) for f in review.findings] == [("ITEM_NO_ASSETS", "error", None)]
     assert review.preview is None and not review.ok
@@ -180,7 +180,7 @@ def test_an_internal_failure_on_one_file_is_reported_not_raised(monkeypatch):
         raise RuntimeError("resize exploded")
 
     monkeypatch.setattr(renditions.Renderer, "picture", broken)
-    review = review_assets("item", [("foto.jpg", corpus.camera_photo())], CHANNELS, None)
+    review = check_assets("item", [("foto.jpg", corpus.camera_photo())], CHANNELS, None)
 
     failed = next(f for f in review.findings if f.code == "ASSET_CHECK_FAILED")
     assert failed.severity == "error" and "resize exploded" in failed.message_en

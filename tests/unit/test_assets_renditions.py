@@ -9,7 +9,7 @@ from functools import cache
 import pytest
 from PIL import Image
 
-from humas.assets import Limits, rendition_problems, review_assets
+from humas.assets import Limits, check_assets, rendition_problems
 from humas.assets.geometry import plan_fit
 from humas.assets.limits import DEFAULT_LIMITS
 from humas.exceptions import HumasError
@@ -70,7 +70,7 @@ MIXED = [
 @pytest.mark.parametrize("batch", [MIXED[:3], MIXED[3:]], ids=["photos-and-png", "rotated-cmyk-16bit"])
 def test_every_rendition_satisfies_its_profile_and_the_sandbox(batch, fit):
     assets = [(name, make()) for name, make in batch]  # at most 4: X takes 4 images per post
-    review = review_assets("item", assets, CHANNELS, "Selamat HUT Kota! #HUTKota", fit=fit)
+    review = check_assets("item", assets, CHANNELS, "Selamat HUT Kota! #HUTKota", fit=fit)
 
     assert review.ok, review.log_lines()
     assert len(review.renditions) == len(CHANNELS) * len(assets)
@@ -82,7 +82,7 @@ def test_every_rendition_satisfies_its_profile_and_the_sandbox(batch, fit):
 
 def test_renditions_come_per_channel_in_brief_order_with_sortable_names():
     assets = [(name, make()) for name, make in MIXED[:3]]
-    review = review_assets("item", assets, CHANNELS, None)
+    review = check_assets("item", assets, CHANNELS, None)
 
     for channel in CHANNELS:
         mine = review.renditions_for(channel)
@@ -94,14 +94,14 @@ def test_renditions_come_per_channel_in_brief_order_with_sortable_names():
 def test_originals_are_untouched_and_digested():
     assets = [(name, make()) for name, make in MIXED[:2]]
     before = [bytes(data) for _, data in assets]
-    review = review_assets("item", assets, CHANNELS, None)
+    review = check_assets("item", assets, CHANNELS, None)
 
     assert [data for _, data in assets] == before
     assert review.asset_digests == {name: hashlib.sha256(data).hexdigest() for name, data in assets}
 
 
 def test_instagram_gets_jpeg_from_png_and_says_so():
-    review = review_assets("item", [("infografis.png", MIXED[1][1]())], ["instagram"], None)
+    review = check_assets("item", [("infografis.png", MIXED[1][1]())], ["instagram"], None)
 
     converted = next(f for f in review.findings if f.code == "ASSET_FORMAT_CONVERTED")
     assert converted.channel == "instagram" and converted.severity == "info"
@@ -109,7 +109,7 @@ def test_instagram_gets_jpeg_from_png_and_says_so():
 
 
 def test_photo_within_range_keeps_its_ratio_and_shrinks_to_target_width():
-    review = review_assets("item", [("foto.jpg", _photo((3000, 2000)))], CHANNELS, None)
+    review = check_assets("item", [("foto.jpg", _photo((3000, 2000)))], CHANNELS, None)
 
     sizes = {r.channel: (r.width, r.height) for r in review.renditions}
     assert sizes == {"instagram": (1080, 720), "facebook": (2048, 1365), "x": (2048, 1365)}
@@ -117,7 +117,7 @@ def test_photo_within_range_keeps_its_ratio_and_shrinks_to_target_width():
 
 
 def test_wide_banner_is_cropped_to_instagram_max_ratio_with_a_warning():
-    review = review_assets("item", [("banner.jpg", _photo((2200, 1000)))], ["instagram"], None, fit="crop")
+    review = check_assets("item", [("banner.jpg", _photo((2200, 1000)))], ["instagram"], None, fit="crop")
 
     cropped = next(f for f in review.findings if f.code == "ASSET_ASPECT_CROPPED")
     assert cropped.severity == "warning" and "13%" in cropped.message_id
@@ -127,7 +127,7 @@ def test_wide_banner_is_cropped_to_instagram_max_ratio_with_a_warning():
 
 def test_wide_banner_is_padded_with_its_edge_colour():
     banner = Image.new("RGB", (2200, 1000), (20, 60, 140))
-    review = review_assets("item", [("banner.jpg", corpus.jpeg(banner, 95))], ["instagram"], None, fit="pad")
+    review = check_assets("item", [("banner.jpg", corpus.jpeg(banner, 95))], ["instagram"], None, fit="pad")
 
     assert next(f for f in review.findings if f.code == "ASSET_ASPECT_PADDED").severity == "info"
     rendition = review.renditions[0]
@@ -138,7 +138,7 @@ def test_wide_banner_is_padded_with_its_edge_colour():
 
 def test_tall_infographic_far_outside_the_range_is_sent_back_for_instagram_only():
     tall = corpus.png(corpus.scene((1000, 4000), seed=7, noise=0))
-    review = review_assets("item", [("infografis.png", tall)], CHANNELS, None)
+    review = check_assets("item", [("infografis.png", tall)], CHANNELS, None)
 
     error = next(f for f in review.findings if f.code == "ASSET_ASPECT_OUT_OF_RANGE")
     assert error.channel == "instagram" and "31% bingkai" in error.message_id and "slide" in error.message_id
@@ -147,7 +147,7 @@ def test_tall_infographic_far_outside_the_range_is_sent_back_for_instagram_only(
 
 
 def test_crop_policy_refuses_to_cut_away_more_than_a_third():
-    review = review_assets("item", [("banner.jpg", _photo((3000, 1000)))], ["instagram"], None, fit="crop")
+    review = check_assets("item", [("banner.jpg", _photo((3000, 1000)))], ["instagram"], None, fit="crop")
 
     error = next(f for f in review.findings if f.code == "ASSET_ASPECT_OUT_OF_RANGE")
     assert "membuang 36% gambar" in error.message_id
@@ -155,8 +155,8 @@ def test_crop_policy_refuses_to_cut_away_more_than_a_third():
 
 
 def test_story_placement_gets_nine_by_sixteen():
-    review = review_assets("item", [("foto.jpg", _photo((1600, 1200)))], ["instagram"], None,
-                           placement_overrides={"instagram": "story"})
+    review = check_assets("item", [("foto.jpg", _photo((1600, 1200)))], ["instagram"], None,
+                          placement_overrides={"instagram": "story"})
 
     rendition = review.renditions[0]
     assert (rendition.placement, rendition.width, rendition.height) == ("story", 1080, 1920)
@@ -164,14 +164,14 @@ def test_story_placement_gets_nine_by_sixteen():
 
 
 def test_story_crop_of_a_landscape_photo_would_lose_too_much():
-    review = review_assets("item", [("foto.jpg", _photo((1600, 1200)))], ["instagram"], None,
-                           placement_overrides={"instagram": "story"}, fit="crop")
+    review = check_assets("item", [("foto.jpg", _photo((1600, 1200)))], ["instagram"], None,
+                          placement_overrides={"instagram": "story"}, fit="crop")
 
     assert "ASSET_ASPECT_OUT_OF_RANGE" in {f.code for f in review.findings}
 
 
 def test_small_image_is_too_small_for_instagram_but_fine_for_facebook_with_a_warning():
-    review = review_assets("item", [("kecil.jpg", _photo((300, 300)))], ["instagram", "facebook"], None)
+    review = check_assets("item", [("kecil.jpg", _photo((300, 300)))], ["instagram", "facebook"], None)
 
     by_code = {(f.code, f.channel): f for f in review.findings}
     too_small = by_code[("ASSET_TOO_SMALL", "instagram")]
@@ -182,7 +182,7 @@ def test_small_image_is_too_small_for_instagram_but_fine_for_facebook_with_a_war
 
 def test_very_tall_strip_is_capped_and_refused_where_it_would_get_too_narrow():
     strip = corpus.png(Image.new("RGB", (1000, 30000), (200, 200, 200)))
-    review = review_assets("item", [("strip.png", strip)], ["facebook", "x"], None)
+    review = check_assets("item", [("strip.png", strip)], ["facebook", "x"], None)
 
     assert {(f.code, f.channel) for f in review.findings if f.blocking} == {("ASSET_ASPECT_OUT_OF_RANGE", "facebook")}
     x = review.renditions_for("x")[0]
@@ -192,7 +192,7 @@ def test_very_tall_strip_is_capped_and_refused_where_it_would_get_too_narrow():
 def test_file_far_over_the_size_limit_is_recompressed_under_every_limit():
     data = corpus.noise_jpeg()
     assert len(data) > 2 * placement("instagram").max_bytes
-    review = review_assets("item", [("noise.jpg", data)], CHANNELS, None)
+    review = check_assets("item", [("noise.jpg", data)], CHANNELS, None)
 
     too_large = {f.channel for f in review.findings if f.code == "ASSET_FILE_TOO_LARGE"}
     assert too_large == set(CHANNELS)
@@ -207,7 +207,7 @@ def test_rendition_that_cannot_fit_its_byte_limit_is_an_error():
         "display_name": "Tiny", "caption": {"max_chars": 100}, "default_placement": "post",
         "placements": {"post": {"formats": ["JPEG"], "min_aspect": None, "max_aspect": None, "min_width": 1000,
                                 "max_width": 1000, "max_bytes": 5000, "max_items": 1, "target_width": 1000}}}}}
-    review = review_assets("item", [("noise.jpg", corpus.noise_jpeg())], ["tiny"], None, profiles=parse_profiles(raw))
+    review = check_assets("item", [("noise.jpg", corpus.noise_jpeg())], ["tiny"], None, profiles=parse_profiles(raw))
 
     assert [f.code for f in review.findings if f.blocking] == ["ASSET_RENDITION_TOO_LARGE"]
     assert review.renditions == []
@@ -219,8 +219,8 @@ def test_rendition_failing_its_own_profile_is_reported_not_published():
         "placements": {"sheet": {"formats": ["JPEG"], "min_aspect": None, "max_aspect": None, "min_width": 100,
                                  "max_width": 4000, "max_bytes": 10_000_000, "max_items": 1,
                                  "target_width": 1000, "color_mode": "CMYK"}}}}}
-    review = review_assets("item", [("foto.jpg", _photo((1200, 900)))], ["print"], None,
-                           profiles=parse_profiles(raw))
+    review = check_assets("item", [("foto.jpg", _photo((1200, 900)))], ["print"], None,
+                          profiles=parse_profiles(raw))
 
     invalid = next(f for f in review.findings if f.code == "ASSET_RENDITION_INVALID")
     assert "colour mode RGB is not CMYK" in invalid.message_en
@@ -228,7 +228,7 @@ def test_rendition_failing_its_own_profile_is_reported_not_published():
 
 
 def test_facebook_and_x_share_one_encode_when_their_geometry_matches():
-    review = review_assets("item", [("foto.jpg", _photo((3000, 2000)))], ["facebook", "x"], None)
+    review = check_assets("item", [("foto.jpg", _photo((3000, 2000)))], ["facebook", "x"], None)
 
     facebook, x = review.renditions
     assert facebook.sha256 == x.sha256
@@ -236,7 +236,7 @@ def test_facebook_and_x_share_one_encode_when_their_geometry_matches():
 
 def test_too_many_images_blocks_only_the_channel_that_takes_fewer():
     assets = [(f"slide-{i}.jpg", _photo((1200, 1200), seed=10 + i)) for i in range(5)]
-    review = review_assets("item", assets, CHANNELS, None)
+    review = check_assets("item", assets, CHANNELS, None)
 
     blocking = [f for f in review.findings if f.blocking]
     assert [(f.code, f.channel, f.asset) for f in blocking] == [("ASSET_TOO_MANY_ITEMS", "x", None)]
@@ -247,7 +247,7 @@ def test_too_many_images_blocks_only_the_channel_that_takes_fewer():
 
 def test_same_image_twice_is_a_duplicate():
     photo = _photo((1200, 900), seed=21)
-    review = review_assets("item", [("a.jpg", photo), ("b.jpg", photo)], CHANNELS, None)
+    review = check_assets("item", [("a.jpg", photo), ("b.jpg", photo)], CHANNELS, None)
 
     duplicate = next(f for f in review.findings if f.code == "ASSET_DUPLICATE")
     assert (duplicate.asset, duplicate.severity) == ("b.jpg", "error") and "a.jpg" in duplicate.message_id
@@ -258,8 +258,8 @@ def test_re_exported_image_is_a_near_duplicate_warning_and_different_ones_are_no
     scene = corpus.scene((1600, 1200), seed=22)
     again = corpus.jpeg(scene.resize((1200, 900)), 70)
     other = _photo((1600, 1200), seed=23)
-    review = review_assets("item", [("a.jpg", corpus.jpeg(scene, 92)), ("b.jpg", again), ("c.jpg", other)],
-                           CHANNELS, None)
+    review = check_assets("item", [("a.jpg", corpus.jpeg(scene, 92)), ("b.jpg", again), ("c.jpg", other)],
+                          CHANNELS, None)
 
     near = [f for f in review.findings if f.code == "ASSET_NEAR_DUPLICATE"]
     assert [(f.asset, f.severity) for f in near] == [("b.jpg", "warning")]
@@ -286,7 +286,7 @@ def test_jpeg_is_decoded_drafted_not_at_full_size(monkeypatch):
         sizes.append(im.size)
 
     monkeypatch.setattr(decode_module, "_load", spy)
-    review_assets("item", [("foto.jpg", _photo((4800, 3200)))], ["instagram"], None)
+    check_assets("item", [("foto.jpg", _photo((4800, 3200)))], ["instagram"], None)
 
     assert sizes == [(1200, 800)]  # 1/4 DCT scale still covers the 1080-px rendition
 
@@ -294,18 +294,18 @@ def test_jpeg_is_decoded_drafted_not_at_full_size(monkeypatch):
 def test_bad_arguments_are_refused_clearly():
     photo = [("foto.jpg", _photo((1200, 900)))]
     with pytest.raises(HumasError, match="unknown channel 'tiktok'"):
-        review_assets("item", photo, ["tiktok"], None)
+        check_assets("item", photo, ["tiktok"], None)
     with pytest.raises(HumasError, match="no placement 'reels'"):
-        review_assets("item", photo, ["instagram"], None, placement_overrides={"instagram": "reels"})
+        check_assets("item", photo, ["instagram"], None, placement_overrides={"instagram": "reels"})
     with pytest.raises(HumasError, match="fit 'stretch'"):
-        review_assets("item", photo, ["instagram"], None, fit="stretch")
+        check_assets("item", photo, ["instagram"], None, fit="stretch")
     with pytest.raises(HumasError, match="unique"):
-        review_assets("item", photo * 2, ["instagram"], None)
+        check_assets("item", photo * 2, ["instagram"], None)
 
 
 def test_stricter_quality_policy_still_produces_valid_files():
     limits = replace(Limits(), jpeg_quality=95, jpeg_min_quality=60)
-    review = review_assets("item", [("noise.jpg", corpus.noise_jpeg())], ["x"], None, limits=limits)
+    review = check_assets("item", [("noise.jpg", corpus.noise_jpeg())], ["x"], None, limits=limits)
 
     assert review.ok
     assert_satisfies(review.renditions[0], placement("x"))

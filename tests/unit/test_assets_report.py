@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from humas.assets import CODES, review_assets
+from humas.assets import CODES, check_assets
 from humas.assets.model import SEVERITIES
 
 import asset_corpus as corpus
@@ -22,7 +22,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "asset-checks.md"
 def review():
     assets = [("foto.jpg", corpus.camera_photo()), ("bom.png", corpus.png_bomb()),
               ("logo.png", corpus.transparent_palette_png())]
-    return review_assets("2026-11-22-hut-kota", assets, CHANNELS, "x" * 300)
+    return check_assets("2026-11-22-hut-kota", assets, CHANNELS, "x" * 300)
 
 
 def test_json_report_is_machine_readable_and_carries_no_image_bytes(review):
@@ -63,7 +63,7 @@ def test_preview_is_a_jpeg_contact_sheet(review):
 
 
 def test_review_of_a_good_item_is_publishable():
-    good = review_assets("item", [("foto.jpg", corpus.camera_photo())], CHANNELS, "Info layanan")
+    good = check_assets("item", [("foto.jpg", corpus.camera_photo())], CHANNELS, "Info layanan")
 
     assert good.ok and good.publishable() == CHANNELS
     assert "SIAP TERBIT" in good.to_markdown()

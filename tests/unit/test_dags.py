@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from humas.resources import include_dir
-from humas.sop import load_all_sops
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -68,13 +67,12 @@ def test_every_dag_file_imports_without_errors(parsed):
     assert parsed["errors"] == {}
 
 
-def test_one_dag_per_sop_file_plus_the_dispatcher(parsed):
-    sops = load_all_sops()
+def test_one_dag_per_sop_file_plus_the_dispatcher(parsed, sops):
     assert set(parsed["dags"]) == {s.dag_id for s in sops.values()} | {"humas_dispatcher"}
 
 
-def test_sop_dag_tasks_follow_the_sop_steps_in_order(parsed):
-    for sop in load_all_sops().values():
+def test_sop_dag_tasks_follow_the_sop_steps_in_order(parsed, sops):
+    for sop in sops.values():
         dag = parsed["dags"][sop.dag_id]
         expected = [s.task_id for s in sop.steps]
         assert sorted(dag["tasks"]) == sorted(expected)
@@ -87,15 +85,15 @@ def test_sop_dag_tasks_follow_the_sop_steps_in_order(parsed):
         assert "sop" in dag["tags"] and sop.id in dag["tags"]
 
 
-def test_every_timed_step_gets_a_run_deadline(parsed):
-    for sop in load_all_sops().values():
+def test_every_timed_step_gets_a_run_deadline(parsed, sops):
+    for sop in sops.values():
         timed = [s for s in sop.steps if s.time.kind == "duration"]
         assert parsed["dags"][sop.dag_id]["deadlines"] == len(timed)
 
 
-def test_in_a_burst_new_items_are_checked_first_then_later_steps_outrank_earlier_ones(parsed):
+def test_in_a_burst_new_items_are_checked_first_then_later_steps_outrank_earlier_ones(parsed, sops):
     dispatcher = parsed["dags"]["humas_dispatcher"]["weights"]
-    for sop in load_all_sops().values():
+    for sop in sops.values():
         weights = parsed["dags"][sop.dag_id]["weights"]
         in_order = [weights[s.task_id] for s in sop.steps]
         assert in_order == sorted(set(in_order)), (sop.id, in_order)  # strictly rising: work under way first
@@ -121,7 +119,7 @@ def test_a_task_parsing_the_file_gets_its_own_dag_only(parsed):
     assert for_kendal["dags"]["humas_sop_kendal"] == parsed["dags"]["humas_sop_kendal"]
 
 
-def test_a_malformed_sop_file_becomes_a_visible_error_dag_and_the_others_still_load(tmp_path):
+def test_a_malformed_sop_file_becomes_a_visible_error_dag_and_the_others_still_load(tmp_path, sops):
     include = tmp_path / "include"
     shutil.copytree(include_dir(), include)
     (include / "sops" / "bogor.yaml").write_text("id: bogor\nagency: Diskominfo Bogor\nsteps: [1, 2\n")
@@ -130,7 +128,7 @@ def test_a_malformed_sop_file_becomes_a_visible_error_dag_and_the_others_still_l
     assert "humas_sop_bogor" in parsed["dags"]
     assert "sop-error" in parsed["dags"]["humas_sop_bogor"]["tags"]
     assert "bogor.yaml" in parsed["dags"]["humas_sop_bogor"]["doc"]
-    assert {s.dag_id for s in load_all_sops().values()} <= set(parsed["dags"])
+    assert {s.dag_id for s in sops.values()} <= set(parsed["dags"])
 
 
 def test_a_fifth_agency_needs_only_a_yaml_file(tmp_path):

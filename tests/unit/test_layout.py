@@ -117,10 +117,6 @@ def test_pipeline_keys() -> None:
     assert layout.receipt_key(ITEM) == base + "receipt.json"
 
 
-def test_report_key() -> None:
-    assert layout.report_key(ITEM, "2026-11-22") == f"reports/2026-11-22/{ITEM}.json"
-
-
 @pytest.mark.parametrize("stage", layout.DISPATCH_STAGES)
 def test_dispatch_keys(stage: str) -> None:
     assert layout.dispatch_prefix(stage) == f"dispatch/{stage}/"
@@ -139,7 +135,7 @@ def test_unknown_dispatch_stage_is_refused() -> None:
     layout.events_prefix, layout.refusal_key, layout.findings_key, layout.preview_key, layout.receipt_key,
     layout.run_id_for, lambda i: layout.asset_key(i, "poster.jpg"), lambda i: layout.approval_key(i, "g"),
     lambda i: layout.dispatch_key("started", i), lambda i: layout.publish_key(i, "x"),
-    lambda i: layout.report_key(i, "2026-11-22"), lambda i: layout.rendition_key(i, "x", "a.jpg"),
+    lambda i: layout.rendition_key(i, "x", "a.jpg"),
     lambda i: layout.event_key(i, "received", datetime.now(timezone.utc)),
 ])
 @pytest.mark.parametrize("bad_id", ["../x", "a/b", ""])

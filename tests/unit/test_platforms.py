@@ -6,12 +6,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from humas.assets.caption import caption_length
 from humas.exceptions import HumasError, PlatformError
 from humas.platforms import (
     ClientConfig, FacebookClient, InstagramClient, PostRequest, PublishedPost, XClient, _graph_advice,
     _snowflake_time, carries_reference, item_reference, make_client, parse_time, placement_of,
 )
+from humas.profiles import load_profiles
 from humas.publish import caption_findings, post_text
 
 CONFIG = ClientConfig("https://graph.facebook.com", "EAAG-secret-token-value", "17841400000000001")
@@ -45,8 +45,8 @@ def test_an_instagram_story_carries_no_text() -> None:
 
 
 def test_the_reference_counts_in_the_caption_limits() -> None:
-    caption = "a" * (280 - 10)                                   # fits X alone, not with the reference
-    assert caption_length(caption, "x") <= 280 < caption_length(post_text(caption, "item-a", "x"), "x")
+    caption, x = "a" * (280 - 10), load_profiles()["x"]           # fits X alone, not with the reference
+    assert x.caption_length(caption) <= 280 < x.caption_length(post_text(caption, "item-a", "x"))
     findings = caption_findings(caption, "item-a", ["x", "instagram"])
     assert [(f.code, f.channel) for f in findings] == [("CAPTION_TOO_LONG", "x")]
     assert caption_findings("a" * 2195, "item-a", ["instagram"], {"instagram": "story"}) == []

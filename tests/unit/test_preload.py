@@ -12,14 +12,15 @@ REPO = Path(__file__).resolve().parents[2]
 # A fresh interpreter: the test process has imported the steps' modules long ago.
 STARTING = r"""
 import json, sys
-from humas import sop
+from humas import resources
 from humas_airflow import hooks, preload
 component = type(sys.argv[1], (), {})()  # what Airflow passes: a Job, or the task runner's marker
 preload.on_starting(component)
 print(json.dumps({"steps_loaded": "humas_airflow.operators" in sys.modules,
                   "pillow_loaded": "PIL.JpegImagePlugin" in sys.modules,
                   "s3_model_parsed": bool(hooks.BOTOCORE_MODELS._cache),
-                  "sops_read": sorted(i for _, (sops, _) in sop._AVAILABLE_CACHE.values() for i in sops)}))
+                  "sops_read": sorted(i for (_, parser, _), (_, value) in resources._CACHE.items()
+                                      if parser.endswith(".load_sops_report") for i in value[0])}))
 """
 
 

@@ -6,8 +6,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from humas.sla import WIB, budgets, describe, event_due, overrun
+from humas.sla import budgets, event_due, overrun
 from humas.sop import Sop
+from humas.timetext import WIB
 
 M = lambda n: timedelta(minutes=n)  # noqa: E731
 START = datetime(2026, 11, 22, 8, 0, tzinfo=WIB)
@@ -104,20 +105,3 @@ def test_before_event_step_without_an_event_date_has_no_overrun(sops) -> None:
 def test_flexible_step_never_overruns(sops) -> None:
     upload = sops["kendal"].steps[-1]  # Menyesuaikan
     assert overrun(upload, START, START + timedelta(days=30), event_date=date(2026, 11, 1)) is None
-
-
-# ------------------------------------------------------------------------------------------- describe
-
-
-@pytest.mark.parametrize("delta, text", [
-    (M(0), "0 menit"),
-    (M(1), "1 menit"),
-    (M(45), "45 menit"),
-    (M(60), "1 jam"),
-    (M(65), "1 jam 5 menit"),
-    (M(180), "3 jam"),
-    (M(1500), "25 jam"),
-    (M(30) + timedelta(seconds=59), "30 menit"),
-])
-def test_describe(delta: timedelta, text: str) -> None:
-    assert describe(delta) == text

@@ -10,7 +10,9 @@ import yaml
 
 from humas.exceptions import SopError
 from humas.resources import sops_dir
-from humas.sop import GATE_STAGES, STAGES, Sop, StandardTime, load_all_sops, load_sop, parse_sop
+from humas.sop import (
+    GATE_STAGES, STAGES, Sop, StandardTime, available_sops, load_sop, load_sops_report, parse_sop,
+)
 
 SEED_IDS = ["gunung_mas", "kendal", "singkawang", "yogyakarta"]
 
@@ -41,7 +43,7 @@ def test_singkawang_matches_the_document(sops: dict[str, Sop]) -> None:
     assert sop.steps[0].time.text == "30 (tiga puluh) menit"
     assert sop.steps[0].note == "Konten dapat berupa flyer/infografis"
     assert sop.role(sop.steps[0].actor).name == "Pranata Humas/Sub Koor"
-    assert sop.upload_step.output == "Link postingan di media sosial"
+    assert sop.steps[-1].output == "Link postingan di media sosial"
     assert sop.source == "000_2264bd9141ee5658.txt"
 
 
@@ -72,7 +74,7 @@ def test_yogyakarta_roles_and_first_actor(sops: dict[str, Sop]) -> None:
     assert sop.steps[0].actor == "kontributor"
     assert sop.steps[0].activity == "Mengajukan ide konten"
     assert sop.records == ()
-    assert sop.upload_step.actor == "admin_medsos"
+    assert sop.steps[-1].actor == "admin_medsos"
 
 
 def test_gunung_mas_roles(sops: dict[str, Sop]) -> None:
@@ -86,7 +88,7 @@ def test_seed_sop_invariants(sops: dict[str, Sop], sop_id: str) -> None:
     sop = sops[sop_id]
     role_ids = {role.id for role in sop.roles}
     assert all(step.actor in role_ids for step in sop.steps)
-    assert sop.steps[-1] is sop.upload_step
+    assert [step.stage for step in sop.steps].count("upload") == 1 and sop.steps[-1].stage == "upload"
     assert sop.gates and all(step.stage in GATE_STAGES for step in sop.gates)
     assert sop.assumptions, "every seed SOP writes down how it was read"
     assert sop.approved_by and sop.agency and sop.source
@@ -101,7 +103,7 @@ def test_task_ids_are_unique_and_stable(sops: dict[str, Sop]) -> None:
         ids = [step.task_id for step in sop.steps]
         assert len(set(ids)) == len(ids)
         assert all(task_id.replace("_", "").isalnum() and task_id.islower() for task_id in ids)
-    assert load_all_sops() == sops
+    assert available_sops() == sops
 
 
 def test_gate_flags(sops: dict[str, Sop]) -> None:
@@ -112,7 +114,8 @@ def test_gate_flags(sops: dict[str, Sop]) -> None:
 @pytest.mark.parametrize(("time", "label"), [
     (StandardTime("30 (tiga puluh) menit", "duration", minutes=30), "30 menit"),
     (StandardTime("3 Jam", "duration", minutes=180), "3 jam"),
-    (StandardTime("90 menit", "duration", minutes=90), "90 menit"),
+    (StandardTime("90 menit", "duration", minutes=90), "1 jam 30 menit"),
+    (StandardTime("1 Hari", "duration", minutes=1500), "1 hari 1 jam"),
     (StandardTime("1 Hari sebelum pelaksanaan", "before_event", before_event_minutes=1440), "1 hari sebelum acara"),
     (StandardTime("Menyesuaikan", "flexible"), "menyesuaikan"),
 ])
@@ -129,15 +132,11 @@ def test_standard_time_rejects_inconsistent_kind(kwargs: dict[str, Any]) -> None
         StandardTime("x", **kwargs)
 
 
-def test_role_and_stage_lookups(sops: dict[str, Sop]) -> None:
+def test_role_lookup(sops: dict[str, Sop]) -> None:
     sop = sops["yogyakarta"]
     assert sop.role("kabid_ikp").name == "Kabid IKP"
     with pytest.raises(KeyError, match="declared roles"):
         sop.role("bupati")
-    assert [step.number for step in sop.steps_in_stage("design")] == [4]
-    assert sops["singkawang"].steps_in_stage("idea_intake") == ()
-    with pytest.raises(ValueError, match="not a stage"):
-        sop.steps_in_stage("desain")
 
 
 def test_table_markdown_has_header_table_and_assumptions(sops: dict[str, Sop]) -> None:
@@ -274,7 +273,7 @@ def test_id_must_equal_the_file_stem(tmp_path: Path) -> None:
 
 def test_parse_sop_does_not_need_a_file_name() -> None:
     sop = parse_sop(_valid(), "in-memory")
-    assert sop.path == "in-memory" and sop.upload_step.number == 4
+    assert sop.path == "in-memory" and sop.steps[-1].number == 4 and sop.steps[-1].stage == "upload"
 
 
 @pytest.mark.parametrize(("text", "field"), [
@@ -323,41 +322,40 @@ def test_a_fifth_agency_needs_only_a_yaml_file(tmp_path: Path, monkeypatch: pyte
     fifth["id"] = "kota_contoh"
     _write(folder, fifth, name="kota_contoh.yaml")
     (folder / "README.txt").write_text("not a SOP", encoding="utf-8")
-    loaded = load_all_sops(folder)
+    loaded, errors = load_sops_report(folder)
+    assert errors == []
     assert list(loaded) == sorted([*SEED_IDS, "kota_contoh"])
     assert loaded["kota_contoh"].dag_id == "humas_sop_kota_contoh"
     monkeypatch.setenv("HUMAS_INCLUDE_DIR", str(tmp_path))
-    assert list(load_all_sops()) == list(loaded)
+    assert list(available_sops()) == list(loaded)
 
 
 def test_duplicate_ids_in_a_directory(tmp_path: Path) -> None:
     _write(tmp_path, _valid(), name="contoh.yaml")
     _write(tmp_path, _valid(), name="contoh.yml")
-    with pytest.raises(SopError) as caught:
-        load_all_sops(tmp_path)
-    assert [problem.field for problem in caught.value.problems] == ["id"]
-    assert "already defined" in caught.value.problems[0].message
+    loaded, errors = load_sops_report(tmp_path)
+    assert loaded["contoh"].path == str(tmp_path / "contoh.yaml")
+    assert [(error.source, [problem.field for problem in error.problems]) for error in errors] == [
+        (str(tmp_path / "contoh.yml"), ["id"])]
+    assert "already defined" in errors[0].problems[0].message
 
 
-def test_a_bad_file_in_a_directory_is_named(tmp_path: Path) -> None:
+def test_a_bad_file_in_a_directory_is_named_and_the_others_load(tmp_path: Path) -> None:
     _write(tmp_path, _valid())
     broken = _valid()
     broken["id"] = "rusak"
     broken["steps"][0]["actor"] = "siapa"
     _write(tmp_path, broken, name="rusak.yaml")
-    with pytest.raises(SopError) as caught:
-        load_all_sops(tmp_path)
-    assert caught.value.source == str(tmp_path / "rusak.yaml")
-    assert "rusak.yaml" in str(caught.value) and "steps[0].actor" in str(caught.value)
+    loaded, errors = load_sops_report(tmp_path)
+    assert list(loaded) == ["contoh"]
+    assert [error.source for error in errors] == [str(tmp_path / "rusak.yaml")]
+    assert "rusak.yaml" in str(errors[0]) and "steps[0].actor" in str(errors[0])
 
 
-def test_missing_directory(tmp_path: Path) -> None:
-    with pytest.raises(SopError, match="does not exist"):
-        load_all_sops(tmp_path / "nowhere")
-
-
-def test_empty_directory_has_no_sops(tmp_path: Path) -> None:
-    assert load_all_sops(tmp_path) == {}
+@pytest.mark.parametrize("name", ["empty", "nowhere"])
+def test_an_empty_or_missing_directory_has_no_sops(tmp_path: Path, name: str) -> None:
+    (tmp_path / "empty").mkdir()
+    assert load_sops_report(tmp_path / name) == ({}, [])
 
 
 def test_labels_conditional_gates_and_revise_targets_load(tmp_path: Path) -> None:

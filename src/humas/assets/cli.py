@@ -11,9 +11,9 @@ import os
 import sys
 from pathlib import Path
 
+from humas.assets.check import FITS, check_assets
 from humas.assets.limits import DEFAULT_LIMITS
 from humas.assets.model import AssetReview, Finding
-from humas.assets.review import FITS, review_assets
 from humas.exceptions import HumasError
 from humas.profiles import load_profiles
 
@@ -123,8 +123,8 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         channels = args.channels or list(load_profiles())
         paths, assets = _read(args.files)
-        review = review_assets(LOCAL_ITEM, assets, channels, args.caption,
-                               placement_overrides=_overrides(args.placement), fit=args.fit)
+        review = check_assets(LOCAL_ITEM, assets, channels, args.caption,
+                              placement_overrides=_overrides(args.placement), fit=args.fit)
     except (UsageError, HumasError) as exc:
         print(f"humas check: {exc}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ from humas.exceptions import BriefError, ItemRefused
 from humas.profiles import channel_ids
 from humas.sop import available_sops
 from humas.status import note_event, record_state, utcnow
+from humas.timetext import duration_words
 
 if TYPE_CHECKING:
     from humas.sop import Sop, Step
@@ -117,7 +118,7 @@ class ItemStep:
             return
         log.warning("SLA miss: item %s step %s late by %s", self.item_id, self.step.task_id, late)
         self.note("sla_missed", f"Langkah {self.step.number} ({self.step.activity}) melewati waktu baku "
-                                f"{self.step.time.describe()} sebanyak {sla.describe(late)}; "
+                                f"{self.step.time.describe()} sebanyak {duration_words(late)}; "
                                 f"penanggung jawab: {self.role_name}",
                   late_seconds=int(late.total_seconds()), role=self.step.actor)
 

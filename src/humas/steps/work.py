@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from humas import layout
-from humas.assets import review_assets
+from humas.assets import check_assets
 from humas.assets.limits import DEFAULT_LIMITS
 from humas.platforms import text_with_reference
 from humas.review import sha256
@@ -39,7 +39,7 @@ def check_design(item: "ItemStep") -> dict[str, Any] | WaitForChange:
     assets = [(name, item.store.get_bytes(layout.asset_key(item.item_id, name), limit) or b"")
               for name in brief.assets]
     item.enter(message=f"Memeriksa {len(assets)} berkas desain")
-    checked = review_assets(item.item_id, assets, list(brief.channels),
+    checked = check_assets(item.item_id, assets, list(brief.channels),
                             text_with_reference(brief.caption, item.item_id),
                             placement_overrides=dict(brief.placements or {}), fit=brief.fit)
     manifest = _write_check(item, checked, files)

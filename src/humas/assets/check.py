@@ -1,4 +1,4 @@
-"""review_assets: every check, the renditions and the preview sheet for one content item.
+"""check_assets: every check, the renditions and the preview sheet for one content item.
 
 Assets are handled one at a time, so memory holds one decoded (drafted) image at once. An asset is
 opened header-only and refused before decoding when it is not a usable image or declares too many
@@ -137,8 +137,8 @@ def _process(index: int, data: bytes, im: Image.Image, header: Header, targets: 
     outcome.dhash = checks.dhash(outcome.thumbnail)
 
 
-def review_one(index: int, name: str, data: bytes, digest: str, targets: dict[str, Target], policy: str,
-               limits: Limits, skip: set[str]) -> Outcome:
+def check_one(index: int, name: str, data: bytes, digest: str, targets: dict[str, Target], policy: str,
+              limits: Limits, skip: set[str]) -> Outcome:
     """Check one asset (whose sha256 is `digest`) and make its renditions for every channel not in `skip`."""
     outcome = Outcome(name, digest)
     try:
@@ -186,7 +186,7 @@ def _preview(item_id: str, outcomes: list[Outcome], item_findings: list[Finding]
     return preview_sheet(item_id, tiles, ok, notes, limits.preview_tile)
 
 
-def _review_each(assets: list[tuple[str, bytes]], targets: dict[str, Target], policy: str, limits: Limits,
+def _check_each(assets: list[tuple[str, bytes]], targets: dict[str, Target], policy: str, limits: Limits,
                  item_findings: list[Finding]) -> list[Outcome]:
     outcomes: list[Outcome] = []
     prints: list[checks.Fingerprint] = []
@@ -195,7 +195,7 @@ def _review_each(assets: list[tuple[str, bytes]], targets: dict[str, Target], po
         digest = hashlib.sha256(data).hexdigest()
         twin = checks.duplicate_of(name, digest, prints)
         outcome = (Outcome(name, digest, [twin]) if twin
-                   else review_one(index, name, data, digest, targets, policy, limits, skip))
+                   else check_one(index, name, data, digest, targets, policy, limits, skip))
         outcomes.append(outcome)
         prints.append(checks.Fingerprint(name, digest, outcome.dhash))
     near = checks.near_duplicates(prints, limits)
@@ -204,9 +204,9 @@ def _review_each(assets: list[tuple[str, bytes]], targets: dict[str, Target], po
     return outcomes
 
 
-def review_assets(item_id: str, assets: list[tuple[str, bytes]], channels: list[str], caption: str | None, *,
-                  placement_overrides: dict[str, str] | None = None, fit: str = "pad",
-                  profiles: dict[str, ChannelProfile] | None = None, limits: Limits | None = None) -> AssetReview:
+def check_assets(item_id: str, assets: list[tuple[str, bytes]], channels: list[str], caption: str | None, *,
+                 placement_overrides: dict[str, str] | None = None, fit: str = "pad",
+                 profiles: dict[str, ChannelProfile] | None = None, limits: Limits | None = None) -> AssetReview:
     """Check an item's assets and caption for `channels`; make renditions for every channel nothing blocks.
 
     `assets` are (file name, original bytes) in brief order; `fit` is "pad" or "crop"
@@ -224,7 +224,7 @@ def review_assets(item_id: str, assets: list[tuple[str, bytes]], channels: list[
     labels = {c: t.label for c, t in targets.items()}
     item_findings = [] if caption is None else check_caption(caption, list(channels), profiles=profiles)
     item_findings += checks.count_findings(len(assets), {c: t.placement for c, t in targets.items()}, labels)
-    outcomes = _review_each(assets, targets, fit, limits, item_findings)
+    outcomes = _check_each(assets, targets, fit, limits, item_findings)
     findings = item_findings + [f for o in outcomes for f in o.findings]
     blocked = _blocked(findings, targets)
     renditions = [r for c in targets if c not in blocked for o in outcomes for r in o.renditions if r.channel == c]
