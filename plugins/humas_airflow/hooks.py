@@ -11,7 +11,9 @@ import boto3
 import botocore.loaders
 import botocore.session
 import botocore.utils
+from botocore.config import Config
 
+from airflow.providers.amazon.aws.hooks.base_aws import BaseSessionFactory, SessionFactory
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import BaseHook
 
@@ -46,24 +48,58 @@ def parse_timestamp(value: str) -> datetime:
         return botocore.utils.parse_timestamp(value)
 
 
+class _SharedModelsSessionFactory(BaseSessionFactory):
+    """The provider's session factory with one change: its basic session (the one for a connection's own keys)
+    reads the API descriptions from ``BOTOCORE_MODELS`` and parses timestamps with ``parse_timestamp``.
+
+    All public: ``BaseSessionFactory`` is the provider's documented way to make sessions one's own way, and
+    ``boto3.Session(botocore_session=...)`` takes a botocore session we built, so we keep a hand on it.
+    An assumed role, an async session or no connection are left to the provider, which builds those
+    sessions itself: they work, only without the shared models (not used by the bucket today).
+    """
+
+    @cached_property
+    def basic_session(self) -> boto3.session.Session:
+        botocore_session = botocore.session.get_session()
+        session = boto3.session.Session(botocore_session=botocore_session, **self.conn.session_kwargs)
+        # After boto3's setup, which adds its own folder to whatever loader the session has at that moment:
+        # done to the shared loader, that folder would be added again for every session.
+        botocore_session.register_component("data_loader", BOTOCORE_MODELS)
+        botocore_session.get_component("response_parser_factory").set_parser_defaults(
+            timestamp_parser=parse_timestamp)
+        return session
+
+
 class _BucketS3Hook(S3Hook):
     """The provider's S3 hook, with the costs of creating its client and parsing its listings taken out.
 
-    Every SOP step creates one client. The provider names the calling operator in the user agent with
-    ``inspect.stack()``, which reads the source file of every frame (a fifth of a step's CPU), and each new
-    session parses the API descriptions again.
+    Every SOP step creates one client. The provider's ``get_client_type`` puts the calling operator in the
+    user agent, found with ``inspect.stack()``, which reads the source file of every frame (a fifth of a
+    step's CPU); and each new session parses the API descriptions again (see ``_SharedModelsSessionFactory``).
+    Both are taken out by overriding public methods. If a provider upgrade stops going through them (``get_conn``
+    no longer calling ``get_client_type``, sessions no longer coming from ``get_session``), nothing breaks:
+    the steps only get slower again. tests/unit/test_airflow_internals.py catches that: it fails when making
+    the bucket's client walks the stack, reads a model file or parses timestamps with dateutil.
     """
 
-    def _get_caller(self, target_function_name: str = "execute") -> str:
-        return "HumasBucketHook"
-
     def get_session(self, region_name: str | None = None, deferrable: bool = False) -> Any:
-        session = super().get_session(region_name=region_name, deferrable=deferrable)
-        if isinstance(session, boto3.session.Session):  # boto3 has no public way to hand over a loader
-            session._session.register_component("data_loader", BOTOCORE_MODELS)
-            session._session.get_component("response_parser_factory").set_parser_defaults(
-                timestamp_parser=parse_timestamp)
-        return session
+        if SessionFactory is not BaseSessionFactory:  # the deployment set its own ([aws] session_factory): use it
+            return super().get_session(region_name=region_name, deferrable=deferrable)
+        return _SharedModelsSessionFactory(conn=self.conn_config, region_name=region_name,
+                                           config=self.config).create_session(deferrable=deferrable)
+
+    def get_client_type(self, region_name: str | None = None, config: Config | None = None,
+                        deferrable: bool = False) -> Any:
+        """The client as the provider makes it (the connection's endpoint, botocore config and ``verify``),
+        with ``Caller/HumasBucketHook`` in the user agent instead of the provider's telemetry found on the stack."""
+        if deferrable:  # an aiobotocore client: the provider's own way
+            return super().get_client_type(region_name=region_name, config=config, deferrable=deferrable)
+        config = config or self.config
+        config = config.merge(Config(user_agent_extra=" ".join(filter(None, (config.user_agent_extra,
+                                                                               "Caller/HumasBucketHook")))))
+        return self.get_session(region_name=region_name).client(
+            service_name=self.service_name, config=config, verify=self.verify,
+            endpoint_url=self.conn_config.get_service_endpoint_url(service_name=self.service_name))
 
 
 class HumasBucketHook(BaseHook):

@@ -10,6 +10,18 @@ restart, as it always did.
 
 A plugin listener, because ``on_starting`` is the one hook Airflow calls in the scheduler before its executor
 starts. The DAG processor (which forks its parsers) and the triggerer start the same way and get the same.
+
+Airflow internals relied on (Airflow 3.3 has no public way to tell the components apart or to name what a task
+process imports); tests/unit/test_preload.py starts a real ``Job`` and a real task runner's marker and fails
+when any of these changes:
+- the component: ``airflow.jobs.job.Job.__init__`` calls ``on_starting(component=self)``, and a task's runner
+  calls it with ``airflow.sdk.execution_time.task_runner.TaskRunnerMarker()``. We preload for a class named
+  ``Job`` (by name: importing ``airflow.jobs`` in a task process would cost what we save). If Airflow renamed
+  the class or passed something else, nothing would be loaded ahead and nothing would say so: the steps would
+  just take their old CPU again.
+- ``airflow.sdk.execution_time.task_runner`` in ``TASK_MODULES``, the module a forked task process runs. If it
+  moved, ``preload`` would fail at once and the job would log "preloading the SOP steps' modules failed"
+  (the job still starts; its tasks load everything themselves).
 """
 from __future__ import annotations
 
@@ -23,14 +35,16 @@ from airflow.listeners import hookimpl
 
 log = logging.getLogger(__name__)
 
-# The modules of the SOP steps, the dispatcher, the triggers and the callbacks, and what they import.
+# The modules of the SOP steps, the dispatcher, the triggers and the callbacks, what they import, and Airflow's
+# task runner (a private module: see the module's notes).
 TASK_MODULES = ("humas_airflow.dag_factory", "humas_airflow.dispatcher", "humas_airflow.triggers",
                 "airflow.sdk.execution_time.task_runner")
 
 
 @hookimpl
 def on_starting(component: Any) -> None:
-    if type(component).__name__ != "Job":  # tasks announce their start too: they have what they need
+    # Tasks announce their start too (a TaskRunnerMarker): they have what they need. By class name, see the notes.
+    if type(component).__name__ != "Job":
         return
     started = time.monotonic()
     try:

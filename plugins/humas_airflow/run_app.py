@@ -8,6 +8,17 @@ The scheduler has no way to be told "this run changed" (3.x dropped the mini-sch
 step the task asks here, and we clear the run's ``last_scheduling_decision``: the scheduler looks at runs
 never looked at first, which is how it treats a run it has just started. Nothing else about the run
 changes; a lost request only costs the wait it would have had anyway.
+
+Airflow internals relied on: Airflow 3.3 has no public way to do this (its REST API's DAG-run PATCH takes
+only a state and a note; clearing task instances restarts them), so we write the metadata database:
+- the ``dag_run.last_scheduling_decision`` column, through the ORM's ``DagRun.last_scheduling_decision``.
+  Renamed or dropped, this endpoint answers 500; the steps log "could not ask the scheduler" and go on at
+  the old pace.
+- the order of the scheduler's pick, ``DagRun.get_running_dag_runs_to_examine`` (``:meta private:``):
+  never-looked-at runs first (``nulls_first(last_scheduling_decision)``, after backfill runs' own order).
+  If Airflow orders them another way, the clear does nothing useful and nothing fails: approved items just
+  wait their turn again, seen only as slower runs.
+tests/unit/test_airflow_internals.py checks both against the installed Airflow.
 """
 from __future__ import annotations
 
@@ -34,6 +45,7 @@ def schedule_next(dag_id: str, run_id: str, session: SessionDep) -> dict[str, ob
     if state != DagRunState.RUNNING:
         # Queued runs are started in order anyway and finished ones have nothing to schedule.
         return {"dag_id": dag_id, "run_id": run_id, "state": str(state), "scheduled_next": False}
+    # Private: the scheduler's bookkeeping column (see the module's notes).
     session.execute(update(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id,
                                          DagRun.state == DagRunState.RUNNING)
                     .values(last_scheduling_decision=None).execution_options(synchronize_session=False))

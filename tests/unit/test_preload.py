@@ -1,22 +1,34 @@
 """The scheduler's preload (humas_airflow.preload): Airflow's jobs load the SOP steps once; tasks do not."""
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from humas_airflow import preload
+
 REPO = Path(__file__).resolve().parents[2]
 
-# A fresh interpreter: the test process has imported the steps' modules long ago.
+# A fresh interpreter: the test process has imported the steps' modules long ago. It starts what Airflow starts,
+# as Airflow starts it, so the test fails if Airflow stops calling the listener with the components we expect:
+# a Job (its __init__ calls on_starting through Airflow's listener manager, which loads our plugin), or the
+# task runner's marker (what airflow.sdk.execution_time.task_runner.main passes through the SDK's manager).
 STARTING = r"""
 import json, sys
 from humas import resources
-from humas_airflow import hooks, preload
-component = type(sys.argv[1], (), {})()  # what Airflow passes: a Job, or the task runner's marker
-preload.on_starting(component)
-print(json.dumps({"steps_loaded": "humas_airflow.operators" in sys.modules,
+from humas_airflow import hooks
+if sys.argv[1] == "Job":
+    from airflow.jobs.job import Job
+    Job()
+else:
+    from airflow.sdk.execution_time.task_runner import TaskRunnerMarker
+    from airflow.sdk.listener import get_listener_manager
+    get_listener_manager().hook.on_starting(component=TaskRunnerMarker())
+print(json.dumps({"plugin_loaded": "humas_plugin" in sys.modules,
+                  "steps_loaded": "humas_airflow.operators" in sys.modules,
                   "pillow_loaded": "PIL.JpegImagePlugin" in sys.modules,
                   "s3_model_parsed": bool(hooks.BOTOCORE_MODELS._cache),
                   "sops_read": sorted(i for (_, parser, _), (_, value) in resources._CACHE.items()
@@ -35,9 +47,17 @@ def _start(component: str) -> dict:
 
 def test_a_starting_job_loads_the_steps_modules_and_reads_the_sops_for_the_processes_it_forks(sops):
     loaded = _start("Job")
-    assert loaded == {"steps_loaded": True, "pillow_loaded": True, "s3_model_parsed": True, "sops_read": sorted(sops)}
+    assert loaded == {"plugin_loaded": True, "steps_loaded": True, "pillow_loaded": True, "s3_model_parsed": True,
+                      "sops_read": sorted(sops)}
 
 
 def test_a_starting_task_loads_nothing_more():
-    assert _start("TaskRunnerMarker") == {"steps_loaded": False, "pillow_loaded": False, "s3_model_parsed": False,
-                                          "sops_read": []}
+    # Loading the plugins imports the steps' modules in a task anyway; what the preload adds is not done.
+    loaded = _start("TaskRunnerMarker")
+    assert loaded["plugin_loaded"] and (loaded["s3_model_parsed"], loaded["sops_read"]) == (False, [])
+
+
+def test_the_modules_preloaded_for_the_tasks_exist():
+    for name in preload.TASK_MODULES:
+        importlib.import_module(name)  # a renamed Airflow module fails here, not only in the scheduler's log
+    assert "airflow.sdk.execution_time.task_runner" in preload.TASK_MODULES

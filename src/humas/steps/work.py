@@ -40,8 +40,8 @@ def check_design(item: "ItemStep") -> dict[str, Any] | WaitForChange:
               for name in brief.assets]
     item.enter(message=f"Memeriksa {len(assets)} berkas desain")
     checked = check_assets(item.item_id, assets, list(brief.channels),
-                            text_with_reference(brief.caption, item.item_id),
-                            placement_overrides=dict(brief.placements or {}), fit=brief.fit)
+                           text_with_reference(brief.caption, item.item_id),
+                           placement_overrides=dict(brief.placements or {}), fit=brief.fit)
     manifest = _write_check(item, checked, files)
     log.info("asset findings for %s:\n%s", item.item_id, checked.to_markdown())
     if not checked.ok:
