@@ -4,11 +4,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from humas import sla
 from humas.layout import item_id_from_run_id
 from humas.sop import available_sops
-from humas.status import note_event, read_status
 
 from humas_airflow.hooks import API_CONN_ID, BUCKET_CONN_ID, AirflowApiHook, HumasBucketHook
 
@@ -16,8 +17,6 @@ if TYPE_CHECKING:
     from humas.store import Store
 
 log = logging.getLogger(__name__)
-# Once an item is in one of these states, a passed deadline is no longer news.
-_FINISHED = {"published", "declined", "refused"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -26,35 +25,20 @@ def _bucket() -> "Store":
     return HumasBucketHook(BUCKET_CONN_ID).get_store()
 
 
-def record_late_step(run_id: str, sop_id: str, step_number: int, deadline_time: str) -> str | None:
-    """If the run has not finished step ``step_number`` by its deadline, record a miss on the open step.
-
-    The late step is the one the item is at now (it holds up every later step), so the alert names it
-    and its role; the message also says which deadline passed. Returns the message, or None.
-    """
-    item_id = item_id_from_run_id(run_id)
-    sop = available_sops().get(sop_id)
+def record_late_step(run_id: str, sop_id: str, step_number: int, deadline_time: Any) -> str | None:
+    """The run's deadline for step ``step_number`` passed: record the miss (``humas.sla.record_late_step``)."""
+    item_id, sop = item_id_from_run_id(run_id), available_sops().get(sop_id)
     if item_id is None or sop is None:
         return None
-    store = _bucket()
-    status = read_status(store, item_id) or {}
-    current = next((s for s in sop.steps if s.task_id == status.get("step")), sop.steps[0])
-    if status.get("state") in _FINISHED or current.number > step_number:
-        return None
-    due = sop.steps[step_number - 1]
-    message = (f"Langkah {current.number} ({current.activity}) belum selesai; batas waktu SOP sampai langkah "
-               f"{due.number} ({due.time.describe()} untuk langkah itu) lewat pada {deadline_time}. "
-               f"Penanggung jawab: {sop.role(current.actor).name}")
-    note_event(store, item_id, "sla_missed", step=current.task_id, message=message,
-               details={"deadline": deadline_time, "deadline_step": due.task_id, "role": current.actor})
-    return message
+    deadline = deadline_time if isinstance(deadline_time, datetime) else datetime.fromisoformat(str(deadline_time))
+    return sla.record_late_step(_bucket(), sop, item_id, step_number, deadline)
 
 
 async def step_deadline_missed(context: dict[str, Any], sop_id: str, step_number: int, **_: Any) -> None:
     """Deadline Alert callback (runs in the triggerer): record and log the late step of the run."""
     dag_run = context.get("dag_run", {})
     run_id = dag_run.get("dag_run_id") or dag_run.get("run_id", "")
-    deadline_time = str(context.get("deadline", {}).get("deadline_time"))
+    deadline_time = context.get("deadline", {}).get("deadline_time")
     # The loop's thread pool, not asgiref's single shared thread that the bucket polls also need.
     message = await asyncio.to_thread(record_late_step, run_id, sop_id, step_number, deadline_time)
     if message:

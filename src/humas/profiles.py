@@ -2,35 +2,23 @@
 include/platforms.yaml."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from twitter_text import parse_tweet
 
 from humas.exceptions import HumasError
 from humas.resources import cached, platforms_file
 
 # How a channel counts a caption (`caption_counting` in platforms.yaml): code points, or X's weighted count.
 CAPTION_COUNTINGS = ("chars", "weighted")
-LINK = re.compile(r"https?://\S+")
-LINK_WEIGHT = 23
-_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))  # twitter-text v3: these weigh 1
-
-
-def _weight(char: str) -> int:
-    code = ord(char)
-    return 1 if any(low <= code <= high for low, high in _LIGHT_RANGES) else 2
 
 
 def x_weighted_length(text: str) -> int:
-    """X's count (twitter-text v3): each http(s) link 23, code points outside the light ranges (CJK, emoji) 2,
-    the rest 1. X counts an emoji ZWJ sequence once; here each code point counts, so never less than X."""
-    total, position = 0, 0
-    for link in LINK.finditer(text):
-        total += sum(map(_weight, text[position:link.start()])) + LINK_WEIGHT
-        position = link.end()
-    return total + sum(map(_weight, text[position:]))
+    """X's own count (twitter-text v3, the library X publishes, in its Python port): each URL 23, CJK and emoji
+    2, an emoji sequence once, the rest 1. The platform sandbox counts with it too, as X does."""
+    return parse_tweet(text).weightedLength
 
 
 @dataclass(frozen=True)

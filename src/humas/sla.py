@@ -1,14 +1,16 @@
-"""SLA arithmetic from a SOP's standard times ("mutu baku waktu")."""
+"""SLA arithmetic from a SOP's standard times ("mutu baku waktu"), and recording a missed one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from humas.timetext import WIB
+from humas.status import note_event, read_status
+from humas.timetext import WIB, wib
 
 if TYPE_CHECKING:
     from humas.sop import Sop, Step
+    from humas.store import Store
 
 
 @dataclass(frozen=True)
@@ -51,3 +53,24 @@ def overrun(step: "Step", started: datetime, ended: datetime, event_date: date |
     if due is not None and ended > due:
         return ended - due
     return None
+
+
+# Once an item is in one of these states, a passed deadline is no longer news.
+FINISHED_STATES = frozenset({"published", "declined", "refused"})
+
+
+def record_late_step(store: "Store", sop: "Sop", item_id: str, step_number: int, deadline: datetime) -> str | None:
+    """A run deadline passed (the SOP's clock up to step ``step_number``): if the item has not finished that
+    step, record a miss on the step it is at now (it holds up every later step) naming its role. Returns the
+    message, or None when the item is past that step or finished."""
+    status = read_status(store, item_id) or {}
+    current = next((s for s in sop.steps if s.task_id == status.get("step")), sop.steps[0])
+    if status.get("state") in FINISHED_STATES or current.number > step_number:
+        return None
+    due = sop.steps[step_number - 1]
+    message = (f"Langkah {current.number} ({current.activity}) belum selesai; batas waktu SOP sampai langkah "
+               f"{due.number} ({due.time.describe()} untuk langkah itu) lewat pada {wib(deadline)}. "
+               f"Penanggung jawab: {sop.role(current.actor).name}")
+    note_event(store, item_id, "sla_missed", step=current.task_id, message=message,
+               details={"deadline": deadline.isoformat(), "deadline_step": due.task_id, "role": current.actor})
+    return message

@@ -406,13 +406,6 @@ def test_state_file_keeps_posts_across_a_restart(tmp_path: Path) -> None:
 
 
 # -- sandbox rules without HTTP -----------------------------------------------------------------------
-def test_sandbox_counts_x_text_like_x() -> None:
-    from humas_dev.sandbox.xapi import weighted_length
-    assert weighted_length("halo https://example.go.id/" + "p" * 100) == 5 + 23
-    assert weighted_length("Selamat Hari Jadi 🎉") == 18 + 2
-    assert weighted_length("日本 https://a.id/x https://b.id/y") == 4 + 1 + 23 + 1 + 23
-
-
 def test_sandbox_refuses_a_bad_fault() -> None:
     from humas_dev.sandbox.state import check_fault
     with pytest.raises(ValueError, match="operation for x must be one of"):

@@ -183,3 +183,17 @@ def test_upload_without_an_approval_fails_loudly(store, sops) -> None:
     with pytest.raises(StepFailed, match="approved"):
         publish_item(_step(store, sops, 4, {}), lambda channel: _Platform())
     assert [e["state"] for e in read_events(store, ITEM)] == []
+
+
+def test_a_passed_deadline_is_recorded_once_on_the_open_step_in_wib_and_not_after_the_end(store, sops) -> None:
+    from humas import sla
+
+    _drop(store)
+    take_in(_step(store, sops, 1))
+    deadline = datetime(2026, 11, 30, 11, 28, 41, 489568, tzinfo=timezone.utc)
+    message = sla.record_late_step(store, sops["singkawang"], ITEM, 1, deadline)
+    assert "lewat pada Senin, 30 November 2026 pukul 18.28 WIB" in message and "Pranata Humas" in message
+    assert [e["state"] for e in read_events(store, ITEM)][-1] == "sla_missed"
+    decide = _step(store, sops, 3)
+    decide.record("declined", "Tidak disetujui")
+    assert sla.record_late_step(store, sops["singkawang"], ITEM, 3, deadline) is None

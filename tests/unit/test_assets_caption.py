@@ -45,6 +45,13 @@ def test_x_counts_each_link_as_23():
     assert check_caption(text, ["x"]) == []
 
 
+def test_x_counts_as_twitter_text_does_bare_domains_and_emoji_sequences_included():
+    assert x_weighted_length("halo https://example.go.id/" + "p" * 100) == 5 + 23
+    assert x_weighted_length("Info lengkap: jogjakota.go.id") == 14 + 23  # a bare domain is a link on X too
+    assert x_weighted_length("Keluarga 👨‍👩‍👧") == 9 + 2  # one emoji sequence, counted once
+    assert x_weighted_length("日本 https://a.id/x https://b.id/y") == 4 + 1 + 23 + 1 + 23
+
+
 def test_x_counts_emoji_double():
     assert x_weighted_length("📢" * 140) == 280
     assert check_caption("📢" * 140, ["x"]) == []

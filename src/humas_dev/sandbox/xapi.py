@@ -9,6 +9,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from humas.profiles import x_weighted_length
 from humas_dev.sandbox import images
 from humas_dev.sandbox.config import X_USER_ID, X_USERNAME, Sandbox
 from humas_dev.sandbox.state import Pending, Post, StoredImage
@@ -17,7 +18,6 @@ from humas_dev.sandbox.wire import Request, Response, x_invalid, x_problem
 X_EPOCH_MS = 1288834974657            # X ids are snowflakes: milliseconds since this epoch, shifted 22 bits
 URL_WEIGHT = 23                       # every URL counts as a t.co link of 23 characters
 URL_PATTERN = re.compile(r"https?://\S+")
-LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))   # twitter-text v3: weight 1
 MEDIA_CATEGORIES = ("tweet_image", "dm_image")
 MEDIA_EXPIRES_SECS = 86400
 
@@ -25,18 +25,6 @@ MEDIA_EXPIRES_SECS = 86400
 def _snowflake(app: Sandbox, at: float) -> str:
     """An X-style id: the creation time in milliseconds, shifted 22 bits, plus a sequence number."""
     return str(((int(at * 1000) - X_EPOCH_MS) << 22) | (app.state.next_seq() % 4096))
-
-
-def _weight(char: str) -> int:
-    code = ord(char)
-    return 1 if any(low <= code <= high for low, high in LIGHT_RANGES) else 2
-
-
-def weighted_length(text: str) -> int:
-    """Length as X counts it (twitter-text v3): each URL 23; code points in the light ranges 1, others
-    (CJK, emoji) 2. Emoji ZWJ sequences count once on X; here each code point counts, so never less."""
-    parts = URL_PATTERN.split(text)
-    return URL_WEIGHT * (len(parts) - 1) + sum(_weight(c) for part in parts for c in part)
 
 
 def _shorten(text: str) -> str:
@@ -99,8 +87,8 @@ def _check_tweet(app: Sandbox, text: str, media_ids: list[str]) -> list[StoredIm
     limits, placement = app.profiles["x"].caption, app.profiles["x"].default
     if not text and not media_ids:
         raise x_invalid("text", "A post needs text or media.")
-    if weighted_length(text) > limits.max_chars:
-        raise x_invalid("text", f"Your post text is too long: {weighted_length(text)} characters (URLs count "
+    if x_weighted_length(text) > limits.max_chars:
+        raise x_invalid("text", f"Your post text is too long: {x_weighted_length(text)} characters (URLs count "
                                 f"{URL_WEIGHT}, CJK and emoji 2); at most {limits.max_chars} are allowed.")
     if len(media_ids) > placement.max_items:
         raise x_invalid("media.media_ids", f"$.media.media_ids: array size {len(media_ids)} exceeds the maximum "
