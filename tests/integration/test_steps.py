@@ -197,3 +197,20 @@ def test_a_passed_deadline_is_recorded_once_on_the_open_step_in_wib_and_not_afte
     decide = _step(store, sops, 3)
     decide.record("declined", "Tidak disetujui")
     assert sla.record_late_step(store, sops["singkawang"], ITEM, 3, deadline) is None
+
+
+def test_upload_checks_what_a_gate_before_the_design_approved_against_that_gate_s_view(store) -> None:
+    # The idea is approved before any design exists (uji_sla: consideration, design, upload): the approval's
+    # digest covers the brief alone, and the upload must compare it with the brief alone, then post the design.
+    from pathlib import Path
+
+    from humas.sop import load_sop
+
+    sop = load_sop(Path(__file__).parents[1] / "e2e" / "sops" / "uji_sla.yaml")
+    _drop(store, sop="singkawang")
+    gate = ItemStep(store, ITEM, sop, sop.steps[0])
+    earlier = {"step_1_idea_consideration": {"decision": "approve", "review_digest": current_review(gate).digest}}
+    earlier["step_2_design"] = check_design(ItemStep(store, ITEM, sop, sop.steps[1], earlier=earlier.get))
+    platform = _Platform()
+    receipt = publish_item(ItemStep(store, ITEM, sop, sop.steps[2], earlier=earlier.get), lambda channel: platform)
+    assert receipt["complete"] and len(platform.posts) == 1

@@ -122,9 +122,9 @@ class ItemStep:
                                 f"penanggung jawab: {self.role_name}",
                   late_seconds=int(late.total_seconds()), role=self.step.actor)
 
-    def design_manifest(self) -> dict[str, Any] | None:
-        """What the design step before this one returned in this run (renditions and their digests)."""
-        design = self.sop.design_before(self.step)
+    def design_manifest(self, before: "Step | None" = None) -> dict[str, Any] | None:
+        """What the design step before this step (or ``before``) returned in this run: renditions and digests."""
+        design = self.sop.design_before(before or self.step)
         return self.earlier(design.task_id) if design else None
 
     def files(self) -> dict[str, str]:

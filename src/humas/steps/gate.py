@@ -24,6 +24,7 @@ from humas.steps.base import Declined, SendBack, WaitForChange
 from humas.steps.intake import accepted_submitter
 
 if TYPE_CHECKING:
+    from humas.sop import Step
     from humas.steps.base import ItemStep
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,10 @@ DECISION_WAIT = timedelta(days=30)
 _RECENT_DECISIONS = 5
 
 
-def current_review(item: "ItemStep") -> Review:
-    """The review of the item as it is now: its brief's bytes and the design manifest of this run."""
-    return review_of(item.item_id, item.brief_bytes, item.design_manifest())
+def current_review(item: "ItemStep", gate: "Step | None" = None) -> Review:
+    """The review of the item as it is now, as gate ``gate`` (default: this step) sees it: the brief's bytes and
+    the manifest of the design step before that gate in this run."""
+    return review_of(item.item_id, item.brief_bytes, item.design_manifest(gate))
 
 
 def decide_gate(item: "ItemStep") -> dict[str, Any] | WaitForChange | SendBack | Declined:

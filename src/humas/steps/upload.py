@@ -80,7 +80,7 @@ def _record_links(item: "ItemStep") -> dict[str, Any]:
 def _approved_content(item: "ItemStep") -> dict[str, list[ImageRef]] | SendBack:
     """Each channel's renditions exactly as approved; a send-back if anything changed since."""
     gate, approval = _last_approval(item)
-    if current_review(item).digest != approval.get("review_digest"):
+    if current_review(item, gate).digest != approval.get("review_digest"):
         return _changed(item, gate, "brief.yaml berubah setelah disetujui")
     images: dict[str, list[ImageRef]] = {}
     # The renditions of the design step before the upload (after the gate, in a SOP that checks the idea
