@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install postgres run stop status test test-fast bench clean
+.PHONY: install postgres chromium run stop status test test-fast bench clean
 
-install: postgres $(VENV)/.installed
+install: postgres chromium $(VENV)/.installed
 
 # The embedded stack keeps Airflow's database in PostgreSQL: Debian's package when we may install it (root).
 postgres:
@@ -15,6 +15,15 @@ postgres:
 	  postgresql >/dev/null; } || \
 	{ echo "PostgreSQL's server programs are needed (initdb, postgres): install PostgreSQL 13 or newer" \
 	  "(Debian/Ubuntu: sudo apt-get install postgresql; macOS: brew install postgresql) and run make again" >&2; exit 1; }
+
+# The browser tests (tests/e2e/test_browser.py) drive Debian's headless Chromium through its chromedriver.
+chromium:
+	@{ command -v chromium >/dev/null && command -v chromedriver >/dev/null; } || \
+	{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && echo "installing Chromium (apt-get)..." && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	  chromium chromium-driver >/dev/null; } || \
+	{ echo "Chromium and its chromedriver are needed by the browser tests: install them" \
+	  "(Debian/Ubuntu: sudo apt-get install chromium chromium-driver) and run make again" >&2; exit 1; }
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
