@@ -87,7 +87,7 @@ def decider_problems(person_id: str, roster: "Roster", sop: "Sop", step: "Step",
     person = roster.person(person_id)
     if person is None:
         return [Problem("person", f"{person_id!r} tidak terdaftar di roster SOP {sop.id}",
-                        f"minta admin menambahkan Anda ke {roster.path}, atau minta {role.name} memutuskan")]
+                        f"minta admin menambahkan Anda ke roster SOP {sop.id}, atau minta {role.name} memutuskan")]
     if person_id == submitter:
         return [Problem("person", f"{person.name} mengajukan item ini sendiri dan tidak boleh menyetujuinya",
                         f"minta {role.name} lain memutuskan: {holders}")]

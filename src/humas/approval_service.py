@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 
 from humas import layout
 from humas.approval import ApprovalFlag, decider_problems, decisions_for, make_flag
+from humas.board import agencies_of, read_record, roster_lookup
 from humas.brief import Brief, parse_brief, read_brief_bytes
-from humas.exceptions import ApprovalRefused, HumasError, InvalidInputError
+from humas.exceptions import ApprovalRefused, InvalidInputError
+from humas.platforms import post_text
 from humas.profiles import channel_ids
 from humas.review import Review, review_of, sha256
 from humas.roster import Roster, load_roster
@@ -93,20 +95,22 @@ def decide(store: "Store", pending: PendingReview, person_id: str, decision: str
     return flag
 
 
-def waiting_items(store: "Store") -> list[tuple[str, dict]]:
-    """Every item waiting for a decision, with its status."""
-    found = []
-    for folder in store.list_folders(layout.INBOX):
-        item_id = layout.item_id_from_inbox_prefix(folder)
-        status = read_status(store, item_id) if item_id else None
-        if status and status.get("state") in WAITING_STATES:
-            found.append((item_id, status))
-    return found
+def pending_for(store: "Store", item_id: str, person_id: str) -> PendingReview:
+    """``pending_review`` of an item of one of ``person_id``'s own agencies; anyone else learns nothing of it."""
+    layout.check_item_id(item_id)
+    if not in_scope(store, item_id, person_id):
+        raise ApprovalRefused(f"item {item_id} tidak ada di antrean instansi Anda; buka daftar Persetujuan Humas")
+    return pending_review(store, item_id)
 
 
-def safe_pending(store: "Store", item_id: str) -> PendingReview | str:
-    """``pending_review`` or the reason there is none (for listings that must not fail on one item)."""
-    try:
-        return pending_review(store, item_id)
-    except (HumasError, InvalidInputError) as exc:
-        return str(exc)
+def in_scope(store: "Store", item_id: str, person_id: str) -> bool:
+    """Whether the item belongs to an agency whose roster lists ``person_id``."""
+    record = read_record(store, item_id)
+    sops = available_sops()
+    return bool(record and record.sop_id in agencies_of(person_id, sops, roster_lookup(sops)))
+
+
+def posts_of(pending: PendingReview) -> dict[str, str]:
+    """The text each channel will post (with the item's Ref), as the approver is shown it."""
+    brief = pending.brief
+    return {c: post_text(brief.caption, pending.item_id, c, (brief.placements or {}).get(c)) for c in brief.channels}

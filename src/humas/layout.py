@@ -19,6 +19,8 @@ One bucket holds everything. Who writes where:
     pipeline/<item>/revision.json           system     the last "revise" decision: what the designer must change
     pipeline/<item>/publish/<channel>.json  system     publish state of one channel (exactly-once record)
     pipeline/<item>/receipt.json            system     the SOP's output: the link of every post
+    pipeline/<item>/report.json|.html       system     the item's report (SOP records), written when it ends
+    reports/<sop>/<YYYY-MM>.html|.csv|.xlsx system     an agency's monthly compliance report
 
 No other module builds a key by string concatenation.
 """
@@ -33,6 +35,7 @@ INBOX = "inbox/"
 APPROVALS = "approvals/"
 DISPATCH = "dispatch/"
 PIPELINE = "pipeline/"
+REPORTS = "reports/"
 BRIEF_NAME = "brief.yaml"
 
 ITEM_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
@@ -166,6 +169,25 @@ def publish_key(item_id: str, channel: str) -> str:
 
 def receipt_key(item_id: str) -> str:
     return pipeline_prefix(item_id) + "receipt.json"
+
+
+def report_key(item_id: str, ext: str = "json") -> str:
+    """The item's own report (``json`` or ``html``), written when the item ends."""
+    if ext not in ("json", "html"):
+        raise LayoutError(f"item {item_id}: no item report of type {ext!r} (json or html)")
+    return pipeline_prefix(item_id) + f"report.{ext}"
+
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def monthly_report_key(sop_id: str, month: str, ext: str) -> str:
+    """``reports/<sop>/<YYYY-MM>.<html|csv|xlsx|json>``: an agency's monthly compliance report."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]{1,40}", sop_id or "") or not _MONTH.fullmatch(month or ""):
+        raise LayoutError(f"report {sop_id!r} {month!r}: give a SOP id and a month like 2026-11")
+    if ext not in ("html", "csv", "xlsx", "json"):
+        raise LayoutError(f"report {sop_id} {month}: no report of type {ext!r} (html, csv, xlsx or json)")
+    return f"{REPORTS}{sop_id}/{month}.{ext}"
 
 
 def run_id_for(item_id: str) -> str:

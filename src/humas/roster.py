@@ -58,7 +58,7 @@ def load_roster(sop: "Sop", path: Path | None = None) -> Roster:
 
 
 def _read_roster(sop: "Sop", path: Path) -> Roster:
-    source = str(path)
+    source = f"roster SOP {sop.id} (rosters/{path.name})"  # no server path: approvers read it
     try:
         raw = load_strict(path.read_bytes())
     except OSError as exc:
@@ -81,7 +81,7 @@ def _read_roster(sop: "Sop", path: Path) -> Roster:
             people[person.id] = person
     if problems:
         raise RosterError(source, problems)
-    return Roster(sop.id, people, source)
+    return Roster(sop.id, people, str(path))
 
 
 def _person(entry: Any, where: str, role_ids: set[str], problems: list[Problem]) -> Person | None:
@@ -110,7 +110,7 @@ def submitter_problems(submitter: str, sop: "Sop") -> list[Problem]:
         roster = load_roster(sop)
     except RosterError as exc:
         return [Problem("submitter", f"roster SOP {sop.id} tidak dapat dibaca ({exc.problems[0]})",
-                        f"minta admin memperbaiki {roster_path(sop.id)}")]
+                        f"minta admin memperbaiki rosters/{sop.id}.yaml")]
     if roster.person(submitter) is None:
         return [Problem("submitter", f"{submitter[:60]!r} bukan login yang terdaftar di roster SOP {sop.id}",
                         f"tulis login Anda sendiri, salah satu dari: {', '.join(sorted(roster.people))}")]

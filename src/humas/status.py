@@ -41,7 +41,10 @@ def record_state(store: "Store", item_id: str, state: str, *, message: str = "",
     """Append an event for ``state`` and make it the item's current status; return the status record."""
     event = note_event(store, item_id, state, message=message, step=step, details=details, at=at)
     previous = store.get_json(layout.status_key(item_id)) or {}
-    status = {**previous, **event, "links": {**previous.get("links", {}), **(details or {}).get("links", {})}}
+    # When the item reached the step it is at (the board's "waiting since"): kept while the step stays the same.
+    since = previous.get("step_since") if previous.get("step") == step and previous.get("step_since") else event["at"]
+    status = {**previous, **event, "step_since": since,
+              "links": {**previous.get("links", {}), **(details or {}).get("links", {})}}
     store.put_json(layout.status_key(item_id), status)
     return status
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from humas import layout
 from humas.approval import MAX_FLAG_BYTES, ApprovalFlag, parse_flag, signing_key
 from humas.exceptions import InvalidInputError
+from humas.reports import write_item_report
 from humas.review import Review, review_of
 from humas.roster import load_roster
 from humas.status import WAITING_STATES, read_status
@@ -99,6 +100,7 @@ def _act(item: "ItemStep", flag: ApprovalFlag, review: Review) -> dict[str, Any]
         return _send_back(item, who, flag.comment)
     message = f"Tidak disetujui oleh {who}: {flag.comment}"
     item.record("declined", message)
+    write_item_report(item.store, item.item_id, item.sop)
     return Declined(message)
 
 

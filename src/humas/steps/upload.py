@@ -14,6 +14,7 @@ from humas import layout
 from humas.exceptions import PlatformError, PublishUncertainError, StepFailed
 from humas.platforms import ImageRef, PostRequest
 from humas.publish import publish_once, receipt
+from humas.reports import write_item_report
 from humas.review import sha256
 from humas.status import utcnow
 from humas.steps.base import SendBack, WaitUntil
@@ -74,6 +75,7 @@ def _record_links(item: "ItemStep") -> dict[str, Any]:
     links = ", ".join(p["permalink"] for p in record["posts"])
     item.record("published", f"Tautan postingan: {links}", posts=record["posts"],
                 links={"receipt": layout.receipt_key(item.item_id)})
+    write_item_report(item.store, item.item_id, item.sop)
     return record
 
 

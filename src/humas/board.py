@@ -1,0 +1,280 @@
+"""Every item across agencies as one row each: where it is in its SOP, who acts now, and how late.
+
+The approver inbox and the ops board ("Papan Konten") both read their rows here. A row comes from two
+small objects per item, its status record and its brief (never the event history), and ``ItemIndex``
+keeps them per process: a page is built from memory, and a snapshot older than ``max_age`` is refreshed in
+the background (stale while it refreshes), so with 500 items a page costs no bucket request at all.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+import yaml
+
+from humas import layout
+from humas.exceptions import HumasError, InvalidInputError
+from humas.roster import Roster, load_roster
+from humas.sla import event_due
+from humas.status import STATE_LABELS, WAITING_STATES
+from humas.timetext import duration_words
+
+if TYPE_CHECKING:
+    from humas.sop import Sop, Step
+    from humas.store import Store
+
+FINISHED = frozenset({"published", "declined", "refused"})
+MAX_BRIEF_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    """What the bucket says about one item: its status record and the few brief fields a row shows."""
+
+    item_id: str
+    status: dict[str, Any]
+    title: str
+    sop_id: str
+    submitter: str
+    event_date: date | None = None
+
+
+@dataclass(frozen=True)
+class Card:
+    """One item as a row of the inbox or the board, in the words staff read."""
+
+    item_id: str
+    title: str
+    sop_id: str
+    agency: str
+    state: str
+    state_label: str
+    step_number: int | None
+    step_words: str
+    role_id: str
+    role_name: str
+    holders: tuple[str, ...]       # names of the people who act now (from the roster)
+    submitter: str                 # the submitter's name
+    submitter_id: str
+    since: datetime | None         # when the item reached the step it is at
+    standard: str                  # the step's standard time in words ("30 menit", "menyesuaikan")
+    left: timedelta | None         # time left against the standard time; negative when late
+    last_event: str
+    dag_id: str
+
+    @property
+    def waiting(self) -> bool:
+        return self.state in WAITING_STATES
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED
+
+    @property
+    def late(self) -> bool:
+        return self.left is not None and self.left < timedelta(0) and not self.finished
+
+    def time_words(self) -> str:
+        """``terlambat 1 jam 5 menit``, ``sisa 20 menit``, or empty when the step has no standard time."""
+        if self.left is None or self.finished:
+            return ""
+        if self.left < timedelta(0):
+            return f"terlambat {duration_words(-self.left)}"
+        return f"sisa {duration_words(self.left)}"
+
+    @property
+    def run_id(self) -> str:
+        return layout.run_id_for(self.item_id)
+
+
+def read_record(store: "Store", item_id: str) -> ItemRecord | None:
+    """The item's status record and brief fields (two small reads); None for a folder with no status yet."""
+    status = store.get_json(layout.status_key(item_id))
+    if not isinstance(status, dict):
+        return None
+    brief = _brief_fields(store.get_bytes(layout.brief_key(item_id), MAX_BRIEF_BYTES) or b"")
+    event_date = brief.get("event_date")
+    return ItemRecord(item_id, status, _text(brief.get("title")) or item_id, _text(brief.get("sop")),
+                      _text(brief.get("submitter")), event_date if isinstance(event_date, date) else None)
+
+
+def _brief_fields(data: bytes) -> dict[str, Any]:
+    """The brief as YAML, unvalidated (a refused brief is shown too); empty when it does not parse."""
+    try:
+        raw = yaml.safe_load(data)
+    except yaml.YAMLError:
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value.strip()[:200] if isinstance(value, str) else ""
+
+
+def card_of(record: ItemRecord, sops: dict[str, "Sop"], rosters: Callable[[str], Roster | None],
+            now: datetime) -> Card:
+    """The row of one item: its step in the SOP's words, who acts now, time left or late."""
+    status, sop = record.status, sops.get(record.sop_id)
+    state = str(status.get("state", ""))
+    step = next((s for s in sop.steps if s.task_id == status.get("step")), None) if sop else None
+    roster = rosters(record.sop_id) if sop else None
+    since = _moment(status.get("step_since") or status.get("at"))
+    holders = tuple(p.name for p in roster.holders(step.actor) if p.id != record.submitter) \
+        if roster and step else ()
+    submitter = roster.person(record.submitter) if roster else None
+    return Card(record.item_id, record.title, record.sop_id, sop.agency if sop else record.sop_id or "-",
+                state, STATE_LABELS.get(state, state), step.number if step else None,
+                f"{step.number}. {step.activity}" if step else "-", step.actor if step else "",
+                sop.role(step.actor).name if sop and step else "-", holders,
+                submitter.name if submitter else record.submitter or "-", record.submitter, since,
+                step.time.describe() if step else "", _left(step, since, record.event_date, now),
+                _last_event(status), sop.dag_id if sop else "")
+
+
+def _left(step: "Step | None", since: datetime | None, event_date: date | None, now: datetime) -> timedelta | None:
+    if step is None or since is None:
+        return None
+    if step.time.kind == "duration" and step.time.minutes:
+        return since + timedelta(minutes=step.time.minutes) - now
+    due = event_due(step, event_date)
+    return due - now if due else None
+
+
+def _last_event(status: dict[str, Any]) -> str:
+    label, message = str(status.get("label", "")), str(status.get("message", ""))
+    return f"{label}: {message}" if message else label
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+def agencies_of(person_id: str, sops: dict[str, "Sop"], rosters: Callable[[str], Roster | None]) -> set[str]:
+    """The SOP ids whose roster lists ``person_id``: the agencies whose items they may see."""
+    return {sop_id for sop_id in sops if (roster := rosters(sop_id)) and roster.person(person_id)}
+
+
+def may_decide(card: Card, person_id: str, rosters: Callable[[str], Roster | None]) -> bool:
+    """Whether ``person_id`` holds the role of the gate the item waits at, and did not submit it."""
+    roster = rosters(card.sop_id)
+    person = roster.person(person_id) if roster else None
+    return bool(card.waiting and person and card.role_id in person.roles and person_id != card.submitter_id)
+
+
+def inbox(cards: Iterable[Card], person_id: str, agencies: set[str],
+          rosters: Callable[[str], Roster | None]) -> list[tuple[Card, bool]]:
+    """The waiting items of the person's own agencies, those they may decide first, oldest first."""
+    mine = [(c, may_decide(c, person_id, rosters)) for c in cards if c.waiting and c.sop_id in agencies]
+    return sorted(mine, key=lambda pair: (not pair[1], pair[0].since or datetime.max.astimezone()))
+
+
+@dataclass(frozen=True)
+class BoardFilter:
+    """What the ops board shows: empty fields mean "all"."""
+
+    agency: str = ""      # a SOP id
+    state: str = ""       # a state, or "waiting", "finished", "open"
+    role: str = ""        # a role id
+    late: bool = False
+
+    def keeps(self, card: Card) -> bool:
+        state_ok = (not self.state or card.state == self.state or (self.state == "waiting" and card.waiting)
+                    or (self.state == "finished" and card.finished) or (self.state == "open" and not card.finished))
+        return ((not self.agency or card.sop_id == self.agency) and state_ok
+                and (not self.role or card.role_id == self.role) and (not self.late or card.late))
+
+
+def group_by_step(cards: Iterable[Card]) -> list[tuple[str, list[Card]]]:
+    """Rows grouped under "<agency> — <step>", the latest first within a group; groups by agency and step."""
+    groups: dict[tuple[str, int, str], list[Card]] = {}
+    for card in cards:
+        groups.setdefault((card.agency, card.step_number or 0, card.step_words), []).append(card)
+    return [(f"{agency} — Langkah {words}", sorted(rows, key=lambda c: (not c.late, c.left or timedelta(0))))
+            for (agency, _, words), rows in sorted(groups.items())]
+
+
+class ItemIndex:
+    """Every item's record, kept in this process and refreshed in the background when older than ``max_age``.
+
+    ``forget(item)`` makes the next look read that item again (after a decision taken here).
+    """
+
+    def __init__(self, max_age: timedelta = timedelta(seconds=10), workers: int = 8) -> None:
+        self.max_age, self.workers = max_age, workers
+        self._records: dict[str, ItemRecord] = {}
+        self._read_at = 0.0
+        self._dirty: set[str] = set()
+        self._lock = threading.Lock()
+        self._refreshing = False
+
+    def records(self, store: "Store") -> list[ItemRecord]:
+        """Every item's record: from memory; the first call (and a forgotten item) reads the bucket."""
+        if not self._read_at:
+            self._refresh(store)
+        elif time.monotonic() - self._read_at > self.max_age.total_seconds():
+            self._refresh_in_background(store)
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
+        for item_id in dirty:
+            self._put(item_id, read_record(store, item_id))
+        with self._lock:
+            return list(self._records.values())
+
+    def forget(self, item_id: str) -> None:
+        with self._lock:
+            self._dirty.add(item_id)
+
+    def _put(self, item_id: str, record: ItemRecord | None) -> None:
+        with self._lock:
+            if record is None:
+                self._records.pop(item_id, None)
+            else:
+                self._records[item_id] = record
+
+    def _refresh(self, store: "Store") -> None:
+        try:
+            ids = [i for i in (layout.item_id_from_inbox_prefix(f) for f in store.list_folders(layout.INBOX)) if i]
+            with ThreadPoolExecutor(self.workers) as pool:
+                found = {r.item_id: r for r in pool.map(lambda i: _safe_read(store, i), ids) if r}
+            with self._lock:
+                self._records, self._read_at = found, time.monotonic()
+        finally:
+            with self._lock:
+                self._refreshing = False
+
+    def _refresh_in_background(self, store: "Store") -> None:
+        with self._lock:
+            if self._refreshing:
+                return
+            self._refreshing = True
+        threading.Thread(target=self._refresh, args=(store,), name="humas-item-index", daemon=True).start()
+
+
+def _safe_read(store: "Store", item_id: str) -> ItemRecord | None:
+    try:
+        return read_record(store, item_id)
+    except (HumasError, ValueError):
+        return None
+
+
+def roster_lookup(sops: dict[str, "Sop"]) -> Callable[[str], Roster | None]:
+    """A roster reader for one page: each agency's roster read once (None when it does not load)."""
+    found: dict[str, Roster | None] = {}
+
+    def lookup(sop_id: str) -> Roster | None:
+        if sop_id not in found:
+            try:
+                found[sop_id] = load_roster(sops[sop_id]) if sop_id in sops else None
+            except InvalidInputError:
+                found[sop_id] = None
+        return found[sop_id]
+
+    return lookup
