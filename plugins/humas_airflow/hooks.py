@@ -209,6 +209,14 @@ class AirflowApiHook(BaseHook):
                              f"HTTP {resp.status_code} {resp.text[:300]}")
         return [ti["task_id"] for ti in resp.json().get("task_instances", [])]
 
+    def set_run_note(self, dag_id: str, run_id: str, note: str) -> None:
+        """Set the note ops see on the run in the Airflow UI (``PATCH .../dagRuns/{run_id}``, only the note)."""
+        resp = self.api().request("PATCH", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}",
+                                  params={"update_mask": "note"}, json={"note": note[:1000]})
+        if resp.status_code >= 400:
+            raise HumasError(f"Airflow refused the note on run {run_id} of {dag_id}: "
+                             f"HTTP {resp.status_code} {resp.text[:300]}")
+
     def schedule_next(self, dag_id: str, run_id: str) -> bool:
         """Ask the scheduler to look at this run in its next loop (``/humas-runs``, see ``run_app``).
 

@@ -2,6 +2,7 @@
 (``humas.steps.base``) becomes Airflow's: a result, a deferral, a send-back, a skip or a failure."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -9,16 +10,18 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
-from humas.exceptions import ItemRefused, StepFailed
+from humas.exceptions import HumasError, ItemRefused, StepFailed
 from humas.layout import item_id_from_run_id
 from humas.sop import Sop, Step, available_sops
 from humas.steps.base import Declined, ItemStep, Outcome, SendBack, WaitForChange, WaitUntil
 
-from humas_airflow.hooks import API_CONN_ID, BUCKET_CONN_ID, HumasBucketHook
+from humas_airflow.hooks import API_CONN_ID, BUCKET_CONN_ID, AirflowApiHook, HumasBucketHook
 from humas_airflow.triggers import BucketChangeTrigger, RerunFromTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+log = logging.getLogger(__name__)
 
 
 def item_id_of(context: "Context") -> str:
@@ -83,8 +86,18 @@ class SopStepMixin:
         if isinstance(outcome, SendBack):
             self._rerun_from(context, outcome.to, outcome.message)
         if isinstance(outcome, Declined):
+            self._note_run(context, outcome.message)
             raise AirflowSkipException(outcome.message)
         return outcome
+
+    def _note_run(self, context: "Context", note: str) -> None:
+        """Put the decline on the run itself ("Ditolak oleh ..."): a skipped run otherwise shows as a success.
+        A refused note is logged; the decline is recorded on the item either way."""
+        dag_run = context["dag_run"]
+        try:
+            AirflowApiHook(self.api_conn_id).set_run_note(dag_run.dag_id, dag_run.run_id, note)
+        except (HumasError, OSError) as exc:
+            log.warning("could not set the note of run %s: %s", dag_run.run_id, exc)
 
     def _rerun_from(self, context: "Context", step: Step, message: str) -> None:
         """Send this run back to ``step`` (it and every later step run again), from the triggerer."""

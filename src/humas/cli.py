@@ -6,6 +6,8 @@
     humas revise ITEM          send it back to the designer, with what to change
     humas decline ITEM         decline it, with a reason (``humas reject`` is the same)
     humas check FILE...        run the design-asset checks locally before dropping
+    humas report --sop SOP --month YYYY-MM   an agency's monthly compliance report (HTML, CSV, XLSX)
+    humas report ITEM          an item's report (steps' times, decisions, post links)
 
 The bucket comes from HUMAS_S3_ENDPOINT_URL, HUMAS_BUCKET and the AWS_* credentials, or from
 .stack/humas.env, which the embedded stack writes.
@@ -186,6 +188,39 @@ def cmd_decline(args: argparse.Namespace) -> int:
     return _decide(args, "decline")
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write a monthly report (``--sop --month``) into the bucket, or an item's; copies into ``--out``."""
+    from humas.reports import write_item_report, write_monthly_report
+
+    store, sops = open_store(), available_sops()
+    if args.item:
+        status = read_status(store, layout.check_item_id(args.item)) or {}
+        sop_id = (status.get("details") or {}).get("sop") or _brief_sop(store, args.item)
+        if sop_id not in sops:
+            raise HumasError(f"item {args.item}: its SOP is not known ({sop_id!r}); check `humas status {args.item}`")
+        write_item_report(store, args.item, sops[sop_id])
+        keys = {ext: layout.report_key(args.item, ext) for ext in ("json", "html")}
+    else:
+        if args.sop not in sops or not args.month:
+            raise HumasError(f"give --sop (one of {', '.join(sorted(sops))}) and --month YYYY-MM, or an item id")
+        keys = write_monthly_report(store, sops[args.sop], layout.check_month(args.month))
+    for key in keys.values():
+        print(f"s3://{store.bucket}/{key}")
+        if args.out:
+            target = Path(args.out) / Path(key).name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(store.get_bytes(key) or b"")
+            print(f"  -> {target}")
+    return 0
+
+
+def _brief_sop(store: Store, item_id: str) -> str:
+    from humas.board import read_record
+
+    record = read_record(store, item_id)
+    return record.sop_id if record else ""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="humas", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -204,6 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--user", help="your Airflow login (default: $HUMAS_USER); password from $HUMAS_PASSWORD or asked")
         p.add_argument("--comment", help="a note for the team (required to revise or decline)")
         p.set_defaults(func=func)
+    report = sub.add_parser("report", help="an agency's monthly compliance report, or one item's report")
+    report.add_argument("item", nargs="?", help="an item id (else --sop and --month)")
+    report.add_argument("--sop", help="the agency's SOP id, e.g. singkawang")
+    report.add_argument("--month", help="the month, e.g. 2026-11 (items received in it, WIB)")
+    report.add_argument("--out", help="also save the files into this folder")
+    report.set_defaults(func=cmd_report)
     register_check(sub)
     return parser
 

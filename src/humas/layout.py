@@ -181,10 +181,18 @@ def report_key(item_id: str, ext: str = "json") -> str:
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
+def check_month(month: str) -> str:
+    """Return ``month`` if it is ``YYYY-MM``, else raise."""
+    if not isinstance(month, str) or not _MONTH.fullmatch(month):
+        raise LayoutError(f"month {month!r} is not allowed: write it as YYYY-MM, e.g. 2026-11")
+    return month
+
+
 def monthly_report_key(sop_id: str, month: str, ext: str) -> str:
     """``reports/<sop>/<YYYY-MM>.<html|csv|xlsx|json>``: an agency's monthly compliance report."""
-    if not re.fullmatch(r"[a-z][a-z0-9_]{1,40}", sop_id or "") or not _MONTH.fullmatch(month or ""):
-        raise LayoutError(f"report {sop_id!r} {month!r}: give a SOP id and a month like 2026-11")
+    if not re.fullmatch(r"[a-z][a-z0-9_]{1,40}", sop_id or ""):
+        raise LayoutError(f"report {sop_id!r}: give a SOP id, e.g. singkawang")
+    check_month(month)
     if ext not in ("html", "csv", "xlsx", "json"):
         raise LayoutError(f"report {sop_id} {month}: no report of type {ext!r} (html, csv, xlsx or json)")
     return f"{REPORTS}{sop_id}/{month}.{ext}"

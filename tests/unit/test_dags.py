@@ -67,8 +67,8 @@ def test_every_dag_file_imports_without_errors(parsed):
     assert parsed["errors"] == {}
 
 
-def test_one_dag_per_sop_file_plus_the_dispatcher(parsed, sops):
-    assert set(parsed["dags"]) == {s.dag_id for s in sops.values()} | {"humas_dispatcher"}
+def test_one_dag_per_sop_file_plus_the_dispatcher_and_the_monthly_reports(parsed, sops):
+    assert set(parsed["dags"]) == {s.dag_id for s in sops.values()} | {"humas_dispatcher", "humas_monthly_reports"}
 
 
 def test_sop_dag_tasks_follow_the_sop_steps_in_order(parsed, sops):
@@ -102,7 +102,7 @@ def test_in_a_burst_new_items_are_checked_first_then_later_steps_outrank_earlier
 
 def test_every_step_puts_its_run_first_in_the_schedulers_next_loop_when_it_ends(parsed):
     for dag_id, dag in parsed["dags"].items():
-        if dag_id != "humas_dispatcher":  # its one task starts runs itself; nothing follows it
+        if dag_id.startswith("humas_sop_"):  # the dispatcher and the reports end nothing a run waits for
             assert dag["on_success"] == dag["on_failure"] == dag["on_skipped"] == ["schedule_next_step"], dag_id
 
 
@@ -115,7 +115,7 @@ def test_a_task_parsing_the_file_gets_its_own_dag_only(parsed):
     sop_dags = {d for d in parsed["dags"] if d.startswith("humas_sop_")}
     assert len(sop_dags) == 4
     for_kendal = parse_dags(for_dag="humas_sop_kendal")
-    assert set(for_kendal["dags"]) == {"humas_dispatcher", "humas_sop_kendal"}
+    assert set(for_kendal["dags"]) == {"humas_dispatcher", "humas_monthly_reports", "humas_sop_kendal"}
     assert for_kendal["dags"]["humas_sop_kendal"] == parsed["dags"]["humas_sop_kendal"]
 
 

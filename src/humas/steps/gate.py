@@ -98,7 +98,7 @@ def _act(item: "ItemStep", flag: ApprovalFlag, review: Review) -> dict[str, Any]
         return {"decision": "approve", "person": flag.person, "review_digest": review.digest}
     if flag.decision == "revise":
         return _send_back(item, who, flag.comment)
-    message = f"Tidak disetujui oleh {who}: {flag.comment}"
+    message = f"Ditolak oleh {who}: {flag.comment}"
     item.record("declined", message)
     write_item_report(item.store, item.item_id, item.sop)
     return Declined(message)
