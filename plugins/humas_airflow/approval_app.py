@@ -103,7 +103,8 @@ async def thumbnail(item_id: str, request: Request) -> Response:
     if person is None or not layout.ITEM_ID_PATTERN.fullmatch(item_id) or not in_scope(store, item_id, person):
         return Response(status_code=404)
     data = store.get_bytes(layout.preview_key(item_id))
-    return Response(data, media_type="image/jpeg") if data else Response(status_code=404)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"}) \
+        if data else Response(status_code=404)
 
 
 def _card(pending: PendingReview, now: datetime):

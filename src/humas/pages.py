@@ -10,7 +10,7 @@ import base64
 from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Iterable
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from humas.approval import decision_label
 from humas.status import STATE_LABELS
@@ -168,7 +168,8 @@ def board_row(card: "Card", now: datetime) -> str:
     return (f"<li class='card'><div class='body'><h2>{escape(card.title)}</h2>"
             f"<p class='meta'><span class='badge {state_class}'>{escape(card.state_label)}</span> "
             f"{escape(card.agency)}</p>"
-            f"<p class='meta'>Bertindak sekarang: {escape(card.role_name)} ({escape(who)})</p>"
+            + ("<p class='meta'>Selesai: tidak ada yang perlu bertindak</p>" if card.finished else
+               f"<p class='meta'>Bertindak sekarang: {escape(card.role_name)} ({escape(who)})</p>") +
             f"<p class='meta'>Di langkah ini sejak {escape(_since(card, now))} · waktu baku "
             f"{escape(card.standard or '-')}{' · ' + timing if timing else ''}</p>"
             f"<p class='meta'>Terakhir: {escape(card.last_event[:300])}</p>"
@@ -194,6 +195,3 @@ def _select(name: str, label: str, options: Iterable[tuple[str, str]], chosen: s
     return f"<div><label for='f-{name}'>{escape(label)}</label><select id='f-{name}' name='{name}'>{opts}</select></div>"
 
 
-def board_link_query(filt: "BoardFilter") -> str:
-    """The board's address for a filter (for links between pages)."""
-    return BOARD + "?" + urlencode({k: v for k, v in vars(filt).items() if v})
