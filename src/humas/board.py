@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -91,11 +91,17 @@ class Card:
         return layout.run_id_for(self.item_id)
 
 
-def read_record(store: "Store", item_id: str) -> ItemRecord | None:
-    """The item's status record and brief fields (two small reads); None for a folder with no status yet."""
+def read_record(store: "Store", item_id: str, known: ItemRecord | None = None) -> ItemRecord | None:
+    """The item's status record and brief fields (two small reads); None for a folder with no status yet.
+
+    Given the ``known`` record, the brief is read again only when the status moved on (an edited brief moves
+    it: the gate reviews it anew), so a refresh of unchanged items costs one read each.
+    """
     status = store.get_json(layout.status_key(item_id))
     if not isinstance(status, dict):
         return None
+    if known is not None and known.status.get("at") == status.get("at"):
+        return replace(known, status=status)
     brief = _brief_fields(store.get_bytes(layout.brief_key(item_id), MAX_BRIEF_BYTES) or b"")
     event_date = brief.get("event_date")
     return ItemRecord(item_id, status, _text(brief.get("title")) or item_id, _text(brief.get("sop")),
@@ -207,7 +213,7 @@ class ItemIndex:
     ``forget(item)`` makes the next look read that item again (after a decision taken here).
     """
 
-    def __init__(self, max_age: timedelta = timedelta(seconds=10), workers: int = 8) -> None:
+    def __init__(self, max_age: timedelta = timedelta(seconds=15), workers: int = 8) -> None:
         self.max_age, self.workers = max_age, workers
         self._records: dict[str, ItemRecord] = {}
         self._read_at = 0.0
@@ -242,8 +248,9 @@ class ItemIndex:
     def _refresh(self, store: "Store") -> None:
         try:
             ids = [i for i in (layout.item_id_from_inbox_prefix(f) for f in store.list_folders(layout.INBOX)) if i]
+            known = dict(self._records)
             with ThreadPoolExecutor(self.workers) as pool:
-                found = {r.item_id: r for r in pool.map(lambda i: _safe_read(store, i), ids) if r}
+                found = {r.item_id: r for r in pool.map(lambda i: _safe_read(store, i, known.get(i)), ids) if r}
             with self._lock:
                 self._records, self._read_at = found, time.monotonic()
         finally:
@@ -258,9 +265,9 @@ class ItemIndex:
         threading.Thread(target=self._refresh, args=(store,), name="humas-item-index", daemon=True).start()
 
 
-def _safe_read(store: "Store", item_id: str) -> ItemRecord | None:
+def _safe_read(store: "Store", item_id: str, known: ItemRecord | None) -> ItemRecord | None:
     try:
-        return read_record(store, item_id)
+        return read_record(store, item_id, known)
     except (HumasError, ValueError):
         return None
 
