@@ -235,12 +235,14 @@ def _percent(share: float | None) -> str:
     return "-" if share is None else f"{round(100 * share)}%"
 
 
+def _figures_rows(rows: list[dict[str, Any]]) -> str:
+    return "".join(f"<tr><td>{escape(r['name'])}</td><td>{escape(r['standard'] or '-')}</td><td>{r['count']}</td>"
+                   f"<td>{escape(r['median'])}</td><td>{_percent(r['within_share'])}</td></tr>" for r in rows)
+
+
 def monthly_html(report: MonthlyReport, chart: bytes) -> str:
     """The monthly report as one page that opens offline: the chart is inside it."""
-    c = report.counts
-    table = lambda rows: "".join(  # noqa: E731
-        f"<tr><td>{escape(r['name'])}</td><td>{escape(r['standard'] or '-')}</td><td>{r['count']}</td>"
-        f"<td>{escape(r['median'])}</td><td>{_percent(r['within_share'])}</td></tr>" for r in rows)
+    c, table = report.counts, _figures_rows
     head = "<tr><th></th><th>Waktu baku</th><th>Jumlah</th><th>Median</th><th>Sesuai waktu baku</th></tr>"
     misses = "".join(f"<tr><td>{escape(m['item_id'])}</td><td>{escape(m['title'])}</td><td>{m['number']}. "
                      f"{escape(m['activity'])}</td><td>{escape(m['standard'])}</td><td>{escape(m['actual'])}</td>"

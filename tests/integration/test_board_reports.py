@@ -151,3 +151,17 @@ def test_the_step_since_stays_while_the_item_stays_at_its_step(store):
     record_state(store, "since", "in_step", step="step_4_upload", at=T0 + 2 * M)
     assert read_record(store, "since").status["step_since"] == (T0 + 2 * M).isoformat()
     assert json.loads(store.get_bytes(layout.status_key("since")))["state"] == "in_step"
+
+
+def test_humas_report_writes_the_month_into_the_bucket_and_a_copy_into_a_folder(store, month, s3_server, tmp_path,
+                                                                               monkeypatch, capsys):
+    from humas.cli import main as humas
+
+    for name, value in {"HUMAS_S3_ENDPOINT_URL": s3_server, "HUMAS_BUCKET": store.bucket,
+                        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    assert humas(["report", "--sop", "singkawang", "--month", "2026-11", "--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-11.csv", "2026-11.html", "2026-11.xlsx"]
+    assert store.exists("reports/singkawang/2026-11.xlsx")
+    assert humas(["report", "--sop", "singkawang", "--month", "2026-13"]) == 1
+    assert "YYYY-MM" in capsys.readouterr().err

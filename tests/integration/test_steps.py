@@ -124,7 +124,10 @@ def test_revise_sends_the_run_back_to_the_design_and_decline_ends_it(store, sops
     _flag(store, gate, "decline", comment="Tidak relevan")
     declined = decide_gate(_step(store, sops, 3, earlier))
     assert isinstance(declined, Declined) and "Tidak relevan" in declined.message
+    assert declined.message.startswith("Ditolak oleh Hendra Wijaya")  # the note the run carries in Airflow
     assert read_status(store, ITEM)["state"] == "declined"
+    report = store.get_json(layout.report_key(ITEM, "json"))  # the item's report, written as it ends
+    assert report["outcome"] == "declined" and [d["decision"] for d in report["decisions"]] == ["revise", "decline"]
 
 
 def test_a_forged_flag_is_recorded_and_the_gate_waits_on(store, sops) -> None:
@@ -163,6 +166,8 @@ def test_upload_posts_what_was_approved_once_and_records_the_links(store, sops) 
     assert publish_item(_step(store, sops, 4, earlier), lambda channel: platform)["complete"]
     assert len(platform.posts) == 1  # the second call found the record: never posted twice
     assert read_status(store, ITEM)["state"] == "published"
+    report = store.get_json(layout.report_key(ITEM, "json"))  # the item's report, written as it ends
+    assert report["outcome"] == "published" and report["posts"][0]["permalink"] == "https://facebook.example/p/1"
 
 
 def test_upload_sends_an_edited_brief_back_and_waits_for_publish_at(store, sops) -> None:
