@@ -24,6 +24,7 @@ from humas import layout, sla
 from humas.assets import check_assets
 from humas.assets.limits import DEFAULT_LIMITS
 from humas.delivery import delivered_by
+from humas.exceptions import RosterError
 from humas.platforms import text_with_reference
 from humas.review import sha256
 from humas.roster import load_roster
@@ -130,7 +131,8 @@ def _record_delivery(item: "ItemStep") -> dict[str, Any]:
     record = item.store.get_json(key) or {}
     waited = bool(record.get("since")) and not record.get("delivered_at")
     now, by = utcnow(), _deliverers(item)
-    delivery: dict[str, Any] = {"step": item.step.task_id, "by": by, "files": _new_files(item),
+    files = _new_files(item) if "assets" in item.step.deliverables else []
+    delivery: dict[str, Any] = {"step": item.step.task_id, "by": by, "files": files,
                                 "already": not waited, "delivered_at": now.isoformat()}
     who = _who(item, by)
     if waited:
@@ -159,11 +161,17 @@ def _deliverers(item: "ItemStep") -> dict[str, str | None]:
 
 def _who(item: "ItemStep", by: dict[str, str | None]) -> str:
     """The deliverers by name, each flagged when the roster does not give them the step's role."""
-    roster, names = load_roster(item.sop), []
+    try:
+        roster = load_roster(item.sop)
+    except RosterError as exc:  # naming people is a courtesy: a broken roster must not hold the work up
+        log.warning("item %s: deliverers named by login only: %s", item.item_id, exc)
+        roster = None
+    names = []
     for login in dict.fromkeys(by.values()):
-        person = roster.person(login) if login else None
+        person = roster.person(login) if login and roster else None
         if person is None:
-            names.append(f"{login} (tidak ada di roster)" if login else "pengirim tidak diketahui")
+            names.append((f"{login} (tidak ada di roster)" if roster else login) if login
+                         else "pengirim tidak diketahui")
         elif item.step.actor not in person.roles:
             names.append(f"{person.name} (bukan {item.role_name} menurut roster)")
         else:
