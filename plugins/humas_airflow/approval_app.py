@@ -69,6 +69,7 @@ def _summary(pending: PendingReview) -> dict[str, Any]:
             "step": pending.step.number, "activity": pending.step.activity,
             "role": pending.sop.role(pending.step.actor).name, "decisions": list(pending.decisions),
             "review_digest": pending.review.digest, "title": brief.title, "caption": brief.caption,
+            "description": brief.description,
             "posts": {c: post_text(brief.caption, pending.item_id, c, (brief.placements or {}).get(c))
                       for c in brief.channels},
             "channels": list(brief.channels), "labels": list(getattr(brief, "labels", ())),
@@ -124,7 +125,7 @@ async def item_page(item_id: str, request: Request) -> Any:
                 f"</textarea></label></p>{buttons}</form>")
     body = (f"<p>Langkah {s['step']}: <b>{escape(s['activity'])}</b> — oleh {escape(s['role'])}. "
             f"Diajukan oleh {escape(s['submitter'])}. Kanal: {escape(', '.join(s['channels']))}.</p>"
-            f"<h2>{escape(s['title'])}</h2>"
+            f"<h2>{escape(s['title'])}</h2>" + (f"<p>{escape(s['description'])}</p>" if s["description"] else "")
             + "".join(f"<h3>{escape(channel)}</h3><pre>{escape(text) or '(story: tanpa teks)'}</pre>"
                       for channel, text in s["posts"].items())
             + f"{preview}"

@@ -199,6 +199,8 @@ def _decide(args: argparse.Namespace, decision: str) -> int:
     review = _service(api, "GET", endpoint)
     print(f"{review['item_id']}: langkah {review['step']} ({review['activity']}) — {review['role']}")
     print(f"  {review['title']}")
+    if review.get("description"):
+        print(f"  {review['description']}")
     for channel, text in review["posts"].items():
         print(f"  [{channel}] " + (text.replace(chr(10), chr(10) + "    ") or "(story: tanpa teks)"))
     print(f"  pratinjau: {url}/humas/approvals/{review['item_id']}")
