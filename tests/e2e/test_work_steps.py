@@ -70,7 +70,7 @@ def test_an_idea_is_considered_first_then_waits_for_the_narration_and_the_design
     delivered = {e["step"]: e["details"]["delivery"] for e in events if e["state"] == "delivered"}
     assert delivered["step_3_concept"]["by"] == {"caption": "ygy.tari"}
     assert delivered["step_4_design"]["by"] == {"poster.jpg": "ygy.yoga"}
-    assert not any(d["already"] for d in delivered.values())
+    assert [step for step, d in delivered.items() if d["already"]] == []
     # Each work step is timed from when it started waiting (after the step before it ended) to its delivery.
     considered = next(e for e in events if e["state"] == "approved" and e["step"] == "step_2_idea_consideration")
     steps = ["step_3_concept", "step_4_design"]

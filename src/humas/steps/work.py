@@ -55,7 +55,7 @@ def do_work(item: "ItemStep") -> dict[str, Any] | WaitForChange:
         return wait_for_delivery(item, files, missing)
     if item.step.stage == "design":
         return _check_design(item, files)
-    return {**item.brief.to_dict(), "delivery": _record_delivery(item)}
+    return {**item.brief.to_dict(), "delivery": _record_delivery(item, files)}
 
 
 def _missing(item: "ItemStep", files: dict[str, str]) -> str:
@@ -124,11 +124,14 @@ def _due(item: "ItemStep", since: datetime) -> datetime | None:
     return sla.event_due(item.step, item.brief.event_date)
 
 
-def _record_delivery(item: "ItemStep") -> dict[str, Any]:
+def _record_delivery(item: "ItemStep", folder: dict[str, str]) -> dict[str, Any]:
     """Record that the step's product is here: who delivered it, after how long (or that it was there already),
-    compared with the standard time. Returns the delivery."""
+    compared with the standard time. Returns the delivery; a later try over the same folder (a retry after the
+    delivery was recorded) gets the delivery as recorded."""
     key = layout.work_key(item.item_id, item.step.task_id)
     record = item.store.get_json(key) or {}
+    if record.get("delivered_at") and record.get("folder") == folder and record.get("delivery"):
+        return record["delivery"]
     waited = bool(record.get("since")) and not record.get("delivered_at")
     now, by = utcnow(), _deliverers(item)
     files = _new_files(item) if "assets" in item.step.deliverables else []
@@ -138,11 +141,12 @@ def _record_delivery(item: "ItemStep") -> dict[str, Any]:
     if waited:
         since = datetime.fromisoformat(record["since"])
         delivery.update(since=since.isoformat(), waited_seconds=int((now - since).total_seconds()))
-        item.store.put_json(key, {**record, "delivered_at": now.isoformat(), "by": by})
         message = (f"Langkah {item.step.number}: {record.get('asked', 'hasil kerja')} diserahkan oleh {who} "
                    f"setelah {duration_words(now - since)} (waktu baku {item.step.time.describe()})")
     else:
         message = f"Langkah {item.step.number} ({item.step.activity}): hasil kerja sudah ada saat langkah dimulai ({who})"
+    item.store.put_json(key, {**record, "step": item.step.task_id, "delivered_at": now.isoformat(), "by": by,
+                              "folder": folder, "delivery": delivery})
     item.record("delivered", message, delivery=delivery)
     item.check_time(datetime.fromisoformat(record["since"]) if waited else None)
     return delivery
@@ -195,7 +199,7 @@ def _check_design(item: "ItemStep", files: dict[str, str]) -> dict[str, Any] | W
     if not checked.ok:
         _send_back_to_maker(item, checked)
         return wait_for_delivery(item, files, "berkas desain perbaikan (lihat temuan pemeriksaan)")
-    delivery = _record_delivery(item)
+    delivery = _record_delivery(item, files)
     item.record("assets_passed", f"{len(checked.renditions)} berkas siap unggah",
                 links={"findings": layout.findings_key(item.item_id, "md"),
                        "preview": layout.preview_key(item.item_id)})
