@@ -166,7 +166,7 @@ def _summary(pending: PendingReview) -> dict[str, Any]:
             "step": pending.step.number, "activity": pending.step.activity,
             "role": pending.sop.role(pending.step.actor).name, "decisions": list(pending.decisions),
             "review_digest": pending.review.digest, "title": brief.title, "caption": brief.caption,
-            "posts": posts_of(pending), "channels": list(brief.channels),
+            "description": brief.description, "posts": posts_of(pending), "channels": list(brief.channels),
             "labels": list(getattr(brief, "labels", ())), "submitter": brief.submitter,
             "has_preview": pending.preview is not None}
 

@@ -10,7 +10,7 @@ from humas import sla
 from humas.sop import Sop, Step
 
 from humas_airflow.callbacks import schedule_next_step, step_deadline_missed
-from humas_airflow.operators import DesignCheckOperator, IntakeOperator, PublishOperator
+from humas_airflow.operators import IntakeOperator, PublishOperator, WorkStepOperator
 from humas_airflow.sensors import ApprovalFlagSensor
 from humas_airflow.steps import step_kwargs
 
@@ -19,7 +19,7 @@ MAX_ACTIVE_ITEM_RUNS = 100_000  # items in flight per SOP, waiting ones included
 # The task of each step kind (``humas.sop.STAGE_KINDS``); each hands its step to ``humas.steps.<kind>``.
 KIND_TASKS: dict[str, type] = {
     "intake": IntakeOperator,
-    "work": DesignCheckOperator,
+    "work": WorkStepOperator,
     "gate": ApprovalFlagSensor,
     "upload": PublishOperator,
 }

@@ -9,7 +9,7 @@ from airflow.sdk import BaseOperator
 from humas.steps.base import ItemStep, Outcome
 from humas.steps.intake import take_in
 from humas.steps.upload import publish_item
-from humas.steps.work import check_design
+from humas.steps.work import do_work
 
 from humas_airflow.hooks import PlatformHook
 from humas_airflow.steps import SopStepMixin
@@ -30,13 +30,13 @@ class IntakeOperator(SopStepOperator):
         return take_in(item)
 
 
-class DesignCheckOperator(SopStepOperator):
-    """A work step (``humas.steps.work``): design checks and renditions; waits for a corrected file."""
+class WorkStepOperator(SopStepOperator):
+    """A work step (``humas.steps.work``): waits for its person's delivery; a design is then checked."""
 
-    waits_for = "a corrected design"
+    waits_for = "the step's delivery"
 
     def run_step(self, item: ItemStep) -> Outcome:
-        return check_design(item)
+        return do_work(item)
 
 
 class PublishOperator(SopStepOperator):

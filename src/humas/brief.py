@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     from humas.store import Store
 
 FITS = ("pad", "crop")
-_REQUIRED = ("title", "caption", "channels", "sop", "assets", "submitter")
-_OPTIONAL = ("event_date", "publish_at", "placements", "fit", "notes", "labels")
+_REQUIRED = ("title", "caption", "channels", "sop", "assets", "submitter")  # caption, assets: unless a SOP step makes them
+_OPTIONAL = ("event_date", "publish_at", "placements", "fit", "notes", "labels", "description")
 MAX_TITLE = 200
+MAX_DESCRIPTION = 2000
 MAX_ASSETS = 20            # more files than any platform takes in one post (Instagram: 10)
 MAX_BRIEF_BYTES = 64 * 1024  # a brief is a few lines of text; read at most this + 1 byte
 MAX_BRIEF_DEPTH = 6        # top level -> field -> list/mapping -> value, with room to spare
@@ -47,6 +48,7 @@ class Brief:
     fit: str = "pad"
     notes: str = ""
     labels: tuple[str, ...] = ()
+    description: str = ""  # the idea in a few sentences, for a SOP that considers the idea before the concept
     digest: str = ""  # sha256 of the brief file: what the approvers' flags are bound to
 
     def to_dict(self) -> dict[str, Any]:
@@ -134,6 +136,12 @@ def _assets(item_id: str, raw: Mapping, problems: list[Problem]) -> tuple[str, .
     if len(set(names)) != len(names):
         problems.append(Problem("assets", "ada file yang ditulis dua kali", "tulis setiap file sekali saja"))
     return tuple(names)
+
+
+def _delivered_later(raw: Mapping, name: str, sops: Mapping[str, Any], sop_id: str) -> bool:
+    """An empty ``caption``/``assets`` in a brief whose SOP has a work step that delivers it: not due yet."""
+    produced = getattr(sops.get(sop_id), "delivered_by_work", None)
+    return raw.get(name) in (None, "", []) and callable(produced) and produced(name)
 
 
 def _is_file_name(item_id: str, name: object) -> bool:
@@ -227,6 +235,20 @@ def _fit(raw: Mapping, problems: list[Problem]) -> str:
     problems.append(Problem("fit", f"{short_repr(value)} bukan cara penyesuaian yang dikenal",
                             "pakai pad (desain utuh, diberi bingkai) atau crop (desain dipotong memenuhi bingkai)"))
     return "pad"
+
+
+def _description(raw: Mapping, problems: list[Problem]) -> str:
+    value = raw.get("description")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        problems.append(Problem("description", f"harus berupa teks, bukan {_kind(value)}",
+                                'tulis gagasan konten sebagai teks, mis. description: "Liputan peresmian pasar"'))
+        return ""
+    if len(value) > MAX_DESCRIPTION:
+        problems.append(Problem("description", f"panjangnya {len(value)} karakter, lebih dari batas {MAX_DESCRIPTION}",
+                                f"persingkat description menjadi paling banyak {MAX_DESCRIPTION} karakter"))
+    return value.strip()
 
 
 def _notes(raw: Mapping, problems: list[Problem]) -> str:
@@ -330,10 +352,10 @@ def parse_brief(item_id: str, text: bytes | str, sops: Mapping[str, Any], channe
     brief = Brief(
         item_id=item_id,
         title=_text(raw, "title", problems, MAX_TITLE),
-        caption=_text(raw, "caption", problems),
+        caption="" if _delivered_later(raw, "caption", sops, sop_id) else _text(raw, "caption", problems),
         channels=chosen,
         sop=sop_id,
-        assets=_assets(item_id, raw, problems),
+        assets=() if _delivered_later(raw, "assets", sops, sop_id) else _assets(item_id, raw, problems),
         submitter=_submitter(raw, problems),
         event_date=_event_date(raw, problems),
         publish_at=_publish_at(raw, problems),
@@ -341,6 +363,7 @@ def parse_brief(item_id: str, text: bytes | str, sops: Mapping[str, Any], channe
         fit=_fit(raw, problems),
         notes=_notes(raw, problems),
         labels=_labels(raw, sops, sop_id, problems),
+        description=_description(raw, problems),
         digest=hashlib.sha256(text if isinstance(text, bytes) else text.encode()).hexdigest(),
     )
     _check_event_date_needed(brief, sops, problems)

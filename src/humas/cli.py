@@ -1,6 +1,8 @@
 """``humas``: the staff command line over the same bucket contract the pipeline uses.
 
     humas submit FOLDER        drop a content item (brief.yaml + its assets) into the inbox
+    humas deliver ITEM [FILE...] [--caption TEXT]
+                               hand a waiting work step your work: the narration and/or files (as --user)
     humas status [ITEM]        every item's state, or one item's history and links
     humas approve ITEM         approve the decision gate the item is waiting at (as yourself: --user)
     humas revise ITEM          send it back to the designer, with what to change
@@ -23,7 +25,8 @@ from pathlib import Path
 from humas import layout
 from humas.airflow_api import AirflowApi
 from humas.assets.cli import register as register_check
-from humas.brief import parse_brief
+from humas.brief import parse_brief, read_brief_bytes
+from humas.delivery import brief_with_delivery, by_metadata
 from humas.exceptions import HumasError, InvalidInputError
 from humas.profiles import channel_ids
 from humas.sop import available_sops
@@ -70,6 +73,47 @@ class _Progress:
               end="", flush=True)
 
 
+def _upload(store: Store, key: str, path: Path, by: str) -> None:
+    """One local file into the bucket, marked with who delivered it, with progress on one line."""
+    store.client.upload_file(str(path), store.bucket, key, ExtraArgs={"Metadata": by_metadata(by)},
+                             Callback=_Progress(path.name, path.stat().st_size))
+    print()
+
+
+def _who_delivers(args: argparse.Namespace, default: str = "") -> str:
+    """The login recorded as the person delivering: --user, else $HUMAS_USER, else ``default``."""
+    user = (args.user or _env().get("HUMAS_USER") or default).strip()
+    if not user:
+        raise HumasError("who delivers? pass --user LOGIN (your login in the roster) or set HUMAS_USER")
+    return user
+
+
+def cmd_deliver(args: argparse.Namespace) -> int:
+    """Hand a waiting work step its product: files beside the brief and listed in its assets, the narration as
+    its caption; every object written is marked with the person delivering."""
+    item_id = layout.check_item_id(args.item)
+    paths = [Path(name) for name in args.files]
+    absent = [str(p) for p in paths if not p.is_file()]
+    if absent or (not paths and args.caption is None):
+        raise HumasError(f"item {item_id}: " + (f"no such file: {', '.join(absent)}" if absent else
+                                                 "nothing to deliver: give files and/or --caption TEXT"))
+    store, user = open_store(), _who_delivers(args)
+    current = read_brief_bytes(store, item_id)
+    if current is None:
+        raise HumasError(f"item {item_id}: no brief in {layout.item_prefix(item_id)}; submit the idea first "
+                         "(humas submit FOLDER)")
+    parse_brief(item_id, current, available_sops(), channel_ids())  # a broken brief is fixed by hand first
+    names = [layout.check_asset_name(item_id, p.name) for p in paths]
+    updated = brief_with_delivery(current, args.caption, names)
+    parse_brief(item_id, updated, available_sops(), channel_ids())  # refused here, before anything is written
+    for name, path in zip(names, paths):  # files first, the brief last: the step sees a complete delivery
+        _upload(store, layout.asset_key(item_id, name), path, user)
+    store.put_bytes(layout.brief_key(item_id), updated, "application/yaml", metadata=by_metadata(user))
+    print(f"delivered to {item_id} as {user}" + (f": {', '.join(names)}" if names else "")
+          + (" and the narration" if args.caption is not None else "") + f"; follow it with: humas status {item_id}")
+    return 0
+
+
 def cmd_submit(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     item_id = layout.check_item_id(args.item or folder.resolve().name)
@@ -80,14 +124,11 @@ def cmd_submit(args: argparse.Namespace) -> int:
     missing = [name for name in brief.assets if not (folder / name).is_file()]
     if missing:
         raise HumasError(f"item {item_id}: assets {missing} are listed in brief.yaml but not in {folder}")
-    store = open_store()
+    store, user = open_store(), _who_delivers(args, brief.submitter)
     print(f"submitting {item_id} ({brief.sop}, {', '.join(brief.channels)})")
     for name in brief.assets:  # assets first, brief last: the dispatcher starts on a complete item
-        path = folder / name
-        store.client.upload_file(str(path), store.bucket, layout.asset_key(item_id, name),
-                                 Callback=_Progress(name, path.stat().st_size))
-        print()
-    store.put_bytes(layout.brief_key(item_id), brief_path.read_bytes(), "application/yaml")
+        _upload(store, layout.asset_key(item_id, name), folder / name, user)
+    store.put_bytes(layout.brief_key(item_id), brief_path.read_bytes(), "application/yaml", metadata=by_metadata(user))
     print(f"dropped into {layout.item_prefix(item_id)}; follow it with: humas status {item_id}")
     return 0
 
@@ -160,6 +201,8 @@ def _decide(args: argparse.Namespace, decision: str) -> int:
     review = _service(api, "GET", endpoint)
     print(f"{review['item_id']}: langkah {review['step']} ({review['activity']}) — {review['role']}")
     print(f"  {review['title']}")
+    if review.get("description"):
+        print(f"  {review['description']}")
     for channel, text in review["posts"].items():
         print(f"  [{channel}] " + (text.replace(chr(10), chr(10) + "    ") or "(story: tanpa teks)"))
     print(f"  pratinjau: {url}/humas/approvals/{review['item_id']}")
@@ -227,7 +270,15 @@ def build_parser() -> argparse.ArgumentParser:
     submit = sub.add_parser("submit", help="drop a content item folder into the inbox")
     submit.add_argument("folder")
     submit.add_argument("--item", help="item id (default: the folder's name)")
+    submit.add_argument("--user", help="your login, recorded as who delivered (default: $HUMAS_USER, else the "
+                                       "brief's submitter)")
     submit.set_defaults(func=cmd_submit)
+    deliver = sub.add_parser("deliver", help="hand the work step an item waits at your narration and/or files")
+    deliver.add_argument("item")
+    deliver.add_argument("files", nargs="*", help="photos or design files, in post order (added to assets)")
+    deliver.add_argument("--caption", help="the narration posted with the images (sets the brief's caption)")
+    deliver.add_argument("--user", help="your login in the roster (default: $HUMAS_USER), recorded as who delivered")
+    deliver.set_defaults(func=cmd_deliver)
     status = sub.add_parser("status", help="show items and their state")
     status.add_argument("item", nargs="?")
     status.set_defaults(func=cmd_status)

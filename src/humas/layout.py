@@ -17,6 +17,7 @@ One bucket holds everything. Who writes where:
     pipeline/<item>/review.json             system     what the gate now waiting shows its approver, and its digest
     pipeline/<item>/decisions/<stamp>-<gate>-<decision>.json  system  every decision taken, as signed
     pipeline/<item>/revision.json           system     the last "revise" decision: what the designer must change
+    pipeline/<item>/work/<step>.json        system     a work step's wait for its person: asked what, since when
     pipeline/<item>/publish/<channel>.json  system     publish state of one channel (exactly-once record)
     pipeline/<item>/receipt.json            system     the SOP's output: the link of every post
     pipeline/<item>/report.json|.html       system     the item's report (SOP records), written when it ends
@@ -161,6 +162,11 @@ def gate_of_decision_key(item_id: str, key: str) -> str | None:
 
 def revision_key(item_id: str) -> str:
     return pipeline_prefix(item_id) + "revision.json"
+
+
+def work_key(item_id: str, step: str) -> str:
+    """The record of one work step's wait for its person (what was asked, since when, delivered when)."""
+    return pipeline_prefix(item_id) + f"work/{step}.json"
 
 
 def publish_key(item_id: str, channel: str) -> str:

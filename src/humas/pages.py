@@ -120,9 +120,10 @@ def item_page(pending: "PendingReview", card: "Card | None", refusal: str, form_
     preview = (f"<section class='preview'><h2>Pratinjau</h2><img alt='Pratinjau desain {escape(pending.brief.title)}' "
                f"src='data:image/jpeg;base64,{base64.b64encode(pending.preview).decode()}'></section>"
                if pending.preview else "<p>(Belum ada desain pada langkah ini: tinjau ide dan narasinya.)</p>")
+    idea = f"<h2>Ide</h2><p>{escape(pending.brief.description)}</p>" if pending.brief.description else ""
     texts = "".join(f"<h2>Teks untuk {escape(channel)}</h2><pre>{escape(text) or '(story: tanpa teks)'}</pre>"
                     for channel, text in posts.items())
-    return page(pending.brief.title, f"{meta}{top}{preview}{texts}"
+    return page(pending.brief.title, f"{meta}{top}{idea}{preview}{texts}"
                 f"<p><small>Versi yang ditinjau: {escape(pending.review.digest[:16])}</small></p>")
 
 

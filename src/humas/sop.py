@@ -26,20 +26,26 @@ from humas.timetext import duration_words
 from humas.yamlio import load_strict
 
 __all__ = [
-    "GATE_STAGES", "STAGES", "STAGE_KINDS", "STEP_KINDS", "Role", "Sop", "StandardTime", "Step", "available_sops",
+    "DELIVERABLES", "GATE_STAGES", "STAGES", "STAGE_KINDS", "WORK_DELIVERS", "STEP_KINDS", "Role", "Sop", "StandardTime", "Step", "available_sops",
     "available_sops_report", "load_sop", "load_sops_report", "parse_sop", "sop_files",
 ]
 
 # The one table of what the pipeline does at each SOP stage. Each kind has one core module,
 # ``humas.steps.<kind>``, and one Airflow adapter (``humas_airflow.dag_factory.KIND_TASKS``):
-#   intake  the item enters the SOP (its brief checked again)
-#   work    someone makes the content (the design, checked and turned into renditions)
+#   intake  the item enters the SOP, or passes a step whose product the pipeline does not hold (its brief
+#           checked again)
+#   work    a person makes part of the content (``WORK_DELIVERS``): the step waits until they deliver it
 #   gate    a named role decides: approve, send back, or decline
 #   upload  the approved content is posted, exactly once, and the links recorded
 STAGE_KINDS: Mapping[str, str] = {
-    "idea_intake": "intake", "idea_consideration": "gate", "concept": "intake", "design": "work",
-    "correction": "gate", "decision": "gate", "upload": "upload",
+    "idea_intake": "intake", "idea_consideration": "gate", "assignment": "intake", "concept": "work",
+    "coverage": "work", "design": "work", "correction": "gate", "decision": "gate", "upload": "upload",
 }
+# What a person delivers at each work stage (a step's ``delivers`` may say otherwise): ``caption`` is the
+# narration (the brief's caption), ``assets`` the files to post (photos of the coverage, the design files).
+DELIVERABLES: tuple[str, ...] = ("caption", "assets")
+WORK_DELIVERS: Mapping[str, tuple[str, ...]] = {"concept": ("caption",), "coverage": ("assets",),
+                                                "design": ("assets",)}
 STAGES: tuple[str, ...] = tuple(STAGE_KINDS)
 STEP_KINDS: tuple[str, ...] = ("intake", "work", "gate", "upload")
 # Steps a human decides through a signed flag that the gate sees.
@@ -55,7 +61,7 @@ _HEADER: dict[str, tuple[bool, bool]] = {
 _TOP_KEYS = ("id", *_HEADER, "records", "roles", "labels", "steps", "assumptions")
 _ROLE_KEYS = ("id", "name")
 _STEP_KEYS = ("number", "activity", "actor", "stage", "time", "material", "output", "note", "when_label",
-              "revise_to")
+              "revise_to", "delivers")
 _TIME_KINDS: dict[str, str] = {"minutes": "duration", "before_event_minutes": "before_event", "flexible": "flexible"}
 _TIME_KEYS = ("text", *_TIME_KINDS)
 _TIME_EXAMPLE = ('{text: "30 menit", minutes: 30}, {text: "1 Hari sebelum pelaksanaan", '
@@ -113,6 +119,12 @@ class Step:
     note: str = ""
     when_label: str = ""  # a gate that applies only to briefs carrying this label (e.g. isu_strategis)
     revise_to: int | None = None  # where this gate's "revise" sends the run (default: the design before it)
+    delivers: tuple[str, ...] = ()  # a work step's products when they differ from its stage's (WORK_DELIVERS)
+
+    @property
+    def deliverables(self) -> tuple[str, ...]:
+        """What the step's person delivers (``DELIVERABLES``); none for a step that is not a work step."""
+        return self.delivers or WORK_DELIVERS.get(self.stage, ())
 
     @property
     def task_id(self) -> str:
@@ -167,6 +179,10 @@ class Sop:
     def gates(self) -> tuple[Step, ...]:
         """The steps a human approves through a flag, in order."""
         return tuple(step for step in self.steps if step.is_gate)
+
+    def delivered_by_work(self, what: str) -> bool:
+        """Whether a work step of this SOP produces ``what`` (``caption`` or ``assets``): a brief may omit it."""
+        return any(what in step.deliverables for step in self.steps)
 
     def design_before(self, step: Step) -> Step | None:
         """The last design step before ``step`` (where a "revise" decision sends the item back), if any."""
@@ -386,9 +402,24 @@ def _step(item: object, where: str, role_ids: set[str], labels: Mapping[str, str
                                   or not _is_positive_int(number) or revise_to >= number):
         problems.append(Problem(f"{where}.revise_to", f"{revise_to!r} is not an earlier step of this gate",
                                 "give the number of the step a 'revise' returns to (e.g. the design step)"))
+    delivers = _delivers(item, where, stage, problems)
     if len(problems) > before or time is None:
         return None
-    return Step(number, activity, actor, stage, time, material, output, note, when_label, revise_to)
+    return Step(number, activity, actor, stage, time, material, output, note, when_label, revise_to, delivers)
+
+
+def _delivers(item: Mapping[str, Any], where: str, stage: str, problems: list[Problem]) -> tuple[str, ...]:
+    """Optional ``delivers`` of a work step: what its person delivers, when it differs from its stage's."""
+    value = item.get("delivers")
+    if value is None:
+        return ()
+    if (STAGE_KINDS.get(stage) != "work" or not isinstance(value, list) or not value
+            or any(v not in DELIVERABLES for v in value) or len(set(value)) != len(value)):
+        problems.append(Problem(f"{where}.delivers", f"{value!r} is not a list of what a work step delivers",
+                                f"on a {'/'.join(WORK_DELIVERS)} step write e.g. delivers: [caption, assets] "
+                                f"(each of {', '.join(DELIVERABLES)} once), or leave it out"))
+        return ()
+    return tuple(value)
 
 
 def _time(step: Mapping[str, Any], where: str, problems: list[Problem]) -> StandardTime | None:

@@ -14,6 +14,8 @@ STATE_LABELS: dict[str, str] = {
     "received": "Diterima, menunggu diproses",
     "refused": "Ditolak: brief tidak valid",
     "in_step": "Sedang dikerjakan",
+    "awaiting_delivery": "Menunggu hasil kerja",
+    "delivered": "Hasil kerja diserahkan",
     "assets_failed": "Desain perlu diperbaiki",
     "assets_passed": "Desain lolos pemeriksaan",
     "awaiting_approval": "Menunggu persetujuan",

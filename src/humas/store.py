@@ -54,6 +54,15 @@ class Store:
             raise
         return ObjectInfo(key, meta["ContentLength"], meta["ETag"].strip('"'), meta["LastModified"])
 
+    def metadata(self, key: str) -> dict[str, str] | None:
+        """The object's user metadata (``x-amz-meta-*``, names lower-case without the prefix); None if absent."""
+        try:
+            return dict(self.client.head_object(Bucket=self.bucket, Key=key).get("Metadata") or {})
+        except self.client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
     def exists(self, key: str) -> bool:
         return self.head(key) is not None
 

@@ -18,7 +18,7 @@ from humas.steps.base import Declined, ItemStep, SendBack, WaitForChange, WaitUn
 from humas.steps.gate import current_review, decide_gate
 from humas.steps.intake import take_in
 from humas.steps.upload import publish_item
-from humas.steps.work import CORRECTION_WAIT, check_design
+from humas.steps.work import WORK_WAIT, do_work
 from s3_requests import SentRequests
 
 pytestmark = pytest.mark.integration
@@ -68,17 +68,17 @@ def test_a_brief_broken_by_an_edit_refuses_the_item_with_its_problems(store, sop
 
 def test_the_design_step_returns_its_manifest_and_waits_for_a_correction_after_a_revise(store, sops) -> None:
     _drop(store)
-    manifest = check_design(_step(store, sops, 2))
+    manifest = do_work(_step(store, sops, 2))
     assert manifest["ok"] and [r["channel"] for r in manifest["renditions"]] == ["facebook"]
     assert read_status(store, ITEM)["state"] == "assets_passed"
     files = {o.key: o.etag for o in store.list(layout.item_prefix(ITEM))}
     store.put_json(layout.revision_key(ITEM), {"assets": files})
-    assert check_design(_step(store, sops, 2)) == WaitForChange(layout.item_prefix(ITEM), files, CORRECTION_WAIT)
+    assert do_work(_step(store, sops, 2)) == WaitForChange(layout.item_prefix(ITEM), files, WORK_WAIT)
 
 
 def _at_gate(store, sops) -> tuple[ItemStep, dict]:
     _drop(store)
-    design = check_design(_step(store, sops, 2))
+    design = do_work(_step(store, sops, 2))
     earlier = {"step_1_concept": take_in(_step(store, sops, 1)), "step_2_design": design}
     return _step(store, sops, 3, earlier), earlier
 
@@ -215,7 +215,7 @@ def test_upload_checks_what_a_gate_before_the_design_approved_against_that_gate_
     _drop(store, sop="singkawang")
     gate = ItemStep(store, ITEM, sop, sop.steps[0])
     earlier = {"step_1_idea_consideration": {"decision": "approve", "review_digest": current_review(gate).digest}}
-    earlier["step_2_design"] = check_design(ItemStep(store, ITEM, sop, sop.steps[1], earlier=earlier.get))
+    earlier["step_2_design"] = do_work(ItemStep(store, ITEM, sop, sop.steps[1], earlier=earlier.get))
     platform = _Platform()
     receipt = publish_item(ItemStep(store, ITEM, sop, sop.steps[2], earlier=earlier.get), lambda channel: platform)
     assert receipt["complete"] and len(platform.posts) == 1

@@ -22,7 +22,7 @@ def test_deadlines_are_cumulative_standard_times_with_one_callback_per_timed_ste
 
 def test_a_flexible_step_gets_no_deadline(sops):
     sop = sops["kendal"]  # step 1 is event-relative, step 5 "Menyesuaikan"
-    assert [a.name for a in deadlines(sop)] == ["sla_step_2_concept", "sla_step_3_design", "sla_step_4_decision"]
+    assert [a.name for a in deadlines(sop)] == ["sla_step_2_assignment", "sla_step_3_design", "sla_step_4_decision"]
 
 
 def test_step_tasks_carry_the_sops_words_and_roles(sops):

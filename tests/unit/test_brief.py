@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -169,10 +170,17 @@ def test_digest_is_sha256_of_the_file(sops, channels) -> None:
 # ------------------------------------------------------------------------------------------- one bad field
 
 
+def _no_concept(sops: dict[str, Sop]) -> dict[str, Sop]:
+    """The SOPs with Singkawang's concept step read as an intake: no step of it delivers the narration."""
+    sop = sops["singkawang"]
+    steps = tuple(replace(s, stage="idea_intake") if s.stage == "concept" else s for s in sop.steps)
+    return {**sops, "singkawang": replace(sop, steps=steps)}
+
+
 @pytest.mark.parametrize("field", ["title", "caption", "submitter"])
 @pytest.mark.parametrize("value", [_DROP, "", "   ", None])
 def test_missing_or_empty_text_field(sops, channels, field: str, value: object) -> None:
-    problem = _only(_problems(_yaml(**{field: value}), sops, channels), field)
+    problem = _only(_problems(_yaml(**{field: value}), _no_concept(sops), channels), field)
     assert "belum diisi" in problem.message
     assert f"{field}:" in problem.fix
 
@@ -235,10 +243,29 @@ def test_sop_given_as_a_list_or_mapping_is_a_brief_problem(sops, channels, value
     _only(_problems(_yaml(sop=value), sops, channels), "sop")
 
 
-@pytest.mark.parametrize("value", [_DROP, [], "poster.jpg", None])
+@pytest.mark.parametrize("value", ["poster.jpg", 3])
 def test_assets_must_be_a_non_empty_list(sops, channels, value: object) -> None:
     problem = _only(_problems(_yaml(assets=value), sops, channels), "assets")
     assert "daftar nama file yang tidak kosong" in problem.message and "poster.jpg" in problem.fix
+
+
+@pytest.mark.parametrize("sop_id", ["singkawang", "kendal", "yogyakarta", "gunung_mas"])
+def test_an_idea_without_narration_or_files_is_a_brief_when_the_sops_work_steps_make_them(sops, channels,
+                                                                                         sop_id) -> None:
+    brief = parse_brief(ITEM, _yaml(sop=sop_id, caption=_DROP, assets=[], event_date="2026-12-01",
+                                    description="Liputan peresmian pasar rakyat"), sops, channels)
+    assert (brief.caption, brief.assets, brief.description) == ("", (), "Liputan peresmian pasar rakyat")
+
+
+def test_a_missing_narration_names_the_field_when_no_step_of_the_sop_writes_it(sops, channels) -> None:
+    problem = _only(_problems(_yaml(caption=_DROP, assets=_DROP), _no_concept(sops), channels), "caption")
+    assert "belum diisi" in problem.message
+
+
+@pytest.mark.parametrize("value, what", [(["a"], "bukan daftar"), ("x" * 2001, "2001 karakter")])
+def test_a_description_must_be_short_text(sops, channels, value: object, what: str) -> None:
+    problem = _only(_problems(_yaml(description=value), sops, channels), "description")
+    assert problem.message.startswith("harus berupa teks") or what in problem.message
 
 
 @pytest.mark.parametrize("index, bad", [(0, "../poster.jpg"), (1, "a/b.jpg"), (1, "brief.yaml"), (0, "..")])

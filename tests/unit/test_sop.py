@@ -55,7 +55,8 @@ def test_kendal_times_before_event_and_flexible(sops: dict[str, Sop]) -> None:
     assert first.time.text == "1 Hari sebelum pelaksanaan"
     assert (last.time.kind, last.time.minutes, last.time.text) == ("flexible", None, "Menyesuaikan")
     assert [step.time.minutes for step in sop.steps[1:4]] == [30, 180, 120]
-    assert [step.stage for step in sop.steps] == ["idea_intake", "concept", "design", "decision", "upload"]
+    assert [step.stage for step in sop.steps] == ["idea_intake", "assignment", "design", "decision", "upload"]
+    assert sop.steps[2].deliverables == ("caption", "assets")  # the staff report design, narration and photos
     assert [role.name for role in sop.roles] == ["Staf", "SubKoor PSDK", "Kabid IKP", "Kepala Dinas"]
     assert len(sop.records) == 2
 
@@ -64,7 +65,10 @@ def test_kendal_times_before_event_and_flexible(sops: dict[str, Sop]) -> None:
 def test_seven_step_sops_follow_every_stage(sops: dict[str, Sop], sop_id: str) -> None:
     sop = sops[sop_id]
     assert _budgets(sop) == [10, 10, 90, 90, 10, 10, 10]
-    assert tuple(step.stage for step in sop.steps) == STAGES
+    assert [step.stage for step in sop.steps] == ["idea_intake", "idea_consideration", "concept", "design",
+                                                  "correction", "decision", "upload"]
+    assert [step.kind for step in sop.steps[2:4]] == ["work", "work"]
+    assert [step.deliverables for step in sop.steps[2:4]] == [("caption",), ("assets",)]
     assert [step.number for step in sop.gates] == [2, 5, 6]
 
 
@@ -98,7 +102,7 @@ def test_task_ids_are_unique_and_stable(sops: dict[str, Sop]) -> None:
     assert [step.task_id for step in sops["singkawang"].steps] == [
         "step_1_concept", "step_2_design", "step_3_decision", "step_4_upload"]
     assert [step.task_id for step in sops["kendal"].steps] == [
-        "step_1_idea_intake", "step_2_concept", "step_3_design", "step_4_decision", "step_5_upload"]
+        "step_1_idea_intake", "step_2_assignment", "step_3_design", "step_4_decision", "step_5_upload"]
     for sop in sops.values():
         ids = [step.task_id for step in sop.steps]
         assert len(set(ids)) == len(ids)
@@ -234,6 +238,9 @@ MALFORMED = [
     ("upload not last", _break("steps.2.stage", "upload"), "steps[2].stage", "not the last step"),
     ("no design step", _break("steps.1.stage", "concept"), "steps", "no design step"),
     ("no gate before upload", _break("steps.2.stage", "design"), "steps", "no approval gate"),
+    ("delivers on a gate", _break("steps.2.delivers", ["caption"]), "steps[2].delivers", "not a list"),
+    ("delivers an unknown product", _break("steps.1.delivers", ["video"]), "steps[1].delivers", "not a list"),
+    ("delivers as text", _break("steps.1.delivers", "caption"), "steps[1].delivers", "not a list"),
     ("time missing", _break("steps.0.time", ...), "steps[0].time", "missing"),
     ("time as plain text", _break("steps.0.time", "30 menit"), "steps[0].time", "must be a mapping"),
     ("time without a kind", _break("steps.0.time", {"text": "30 menit"}), "steps[0].time", "no time kind"),

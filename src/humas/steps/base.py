@@ -111,9 +111,10 @@ class ItemStep:
         self.record(state, message or f"Langkah {self.step.number}: {self.step.activity}",
                     sop=self.sop.id, step_number=self.step.number, actor=self.step.actor)
 
-    def check_time(self) -> None:
-        """Compare the step's duration with its standard time as it ends; record and log a miss."""
-        late = sla.overrun(self.step, self.started, utcnow(), self.brief.event_date)
+    def check_time(self, since: datetime | None = None) -> None:
+        """Compare the step's duration (from ``since``, default this try's start) with its standard time as it
+        ends; record and log a miss."""
+        late = sla.overrun(self.step, since or self.started, utcnow(), self.brief.event_date)
         if late is None:
             return
         log.warning("SLA miss: item %s step %s late by %s", self.item_id, self.step.task_id, late)

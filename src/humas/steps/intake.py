@@ -1,8 +1,9 @@
-"""Intake steps ("idea_intake", "concept"): the item enters its SOP.
+"""Intake steps ("idea_intake", "assignment"): the item enters its SOP, or passes a step whose product the
+pipeline does not hold (Kendal's assignment of the staff).
 
 The dispatcher accepted the brief moments ago; it is checked again here because staff may have edited it
-since, and the narration is checked against every channel's limits (the asset checks repeat that before
-anyone approves). What this returns (the brief as accepted) is what the gates compare a later edit with.
+since, and the narration, when there is one yet, is checked against every channel's limits (the asset checks
+repeat that before anyone approves). What this returns (the brief as accepted) is what the gates compare a later edit with.
 """
 from __future__ import annotations
 
@@ -22,14 +23,16 @@ def take_in(item: "ItemStep") -> dict[str, Any]:
     item.enter()
     brief = item.brief
     log.info("item %s: %r for %s by %s", item.item_id, brief.title, ", ".join(brief.channels), brief.submitter)
-    for finding in caption_findings(brief.caption, item.item_id, list(brief.channels), dict(brief.placements or {})):
+    later = not brief.caption and item.sop.delivered_by_work("caption")  # a concept step will deliver it
+    for finding in [] if later else caption_findings(brief.caption, item.item_id, list(brief.channels),
+                                                     dict(brief.placements or {})):
         log.warning("caption %s [%s] %s", finding.code, finding.channel or "all", finding.message_en)
     item.check_time()
     return brief.to_dict()
 
 
 def accepted_submitter(item: "ItemStep") -> str:
-    """Who submitted the item, as the run's intake step accepted it (an edit of the brief cannot change it)."""
+    """Who submitted the item, as the run's first step accepted it (an edit of the brief cannot change it)."""
     first = item.sop.steps[0]
-    accepted = (item.earlier(first.task_id) or {}) if first.kind == "intake" else {}
+    accepted = (item.earlier(first.task_id) or {}) if first.kind in ("intake", "work") else {}
     return accepted.get("submitter") or item.brief.submitter

@@ -1,39 +1,191 @@
-"""Work steps ("design"): the design is checked, each channel's renditions and the preview are made.
+"""Work steps ("concept", "coverage", "design"): a person makes part of the content, and the step waits for it.
 
-A design that fails a check goes back to its maker with the findings, and the step waits (holding no worker
-slot) for a corrected file in the item's folder; so does a design an approver sent back until something in
-the folder changes. What this returns, the manifest of renditions with their digests, travels through
+Each work step has a product (``Step.deliverables``): the narration (the brief's ``caption``) for a concept,
+files (photos, design files: listed in the brief's ``assets`` and dropped beside it) for a coverage or a
+design. While its product is missing the step waits for its person, holding no worker slot, until something in
+the item's folder changes (``humas deliver`` or a drop into the bucket). The step's clock starts when it starts
+waiting (``start_waiting``, kept in ``work/<step>.json`` so it survives the wait) and stops at the delivery,
+which records who delivered (``humas.delivery.delivered_by``) and compares the time with the standard time. A
+product already there when the step starts is recorded as delivered already, and the step goes straight on.
+
+A design is then checked and each channel's renditions and the preview are made; a design that fails a check
+goes back to its maker with the findings and the step waits again, as it does after an approver sent it back,
+until the folder changes. The manifest the design returns (renditions and their digests) travels through
 Airflow to the gates and the upload, so what an approver signs and what is posted are pinned by it.
 """
 from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from humas import layout
+from humas import layout, sla
 from humas.assets import check_assets
 from humas.assets.limits import DEFAULT_LIMITS
+from humas.delivery import delivered_by
+from humas.exceptions import RosterError
 from humas.platforms import text_with_reference
 from humas.review import sha256
+from humas.roster import load_roster
+from humas.status import read_status, utcnow
 from humas.steps.base import WaitForChange
+from humas.timetext import duration_words, wib
 
 if TYPE_CHECKING:
     from humas.assets import AssetReview
     from humas.steps.base import ItemStep
 
 log = logging.getLogger(__name__)
-# How long a design step keeps waiting for a corrected file; lateness is reported long before by the SLA.
-CORRECTION_WAIT = timedelta(days=14)
+# How long a work step keeps waiting for its person; lateness is reported long before by the SLA.
+WORK_WAIT = timedelta(days=14)
+# States in which the person was already told what to deliver at this step (a send-back): a wait keeps them.
+_TOLD_STATES = ("assets_failed", "revision_requested")
 
 
-def check_design(item: "ItemStep") -> dict[str, Any] | WaitForChange:
-    """Check the brief's design files for every channel; the manifest, or a wait for a corrected file."""
-    brief, files = item.brief, item.files()
+def do_work(item: "ItemStep") -> dict[str, Any] | WaitForChange:
+    """The step's product once its person has delivered it (a design checked): what the step returns, or a
+    wait for the delivery."""
+    files = item.files()
     revision = item.store.get_json(layout.revision_key(item.item_id)) or {}
     if revision.get("assets") == files:  # sent back for revision and nothing changed yet: wait for it
-        return _wait_for_correction(item, files)
+        return wait_for_delivery(item, files, "perbaikan sesuai catatan revisi")
+    missing = _missing(item, files)
+    if missing:
+        return wait_for_delivery(item, files, missing)
+    if item.step.stage == "design":
+        return _check_design(item, files)
+    return {**item.brief.to_dict(), "delivery": _record_delivery(item, files)}
+
+
+def _missing(item: "ItemStep", files: dict[str, str]) -> str:
+    """What the step's person has yet to deliver, in words; empty when it is all there."""
+    wants, brief, missing = item.step.deliverables, item.brief, []
+    if "caption" in wants and not brief.caption:
+        missing.append("narasi (caption di brief.yaml)")
+    if "assets" in wants:
+        new = _new_files(item)
+        absent = [name for name in new if layout.asset_key(item.item_id, name) not in files]
+        if not new:
+            missing.append("berkas (foto atau desain, dicantumkan di assets brief.yaml)")
+        elif absent:
+            missing.append(f"berkas {', '.join(absent)}")
+    return " dan ".join(missing)
+
+
+def _new_files(item: "ItemStep") -> list[str]:
+    """The brief's files that no earlier work step of this run delivered (a design after a coverage waits for
+    its own files, not the photos)."""
+    earlier: set[str] = set()
+    for step in item.sop.steps[: item.step.number - 1]:
+        if step.kind == "work":
+            earlier.update(((item.earlier(step.task_id) or {}).get("delivery") or {}).get("files") or [])
+    return [name for name in item.brief.assets if name not in earlier]
+
+
+def wait_for_delivery(item: "ItemStep", files: dict[str, str], what: str) -> WaitForChange:
+    """Start (or go on) waiting for the step's person to deliver ``what``: until the item's folder changes."""
+    start_waiting(item, what)
+    return WaitForChange(layout.item_prefix(item.item_id), files, WORK_WAIT)
+
+
+def start_waiting(item: "ItemStep", what: str) -> dict[str, Any]:
+    """THE moment a work step starts waiting for its role to deliver ``what`` by its due time.
+
+    Writes the wait's record (``layout.work_key``: asked what, of which role, since when, due when) and tells
+    the item's status, once per wait: a resumed or retried try finds the wait open and keeps its clock. This is
+    the one place to hook a message to the person asked. Returns the record.
+    """
+    key = layout.work_key(item.item_id, item.step.task_id)
+    record = item.store.get_json(key) or {}
+    is_open = bool(record.get("since")) and not record.get("delivered_at")
+    if is_open and record.get("asked") == what:
+        return record
+    since = datetime.fromisoformat(record["since"]) if is_open else utcnow()
+    due = _due(item, since)
+    record = {"step": item.step.task_id, "role": item.step.actor, "asked": what, "since": since.isoformat(),
+              "due": due.isoformat() if due else None}
+    item.store.put_json(key, record)
+    message = (f"Menunggu {item.role_name} menyerahkan {what} untuk langkah {item.step.number} "
+               f"({item.step.activity})" + (f", paling lambat {wib(due)}" if due else "") +
+               f": unggah ke folder item atau jalankan humas deliver {item.item_id}")
+    status = read_status(item.store, item.item_id) or {}
+    if status.get("step") == item.step.task_id and status.get("state") in _TOLD_STATES:
+        item.note("awaiting_delivery", message, asked=what, role=item.step.actor)
+    else:
+        item.enter("awaiting_delivery", message)
+    return record
+
+
+def _due(item: "ItemStep", since: datetime) -> datetime | None:
+    """When the delivery is due: the wait's start + the standard time, or the event-relative due moment."""
+    if item.step.time.kind == "duration" and item.step.time.minutes:
+        return since + timedelta(minutes=item.step.time.minutes)
+    return sla.event_due(item.step, item.brief.event_date)
+
+
+def _record_delivery(item: "ItemStep", folder: dict[str, str]) -> dict[str, Any]:
+    """Record that the step's product is here: who delivered it, after how long (or that it was there already),
+    compared with the standard time. Returns the delivery; a later try over the same folder (a retry after the
+    delivery was recorded) gets the delivery as recorded."""
+    key = layout.work_key(item.item_id, item.step.task_id)
+    record = item.store.get_json(key) or {}
+    if record.get("delivered_at") and record.get("folder") == folder and record.get("delivery"):
+        return record["delivery"]
+    waited = bool(record.get("since")) and not record.get("delivered_at")
+    now, by = utcnow(), _deliverers(item)
+    files = _new_files(item) if "assets" in item.step.deliverables else []
+    delivery: dict[str, Any] = {"step": item.step.task_id, "by": by, "files": files,
+                                "already": not waited, "delivered_at": now.isoformat()}
+    who = _who(item, by)
+    if waited:
+        since = datetime.fromisoformat(record["since"])
+        delivery.update(since=since.isoformat(), waited_seconds=int((now - since).total_seconds()))
+        message = (f"Langkah {item.step.number}: {record.get('asked', 'hasil kerja')} diserahkan oleh {who} "
+                   f"setelah {duration_words(now - since)} (waktu baku {item.step.time.describe()})")
+    else:
+        message = f"Langkah {item.step.number} ({item.step.activity}): hasil kerja sudah ada saat langkah dimulai ({who})"
+    item.store.put_json(key, {**record, "step": item.step.task_id, "delivered_at": now.isoformat(), "by": by,
+                              "folder": folder, "delivery": delivery})
+    item.record("delivered", message, delivery=delivery)
+    item.check_time(datetime.fromisoformat(record["since"]) if waited else None)
+    return delivery
+
+
+def _deliverers(item: "ItemStep") -> dict[str, str | None]:
+    """Who delivered each part of the step's product: the narration (the brief) and each new file."""
+    by: dict[str, str | None] = {}
+    if "caption" in item.step.deliverables:
+        by["caption"] = delivered_by(item.store, layout.brief_key(item.item_id))
+    if "assets" in item.step.deliverables:
+        for name in _new_files(item):
+            by[name] = delivered_by(item.store, layout.asset_key(item.item_id, name))
+    return by
+
+
+def _who(item: "ItemStep", by: dict[str, str | None]) -> str:
+    """The deliverers by name, each flagged when the roster does not give them the step's role."""
+    try:
+        roster = load_roster(item.sop)
+    except RosterError as exc:  # naming people is a courtesy: a broken roster must not hold the work up
+        log.warning("item %s: deliverers named by login only: %s", item.item_id, exc)
+        roster = None
+    names = []
+    for login in dict.fromkeys(by.values()):
+        person = roster.person(login) if login and roster else None
+        if person is None:
+            names.append((f"{login} (tidak ada di roster)" if roster else login) if login
+                         else "pengirim tidak diketahui")
+        elif item.step.actor not in person.roles:
+            names.append(f"{person.name} (bukan {item.role_name} menurut roster)")
+        else:
+            names.append(person.name)
+    return ", ".join(names) or "pengirim tidak diketahui"
+
+
+def _check_design(item: "ItemStep", files: dict[str, str]) -> dict[str, Any] | WaitForChange:
+    """Check the brief's design files for every channel; the manifest, or a wait for a corrected file."""
+    brief = item.brief
     # Enough of each file to refuse a huge one without holding it all in memory.
     limit = DEFAULT_LIMITS.max_input_bytes + 1
     assets = [(name, item.store.get_bytes(layout.asset_key(item.item_id, name), limit) or b"")
@@ -46,16 +198,12 @@ def check_design(item: "ItemStep") -> dict[str, Any] | WaitForChange:
     log.info("asset findings for %s:\n%s", item.item_id, checked.to_markdown())
     if not checked.ok:
         _send_back_to_maker(item, checked)
-        return _wait_for_correction(item, files)
+        return wait_for_delivery(item, files, "berkas desain perbaikan (lihat temuan pemeriksaan)")
+    delivery = _record_delivery(item, files)
     item.record("assets_passed", f"{len(checked.renditions)} berkas siap unggah",
                 links={"findings": layout.findings_key(item.item_id, "md"),
                        "preview": layout.preview_key(item.item_id)})
-    item.check_time()
-    return manifest
-
-
-def _wait_for_correction(item: "ItemStep", files: dict[str, str]) -> WaitForChange:
-    return WaitForChange(layout.item_prefix(item.item_id), files, CORRECTION_WAIT)
+    return {**manifest, "delivery": delivery}
 
 
 def _write_check(item: "ItemStep", checked: "AssetReview", files: dict[str, str]) -> dict[str, Any]:

@@ -1,0 +1,179 @@
+"""Work steps that wait for people (``humas.steps.work``) over a real S3 server, without Airflow: an item that
+enters as an idea waits at its concept step for the narration and at its design step for the files, each wait
+timed from its start against the step's standard time, and the person who delivered recorded; an item that
+arrives complete goes straight through. Deliveries are made as staff make them: ``humas deliver``."""
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+from PIL import Image
+
+from humas import layout
+from humas.cli import main as humas
+from humas.delivery import brief_with_delivery, by_metadata, delivered_by
+from humas.sop import parse_sop
+from humas.status import read_events, read_status
+from humas.steps.base import ItemStep, WaitForChange
+from humas.steps.work import WORK_WAIT, do_work
+
+pytestmark = pytest.mark.integration
+
+ITEM = "ide-pasar-rakyat"
+IDEA = {"title": "Peresmian Pasar Rakyat", "description": "Wali Kota meresmikan pasar rakyat Beringharjo baru",
+        "channels": ["facebook"], "sop": "yogyakarta", "submitter": "ygy.nina"}
+CAPTION = "Pasar rakyat baru diresmikan hari ini #Jogja"
+
+
+def _jpeg(blue: int = 147) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (1080, 1350), (0, 82, blue)).save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+@pytest.fixture()
+def cli(monkeypatch: pytest.MonkeyPatch, store, s3_server: str) -> None:
+    """The humas CLI pointed at the test bucket."""
+    for key, value in {"HUMAS_S3_ENDPOINT_URL": s3_server, "HUMAS_BUCKET": store.bucket,
+                       "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("HUMAS_USER", raising=False)
+
+
+def _idea(store, **changes) -> None:
+    store.put_bytes(layout.brief_key(ITEM), yaml.safe_dump({**IDEA, **changes}).encode(), "application/yaml",
+                    metadata=by_metadata(IDEA["submitter"]))
+
+
+def _step(store, sop, number: int, earlier: dict | None = None) -> ItemStep:
+    return ItemStep(store, ITEM, sop, sop.steps[number - 1], earlier=(earlier or {}).get)
+
+
+def _backdate_wait(store, task_id: str, minutes: int) -> None:
+    """Move the wait's start back, as if the person had taken ``minutes`` to deliver."""
+    record = store.get_json(layout.work_key(ITEM, task_id))
+    since = datetime.fromisoformat(record["since"]) - timedelta(minutes=minutes)
+    store.put_json(layout.work_key(ITEM, task_id), {**record, "since": since.isoformat()})
+
+
+def test_a_concept_step_waits_for_the_narration_and_keeps_its_clock_across_tries(store, sops) -> None:
+    _idea(store)
+    sop = sops["yogyakarta"]
+    outcome = do_work(_step(store, sop, 3))
+    files = {o.key: o.etag for o in store.list(layout.item_prefix(ITEM))}
+    assert outcome == WaitForChange(layout.item_prefix(ITEM), files, WORK_WAIT)
+    status = read_status(store, ITEM)
+    assert (status["state"], status["step"]) == ("awaiting_delivery", "step_3_concept")
+    assert "Tim Konten" in status["message"] and "narasi" in status["message"] and "WIB" in status["message"]
+    record = store.get_json(layout.work_key(ITEM, "step_3_concept"))
+    since = datetime.fromisoformat(record["since"])
+    assert datetime.fromisoformat(record["due"]) - since == timedelta(minutes=90)
+    # a resumed or retried try goes on waiting on the same clock, and does not announce the wait again
+    assert isinstance(do_work(_step(store, sop, 3)), WaitForChange)
+    assert store.get_json(layout.work_key(ITEM, "step_3_concept"))["since"] == record["since"]
+    assert [e["state"] for e in read_events(store, ITEM)].count("awaiting_delivery") == 1
+
+
+def test_the_narration_delivered_late_is_timed_from_the_wait_and_names_who_delivered(store, sops, cli) -> None:
+    _idea(store)
+    sop = sops["yogyakarta"]
+    do_work(_step(store, sop, 3))
+    _backdate_wait(store, "step_3_concept", 100)  # the Tim Konten took 1 h 40 min; the standard is 90 min
+    assert humas(["deliver", ITEM, "--caption", CAPTION, "--user", "ygy.tari"]) == 0
+    result = do_work(_step(store, sop, 3))  # a fresh try: its own start would make it look on time
+    delivery = result["delivery"]
+    assert result["caption"] == CAPTION and result["submitter"] == "ygy.nina"
+    assert delivery["by"] == {"caption": "ygy.tari"} and not delivery["already"]
+    assert 100 * 60 <= delivery["waited_seconds"] < 101 * 60
+    events = read_events(store, ITEM)
+    delivered = next(e for e in events if e["state"] == "delivered")
+    assert "Tari Wulandari" in delivered["message"] and "1 jam 40 menit" in delivered["message"]
+    late = [e for e in events if e["state"] == "sla_missed"]
+    assert len(late) == 1 and "1 jam 30 menit" in late[0]["message"] and "Tim Konten" in late[0]["message"]
+    assert store.get_json(layout.work_key(ITEM, "step_3_concept"))["delivered_at"] == delivery["delivered_at"]
+    # a retry after the delivery was recorded (Airflow may run a resumed task again) reports the same delivery
+    assert do_work(_step(store, sop, 3))["delivery"] == delivery
+    assert [e["state"] for e in read_events(store, ITEM)].count("delivered") == 1
+
+
+def test_the_design_waits_for_its_files_then_checks_them_and_records_the_designer(store, sops, cli,
+                                                                                 tmp_path: Path) -> None:
+    _idea(store, caption=CAPTION)
+    sop = sops["yogyakarta"]
+    concept = do_work(_step(store, sop, 3))
+    assert concept["delivery"]["already"]  # the narration came with the idea: nothing to wait for
+    earlier = {"step_3_concept": concept}
+    wait = do_work(_step(store, sop, 4, earlier))
+    assert isinstance(wait, WaitForChange)
+    assert "Desainer/Editor" in read_status(store, ITEM)["message"]
+    (tmp_path / "poster.jpg").write_bytes(_jpeg())
+    assert humas(["deliver", ITEM, str(tmp_path / "poster.jpg"), "--user", "ygy.yoga"]) == 0
+    manifest = do_work(_step(store, sop, 4, earlier))
+    assert manifest["ok"] and [r["name"] for r in manifest["renditions"]] == ["01-poster.jpg"]
+    assert manifest["delivery"]["by"] == {"poster.jpg": "ygy.yoga"} and manifest["delivery"]["files"] == ["poster.jpg"]
+    assert read_status(store, ITEM)["state"] == "assets_passed"
+    assert not any(e["state"] == "sla_missed" for e in read_events(store, ITEM))  # delivered within 90 min
+
+
+def test_an_item_that_arrives_complete_goes_straight_through_recorded_as_delivered_already(store, sops) -> None:
+    store.put_bytes(layout.asset_key(ITEM, "poster.jpg"), _jpeg(), "image/jpeg")
+    _idea(store, sop="singkawang", submitter="skw.ayu", caption=CAPTION, assets=["poster.jpg"])
+    sop = sops["singkawang"]
+    concept = do_work(_step(store, sop, 1))
+    design = do_work(_step(store, sop, 2, {"step_1_concept": concept}))
+    assert concept["delivery"]["already"] and design["delivery"]["already"] and design["ok"]
+    delivered = [e for e in read_events(store, ITEM) if e["state"] == "delivered"]
+    assert [e["step"] for e in delivered] == ["step_1_concept", "step_2_design"]
+    assert all("sudah ada saat langkah dimulai" in e["message"] for e in delivered)
+    assert "since" not in store.get_json(layout.work_key(ITEM, "step_1_concept"))  # it never waited
+
+
+def test_a_delivery_by_someone_outside_the_role_or_unsigned_is_recorded_as_such(store, sops) -> None:
+    _idea(store)
+    sop = sops["yogyakarta"]
+    do_work(_step(store, sop, 3))
+    brief = store.get_bytes(layout.brief_key(ITEM))
+    store.put_bytes(layout.brief_key(ITEM), brief_with_delivery(brief, CAPTION, []), "application/yaml",
+                    metadata=by_metadata("ygy.nina"))
+    message = do_work(_step(store, sop, 3)) and read_status(store, ITEM)["message"]
+    assert "Nina Puspita (bukan Tim Konten menurut roster)" in message
+    store.put_bytes(layout.brief_key(ITEM), brief, "application/yaml")  # dropped with another tool: no name
+    assert delivered_by(store, layout.brief_key(ITEM)) is None
+
+
+def test_a_design_after_a_coverage_waits_for_files_beyond_the_photos(store, sops, cli, tmp_path: Path) -> None:
+    raw = yaml.safe_load(Path(sops["yogyakarta"].path).read_text())
+    raw["steps"][2].update(stage="coverage", activity="Meliput dan mendokumentasikan kegiatan",
+                           time={"text": "2 jam", "minutes": 120})
+    sop = parse_sop(raw, "coverage-test")
+    _idea(store, caption=CAPTION)
+    for blue, name in enumerate(("foto.jpg", "poster.jpg")):
+        (tmp_path / name).write_bytes(_jpeg(100 + 50 * blue))
+    assert isinstance(do_work(_step(store, sop, 3)), WaitForChange)
+    assert "berkas" in read_status(store, ITEM)["message"]
+    assert humas(["deliver", ITEM, str(tmp_path / "foto.jpg"), "--user", "ygy.tari"]) == 0
+    coverage = do_work(_step(store, sop, 3))
+    assert coverage["delivery"]["files"] == ["foto.jpg"] and coverage["delivery"]["by"] == {"foto.jpg": "ygy.tari"}
+    earlier = {"step_3_coverage": coverage}
+    assert isinstance(do_work(_step(store, sop, 4, earlier)), WaitForChange)  # the photos are not the design
+    assert humas(["deliver", ITEM, str(tmp_path / "poster.jpg"), "--user", "ygy.yoga"]) == 0
+    design = do_work(_step(store, sop, 4, earlier))
+    assert [r["name"] for r in design["renditions"]] == ["01-foto.jpg", "02-poster.jpg"]
+    assert design["delivery"]["by"] == {"poster.jpg": "ygy.yoga"}
+
+
+def test_deliver_refuses_a_delivery_that_would_break_the_brief_and_writes_nothing(store, cli, tmp_path: Path,
+                                                                                capsys) -> None:
+    _idea(store)
+    before = store.get_bytes(layout.brief_key(ITEM))
+    (tmp_path / "brief.yaml").write_bytes(b"x")
+    assert humas(["deliver", ITEM, str(tmp_path / "brief.yaml"), "--user", "ygy.yoga"]) == 1
+    assert humas(["deliver", ITEM, "--user", "ygy.yoga"]) == 1
+    assert humas(["deliver", "no-such-item", "--caption", "x", "--user", "ygy.yoga"]) == 1
+    assert humas(["deliver", ITEM, "--caption", CAPTION]) == 1  # nobody named
+    assert "--user" in capsys.readouterr().err
+    assert store.get_bytes(layout.brief_key(ITEM)) == before
+    assert [o.key for o in store.list(layout.item_prefix(ITEM))] == [layout.brief_key(ITEM)]
