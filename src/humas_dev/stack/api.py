@@ -27,7 +27,10 @@ def wait_for_dags(cfg: StackConfig, dag_ids: list[str], timeout: float = 180) ->
     deadline = time.monotonic() + timeout
     missing = set(dag_ids)
     while time.monotonic() < deadline:
-        missing = {d for d in missing if api_get(cfg, f"/api/v2/dags/{d}").status_code != 200}
+        try:
+            missing = {d for d in missing if api_get(cfg, f"/api/v2/dags/{d}").status_code != 200}
+        except requests.RequestException:  # an API server still starting on a busy machine: ask again
+            pass
         if not missing:
             return
         time.sleep(2)
