@@ -85,10 +85,10 @@ def test_sop_dag_tasks_follow_the_sop_steps_in_order(parsed, sops):
         assert "sop" in dag["tags"] and sop.id in dag["tags"]
 
 
-def test_every_timed_step_gets_a_run_deadline(parsed, sops):
+def test_every_timed_step_gets_a_run_deadline_and_a_reminder(parsed, sops):
     for sop in sops.values():
         timed = [s for s in sop.steps if s.time.kind == "duration"]
-        assert parsed["dags"][sop.dag_id]["deadlines"] == len(timed)
+        assert parsed["dags"][sop.dag_id]["deadlines"] == 2 * len(timed)
 
 
 def test_in_a_burst_new_items_are_checked_first_then_later_steps_outrank_earlier_ones(parsed, sops):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from humas import layout
 from humas.assets import check_assets
 from humas.assets.limits import DEFAULT_LIMITS
+from humas.notify import notify_work_request
 from humas.platforms import text_with_reference
 from humas.review import sha256
 from humas.steps.base import WaitForChange
@@ -46,6 +47,8 @@ def check_design(item: "ItemStep") -> dict[str, Any] | WaitForChange:
     log.info("asset findings for %s:\n%s", item.item_id, checked.to_markdown())
     if not checked.ok:
         _send_back_to_maker(item, checked)
+        notify_work_request(item, f"perbaiki desain: {_errors_words(checked)}; unggah berkas perbaikan dengan nama "
+                                  "yang sama ke folder konten", manifest["review_id"][:16])
         return _wait_for_correction(item, files)
     item.record("assets_passed", f"{len(checked.renditions)} berkas siap unggah",
                 links={"findings": layout.findings_key(item.item_id, "md"),
@@ -78,9 +81,14 @@ def _write_check(item: "ItemStep", checked: "AssetReview", files: dict[str, str]
             "preview_sha256": sha256(checked.preview or b"")}
 
 
+def _errors_words(checked: "AssetReview") -> str:
+    """The failed checks, one per file, in the words the designer reads."""
+    return "; ".join(f"{f.asset or 'caption'}: {f.message_id}" for f in checked.findings if f.severity == "error")
+
+
 def _send_back_to_maker(item: "ItemStep", checked: "AssetReview") -> None:
     errors = [f for f in checked.findings if f.severity == "error"]
-    message = "; ".join(f"{f.asset or 'caption'}: {f.message_id}" for f in errors)
+    message = _errors_words(checked)
     item.record("assets_failed", f"Desain dikembalikan ke {item.role_name}: {message}. "
                                  f"Unggah berkas perbaikan ke {layout.item_prefix(item.item_id)}",
                 findings=[f.to_dict() for f in errors], links={"findings": layout.findings_key(item.item_id, "md")})
