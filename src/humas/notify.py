@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from humas import layout, outbox, sla
-from humas.exceptions import ItemRefused
+from humas.exceptions import ItemRefused, RosterError
 from humas.outbox import Message
 from humas.roster import load_roster
 from humas.status import utcnow
@@ -60,13 +60,18 @@ def _footer(item_id: str) -> str:
     return f"\n\nKode konten: {item_id} (lihat: humas status {item_id})"
 
 
-def tell(item: "ItemStep", kind: str, people: Iterable["Person"], message_for: Callable[["Person"], Message],
-         round_: str = "0", step: "Step | None" = None) -> int:
-    """Create one notice per person (once), note who has no contact details, and deliver when a transport is
-    given; how many notices this call created."""
-    roster = load_roster(item.sop)
+def tell(item: "ItemStep", kind: str, people: Callable[["Roster"], Iterable["Person"]],
+         message_for: Callable[["Person"], Message], round_: str = "0", step: "Step | None" = None) -> int:
+    """Create one notice per person ``people(roster)`` names (once), note who has no contact details, and
+    deliver when a transport is given; how many notices this call created. Never fails the step: a roster
+    that does not load is logged (the approval page and ``humas status`` say the same)."""
+    try:
+        roster = load_roster(item.sop)
+    except RosterError as exc:
+        log.warning("item %s: no %s notice: %s", item.item_id, kind, exc)
+        return 0
     created = 0
-    for person in people:
+    for person in people(roster):
         folder = layout.notice_folder(item.item_id, (step or item.step).task_id, kind, round_, person.id)
         record = outbox.post(item.store, folder, person, message_for(person))
         created += record is not None
@@ -85,9 +90,14 @@ _KIND_WORDS = {"approval_request": "permintaan persetujuan", "work_request": "pe
                "published": "hasil unggah", "publish_failed": "gagal unggah", "digest": "ringkasan harian"}
 
 
-def holders(item: "ItemStep", role: str, *, besides: str | None = None) -> list["Person"]:
-    """The people holding ``role`` in the item's roster (leaving out ``besides``, e.g. the submitter)."""
-    return [p for p in load_roster(item.sop).holders(role) if p.id != besides]
+def holders(role: str, *, besides: str | None = None) -> Callable[["Roster"], list["Person"]]:
+    """The people holding ``role`` (leaving out ``besides``, e.g. the submitter), from the roster given."""
+    return lambda roster: [p for p in roster.holders(role) if p.id != besides]
+
+
+def one(person_id: str) -> Callable[["Roster"], list["Person"]]:
+    """The one person ``person_id`` (nobody if the roster does not list them)."""
+    return lambda roster: [p for p in [roster.person(person_id)] if p]
 
 
 def notify_approval_request(item: "ItemStep", submitter: str, round_: str) -> int:
@@ -100,7 +110,7 @@ def notify_approval_request(item: "ItemStep", submitter: str, round_: str) -> in
                 f"Periksa dan putuskan di: {approval_link(item.item_id)}" + _footer(item.item_id))
         return Message(f"Persetujuan diperlukan: {title}", text, "approval_request", item.item_id)
 
-    return tell(item, "approval_request", holders(item, item.step.actor, besides=submitter), message, round_)
+    return tell(item, "approval_request", holders(item.step.actor, besides=submitter), message, round_)
 
 
 def notify_work_request(item: "ItemStep", what: str, round_: str, due: datetime | None = None) -> int:
@@ -114,7 +124,7 @@ def notify_work_request(item: "ItemStep", what: str, round_: str, due: datetime 
                 f"{item.step.number}, {item.step.activity}.\nYang diperlukan: {what}\n{when}" + _footer(item.item_id))
         return Message(f"Pekerjaan diminta: {title}", text, "work_request", item.item_id)
 
-    return tell(item, "work_request", holders(item, item.step.actor), message, round_)
+    return tell(item, "work_request", holders(item.step.actor), message, round_)
 
 
 def notify_reminder(item: "ItemStep", due: datetime, now: datetime | None = None) -> int:
@@ -128,7 +138,7 @@ def notify_reminder(item: "ItemStep", due: datetime, now: datetime | None = None
                 + _footer(item.item_id))
         return Message(f"Pengingat: {title}", text, "reminder", item.item_id)
 
-    return tell(item, "reminder", holders(item, item.step.actor), message)
+    return tell(item, "reminder", holders(item.step.actor), message)
 
 
 def notify_missed(item: "ItemStep", deadline: datetime, now: datetime | None = None) -> int:
@@ -141,12 +151,15 @@ def notify_missed(item: "ItemStep", deadline: datetime, now: datetime | None = N
                 f"{wib(deadline)}. Mohon segera diselesaikan." + _footer(item.item_id))
         return Message(f"Terlambat: {title}", text, "missed", item.item_id)
 
-    count = tell(item, "missed", holders(item, item.step.actor), to_holder)
+    count = tell(item, "missed", holders(item.step.actor), to_holder)
     return count + _escalate(item, what, late, deadline)
 
 
 def _escalate(item: "ItemStep", what: str, late: str, deadline: datetime) -> int:
-    roster: "Roster" = load_roster(item.sop)
+    try:
+        roster = load_roster(item.sop)
+    except RosterError:
+        return 0  # logged by tell()
     boss = roster.supervisor_of(item.step.actor)
     if boss is None:
         item.note("notice_skipped", f"Keterlambatan {item.role_name} tidak dieskalasi: roster tidak menyebut "
@@ -160,7 +173,7 @@ def _escalate(item: "ItemStep", what: str, late: str, deadline: datetime) -> int
                 f"{item.sop.role(boss).name}." + _footer(item.item_id))
         return Message(f"Eskalasi keterlambatan: {item.brief.title}", text, "escalation", item.item_id)
 
-    return tell(item, "escalation", roster.holders(boss), message)
+    return tell(item, "escalation", holders(boss), message)
 
 
 def notify_decision(item: "ItemStep", decision: str, who: str, comment: str, submitter: str, round_: str) -> int:
@@ -176,7 +189,7 @@ def notify_decision(item: "ItemStep", decision: str, who: str, comment: str, sub
                 f"{item.step.activity}), {wib(utcnow())}." + _footer(item.item_id))
         return Message(f"Keputusan: {title}", text, kind, item.item_id)
 
-    return tell(item, kind, _person(item, submitter), message, round_)
+    return tell(item, kind, one(submitter), message, round_)
 
 
 def notify_published(item: "ItemStep", posts: list[dict[str, str]], submitter: str) -> int:
@@ -188,7 +201,7 @@ def notify_published(item: "ItemStep", posts: list[dict[str, str]], submitter: s
                 f"Tautan postingan:\n{links}" + _footer(item.item_id))
         return Message(f"Sudah diunggah: {item.brief.title}", text, "published", item.item_id)
 
-    return tell(item, "published", _person(item, submitter), message)
+    return tell(item, "published", one(submitter), message)
 
 
 def notify_publish_failed(item: "ItemStep", failures: dict[str, str]) -> int:
@@ -201,12 +214,7 @@ def notify_publish_failed(item: "ItemStep", failures: dict[str, str]) -> int:
                 "yang sudah tayang tidak diunggah dua kali. Jika tetap gagal, hubungi admin pipeline." + _footer(item.item_id))
         return Message(f"Gagal diunggah: {item.brief.title}", text, "publish_failed", item.item_id)
 
-    return tell(item, "publish_failed", holders(item, item.step.actor), message)
-
-
-def _person(item: "ItemStep", person_id: str) -> list["Person"]:
-    person = load_roster(item.sop).person(person_id)
-    return [person] if person else []
+    return tell(item, "publish_failed", holders(item.step.actor), message)
 
 
 def reminder_offset(step: "Step") -> timedelta | None:
