@@ -67,8 +67,9 @@ def test_every_dag_file_imports_without_errors(parsed):
     assert parsed["errors"] == {}
 
 
-def test_one_dag_per_sop_file_plus_the_dispatcher(parsed, sops):
-    assert set(parsed["dags"]) == {s.dag_id for s in sops.values()} | {"humas_dispatcher"}
+def test_one_dag_per_sop_file_plus_the_dispatcher_and_a_daily_digest_per_sop(parsed, sops):
+    assert set(parsed["dags"]) == ({s.dag_id for s in sops.values()} | {"humas_dispatcher"}
+                                   | {f"humas_digest_{s.id}" for s in sops.values()})
 
 
 def test_sop_dag_tasks_follow_the_sop_steps_in_order(parsed, sops):
@@ -102,7 +103,7 @@ def test_in_a_burst_new_items_are_checked_first_then_later_steps_outrank_earlier
 
 def test_every_step_puts_its_run_first_in_the_schedulers_next_loop_when_it_ends(parsed):
     for dag_id, dag in parsed["dags"].items():
-        if dag_id != "humas_dispatcher":  # its one task starts runs itself; nothing follows it
+        if dag_id.startswith("humas_sop_"):  # the dispatcher's and digests' one task: nothing follows it
             assert dag["on_success"] == dag["on_failure"] == dag["on_skipped"] == ["schedule_next_step"], dag_id
 
 

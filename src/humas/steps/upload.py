@@ -20,6 +20,7 @@ from humas.status import utcnow
 from humas.steps.base import SendBack, WaitUntil
 from humas.steps.gate import current_review
 from humas.steps.intake import accepted_submitter
+from humas.timetext import wib
 
 if TYPE_CHECKING:
     from humas.platforms import PlatformClient
@@ -37,7 +38,7 @@ def publish_item(item: "ItemStep", client_for: Callable[[str], "PlatformClient"]
     """
     brief = item.brief
     if brief.publish_at and brief.publish_at > utcnow():
-        item.enter(message=f"Dijadwalkan tayang {brief.publish_at.isoformat()}")
+        item.enter(message=f"Dijadwalkan tayang {wib(brief.publish_at)}")
         return WaitUntil(brief.publish_at)
     approved = _approved_content(item)
     if isinstance(approved, SendBack):
