@@ -52,11 +52,16 @@ def remind_open_step(run_id: str, sop_id: str, step_number: int, deadline_time: 
     return notify.remind_open_step(_bucket(), sop, item_id, step_number, due, NotifierTransport())
 
 
+def _run_and_deadline(context: dict[str, Any]) -> tuple[str, Any]:
+    """A deadline callback's run id and the deadline's time, from its context."""
+    dag_run = context.get("dag_run", {})
+    return dag_run.get("dag_run_id") or dag_run.get("run_id", ""), context.get("deadline", {}).get("deadline_time")
+
+
 async def step_deadline_missed(context: dict[str, Any], sop_id: str, step_number: int, **_: Any) -> None:
     """Deadline Alert callback (runs in the triggerer): record and log the late step of the run."""
     dag_run = context.get("dag_run", {})
-    run_id = dag_run.get("dag_run_id") or dag_run.get("run_id", "")
-    deadline_time = context.get("deadline", {}).get("deadline_time")
+    run_id, deadline_time = _run_and_deadline(context)
     # The loop's thread pool, not asgiref's single shared thread that the bucket polls also need.
     message = await asyncio.to_thread(record_late_step, run_id, sop_id, step_number, deadline_time)
     if message:
@@ -65,9 +70,7 @@ async def step_deadline_missed(context: dict[str, Any], sop_id: str, step_number
 
 async def step_reminder_due(context: dict[str, Any], sop_id: str, step_number: int, **_: Any) -> None:
     """Deadline Alert callback at 80% of a step's standard time (runs in the triggerer): remind its role."""
-    dag_run = context.get("dag_run", {})
-    run_id = dag_run.get("dag_run_id") or dag_run.get("run_id", "")
-    deadline_time = context.get("deadline", {}).get("deadline_time")
+    run_id, deadline_time = _run_and_deadline(context)
     sent = await asyncio.to_thread(remind_open_step, run_id, sop_id, step_number, deadline_time)
     if sent:
         log.info("reminded %d people of step %d of %s", sent, step_number, run_id)

@@ -80,38 +80,43 @@ class WhatsAppCloudHook(BaseHook):
                              f"connection {self.conn_id} (token, phone_number_id)")
 
 
-class TelegramNotifier(BaseNotifier):
-    """One Telegram message to one chat."""
+class _ChatNotifier(BaseNotifier):
+    """One chat message to one address, sent by the subclass's hook (which owns the connection)."""
 
     template_fields = ()
+    hook_class: type[BaseHook]
 
-    def __init__(self, *, chat_id: str, message: "Message", telegram_conn_id: str = TELEGRAM_CONN_ID) -> None:
+    def __init__(self, *, to: str, message: "Message", conn_id: str) -> None:
         super().__init__()
-        self.chat_id, self.message, self.telegram_conn_id = chat_id, message, telegram_conn_id
+        self.to, self.message, self.conn_id = to, message, conn_id
 
     @cached_property
-    def hook(self) -> TelegramBotHook:
-        return TelegramBotHook(self.telegram_conn_id)
+    def hook(self) -> Any:
+        return self.hook_class(self.conn_id)
+
+
+class TelegramNotifier(_ChatNotifier):
+    """One Telegram message to one chat (``to``: the chat id)."""
+
+    hook_class = TelegramBotHook
+
+    def __init__(self, *, to: str, message: "Message", conn_id: str = TELEGRAM_CONN_ID) -> None:
+        super().__init__(to=to, message=message, conn_id=conn_id)
 
     def notify(self, context: Any) -> None:
-        self.hook.send_message(self.chat_id, f"{self.message.subject}\n\n{self.message.text}", _tags(self.message))
+        self.hook.send_message(self.to, f"{self.message.subject}\n\n{self.message.text}", _tags(self.message))
 
 
-class WhatsAppNotifier(BaseNotifier):
-    """One WhatsApp text message to one number."""
+class WhatsAppNotifier(_ChatNotifier):
+    """One WhatsApp text message to one number (``to``: E.164)."""
 
-    template_fields = ()
+    hook_class = WhatsAppCloudHook
 
-    def __init__(self, *, number: str, message: "Message", whatsapp_conn_id: str = WHATSAPP_CONN_ID) -> None:
-        super().__init__()
-        self.number, self.message, self.whatsapp_conn_id = number, message, whatsapp_conn_id
-
-    @cached_property
-    def hook(self) -> WhatsAppCloudHook:
-        return WhatsAppCloudHook(self.whatsapp_conn_id)
+    def __init__(self, *, to: str, message: "Message", conn_id: str = WHATSAPP_CONN_ID) -> None:
+        super().__init__(to=to, message=message, conn_id=conn_id)
 
     def notify(self, context: Any) -> None:
-        self.hook.send_text(self.number, f"*{self.message.subject}*\n\n{self.message.text}", _tags(self.message))
+        self.hook.send_text(self.to, f"*{self.message.subject}*\n\n{self.message.text}", _tags(self.message))
 
 
 def email_notifier(address: str, message: "Message") -> SmtpNotifier:
@@ -129,9 +134,9 @@ class NotifierTransport:
         if channel == "email":
             notifier: BaseNotifier = email_notifier(address, message)
         elif channel == "telegram":
-            notifier = TelegramNotifier(chat_id=address, message=message)
+            notifier = TelegramNotifier(to=address, message=message)
         elif channel == "whatsapp":
-            notifier = WhatsAppNotifier(number=address, message=message)
+            notifier = WhatsAppNotifier(to=address, message=message)
         else:
             raise HumasError(f"unknown notification channel {channel!r}: use email, telegram or whatsapp")
         notifier.notify({})

@@ -177,12 +177,17 @@ def test_a_claim_left_by_a_crash_is_reported_never_sent_again(store, sops, sandb
     assert pending["deliveries"] == {"email": "sent", "telegram": "claimed", "whatsapp": "sent"}
 
 
-def test_senders_racing_for_one_notice_send_it_once(store, sops, sandbox) -> None:
+def _upload_notice(store, sops) -> tuple[object, str, dict]:
+    """A publish-failure notice to the upload role (Sari), not delivered yet: (SOP, its folder, its record)."""
     _drop(store)
     sop = sops["singkawang"]
     person = load_roster(sop).person("skw.sari")
     folder = layout.notice_folder(ITEM, "step_4_upload", "publish_failed", "0", person.id)
-    record = outbox.post(store, folder, person, outbox.Message("S", "T", "publish_failed", ITEM))
+    return sop, folder, outbox.post(store, folder, person, outbox.Message("S", "T", "publish_failed", ITEM))
+
+
+def test_senders_racing_for_one_notice_send_it_once(store, sops, sandbox) -> None:
+    sop, folder, record = _upload_notice(store, sops)
     threads = [threading.Thread(target=outbox.deliver, args=(store, folder, load_roster(sop), NotifierTransport()),
                                 kwargs={"notice": record}) for _ in range(4)]
     for t in threads:
@@ -195,11 +200,7 @@ def test_senders_racing_for_one_notice_send_it_once(store, sops, sandbox) -> Non
 def test_a_refused_delivery_is_recorded_as_failed_without_the_address(store, sops, sandbox, monkeypatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_HUMAS_TELEGRAM", json.dumps(
         {"conn_type": "http", "host": sandbox.base_url, "password": "wrong-token"}))
-    _drop(store)
-    sop = sops["singkawang"]
-    person = load_roster(sop).person("skw.sari")
-    folder = layout.notice_folder(ITEM, "step_4_upload", "publish_failed", "0", person.id)
-    record = outbox.post(store, folder, person, outbox.Message("S", "T", "publish_failed", ITEM))
+    sop, folder, record = _upload_notice(store, sops)
     assert outbox.deliver(store, folder, load_roster(sop), NotifierTransport(), notice=record)["telegram"] == "failed"
     failed = store.get_json(layout.delivery_key(folder, "telegram"))
     assert failed["state"] == "failed" and "700000004" not in failed["error"] and "wrong-token" not in failed["error"]
