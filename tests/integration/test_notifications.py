@@ -215,3 +215,21 @@ def test_the_messages_page_is_readable_html(sandbox, store, sops) -> None:
                             NotifierTransport())
     page = requests.get(f"{sandbox.base_url}/_sandbox/messages/page", timeout=5)
     assert page.headers["Content-Type"].startswith("text/html") and "Pengingat: HUT Kota ke-25" in page.text
+
+
+def test_the_daily_digest_tells_the_supervisors_what_waits_on_whom_once_a_day(store, sops, sandbox) -> None:
+    from humas.digest import send_daily_digest
+
+    _drop(store)
+    sop = sops["singkawang"]
+    store.put_json(layout.dispatch_key("started", ITEM), {"item_id": ITEM, "dag_id": sop.dag_id})
+    record_state(store, ITEM, "awaiting_approval", step="step_3_decision",
+                 at=datetime.now(timezone.utc) - timedelta(hours=2))
+    morning = datetime(2026, 11, 30, 0, 0, tzinfo=timezone.utc)  # 07:00 WIB
+    assert send_daily_digest(store, sop, morning, datetime.now(timezone.utc), NotifierTransport()) == 1
+    assert send_daily_digest(store, sop, morning + timedelta(hours=3), datetime.now(timezone.utc),
+                             NotifierTransport()) == 0  # a rerun the same day
+    got = received(sandbox, kind="digest")
+    assert sorted(m["to"] for m in got) == ["+628120000003", "700000003", "hendra@singkawangkota.example"]
+    assert "1 konten berjalan, 1 terlambat" in got[0]["subject"]
+    assert f"- {ITEM}: Menunggu persetujuan; langkah 3" in got[0]["text"] and "terlambat 1 jam 45 menit" in got[0]["text"]
