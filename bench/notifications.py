@@ -1,7 +1,7 @@
 """Benchmark: notifications from the moment a step starts waiting to the message received, what they cost, and
 that nothing is received twice through retries, revise loops, crashes and restarts.
 
-    .venv/bin/python -m bench.notifications                       # 200 waiting, 100 loops; about 2-4 minutes
+    .venv/bin/python -m bench.notifications                       # 200 waiting, 100 loops; about 2-3 minutes
     .venv/bin/python -m bench.notifications --waiting 50 --loops 20   # a quick look
 
 Runs the pipeline's own code (``humas.notify`` deciding, ``humas.outbox`` writing and claiming, the Airflow
@@ -46,6 +46,8 @@ from humas.status import record_state
 from humas.steps.base import ItemStep
 from humas.store import Store
 from humas_dev.net import free_port
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))  # Airflow's path: the notifiers
 
 TOKEN = "bench-notifications-token"
 BRIEF = {"title": "Konten uji", "caption": "Konten uji #Humas", "channels": ["facebook"], "sop": "singkawang",

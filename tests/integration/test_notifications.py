@@ -122,6 +122,29 @@ def test_each_decision_tells_the_submitter_with_the_comment(store, sops, sandbox
     assert "Logo terlalu kecil" in got[0]["text"] and "Hendra Wijaya (Kepala Bidang)" in got[0]["text"]
 
 
+def test_a_design_sent_back_asks_its_designer_once_per_round(store, sops, sandbox) -> None:
+    from humas.steps.work import check_design
+
+    gate, _ = _at_gate(store, sops)
+    decide_gate(gate)
+    flag = make_flag(ITEM, gate.step, "revise", "skw.hendra", current_review(gate).digest,
+                     datetime.now(timezone.utc).isoformat(), KEY.encode(), "Logo terlalu kecil")
+    store.put_bytes(layout.approval_key(ITEM, gate.step.task_id), flag.to_json(), "application/json")
+    decide_gate(gate)
+    design = _step(store, sops["singkawang"], 2)
+    assert isinstance(check_design(design), WaitForChange) and isinstance(check_design(design), WaitForChange)
+    got = received(sandbox, item=ITEM, kind="work_request")
+    assert sorted(m["to"] for m in got) == ["+628120000002", "700000002", "rizki@singkawangkota.example"]
+    assert "Logo terlalu kecil" in got[0]["text"] and "Perancang Grafis" in got[0]["text"]
+
+    small = io.BytesIO()
+    Image.new("RGB", (100, 100), (0, 82, 147)).save(small, "JPEG")
+    store.put_bytes(layout.asset_key(ITEM, "poster.jpg"), small.getvalue(), "image/jpeg")  # a new round, failing
+    assert isinstance(check_design(design), WaitForChange)
+    again = received(sandbox, item=ITEM, kind="work_request")
+    assert len(again) == 6 and "perbaiki desain: poster.jpg" in again[-1]["text"]
+
+
 def test_a_missed_step_tells_its_role_and_escalates_exactly_once(store, sops, sandbox) -> None:
     _drop(store)
     sop = sops["singkawang"]

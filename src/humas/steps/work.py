@@ -34,6 +34,9 @@ def check_design(item: "ItemStep") -> dict[str, Any] | WaitForChange:
     brief, files = item.brief, item.files()
     revision = item.store.get_json(layout.revision_key(item.item_id)) or {}
     if revision.get("assets") == files:  # sent back for revision and nothing changed yet: wait for it
+        notify_work_request(item, f"revisi desain dari {revision.get('by', 'pemeriksa')}: {revision.get('comment', '')}; "
+                                  "unggah berkas perbaikan dengan nama yang sama ke folder konten",
+                            "r-" + _files_digest(files))
         return _wait_for_correction(item, files)
     # Enough of each file to refuse a huge one without holding it all in memory.
     limit = DEFAULT_LIMITS.max_input_bytes + 1
@@ -48,7 +51,7 @@ def check_design(item: "ItemStep") -> dict[str, Any] | WaitForChange:
     if not checked.ok:
         _send_back_to_maker(item, checked)
         notify_work_request(item, f"perbaiki desain: {_errors_words(checked)}; unggah berkas perbaikan dengan nama "
-                                  "yang sama ke folder konten", manifest["review_id"][:16])
+                                  "yang sama ke folder konten", "c-" + _files_digest(files))
         return _wait_for_correction(item, files)
     item.record("assets_passed", f"{len(checked.renditions)} berkas siap unggah",
                 links={"findings": layout.findings_key(item.item_id, "md"),
@@ -77,8 +80,14 @@ def _write_check(item: "ItemStep", checked: "AssetReview", files: dict[str, str]
     store.put_bytes(layout.findings_key(item_id, "md"), checked.to_markdown().encode(), "text/markdown")
     # The review id names the files checked, so a retry over the same files is the same review (an approval
     # holds) and a corrected file is a new one.
-    return {"renditions": renditions, "ok": checked.ok, "review_id": sha256(json.dumps(files, sort_keys=True).encode()),
+    return {"renditions": renditions, "ok": checked.ok, "review_id": _files_digest(files, full=True),
             "preview_sha256": sha256(checked.preview or b"")}
+
+
+def _files_digest(files: dict[str, str], full: bool = False) -> str:
+    """The digest of the item's files (key -> ETag): what a check or a revision was about."""
+    digest = sha256(json.dumps(files, sort_keys=True).encode())
+    return digest if full else digest[:16]
 
 
 def _errors_words(checked: "AssetReview") -> str:
