@@ -83,7 +83,8 @@ def notice_lines(store: "Store", item_id: str, width: int = WIDTH) -> list[str]:
     for notice in outbox.notices(store, layout.notices_prefix(item_id)):
         at = wib(datetime.fromisoformat(notice["at"]))
         sent = ", ".join(f"{c} {words.get(s, s)}" for c, s in notice["deliveries"].items()) or "tanpa kontak"
-        lines.extend(wrapped(f"{at}  {notice['subject']} -> {notice['person']}: {sent}", "  ", width))
+        lines.extend(wrapped(f"{at}  {notice['subject']} -> {notice['person']}", "  ", width))
+        lines.extend(wrapped(sent, "      ", width))
     return lines
 
 

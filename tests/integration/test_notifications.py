@@ -256,3 +256,20 @@ def test_the_daily_digest_tells_the_supervisors_what_waits_on_whom_once_a_day(st
     assert sorted(m["to"] for m in got) == ["+628120000003", "700000003", "hendra@singkawangkota.example"]
     assert "1 konten berjalan, 1 terlambat" in got[0]["subject"]
     assert f"- {ITEM}: Menunggu persetujuan; langkah 3" in got[0]["text"] and "terlambat 1 jam 45 menit" in got[0]["text"]
+
+
+def test_humas_status_lists_the_notifications_and_what_may_not_have_gone_out(store, sops, sandbox) -> None:
+    from humas.itemview import item_lines
+
+    gate, _ = _at_gate(store, sops)
+    decide_gate(gate)
+    folder = layout.notice_folder(ITEM, "step_3_decision", "approval_request", current_review(gate).digest[:16],
+                                  "skw.hendra")
+    store.put_json(layout.delivery_key(folder, "telegram"), {"state": "claimed", "at": "then"})  # a crash's trace
+    lines = item_lines(store, ITEM, sops)
+    shown = "\n".join(lines)
+    assert "Menunggu persetujuan" in shown and " WIB" in shown and "riwayat:" in shown
+    [at] = [n for n, x in enumerate(lines) if "Persetujuan diperlukan" in x]
+    assert lines[at].endswith("-> skw.hendra")
+    assert lines[at + 1] == "      email terkirim, telegram belum pasti terkirim, whatsapp terkirim"
+    assert all(len(x) <= 100 for x in lines if not x.startswith("  s3://"))
