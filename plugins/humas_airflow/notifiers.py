@@ -85,10 +85,11 @@ class _ChatNotifier(BaseNotifier):
 
     template_fields = ()
     hook_class: type[BaseHook]
+    default_conn_id: str
 
-    def __init__(self, *, to: str, message: "Message", conn_id: str) -> None:
+    def __init__(self, *, to: str, message: "Message", conn_id: str | None = None) -> None:
         super().__init__()
-        self.to, self.message, self.conn_id = to, message, conn_id
+        self.to, self.message, self.conn_id = to, message, conn_id or self.default_conn_id
 
     @cached_property
     def hook(self) -> Any:
@@ -98,10 +99,7 @@ class _ChatNotifier(BaseNotifier):
 class TelegramNotifier(_ChatNotifier):
     """One Telegram message to one chat (``to``: the chat id)."""
 
-    hook_class = TelegramBotHook
-
-    def __init__(self, *, to: str, message: "Message", conn_id: str = TELEGRAM_CONN_ID) -> None:
-        super().__init__(to=to, message=message, conn_id=conn_id)
+    hook_class, default_conn_id = TelegramBotHook, TELEGRAM_CONN_ID
 
     def notify(self, context: Any) -> None:
         self.hook.send_message(self.to, f"{self.message.subject}\n\n{self.message.text}", _tags(self.message))
@@ -110,10 +108,7 @@ class TelegramNotifier(_ChatNotifier):
 class WhatsAppNotifier(_ChatNotifier):
     """One WhatsApp text message to one number (``to``: E.164)."""
 
-    hook_class = WhatsAppCloudHook
-
-    def __init__(self, *, to: str, message: "Message", conn_id: str = WHATSAPP_CONN_ID) -> None:
-        super().__init__(to=to, message=message, conn_id=conn_id)
+    hook_class, default_conn_id = WhatsAppCloudHook, WHATSAPP_CONN_ID
 
     def notify(self, context: Any) -> None:
         self.hook.send_text(self.to, f"*{self.message.subject}*\n\n{self.message.text}", _tags(self.message))

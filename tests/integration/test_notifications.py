@@ -110,13 +110,18 @@ def test_a_gate_that_starts_waiting_asks_its_approvers_once_on_every_channel(sto
     assert all("ayu" not in m["to"] for m in got)  # the submitter may not decide, so is not asked
 
 
-def test_each_decision_tells_the_submitter_with_the_comment(store, sops, sandbox) -> None:
+def _revised_at_gate(store, sops, comment: str) -> None:
+    """The item waits at the gate, then the Kepala Bidang sends it back with ``comment``."""
     gate, _ = _at_gate(store, sops)
     decide_gate(gate)
     flag = make_flag(ITEM, gate.step, "revise", "skw.hendra", current_review(gate).digest,
-                     datetime.now(timezone.utc).isoformat(), KEY.encode(), "Logo terlalu kecil")
+                     datetime.now(timezone.utc).isoformat(), KEY.encode(), comment)
     store.put_bytes(layout.approval_key(ITEM, gate.step.task_id), flag.to_json(), "application/json")
     decide_gate(gate)
+
+
+def test_each_decision_tells_the_submitter_with_the_comment(store, sops, sandbox) -> None:
+    _revised_at_gate(store, sops, "Logo terlalu kecil")
     got = received(sandbox, item=ITEM, kind="revised")
     assert {m["to"] for m in got} == {"ayu@singkawangkota.example", "700000001", "+628120000001"}
     assert "Logo terlalu kecil" in got[0]["text"] and "Hendra Wijaya (Kepala Bidang)" in got[0]["text"]
@@ -125,12 +130,7 @@ def test_each_decision_tells_the_submitter_with_the_comment(store, sops, sandbox
 def test_a_design_sent_back_asks_its_designer_once_per_round(store, sops, sandbox) -> None:
     from humas.steps.work import check_design
 
-    gate, _ = _at_gate(store, sops)
-    decide_gate(gate)
-    flag = make_flag(ITEM, gate.step, "revise", "skw.hendra", current_review(gate).digest,
-                     datetime.now(timezone.utc).isoformat(), KEY.encode(), "Logo terlalu kecil")
-    store.put_bytes(layout.approval_key(ITEM, gate.step.task_id), flag.to_json(), "application/json")
-    decide_gate(gate)
+    _revised_at_gate(store, sops, "Logo terlalu kecil")
     design = _step(store, sops["singkawang"], 2)
     assert isinstance(check_design(design), WaitForChange) and isinstance(check_design(design), WaitForChange)
     got = received(sandbox, item=ITEM, kind="work_request")
