@@ -49,7 +49,11 @@ class TelegramBotHook(BaseHook):
         """``sendMessage``; raises ``HumasError`` unless the Bot API answers ``ok`` (the token never in it)."""
         conn = self.get_connection(self.conn_id)
         url = f"{(conn.host or 'https://api.telegram.org').rstrip('/')}/bot{conn.password}/sendMessage"
-        response = requests.post(url, json={"chat_id": chat_id, "text": text}, headers=headers, timeout=TIMEOUT)
+        try:
+            response = requests.post(url, json={"chat_id": chat_id, "text": text}, headers=headers, timeout=TIMEOUT)
+        except requests.RequestException as exc:  # its text holds the URL, and so the bot token: never passed on
+            raise HumasError(f"Telegram Bot API unreachable ({type(exc).__name__}); check the host of connection "
+                             f"{self.conn_id}") from None
         if response.status_code != 200 or not (response.json() or {}).get("ok"):
             raise HumasError(f"Telegram sendMessage refused ({response.status_code}): {response.text[:200]}; "
                              f"check the bot token in connection {self.conn_id} and that the person started the bot")

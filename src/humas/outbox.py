@@ -80,8 +80,8 @@ def _send(store: "Store", key: str, transport: Transport, channel: str, address:
         transport.send(channel, address, message)
     except Exception as exc:  # any transport failure: recorded and reported, not retried (it may have gone out)
         log.warning("notice %s on %s not delivered: %s", message.kind, channel, type(exc).__name__)
-        store.put_json(key, {"state": "failed", "error": f"{type(exc).__name__}: {str(exc)[:300]}",
-                             "at": utcnow().isoformat()})
+        error = str(exc).replace(address, "<alamat>")[:300]  # no address in the bucket
+        store.put_json(key, {"state": "failed", "error": f"{type(exc).__name__}: {error}", "at": utcnow().isoformat()})
         return "failed"
     store.put_json(key, {"state": "sent", "at": utcnow().isoformat()})
     return "sent"

@@ -273,3 +273,12 @@ def test_humas_status_lists_the_notifications_and_what_may_not_have_gone_out(sto
     assert lines[at].endswith("-> skw.hendra")
     assert lines[at + 1] == "      email terkirim, telegram belum pasti terkirim, whatsapp terkirim"
     assert all(len(x) <= 100 for x in lines if not x.startswith("  s3://"))
+
+
+def test_an_unreachable_receiver_leaves_no_token_in_the_bucket(store, sops, sandbox, monkeypatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_HUMAS_TELEGRAM", json.dumps(
+        {"conn_type": "http", "host": f"http://127.0.0.1:{free_port()}", "password": "secret-bot-token"}))
+    sop, folder, record = _upload_notice(store, sops)
+    assert outbox.deliver(store, folder, load_roster(sop), NotifierTransport(), notice=record)["telegram"] == "failed"
+    failed = store.get_json(layout.delivery_key(folder, "telegram"))
+    assert "unreachable" in failed["error"] and "secret-bot-token" not in failed["error"]
