@@ -282,3 +282,17 @@ def test_an_unreachable_receiver_leaves_no_token_in_the_bucket(store, sops, sand
     assert outbox.deliver(store, folder, load_roster(sop), NotifierTransport(), notice=record)["telegram"] == "failed"
     failed = store.get_json(layout.delivery_key(folder, "telegram"))
     assert "unreachable" in failed["error"] and "secret-bot-token" not in failed["error"]
+
+
+def test_a_decline_tells_the_submitter_the_reason_and_a_publish_failure_tells_the_upload_role(store, sops,
+                                                                                            sandbox) -> None:
+    _drop(store)
+    sop = sops["singkawang"]
+    gate, upload = _step(store, sop, 3), _step(store, sop, 4)
+    notify.notify_decision(gate, "decline", "Hendra Wijaya (Kepala Bidang)", "Bukan kewenangan dinas", "skw.ayu", "r1")
+    notify.notify_publish_failed(upload, {"instagram": "(#4) Application request limit reached"})
+    [declined] = received(sandbox, item=ITEM, kind="declined", channel="email")
+    assert declined["to"] == "ayu@singkawangkota.example" and "Alasan: Bukan kewenangan dinas" in declined["text"]
+    [failed] = received(sandbox, item=ITEM, kind="publish_failed", channel="email")
+    assert failed["to"] == "sari@singkawangkota.example" and "instagram: (#4)" in failed["text"]
+    assert "tidak diunggah dua kali" in failed["text"]
