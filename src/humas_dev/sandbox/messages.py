@@ -11,11 +11,12 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import threading
 from datetime import datetime, timezone
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -149,9 +150,6 @@ class _SmtpHandler:
 
 def _html_text(html: str) -> str:
     """The text of the pipeline's simple HTML mails (line breaks kept, tags dropped, entities decoded)."""
-    import re
-    from html import unescape
-
     return unescape(re.sub(r"<[^>]+>", "", html.replace("<br>\n", "\n").replace("<br>", "\n"))).strip()
 
 
