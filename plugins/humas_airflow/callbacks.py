@@ -1,17 +1,19 @@
-"""Callbacks: deadline alerts (a run passed a SOP step's cumulative deadline) and the step-done nudge."""
+"""Callbacks: deadline alerts (a run passed a SOP step's cumulative deadline, or 80% of it: a reminder) and the
+step-done nudge."""
 from __future__ import annotations
 
 import asyncio
 import functools
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from humas import sla
+from humas import notify, sla
 from humas.layout import item_id_from_run_id
 from humas.sop import available_sops
 
 from humas_airflow.hooks import API_CONN_ID, BUCKET_CONN_ID, AirflowApiHook, HumasBucketHook
+from humas_airflow.notifiers import NotifierTransport
 
 if TYPE_CHECKING:
     from humas.store import Store
@@ -30,19 +32,48 @@ def record_late_step(run_id: str, sop_id: str, step_number: int, deadline_time: 
     item_id, sop = item_id_from_run_id(run_id), available_sops().get(sop_id)
     if item_id is None or sop is None:
         return None
-    deadline = deadline_time if isinstance(deadline_time, datetime) else datetime.fromisoformat(str(deadline_time))
-    return sla.record_late_step(_bucket(), sop, item_id, step_number, deadline)
+    deadline = _moment(deadline_time)
+    message = sla.record_late_step(_bucket(), sop, item_id, step_number, deadline)
+    if message:
+        notify.escalate_late_step(_bucket(), sop, item_id, step_number, deadline, NotifierTransport())
+    return message
+
+
+def _moment(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def remind_open_step(run_id: str, sop_id: str, step_number: int, deadline_time: Any) -> int:
+    """The run's reminder time for step ``step_number`` passed (80% of its standard time): remind its role."""
+    item_id, sop = item_id_from_run_id(run_id), available_sops().get(sop_id)
+    if item_id is None or sop is None:
+        return 0
+    due = _moment(deadline_time) + (notify.reminder_offset(sop.steps[step_number - 1]) or timedelta(0))
+    return notify.remind_open_step(_bucket(), sop, item_id, step_number, due, NotifierTransport())
+
+
+def _run_and_deadline(context: dict[str, Any]) -> tuple[str, Any]:
+    """A deadline callback's run id and the deadline's time, from its context."""
+    dag_run = context.get("dag_run", {})
+    return dag_run.get("dag_run_id") or dag_run.get("run_id", ""), context.get("deadline", {}).get("deadline_time")
 
 
 async def step_deadline_missed(context: dict[str, Any], sop_id: str, step_number: int, **_: Any) -> None:
     """Deadline Alert callback (runs in the triggerer): record and log the late step of the run."""
     dag_run = context.get("dag_run", {})
-    run_id = dag_run.get("dag_run_id") or dag_run.get("run_id", "")
-    deadline_time = context.get("deadline", {}).get("deadline_time")
+    run_id, deadline_time = _run_and_deadline(context)
     # The loop's thread pool, not asgiref's single shared thread that the bucket polls also need.
     message = await asyncio.to_thread(record_late_step, run_id, sop_id, step_number, deadline_time)
     if message:
         log.warning("SLA miss on %s %s: %s", dag_run.get("dag_id"), run_id, message)
+
+
+async def step_reminder_due(context: dict[str, Any], sop_id: str, step_number: int, **_: Any) -> None:
+    """Deadline Alert callback at 80% of a step's standard time (runs in the triggerer): remind its role."""
+    run_id, deadline_time = _run_and_deadline(context)
+    sent = await asyncio.to_thread(remind_open_step, run_id, sop_id, step_number, deadline_time)
+    if sent:
+        log.info("reminded %d people of step %d of %s", sent, step_number, run_id)
 
 
 def schedule_next_step(context: dict[str, Any]) -> None:

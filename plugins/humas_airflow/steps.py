@@ -16,6 +16,7 @@ from humas.sop import Sop, Step, available_sops
 from humas.steps.base import Declined, ItemStep, Outcome, SendBack, WaitForChange, WaitUntil
 
 from humas_airflow.hooks import API_CONN_ID, BUCKET_CONN_ID, AirflowApiHook, HumasBucketHook
+from humas_airflow.notifiers import NotifierTransport
 from humas_airflow.triggers import BucketChangeTrigger, RerunFromTrigger
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ class SopStepMixin:
         ti = context["ti"]
         return ItemStep(HumasBucketHook(self.aws_conn_id).get_store(), item_id_of(context), self.sop, self.step,
                         earlier=lambda task_id: ti.xcom_pull(task_ids=task_id),
-                        started=ti.start_date or datetime.now(timezone.utc))
+                        started=ti.start_date or datetime.now(timezone.utc), transport=NotifierTransport())
 
     def _carry_out(self, context: "Context") -> Any:
         try:

@@ -28,9 +28,10 @@ from humas.assets.cli import register as register_check
 from humas.brief import parse_brief, read_brief_bytes
 from humas.delivery import brief_with_delivery, by_metadata
 from humas.exceptions import HumasError, InvalidInputError
+from humas.itemview import item_lines, overview_line
 from humas.profiles import channel_ids
 from humas.sop import available_sops
-from humas.status import read_events, read_status
+from humas.status import read_status
 from humas.store import Store
 
 STACK_ENV = Path(".stack") / "humas.env"
@@ -133,28 +134,10 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_item(store: Store, item_id: str) -> None:
-    status = read_status(store, item_id)
-    if status is None:
-        print(f"{item_id}: no status yet (waiting for the dispatcher)")
-        return
-    print(f"{item_id}: {status['label']} [{status['state']}]  step {status.get('step') or '-'}")
-    print(f"  {status.get('message', '')}")
-    for problem in status.get("details", {}).get("problems", []):
-        print(f"  - {problem['field']}: {problem['message']} (perbaiki: {problem['fix']})")
-    for name, key in sorted(status.get("links", {}).items()):
-        print(f"  {name}: s3://{store.bucket}/{key}")
-    for post in status.get("details", {}).get("posts", []):
-        print(f"  {post['channel']}: {post['permalink']}")
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     store = open_store()
     if args.item:
-        _print_item(store, args.item)
-        print("history:")
-        for event in read_events(store, args.item):
-            print(f"  {event['at']}  {event['state']:22} {event.get('step') or '':24} {event['message'][:100]}")
+        print("\n".join(item_lines(store, args.item, available_sops())))
         return 0
     folders = store.list_folders(layout.INBOX)
     for folder in folders:
@@ -163,8 +146,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"{folder:40} NOT AN ITEM: rename the folder to letters, digits, '.', '_' or '-' "
                   "(e.g. 2026-12-01-hut-kota) and drop it again")
             continue
-        status = read_status(store, item_id) or {}
-        print(f"{item_id:40} {status.get('state', 'received'):22} {status.get('at', '')}")
+        print(overview_line(item_id, read_status(store, item_id) or {}))
     if not folders:
         print("no items in the inbox")
     return 0

@@ -22,6 +22,8 @@ One bucket holds everything. Who writes where:
     pipeline/<item>/receipt.json            system     the SOP's output: the link of every post
     pipeline/<item>/report.json|.html       system     the item's report (SOP records), written when it ends
     reports/<sop>/<YYYY-MM>.html|.csv|.xlsx system     an agency's monthly compliance report
+    pipeline/<item>/notices/<step>/<kind>/<round>/<person>/  system  a notification and its deliveries
+    notices/<sop>/digest/<day>/<person>/    system     the daily digest of an agency to one person
 
 No other module builds a key by string concatenation.
 """
@@ -231,3 +233,50 @@ def asset_name_from_key(item_id: str, key: str) -> str | None:
     if not name or "/" in name or name == BRIEF_NAME:
         return None
     return name
+
+
+# -- notifications (the outbox): one folder per (item, step, kind, round, person) ------------------------------
+#    pipeline/<item>/notices/<step>/<kind>/<round>/<person>/notice.json     what to tell whom (created once)
+#    pipeline/<item>/notices/<step>/<kind>/<round>/<person>/<channel>.json  its delivery on one channel
+#    notices/<sop>/digest/<day>/<person>/notice.json (and /<channel>.json)   the daily digest of an agency
+NOTICES = "notices/"
+NOTICE_NAME = "notice.json"
+_NOTICE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+
+
+def _notice_part(value: str, what: str) -> str:
+    if not isinstance(value, str) or not _NOTICE_PART.fullmatch(value):
+        raise LayoutError(f"notice {what} {value!r} is not allowed: use 1-80 letters, digits, '.', '_' or '-'")
+    return value
+
+
+def notices_prefix(item_id: str) -> str:
+    return pipeline_prefix(item_id) + NOTICES
+
+
+def notice_folder(item_id: str, step: str, kind: str, round_: str, person: str) -> str:
+    """The outbox folder of one notice to one person about one item."""
+    parts = (_notice_part(step, "step"), _notice_part(kind, "kind"), _notice_part(round_, "round"),
+             _notice_part(person, "person"))
+    return notices_prefix(item_id) + "/".join(parts) + "/"
+
+
+def digest_folder(sop_id: str, day: str, person: str) -> str:
+    """The outbox folder of one agency's daily digest (``day``: YYYY-MM-DD in WIB) to one person."""
+    return f"{NOTICES}{_notice_part(sop_id, 'sop')}/digest/{_notice_part(day, 'day')}/{_notice_part(person, 'person')}/"
+
+
+def notice_key(folder: str) -> str:
+    return folder + NOTICE_NAME
+
+
+def delivery_key(folder: str, channel: str) -> str:
+    return folder + f"{_notice_part(channel, 'channel')}.json"
+
+
+def notice_folder_of_key(key: str) -> tuple[str, str] | None:
+    """``<folder>/notice.json`` -> (folder, "notice"); ``<folder>/<channel>.json`` -> (folder, channel)."""
+    folder, _, name = key.rpartition("/")
+    if not name.endswith(".json") or not folder:
+        return None
+    return folder + "/", ("notice" if name == NOTICE_NAME else name[:-len(".json")])

@@ -59,13 +59,21 @@ def overrun(step: "Step", started: datetime, ended: datetime, event_date: date |
 FINISHED_STATES = frozenset({"published", "declined", "refused"})
 
 
+def open_step(store: "Store", sop: "Sop", item_id: str, step_number: int) -> "Step | None":
+    """The step the item is at now, if it has not finished step ``step_number`` (nor the item); else None."""
+    status = read_status(store, item_id) or {}
+    current = next((s for s in sop.steps if s.task_id == status.get("step")), sop.steps[0])
+    if status.get("state") in FINISHED_STATES or current.number > step_number:
+        return None
+    return current
+
+
 def record_late_step(store: "Store", sop: "Sop", item_id: str, step_number: int, deadline: datetime) -> str | None:
     """A run deadline passed (the SOP's clock up to step ``step_number``): if the item has not finished that
     step, record a miss on the step it is at now (it holds up every later step) naming its role. Returns the
     message, or None when the item is past that step or finished."""
-    status = read_status(store, item_id) or {}
-    current = next((s for s in sop.steps if s.task_id == status.get("step")), sop.steps[0])
-    if status.get("state") in FINISHED_STATES or current.number > step_number:
+    current = open_step(store, sop, item_id, step_number)
+    if current is None:
         return None
     due = sop.steps[step_number - 1]
     message = (f"Langkah {current.number} ({current.activity}) belum selesai; batas waktu SOP sampai langkah "

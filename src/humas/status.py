@@ -29,6 +29,7 @@ STATE_LABELS: dict[str, str] = {
     "published": "Sudah diunggah",
     "publish_failed": "Gagal diunggah",
     "sla_missed": "Melewati waktu baku SOP",
+    "notice_skipped": "Pemberitahuan tidak terkirim: tanpa kontak",
 }
 # The states in which an item waits at a gate for a decision (what the approval service lists).
 WAITING_STATES = ("awaiting_approval", "approval_flag_invalid")

@@ -67,8 +67,9 @@ def test_every_dag_file_imports_without_errors(parsed):
     assert parsed["errors"] == {}
 
 
-def test_one_dag_per_sop_file_plus_the_dispatcher_and_the_monthly_reports(parsed, sops):
-    assert set(parsed["dags"]) == {s.dag_id for s in sops.values()} | {"humas_dispatcher", "humas_monthly_reports"}
+def test_one_dag_per_sop_file_plus_the_dispatcher_the_monthly_reports_and_a_daily_digest_per_sop(parsed, sops):
+    assert set(parsed["dags"]) == ({s.dag_id for s in sops.values()} | {"humas_dispatcher", "humas_monthly_reports"}
+                                   | {f"humas_digest_{s.id}" for s in sops.values()})
 
 
 def test_sop_dag_tasks_follow_the_sop_steps_in_order(parsed, sops):
@@ -85,10 +86,10 @@ def test_sop_dag_tasks_follow_the_sop_steps_in_order(parsed, sops):
         assert "sop" in dag["tags"] and sop.id in dag["tags"]
 
 
-def test_every_timed_step_gets_a_run_deadline(parsed, sops):
+def test_every_timed_step_gets_a_run_deadline_and_a_reminder(parsed, sops):
     for sop in sops.values():
         timed = [s for s in sop.steps if s.time.kind == "duration"]
-        assert parsed["dags"][sop.dag_id]["deadlines"] == len(timed)
+        assert parsed["dags"][sop.dag_id]["deadlines"] == 2 * len(timed)
 
 
 def test_in_a_burst_new_items_are_checked_first_then_later_steps_outrank_earlier_ones(parsed, sops):
@@ -102,7 +103,7 @@ def test_in_a_burst_new_items_are_checked_first_then_later_steps_outrank_earlier
 
 def test_every_step_puts_its_run_first_in_the_schedulers_next_loop_when_it_ends(parsed):
     for dag_id, dag in parsed["dags"].items():
-        if dag_id.startswith("humas_sop_"):  # the dispatcher and the reports end nothing a run waits for
+        if dag_id.startswith("humas_sop_"):  # the dispatcher, digests and reports: nothing follows their task
             assert dag["on_success"] == dag["on_failure"] == dag["on_skipped"] == ["schedule_next_step"], dag_id
 
 

@@ -17,6 +17,7 @@ from humas.status import note_event, record_state, utcnow
 from humas.timetext import duration_words
 
 if TYPE_CHECKING:
+    from humas.outbox import Transport
     from humas.sop import Sop, Step
     from humas.store import Store
 
@@ -66,7 +67,8 @@ class ItemStep:
     """One SOP step of one item's run, as one try of its task sees it.
 
     ``earlier(task_id)`` is what an earlier step of this run returned (kept by Airflow, not the bucket, so
-    nobody who can write the bucket can change it); ``started`` is when this try began.
+    nobody who can write the bucket can change it); ``started`` is when this try began; ``transport`` sends the
+    notifications the step creates (``humas.notify``).
     """
 
     store: "Store"
@@ -75,6 +77,7 @@ class ItemStep:
     step: "Step"
     earlier: Callable[[str], Any] = _nothing_earlier
     started: datetime = field(default_factory=utcnow)
+    transport: "Transport | None" = None  # delivers notifications (``humas.notify``); None: only recorded
 
     @cached_property
     def brief_bytes(self) -> bytes:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from humas import layout
 from humas.approval import MAX_FLAG_BYTES, ApprovalFlag, parse_flag, signing_key
 from humas.exceptions import InvalidInputError
+from humas.notify import notify_approval_request, notify_decision
 from humas.reports import write_item_report
 from humas.review import Review, review_of
 from humas.roster import load_roster
@@ -55,7 +56,11 @@ def decide_gate(item: "ItemStep") -> dict[str, Any] | WaitForChange | SendBack |
     if info is None:
         # A try interrupted after taking the decision (worker lost, state report refused) finds it here.
         taken = _decision_taken(item, review)
-        return _act(item, taken, review) if taken else WaitForChange(key, {}, DECISION_WAIT)
+        if taken:
+            return _act(item, taken, review)
+        # Once per review (a new design after a revise is a new round): created even after a crash here.
+        notify_approval_request(item, accepted_submitter(item), review.digest[:16])
+        return WaitForChange(key, {}, DECISION_WAIT)
     data = item.store.get_bytes(key, MAX_FLAG_BYTES + 1) or b""
     try:
         flag = _parse(item, data, review)
@@ -93,6 +98,7 @@ def _act(item: "ItemStep", flag: ApprovalFlag, review: Review) -> dict[str, Any]
     item.check_time()
     person = load_roster(item.sop).person(flag.person)
     who = f"{person.name if person else flag.person} ({item.sop.role(flag.role).name})"
+    notify_decision(item, flag.decision, who, flag.comment, accepted_submitter(item), review.digest[:16])
     if flag.decision == "approve":
         item.record("approved", f"Disetujui oleh {who} {flag.comment}".strip())
         return {"decision": "approve", "person": flag.person, "review_digest": review.digest}

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from humas import layout
 from humas.exceptions import PlatformError, PublishUncertainError, StepFailed
+from humas.notify import notify_publish_failed, notify_published
 from humas.platforms import ImageRef, PostRequest
 from humas.publish import publish_once, receipt
 from humas.reports import write_item_report
@@ -19,6 +20,8 @@ from humas.review import sha256
 from humas.status import utcnow
 from humas.steps.base import SendBack, WaitUntil
 from humas.steps.gate import current_review
+from humas.steps.intake import accepted_submitter
+from humas.timetext import wib
 
 if TYPE_CHECKING:
     from humas.platforms import PlatformClient
@@ -36,7 +39,7 @@ def publish_item(item: "ItemStep", client_for: Callable[[str], "PlatformClient"]
     """
     brief = item.brief
     if brief.publish_at and brief.publish_at > utcnow():
-        item.enter(message=f"Dijadwalkan tayang {brief.publish_at.isoformat()}")
+        item.enter(message=f"Dijadwalkan tayang {wib(brief.publish_at)}")
         return WaitUntil(brief.publish_at)
     approved = _approved_content(item)
     if isinstance(approved, SendBack):
@@ -58,6 +61,7 @@ def publish_item(item: "ItemStep", client_for: Callable[[str], "PlatformClient"]
             log.error("item %s not published on %s: %s", item.item_id, channel, exc)
     if failures:
         item.record("publish_failed", "; ".join(f"{c}: {m}" for c, m in failures.items()), failed=failures)
+        notify_publish_failed(item, failures)
         raise StepFailed(f"item {item.item_id}: not published on {', '.join(failures)} "
                          "(published channels are recorded and will not be posted again on retry)")
     record = _record_links(item)
@@ -76,6 +80,7 @@ def _record_links(item: "ItemStep") -> dict[str, Any]:
     item.record("published", f"Tautan postingan: {links}", posts=record["posts"],
                 links={"receipt": layout.receipt_key(item.item_id)})
     write_item_report(item.store, item.item_id, item.sop)
+    notify_published(item, record["posts"], accepted_submitter(item))
     return record
 
 

@@ -25,6 +25,7 @@ from humas.assets import check_assets
 from humas.assets.limits import DEFAULT_LIMITS
 from humas.delivery import delivered_by
 from humas.exceptions import RosterError
+from humas.notify import notify_work_request
 from humas.platforms import text_with_reference
 from humas.review import sha256
 from humas.roster import load_roster
@@ -49,7 +50,8 @@ def do_work(item: "ItemStep") -> dict[str, Any] | WaitForChange:
     files = item.files()
     revision = item.store.get_json(layout.revision_key(item.item_id)) or {}
     if revision.get("assets") == files:  # sent back for revision and nothing changed yet: wait for it
-        return wait_for_delivery(item, files, "perbaikan sesuai catatan revisi")
+        return wait_for_delivery(item, files, f"perbaikan sesuai catatan revisi dari {revision.get('by', 'pemeriksa')}: "
+                                              f"{revision.get('comment', '')}")
     missing = _missing(item, files)
     if missing:
         return wait_for_delivery(item, files, missing)
@@ -114,6 +116,9 @@ def start_waiting(item: "ItemStep", what: str) -> dict[str, Any]:
         item.note("awaiting_delivery", message, asked=what, role=item.step.actor)
     else:
         item.enter("awaiting_delivery", message)
+    # Each new request is its own round: the same request asked again (a retry, a resumed wait) is not re-sent.
+    notify_work_request(item, f"{what}; unggah ke folder konten atau jalankan humas deliver {item.item_id}",
+                        sha256(f"{record['since']}|{what}".encode())[:16], due)
     return record
 
 
@@ -198,7 +203,7 @@ def _check_design(item: "ItemStep", files: dict[str, str]) -> dict[str, Any] | W
     log.info("asset findings for %s:\n%s", item.item_id, checked.to_markdown())
     if not checked.ok:
         _send_back_to_maker(item, checked)
-        return wait_for_delivery(item, files, "berkas desain perbaikan (lihat temuan pemeriksaan)")
+        return wait_for_delivery(item, files, f"berkas desain perbaikan ({_errors_words(checked)})")
     delivery = _record_delivery(item, files)
     item.record("assets_passed", f"{len(checked.renditions)} berkas siap unggah",
                 links={"findings": layout.findings_key(item.item_id, "md"),
@@ -222,13 +227,24 @@ def _write_check(item: "ItemStep", checked: "AssetReview", files: dict[str, str]
     store.put_bytes(layout.findings_key(item_id, "md"), checked.to_markdown().encode(), "text/markdown")
     # The review id names the files checked, so a retry over the same files is the same review (an approval
     # holds) and a corrected file is a new one.
-    return {"renditions": renditions, "ok": checked.ok, "review_id": sha256(json.dumps(files, sort_keys=True).encode()),
+    return {"renditions": renditions, "ok": checked.ok, "review_id": _files_digest(files, full=True),
             "preview_sha256": sha256(checked.preview or b"")}
+
+
+def _files_digest(files: dict[str, str], full: bool = False) -> str:
+    """The digest of the item's files (key -> ETag): what a check or a revision was about."""
+    digest = sha256(json.dumps(files, sort_keys=True).encode())
+    return digest if full else digest[:16]
+
+
+def _errors_words(checked: "AssetReview") -> str:
+    """The failed checks, one per file, in the words the designer reads."""
+    return "; ".join(f"{f.asset or 'caption'}: {f.message_id}" for f in checked.findings if f.severity == "error")
 
 
 def _send_back_to_maker(item: "ItemStep", checked: "AssetReview") -> None:
     errors = [f for f in checked.findings if f.severity == "error"]
-    message = "; ".join(f"{f.asset or 'caption'}: {f.message_id}" for f in errors)
+    message = _errors_words(checked)
     item.record("assets_failed", f"Desain dikembalikan ke {item.role_name}: {message}. "
                                  f"Unggah berkas perbaikan ke {layout.item_prefix(item.item_id)}",
                 findings=[f.to_dict() for f in errors], links={"findings": layout.findings_key(item.item_id, "md")})

@@ -1,13 +1,15 @@
-"""``python -m humas_dev.sandbox [--host 127.0.0.1] [--port 8090] [--state-file PATH]``."""
+"""``python -m humas_dev.sandbox [--host 127.0.0.1] [--port 8090] [--state-file PATH] [--smtp-port 8025]``."""
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 from pathlib import Path
 from types import FrameType
 
 from humas_dev.sandbox.config import TOKEN_ENV, SandboxConfig
+from humas_dev.sandbox.messages import start_smtp
 from humas_dev.sandbox.server import make_server
 
 
@@ -21,6 +23,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--state-file", type=Path, help="JSON file that keeps posts across restarts")
+    parser.add_argument("--smtp-port", type=int, default=int(os.environ.get("HUMAS_SANDBOX_SMTP_PORT", "0")),
+                        help="also receive email on this port (0: no SMTP receiver)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     server = make_server(SandboxConfig.from_env(args.state_file), args.host, args.port)
@@ -30,11 +34,14 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     logging.getLogger("humas_dev.sandbox").info("platform sandbox on %s", server.base_url)
+    smtp = start_smtp(server.app, args.host, args.smtp_port) if args.smtp_port else None
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        if smtp:
+            smtp.stop()
         server.server_close()
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from humas.profiles import ChannelProfile, load_profiles
 from humas_dev.sandbox.state import State
+
+if TYPE_CHECKING:
+    from humas_dev.sandbox.messages import MessageLog
 
 # The accounts the sandbox knows; any other id gets the platform's "does not exist" answer.
 INSTAGRAM_USER_ID = "17841400000000001"
@@ -55,7 +59,11 @@ class Sandbox:
     config: SandboxConfig
     state: State = field(init=False)
     profiles: dict[str, ChannelProfile] = field(init=False)
+    messages: "MessageLog" = field(init=False)  # notifications received (humas_dev.sandbox.messages)
 
     def __post_init__(self) -> None:
+        from humas_dev.sandbox.messages import MessageLog, journal_for
+
         self.state = State(self.config.state_file)
+        self.messages = MessageLog(journal_for(self.config.state_file))
         self.profiles = load_profiles()

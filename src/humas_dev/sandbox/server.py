@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from humas_dev.sandbox import admin, graph, xapi
+from humas_dev.sandbox import admin, graph, messages, xapi
 from humas_dev.sandbox.config import Sandbox, SandboxConfig
 from humas_dev.sandbox.state import Fault
 from humas_dev.sandbox.wire import ApiError, Request, Response, graph_error, parse_body, x_problem
@@ -19,7 +19,7 @@ from humas_dev.sandbox.wire import ApiError, Request, Response, graph_error, par
 log = logging.getLogger("humas_dev.sandbox")
 
 GRAPH = r"/v\d+(?:\.\d+)?"
-ACCESS_TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s]+")
+ACCESS_TOKEN_IN_URL = re.compile(r"(access_token=|/bot)[^&\s/]+")  # Graph's query token, Telegram's path token
 RouteFunc = Callable[..., Response]
 
 
@@ -27,7 +27,7 @@ RouteFunc = Callable[..., Response]
 class Route:
     method: str
     pattern: re.Pattern[str]
-    family: str                   # "graph", "x" or "admin": decides authentication and error shape
+    family: str                   # "graph", "x", "telegram" (token in the path) or "admin": authentication, errors
     func: RouteFunc
     channel: str | None = None    # with `operation`: where /_sandbox/faults can inject a failure
     operation: str | None = None
@@ -49,6 +49,8 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", rf"{GRAPH}/(?P<page_id>\d+)/feed", "graph", graph.fb_feed_post, "facebook", "feed"),
     _route("GET", rf"{GRAPH}/(?P<page_id>\d+)/feed", "graph", graph.fb_list_feed),
     _route("GET", rf"{GRAPH}/(?P<object_id>[0-9_]+)", "graph", graph.get_node),
+    _route("POST", rf"{GRAPH}/(?P<phone_number_id>\d+)/messages", "graph", messages.whatsapp_send),
+    _route("POST", r"/bot(?P<token>[^/]+)/sendMessage", "telegram", messages.telegram_send),
     _route("POST", r"/2/media/upload", "x", xapi.x_media_upload, "x", "media_upload"),
     _route("POST", r"/2/tweets", "x", xapi.x_create_tweet, "x", "tweets"),
     _route("GET", r"/2/users/(?P<user_id>\d+)/tweets", "x", xapi.x_user_tweets),
@@ -59,6 +61,9 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", r"/_sandbox/reset", "admin", admin.reset),
     _route("POST", r"/_sandbox/faults", "admin", admin.add_fault),
     _route("GET", r"/_sandbox/faults", "admin", admin.list_faults),
+    _route("GET", r"/_sandbox/messages", "admin", messages.list_messages),
+    _route("GET", r"/_sandbox/messages/page", "admin", messages.messages_page),
+    _route("POST", r"/_sandbox/messages/reset", "admin", messages.clear_messages),
 )
 
 

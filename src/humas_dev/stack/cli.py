@@ -43,6 +43,7 @@ Humas pipeline is up.
   Approvals:    {ui}/humas/approvals   (sign in as the approver: skw.hendra, password {approver_password})
   S3 server:    {s3}   bucket {bucket}
   Sandbox:      {sandbox}/_sandbox/posts   (what was "published")
+  Messages:     {sandbox}/_sandbox/messages/page   (email, Telegram, WhatsApp people received)
   Logins of everyone in include/rosters/ and their passwords: {home}/passwords.json
 The sample item {item} is now: {state}
 Next:

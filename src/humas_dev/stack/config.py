@@ -28,6 +28,7 @@ class StackConfig:
     home: Path = REPO / ".stack"
     s3_port: int = 9000
     sandbox_port: int = 8090
+    smtp_port: int = 8025          # the sandbox's SMTP receiver (notification emails)
     airflow_port: int = 8080
     db_port: int = 5433            # not 5432: a system PostgreSQL may already be there
     worker_log_port: int = 8793    # Airflow's own log servers: two stacks on one machine need their own
@@ -50,7 +51,8 @@ class StackConfig:
         home = Path(tempfile.mkdtemp(prefix=prefix))
         home.chmod(0o711)
         ports = {name: free_port() for name in
-                 ("s3_port", "sandbox_port", "airflow_port", "db_port", "worker_log_port", "trigger_log_port")}
+                 ("s3_port", "sandbox_port", "smtp_port", "airflow_port", "db_port", "worker_log_port",
+                  "trigger_log_port")}
         return cls(home=home / "stack", **{**ports, **settings})  # type: ignore[arg-type]
 
     @property
@@ -99,7 +101,19 @@ def _connections(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
         conns[f"AIRFLOW_CONN_HUMAS_{channel.upper()}"] = json.dumps(
             {"conn_type": "http", "host": cfg.sandbox_url, "password": sec["platform_token"],
              "extra": {"account_id": account, "api_version": "v21.0", "timeout": 10}})
-    return conns
+    return {**conns, **_notification_connections(cfg, sec)}
+
+
+def _notification_connections(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
+    """Email, Telegram and WhatsApp point at the sandbox's receivers (``/_sandbox/messages`` lists them)."""
+    smtp = {"conn_type": "smtp", "host": "127.0.0.1", "port": cfg.smtp_port,
+            "extra": {"from_email": "Humas Pipeline <humas@localhost>", "disable_tls": True, "disable_ssl": True,
+                      "timeout": 10, "retry_limit": 1}}
+    telegram = {"conn_type": "http", "host": cfg.sandbox_url, "password": sec["platform_token"]}
+    whatsapp = {"conn_type": "http", "host": cfg.sandbox_url, "password": sec["platform_token"],
+                "extra": {"phone_number_id": "109000000000001", "api_version": "v21.0"}}
+    return {"AIRFLOW_CONN_SMTP_DEFAULT": json.dumps(smtp), "AIRFLOW_CONN_HUMAS_TELEGRAM": json.dumps(telegram),
+            "AIRFLOW_CONN_HUMAS_WHATSAPP": json.dumps(whatsapp)}
 
 
 def client_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
@@ -146,6 +160,7 @@ def airflow_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
         "HUMAS_INCLUDE_DIR": str(cfg.include_dir),
         "HUMAS_APPROVAL_KEY": sec["approval_key"],
         "HUMAS_WEBHOOK_TOKEN": webhook_token(sec),
+        "HUMAS_UI_URL": cfg.airflow_url,  # the approval page's address in notifications
     }
     return {**settings, **cfg.airflow_settings, **_connections(cfg, sec), "NO_PROXY": "*", "no_proxy": "*"}
 

@@ -23,7 +23,7 @@ def _commands(cfg: StackConfig) -> dict[str, list[str]]:
                      "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
         "s3": [py, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cfg.s3_port)],
         "sandbox": [py, "-m", "humas_dev.sandbox", "--host", "127.0.0.1", "--port", str(cfg.sandbox_port),
-                    "--state-file", str(cfg.home / "sandbox-state.json")],
+                    "--state-file", str(cfg.home / "sandbox-state.json"), "--smtp-port", str(cfg.smtp_port)],
         **{name: [airflow, name] for name in ("scheduler", "dag-processor", "triggerer", "api-server")},
     }
 
@@ -49,6 +49,7 @@ def up(cfg: StackConfig) -> None:
     make_bucket(cfg)
     restore_bucket(cfg)
     _wait_port(cfg.sandbox_port, "sandbox", 30, cfg)
+    _wait_port(cfg.smtp_port, "sandbox", 30, cfg)
     _wait_port(cfg.airflow_port, "api-server", 180, cfg)
     _write_client_env(cfg, sec)
 

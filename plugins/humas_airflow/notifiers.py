@@ -1,0 +1,141 @@
+"""Notifiers: how a notice (``humas.outbox.Message``) reaches a person, through Airflow's notifier mechanism.
+
+Email goes through the smtp provider's ``SmtpNotifier`` (connection ``smtp_default``); Telegram and WhatsApp
+through the small ``BaseNotifier`` subclasses here, whose hooks own the connections ``humas_telegram`` (Bot
+API ``sendMessage``) and ``humas_whatsapp`` (Cloud API ``/{phone-number-id}/messages``).
+
+The notifiers are called with ``notify(context)``, never through ``__call__``: that would render the fields as
+Jinja templates, and the texts carry what people wrote (titles, comments) which must not be evaluated.
+Every request carries ``X-Humas-Item`` and ``X-Humas-Kind`` headers (the platforms ignore them; the sandbox
+lists them).
+"""
+from __future__ import annotations
+
+from functools import cached_property
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+from airflow.sdk import BaseHook
+from airflow.sdk.bases.notifier import BaseNotifier
+
+from humas.exceptions import HumasError
+
+if TYPE_CHECKING:
+    from humas.outbox import Message
+
+SMTP_CONN_ID = "smtp_default"
+TELEGRAM_CONN_ID = "humas_telegram"
+WHATSAPP_CONN_ID = "humas_whatsapp"
+TIMEOUT = 10.0
+
+
+def _tags(message: "Message") -> dict[str, str]:
+    return {"X-Humas-Item": message.item_id, "X-Humas-Kind": message.kind}
+
+
+class TelegramBotHook(BaseHook):
+    """Owns ``humas_telegram``: host = Bot API base URL (https://api.telegram.org), password = the bot token."""
+
+    conn_name_attr, default_conn_name, conn_type, hook_name = "telegram_conn_id", TELEGRAM_CONN_ID, "http", "Telegram Bot"
+
+    def __init__(self, telegram_conn_id: str = TELEGRAM_CONN_ID) -> None:
+        super().__init__()
+        self.conn_id = telegram_conn_id
+
+    def send_message(self, chat_id: str, text: str, headers: dict[str, str]) -> None:
+        """``sendMessage``; raises ``HumasError`` unless the Bot API answers ``ok`` (the token never in it)."""
+        conn = self.get_connection(self.conn_id)
+        url = f"{(conn.host or 'https://api.telegram.org').rstrip('/')}/bot{conn.password}/sendMessage"
+        try:
+            response = requests.post(url, json={"chat_id": chat_id, "text": text}, headers=headers, timeout=TIMEOUT)
+        except requests.RequestException as exc:  # its text holds the URL, and so the bot token: never passed on
+            raise HumasError(f"Telegram Bot API unreachable ({type(exc).__name__}); check the host of connection "
+                             f"{self.conn_id}") from None
+        if response.status_code != 200 or not (response.json() or {}).get("ok"):
+            raise HumasError(f"Telegram sendMessage refused ({response.status_code}): {response.text[:200]}; "
+                             f"check the bot token in connection {self.conn_id} and that the person started the bot")
+
+
+class WhatsAppCloudHook(BaseHook):
+    """Owns ``humas_whatsapp``: host = Graph API base URL, password = access token, extra ``phone_number_id``
+    and ``api_version``."""
+
+    conn_name_attr, default_conn_name, conn_type, hook_name = "whatsapp_conn_id", WHATSAPP_CONN_ID, "http", "WhatsApp Cloud"
+
+    def __init__(self, whatsapp_conn_id: str = WHATSAPP_CONN_ID) -> None:
+        super().__init__()
+        self.conn_id = whatsapp_conn_id
+
+    def send_text(self, number: str, text: str, headers: dict[str, str]) -> None:
+        """A text message to ``number`` (E.164); raises ``HumasError`` unless the API accepts it."""
+        conn = self.get_connection(self.conn_id)
+        extra = conn.extra_dejson
+        url = (f"{(conn.host or 'https://graph.facebook.com').rstrip('/')}/{extra.get('api_version', 'v21.0')}/"
+               f"{extra.get('phone_number_id', '')}/messages")
+        body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": number.lstrip("+"),
+                "type": "text", "text": {"preview_url": False, "body": text}}
+        response = requests.post(url, json=body, timeout=TIMEOUT,
+                                 headers={**headers, "Authorization": f"Bearer {conn.password}"})
+        if response.status_code != 200 or not (response.json() or {}).get("messages"):
+            raise HumasError(f"WhatsApp message refused ({response.status_code}): {response.text[:200]}; check "
+                             f"connection {self.conn_id} (token, phone_number_id)")
+
+
+class _ChatNotifier(BaseNotifier):
+    """One chat message to one address, sent by the subclass's hook (which owns the connection)."""
+
+    template_fields = ()
+    hook_class: type[BaseHook]
+    default_conn_id: str
+
+    def __init__(self, *, to: str, message: "Message", conn_id: str | None = None) -> None:
+        super().__init__()
+        self.to, self.message, self.conn_id = to, message, conn_id or self.default_conn_id
+
+    @cached_property
+    def hook(self) -> Any:
+        return self.hook_class(self.conn_id)
+
+
+class TelegramNotifier(_ChatNotifier):
+    """One Telegram message to one chat (``to``: the chat id)."""
+
+    hook_class, default_conn_id = TelegramBotHook, TELEGRAM_CONN_ID
+
+    def notify(self, context: Any) -> None:
+        self.hook.send_message(self.to, f"{self.message.subject}\n\n{self.message.text}", _tags(self.message))
+
+
+class WhatsAppNotifier(_ChatNotifier):
+    """One WhatsApp text message to one number (``to``: E.164)."""
+
+    hook_class, default_conn_id = WhatsAppCloudHook, WHATSAPP_CONN_ID
+
+    def notify(self, context: Any) -> None:
+        self.hook.send_text(self.to, f"*{self.message.subject}*\n\n{self.message.text}", _tags(self.message))
+
+
+def email_notifier(address: str, message: "Message") -> SmtpNotifier:
+    """The smtp provider's notifier for one message (plain text shown as HTML, escaped)."""
+    html = "<html><body><p>" + escape(message.text).replace("\n", "<br>\n") + "</p></body></html>"
+    return SmtpNotifier(to=address, subject=message.subject, html_content=html, smtp_conn_id=SMTP_CONN_ID,
+                        mime_subtype="alternative", custom_headers=_tags(message))
+
+
+class NotifierTransport:
+    """``humas.outbox.Transport`` over the notifiers above: the pipeline's one way of sending a notice."""
+
+    def send(self, channel: str, address: str, message: "Message") -> None:
+        """Send ``message`` to ``address`` on ``channel`` (email, telegram, whatsapp); raises when it failed."""
+        if channel == "email":
+            notifier: BaseNotifier = email_notifier(address, message)
+        elif channel == "telegram":
+            notifier = TelegramNotifier(to=address, message=message)
+        elif channel == "whatsapp":
+            notifier = WhatsAppNotifier(to=address, message=message)
+        else:
+            raise HumasError(f"unknown notification channel {channel!r}: use email, telegram or whatsapp")
+        notifier.notify({})

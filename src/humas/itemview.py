@@ -1,0 +1,116 @@
+"""An item as people read it (``humas status``, the daily digest): times in WIB, durations in words, the
+step's standard time and how late it is, the history wrapped instead of cut, and its notifications."""
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Mapping
+
+from humas import layout, outbox
+from humas.notify import step_budget
+from humas.status import read_events, read_status, utcnow
+from humas.timetext import duration_words, wib
+
+if TYPE_CHECKING:
+    from humas.sop import Sop, Step
+    from humas.store import Store
+
+WIDTH = 100
+FINISHED = frozenset({"published", "declined", "refused"})
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where an open item stands: its SOP step, since when, and how late against the step's standard time."""
+
+    step: "Step"
+    since: datetime
+    late: timedelta | None  # how far past the step's standard time; None when within it or it has none
+
+    def time_words(self, now: datetime) -> str:
+        """``Waktu baku 15 menit, batas ... WIB: terlambat 1 jam 12 menit`` or that the SOP sets none."""
+        budget = step_budget(self.step)
+        if budget is None:
+            return f"Waktu baku: {self.step.time.text} (tanpa batas waktu tetap)"
+        due = self.since + budget
+        state = f"terlambat {duration_words(now - due)}" if now > due else f"sisa {duration_words(due - now)}"
+        return f"Waktu baku {duration_words(budget)}, batas {wib(due)}: {state}"
+
+
+def item_sop(store: "Store", item_id: str, sops: Mapping[str, "Sop"]) -> "Sop | None":
+    """The SOP an item runs under, from the dispatcher's record of its run."""
+    started = store.get_json(layout.dispatch_key("started", item_id)) or {}
+    return next((s for s in sops.values() if s.dag_id == started.get("dag_id")), None)
+
+
+def position(sop: "Sop", status: Mapping[str, Any], events: list[dict[str, Any]], now: datetime) -> Position | None:
+    """The open item's step and since when it has been there (the first of the latest run of events there)."""
+    step = next((s for s in sop.steps if s.task_id == status.get("step")), None)
+    if step is None or status.get("state") in FINISHED:
+        return None
+    since = datetime.fromisoformat(status["at"])
+    for event in reversed(events):
+        if event.get("step") != step.task_id:
+            break
+        since = datetime.fromisoformat(event["at"])
+    budget = step_budget(step)
+    late = now - (since + budget) if budget is not None and now > since + budget else None
+    return Position(step, since, late)
+
+
+def wrapped(text: str, indent: str, width: int = WIDTH) -> list[str]:
+    """``text`` wrapped to ``width`` with ``indent`` on every line (nothing is cut off)."""
+    return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False) or [indent.rstrip()]
+
+
+def history_lines(events: list[dict[str, Any]], width: int = WIDTH) -> list[str]:
+    """Every event: its WIB time, label and step, then its whole message wrapped below."""
+    lines: list[str] = []
+    for event in events:
+        lines.append(f"  {wib(datetime.fromisoformat(event['at']))}  {event.get('label', event['state'])}"
+                     + (f"  ({event['step']})" if event.get("step") else ""))
+        if event.get("message"):
+            lines.extend(wrapped(event["message"], "      ", width))
+    return lines
+
+
+def notice_lines(store: "Store", item_id: str, width: int = WIDTH) -> list[str]:
+    """The item's notifications: kind, to whom, each channel's delivery (``claimed``: may not have gone out)."""
+    words = {"sent": "terkirim", "failed": "gagal", "claimed": "belum pasti terkirim", "pending": "belum dikirim"}
+    lines = []
+    for notice in outbox.notices(store, layout.notices_prefix(item_id)):
+        at = wib(datetime.fromisoformat(notice["at"]))
+        sent = ", ".join(f"{c} {words.get(s, s)}" for c, s in notice["deliveries"].items()) or "tanpa kontak"
+        lines.extend(wrapped(f"{at}  {notice['subject']} -> {notice['person']}", "  ", width))
+        lines.extend(wrapped(sent, "      ", width))
+    return lines
+
+
+def item_lines(store: "Store", item_id: str, sops: Mapping[str, "Sop"], now: datetime | None = None,
+               width: int = WIDTH) -> list[str]:
+    """What ``humas status <item>`` prints: state, step and its time, problems, links, history, notifications."""
+    status = read_status(store, item_id)
+    if status is None:
+        return [f"{item_id}: belum ada status (menunggu dispatcher)"]
+    now, events, sop = now or utcnow(), read_events(store, item_id), item_sop(store, item_id, sops)
+    lines = [f"{item_id}: {status['label']} [{status['state']}], sejak {wib(datetime.fromisoformat(status['at']))}"]
+    lines += wrapped(status.get("message", ""), "  ", width)
+    where = position(sop, status, events, now) if sop else None
+    if where:
+        lines += wrapped(f"Langkah {where.step.number}: {where.step.activity} ({sop.role(where.step.actor).name}). "
+                         f"{where.time_words(now)}", "  ", width)
+    for problem in status.get("details", {}).get("problems", []):
+        lines += wrapped(f"- {problem['field']}: {problem['message']} (perbaiki: {problem['fix']})", "  ", width)
+    lines += [f"  {name}: s3://{store.bucket}/{key}" for name, key in sorted(status.get("links", {}).items())]
+    lines += [f"  {p['channel']}: {p['permalink']}" for p in status.get("details", {}).get("posts", [])]
+    lines += ["riwayat:", *history_lines(events, width)]
+    notices = notice_lines(store, item_id, width)
+    return lines + (["pemberitahuan:", *notices] if notices else [])
+
+
+def overview_line(item_id: str, status: Mapping[str, Any]) -> str:
+    """One line of ``humas status``: the item, its state and since when, in WIB."""
+    at = wib(datetime.fromisoformat(status["at"])) if status.get("at") else ""
+    return f"{item_id:40} {status.get('label', 'Diterima, menunggu diproses'):32} {at}"

@@ -1,0 +1,252 @@
+"""Who is told what, and in which words: the notifications of an item's steps (through ``humas.outbox``).
+
+- a step that starts waiting for people: its role's holders get an approval request (a gate) or a work
+  request (``notify_work_request``: a design sent back, or any step that waits for a person's work);
+- 80% of a step's standard time gone and the step still open: a reminder to its role's holders;
+- a missed step: its role's holders, and an escalation to the supervising role (``supervisors`` in the
+  roster), once per step per item;
+- every decision and the publishing: the item's submitter; a publish failure: the upload role.
+
+Each notice goes out once per (item, step, kind, round, person): a ``round_`` is what makes a new request of
+the same kind at the same step news (a new review after a revise, a new set of files). A person without
+contact details is skipped with a note on the item, never an error. Words: Bahasa Indonesia, times in WIB,
+durations in words, no internal ids beyond the item's own name, no server paths.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from humas import layout, outbox, sla
+from humas.exceptions import ItemRefused, RosterError
+from humas.outbox import Message
+from humas.roster import load_roster
+from humas.status import utcnow
+from humas.timetext import duration_words, wib
+
+if TYPE_CHECKING:
+    from humas.outbox import Transport
+    from humas.roster import Person, Roster
+    from humas.sop import Sop, Step
+    from humas.steps.base import ItemStep
+    from humas.store import Store
+
+log = logging.getLogger(__name__)
+UI_URL_ENV = "HUMAS_UI_URL"  # the Airflow UI as people reach it, e.g. https://humas.singkawangkota.go.id
+REMINDER_SHARE = 0.8         # a reminder when this share of a step's standard time has gone
+
+
+def approval_link(item_id: str) -> str:
+    """The item's page on the approval service, with the UI's address when the deployment gives it."""
+    return os.environ.get(UI_URL_ENV, "").rstrip("/") + f"/humas/approvals/{layout.check_item_id(item_id)}"
+
+
+def step_budget(step: "Step") -> timedelta | None:
+    """The step's own standard time; None for a step without a fixed one ("Menyesuaikan", before an event)."""
+    return timedelta(minutes=step.time.minutes) if step.time.kind == "duration" and step.time.minutes else None
+
+
+def due_words(step: "Step", started: datetime) -> str:
+    """When the step is due, in words: the WIB moment, or that the SOP sets no fixed time."""
+    budget = step_budget(step)
+    if budget is None:
+        return f"Waktu baku: {step.time.text} (tanpa batas waktu tetap)"
+    return f"Batas waktu: {wib(started + budget)} (waktu baku {duration_words(budget)})"
+
+
+def _footer(item_id: str) -> str:
+    return f"\n\nKode konten: {item_id} (lihat: humas status {item_id})"
+
+
+def tell(item: "ItemStep", kind: str, people: Callable[["Roster"], Iterable["Person"]],
+         message_for: Callable[["Person"], Message], round_: str = "0", step: "Step | None" = None) -> int:
+    """Create one notice per person ``people(roster)`` names (once), note who has no contact details, and
+    deliver when a transport is given; how many notices this call created. Never fails the step: a roster
+    that does not load is logged (the approval page and ``humas status`` say the same)."""
+    try:
+        roster = load_roster(item.sop)
+    except RosterError as exc:
+        log.warning("item %s: no %s notice: %s", item.item_id, kind, exc)
+        return 0
+    created = 0
+    for person in people(roster):
+        folder = layout.notice_folder(item.item_id, (step or item.step).task_id, kind, round_, person.id)
+        record = outbox.post(item.store, folder, person, message_for(person))
+        created += record is not None
+        if record is not None and not person.contacts:
+            item.note("notice_skipped", f"{person.name} tidak diberi tahu ({_KIND_WORDS.get(kind, kind)}): tidak ada "
+                                        "email, telegram atau whatsapp di roster; tambahkan salah satunya",
+                      person=person.id, kind=kind)
+        if item.transport is not None and person.contacts:
+            outbox.deliver(item.store, folder, roster, item.transport, notice=record)
+    return created
+
+
+_KIND_WORDS = {"approval_request": "permintaan persetujuan", "work_request": "permintaan pekerjaan",
+               "reminder": "pengingat", "missed": "keterlambatan", "escalation": "eskalasi",
+               "approved": "keputusan", "revised": "keputusan", "declined": "keputusan",
+               "published": "hasil unggah", "publish_failed": "gagal unggah", "digest": "ringkasan harian"}
+
+
+def holders(role: str, *, besides: str | None = None) -> Callable[["Roster"], list["Person"]]:
+    """The people holding ``role`` (leaving out ``besides``, e.g. the submitter), from the roster given."""
+    return lambda roster: [p for p in roster.holders(role) if p.id != besides]
+
+
+def one(person_id: str) -> Callable[["Roster"], list["Person"]]:
+    """The one person ``person_id`` (nobody if the roster does not list them)."""
+    return lambda roster: [p for p in [roster.person(person_id)] if p]
+
+
+def notify_approval_request(item: "ItemStep", submitter: str, round_: str) -> int:
+    """The gate's role holders (never the submitter, who may not decide): the item waits for their decision."""
+    title, role = item.brief.title, item.role_name
+
+    def message(person: "Person") -> Message:
+        text = (f"Yth. {person.name},\n\nKonten \"{title}\" menunggu keputusan Anda sebagai {role}: langkah "
+                f"{item.step.number}, {item.step.activity}.\n{due_words(item.step, item.started)}\n"
+                f"Periksa dan putuskan di: {approval_link(item.item_id)}" + _footer(item.item_id))
+        return Message(f"Persetujuan diperlukan: {title}", text, "approval_request", item.item_id)
+
+    return tell(item, "approval_request", holders(item.step.actor, besides=submitter), message, round_)
+
+
+def notify_work_request(item: "ItemStep", what: str, round_: str, due: datetime | None = None) -> int:
+    """The step's role holders: ``what`` is needed from them (e.g. a corrected design), by ``due`` if given
+    (else by the step's standard time from when it started). For every step that waits for a person's work."""
+    title, role = item.brief.title, item.role_name
+    when = f"Batas waktu: {wib(due)}" if due else due_words(item.step, item.started)
+
+    def message(person: "Person") -> Message:
+        text = (f"Yth. {person.name},\n\nKonten \"{title}\" menunggu pekerjaan Anda sebagai {role}: langkah "
+                f"{item.step.number}, {item.step.activity}.\nYang diperlukan: {what}\n{when}" + _footer(item.item_id))
+        return Message(f"Pekerjaan diminta: {title}", text, "work_request", item.item_id)
+
+    return tell(item, "work_request", holders(item.step.actor), message, round_)
+
+
+def notify_reminder(item: "ItemStep", due: datetime, now: datetime | None = None) -> int:
+    """The step's role holders: most of the standard time has gone and the step is still open."""
+    title, left = item.brief.title, max(due - (now or utcnow()), timedelta(0))
+
+    def message(person: "Person") -> Message:
+        text = (f"Yth. {person.name},\n\nPengingat: langkah {item.step.number} ({item.step.activity}) untuk konten "
+                f"\"{title}\" belum selesai. Sisa waktu {duration_words(left)}, batas waktu {wib(due)}."
+                + (f"\nHalaman persetujuan: {approval_link(item.item_id)}" if item.step.is_gate else "")
+                + _footer(item.item_id))
+        return Message(f"Pengingat: {title}", text, "reminder", item.item_id)
+
+    return tell(item, "reminder", holders(item.step.actor), message)
+
+
+def notify_missed(item: "ItemStep", deadline: datetime, now: datetime | None = None) -> int:
+    """A missed step: its role's holders, and the supervising role's holders (escalation); once per step."""
+    title, late = item.brief.title, duration_words(max((now or utcnow()) - deadline, timedelta(0)))
+    what = f"langkah {item.step.number} ({item.step.activity}) untuk konten \"{title}\""
+
+    def to_holder(person: "Person") -> Message:
+        text = (f"Yth. {person.name},\n\n{what[0].upper()}{what[1:]} terlambat {late}: batas waktunya "
+                f"{wib(deadline)}. Mohon segera diselesaikan." + _footer(item.item_id))
+        return Message(f"Terlambat: {title}", text, "missed", item.item_id)
+
+    count = tell(item, "missed", holders(item.step.actor), to_holder)
+    return count + _escalate(item, what, late, deadline)
+
+
+def _escalate(item: "ItemStep", what: str, late: str, deadline: datetime) -> int:
+    try:
+        roster = load_roster(item.sop)
+    except RosterError:
+        return 0  # logged by tell()
+    boss = roster.supervisor_of(item.step.actor)
+    if boss is None:
+        item.note("notice_skipped", f"Keterlambatan {item.role_name} tidak dieskalasi: roster tidak menyebut "
+                                    "atasan peran ini (supervisors)", kind="escalation")
+        return 0
+    doers = ", ".join(p.name for p in roster.holders(item.step.actor)) or "-"
+
+    def message(person: "Person") -> Message:
+        text = (f"Yth. {person.name},\n\nEskalasi: {what} terlambat {late} (batas waktu {wib(deadline)}). "
+                f"Penanggung jawab: {item.role_name} ({doers}). Mohon ditindaklanjuti sebagai "
+                f"{item.sop.role(boss).name}." + _footer(item.item_id))
+        return Message(f"Eskalasi keterlambatan: {item.brief.title}", text, "escalation", item.item_id)
+
+    return tell(item, "escalation", holders(boss), message)
+
+
+def notify_decision(item: "ItemStep", decision: str, who: str, comment: str, submitter: str, round_: str) -> int:
+    """The submitter: the gate's decision (approve, revise with the comment, decline with the reason)."""
+    kind = {"approve": "approved", "revise": "revised"}.get(decision, "declined")
+    title = item.brief.title
+    said = {"approved": f"disetujui oleh {who}" + (f". Catatan: {comment}" if comment else ""),
+            "revised": f"dikembalikan untuk revisi oleh {who}. Yang perlu diubah: {comment}",
+            "declined": f"tidak disetujui oleh {who}. Alasan: {comment}"}[kind]
+
+    def message(person: "Person") -> Message:
+        text = (f"Yth. {person.name},\n\nKonten \"{title}\" {said} (langkah {item.step.number}: "
+                f"{item.step.activity}), {wib(utcnow())}." + _footer(item.item_id))
+        return Message(f"Keputusan: {title}", text, kind, item.item_id)
+
+    return tell(item, kind, one(submitter), message, round_)
+
+
+def notify_published(item: "ItemStep", posts: list[dict[str, str]], submitter: str) -> int:
+    """The submitter: the item is published, with the link of every post."""
+    links = "\n".join(f"- {p.get('channel', '')}: {p.get('permalink', '')}" for p in posts)
+
+    def message(person: "Person") -> Message:
+        text = (f"Yth. {person.name},\n\nKonten \"{item.brief.title}\" sudah diunggah, {wib(utcnow())}.\n"
+                f"Tautan postingan:\n{links}" + _footer(item.item_id))
+        return Message(f"Sudah diunggah: {item.brief.title}", text, "published", item.item_id)
+
+    return tell(item, "published", one(submitter), message)
+
+
+def notify_publish_failed(item: "ItemStep", failures: dict[str, str]) -> int:
+    """The upload role: which channels failed, and what to do (nothing is posted twice on a retry)."""
+    failed = "\n".join(f"- {channel}: {why[:300]}" for channel, why in failures.items())
+
+    def message(person: "Person") -> Message:
+        text = (f"Yth. {person.name},\n\nKonten \"{item.brief.title}\" gagal diunggah ke sebagian kanal:\n{failed}\n"
+                "Yang perlu dilakukan: periksa akun dan token kanal itu; langkah ini dicoba lagi otomatis, dan kanal "
+                "yang sudah tayang tidak diunggah dua kali. Jika tetap gagal, hubungi admin pipeline." + _footer(item.item_id))
+        return Message(f"Gagal diunggah: {item.brief.title}", text, "publish_failed", item.item_id)
+
+    return tell(item, "publish_failed", holders(item.step.actor), message)
+
+
+def reminder_offset(step: "Step") -> timedelta | None:
+    """How long before a step's run deadline its reminder is due (the last 20% of its standard time)."""
+    budget = step_budget(step)
+    return budget * (1 - REMINDER_SHARE) if budget else None
+
+
+def remind_open_step(store: "Store", sop: "Sop", item_id: str, step_number: int, due: datetime,
+                     transport: "Transport | None") -> int:
+    """A reminder deadline passed: remind step ``step_number``'s role if the item is still at that step."""
+    current = sla.open_step(store, sop, item_id, step_number)
+    if current is None or current.number != step_number:
+        return 0  # done already, or held up earlier (that step's own miss says so)
+    return _at_step(store, sop, item_id, current, transport, lambda item: notify_reminder(item, due))
+
+
+def escalate_late_step(store: "Store", sop: "Sop", item_id: str, step_number: int, deadline: datetime,
+                       transport: "Transport | None") -> int:
+    """A run deadline passed: tell the role of the step the item is held at, and its supervisor (once)."""
+    current = sla.open_step(store, sop, item_id, step_number)
+    if current is None:
+        return 0
+    return _at_step(store, sop, item_id, current, transport, lambda item: notify_missed(item, deadline))
+
+
+def _at_step(store: "Store", sop: "Sop", item_id: str, step: "Step", transport: "Transport | None",
+             act: Callable[["ItemStep"], int]) -> int:
+    from humas.steps.base import ItemStep  # the steps import this module
+
+    try:
+        return act(ItemStep(store, item_id, sop, step, transport=transport))
+    except ItemRefused as exc:  # a brief broken by an edit: the run stops at its next step, which says why
+        log.warning("no notice for item %s: %s", item_id, exc)
+        return 0

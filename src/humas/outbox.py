@@ -1,0 +1,111 @@
+"""The notification outbox: every notice is written once to the bucket, then delivered once per channel.
+
+Invariant: a person is told a thing (item, step, kind, round) at most once on each of their channels, and a
+notice that may not have gone out is visible, never silently re-sent.
+
+- ``post``: the notice is created with a conditional write (``Store.put_json_if_absent``) at the folder
+  ``humas.layout.notice_folder`` names, so a retry, a restart or a second caller creates nothing new.
+- ``deliver``: each channel is claimed with a conditional write (``claimed``) before anything is sent, and
+  marked ``sent`` (or ``failed``, with the error) after. A channel already claimed is never sent again, so a
+  crash between the claim and the mark leaves a ``claimed`` record that ``humas status`` reports
+  (``undelivered``) instead of a duplicate message.
+
+Addresses are never written to the bucket: the notice names the person and the channels they had; the
+sender reads the addresses from the roster at delivery. Transports (email, Telegram, WhatsApp) are supplied by
+the caller (``Transport``): Airflow notifiers in the pipeline, a recording fake nowhere (tests use the sandbox).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from humas import layout
+from humas.status import utcnow
+
+if TYPE_CHECKING:
+    from humas.roster import Person, Roster
+    from humas.store import Store
+
+log = logging.getLogger(__name__)
+CHANNELS = ("email", "telegram", "whatsapp")
+
+
+@dataclass(frozen=True)
+class Message:
+    """What one notice says: the subject (email) and text, with the item and kind it is about."""
+
+    subject: str
+    text: str
+    kind: str
+    item_id: str = ""  # empty for a digest
+
+
+class Transport(Protocol):
+    """Sends one message to one address on one channel; raises when it could not."""
+
+    def send(self, channel: str, address: str, message: Message) -> None:
+        ...  # pragma: no cover
+
+
+def post(store: "Store", folder: str, person: "Person", message: Message) -> dict[str, Any] | None:
+    """Create the notice in ``folder`` for ``person``; the record if this call created it, None if it existed."""
+    record = {"person": person.id, "subject": message.subject, "text": message.text, "kind": message.kind,
+              "item_id": message.item_id, "channels": [c for c in CHANNELS if c in person.contacts],
+              "at": utcnow().isoformat()}
+    return record if store.put_json_if_absent(layout.notice_key(folder), record) else None
+
+
+def deliver(store: "Store", folder: str, roster: "Roster", transport: Transport,
+            notice: dict[str, Any] | None = None) -> dict[str, str]:
+    """Send the notice in ``folder`` on each of its channels not claimed yet; channel -> what happened now."""
+    notice = notice if notice is not None else store.get_json(layout.notice_key(folder))
+    if not notice:
+        return {}
+    person = roster.person(notice.get("person", ""))
+    message = Message(notice["subject"], notice["text"], notice["kind"], notice.get("item_id", ""))
+    done: dict[str, str] = {}
+    for channel in notice.get("channels", []):
+        address = person.contacts.get(channel) if person else None
+        key = layout.delivery_key(folder, channel)
+        if not address or not store.put_json_if_absent(key, {"state": "claimed", "at": utcnow().isoformat()}):
+            continue
+        done[channel] = _send(store, key, transport, channel, address, message)
+    return done
+
+
+def _send(store: "Store", key: str, transport: Transport, channel: str, address: str, message: Message) -> str:
+    """Send on a claimed channel and record the result (the error text never holds the address)."""
+    try:
+        transport.send(channel, address, message)
+    except Exception as exc:  # any transport failure: recorded and reported, not retried (it may have gone out)
+        log.warning("notice %s on %s not delivered: %s", message.kind, channel, type(exc).__name__)
+        error = str(exc).replace(address, "<alamat>")[:300]  # no address in the bucket
+        store.put_json(key, {"state": "failed", "error": f"{type(exc).__name__}: {error}", "at": utcnow().isoformat()})
+        return "failed"
+    store.put_json(key, {"state": "sent", "at": utcnow().isoformat()})
+    return "sent"
+
+
+def notices(store: "Store", prefix: str) -> list[dict[str, Any]]:
+    """Every notice under ``prefix`` with the state of each channel: sent, failed, claimed (maybe sent: a crash
+    between the claim and the record) or pending (not claimed yet), oldest folder first."""
+    folders: dict[str, dict[str, str]] = {}
+    for obj in store.list(prefix):
+        found = layout.notice_folder_of_key(obj.key)
+        if found:
+            folders.setdefault(found[0], {})[found[1]] = obj.key
+    out = []
+    for folder, keys in sorted(folders.items()):
+        notice = store.get_json(keys["notice"]) if "notice" in keys else None
+        if not notice:
+            continue
+        states = {c: (store.get_json(keys[c]) or {}).get("state", "claimed") if c in keys else "pending"
+                  for c in notice.get("channels", [])}
+        out.append({**notice, "folder": folder, "deliveries": states})
+    return out
+
+
+def undelivered(store: "Store", prefix: str) -> list[dict[str, Any]]:
+    """The notices under ``prefix`` with a channel that is not known to be sent."""
+    return [n for n in notices(store, prefix) if any(s != "sent" for s in n["deliveries"].values())]
