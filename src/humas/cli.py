@@ -91,6 +91,10 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def _print_item(store: Store, item_id: str) -> None:
+    if not layout.is_item_id(item_id):  # a folder that cannot be an item: the dispatcher's record says why
+        record = store.get_json(layout.unusable_folder_key(item_id)) or {}
+        print(f"{item_id!r}: {record.get('message') or 'bukan nama item yang sah (belum diperiksa dispatcher)'}")
+        return
     status = read_status(store, item_id)
     if status is None:
         print(f"{item_id}: no status yet (waiting for the dispatcher)")
@@ -109,6 +113,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     store = open_store()
     if args.item:
         _print_item(store, args.item)
+        if not layout.is_item_id(args.item):
+            return 1
         print("history:")
         for event in read_events(store, args.item):
             print(f"  {event['at']}  {event['state']:22} {event.get('step') or '':24} {event['message'][:100]}")
