@@ -75,6 +75,7 @@ class ItemStep:
     step: "Step"
     earlier: Callable[[str], Any] = _nothing_earlier
     started: datetime = field(default_factory=utcnow)
+    accepted: datetime | None = None  # when the item's run began (the upload asks platforms from then on)
 
     @cached_property
     def brief_bytes(self) -> bytes:

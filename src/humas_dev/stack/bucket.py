@@ -29,6 +29,8 @@ def make_bucket(cfg: StackConfig) -> None:
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
     if cfg.bucket not in existing:
         client.create_bucket(Bucket=cfg.bucket)
+    # Versioned, as in production (MinIO): a platform's presigned URL names the version the upload checked.
+    client.put_bucket_versioning(Bucket=cfg.bucket, VersioningConfiguration={"Status": "Enabled"})
 
 
 def snapshot_bucket(cfg: StackConfig) -> int:
