@@ -27,6 +27,7 @@ from humas.profiles import channel_ids
 from humas.sop import available_sops
 from humas.status import read_events, read_status
 from humas.store import Store
+from humas.submission import claim
 
 STACK_ENV = Path(".stack") / "humas.env"
 
@@ -85,9 +86,25 @@ def cmd_submit(args: argparse.Namespace) -> int:
         store.client.upload_file(str(path), store.bucket, layout.asset_key(item_id, name),
                                  Callback=_Progress(name, path.stat().st_size))
         print()
+    # then the claim, with this person's own bucket identity (the bucket refuses a claim in another's name),
+    # and the brief last: the dispatcher starts on a complete, claimed item
+    _claim(store, item_id, args.user or _env().get("HUMAS_USER") or brief.submitter, brief_path.read_bytes())
     store.put_bytes(layout.brief_key(item_id), brief_path.read_bytes(), "application/yaml")
     print(f"dropped into {layout.item_prefix(item_id)}; follow it with: humas status {item_id}")
     return 0
+
+
+def _claim(store: Store, item_id: str, login: str, brief_bytes: bytes) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        claim(store, item_id, login, brief_bytes)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "AccessDenied":
+            raise
+        raise HumasError(f"item {item_id}: the bucket refused a claim as {login!r}: your bucket credential is not "
+                         f"{login}'s; use your own (HUMAS_USER and the key the admin gave you) and write "
+                         "submitter: <your login> in brief.yaml") from None
 
 
 def _print_item(store: Store, item_id: str) -> None:
@@ -198,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     submit = sub.add_parser("submit", help="drop a content item folder into the inbox")
     submit.add_argument("folder")
     submit.add_argument("--item", help="item id (default: the folder's name)")
+    submit.add_argument("--user", help="your roster login, whose bucket credential you use (default: $HUMAS_USER)")
     submit.set_defaults(func=cmd_submit)
     status = sub.add_parser("status", help="show items and their state")
     status.add_argument("item", nargs="?")

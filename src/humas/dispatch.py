@@ -21,6 +21,7 @@ from humas.brief import Brief, parse_brief, read_brief_bytes
 from humas.exceptions import BriefError, LayoutError, Problem
 from humas.roster import submitter_problems
 from humas.status import record_state, utcnow
+from humas.submission import verified_submitter
 from humas.yamlio import short_repr
 
 if TYPE_CHECKING:
@@ -227,22 +228,37 @@ def assess_item(store: "Store", item_id: str, sops: Mapping[str, Any], channels:
         brief = parse_brief(item_id, data, sops, channels)
     except Exception as exc:  # noqa: BLE001 - whatever the brief provokes refuses this item only
         return _refusal(item_id, _problems_of(item_id, exc), info.etag)
-    submitter = submitter_problems(brief.submitter, sops[brief.sop])  # an identity, so self-approval is caught
-    if submitter:
-        return _refusal(item_id, submitter, info.etag)
     try:
-        present = {layout.asset_name_from_key(item_id, o.key) for o in store.list(layout.item_prefix(item_id))}
+        files = _item_files(store, item_id)
     except Exception as exc:  # noqa: BLE001
         return _bucket_trouble(item_id, "listing its files", exc)
-    missing = [name for name in brief.assets if name not in present]
-    if not missing:
-        return Decision(item_id, "start", brief=brief, brief_etag=info.etag)
-    if now - info.last_modified < MISSING_ASSET_GRACE:
+    missing = [name for name in brief.assets if name not in files]
+    if missing:
+        return _missing(item_id, missing, info, now)
+    return _submitted(store, brief, info, files, sops)
+
+
+def _missing(item_id: str, missing: list[str], brief: "ObjectInfo", now: datetime) -> Decision:
+    """Files the brief lists are not there: wait for them a while (nothing to do per look), then refuse."""
+    if now - brief.last_modified < MISSING_ASSET_GRACE:
         return Decision(item_id, "wait", f"waiting for {', '.join(missing)} to finish uploading",
-                        recheck_at=info.last_modified + MISSING_ASSET_GRACE)
+                        recheck_at=brief.last_modified + MISSING_ASSET_GRACE)
     problem = Problem("assets", f"file {', '.join(missing)} tercantum di brief tetapi tidak ada di "
                       f"{layout.item_prefix(item_id)}", "unggah file itu di samping brief.yaml, atau hapus dari assets")
-    return _refusal(item_id, [problem], info.etag, missing_assets=tuple(missing))
+    return _refusal(item_id, [problem], brief.etag, missing_assets=tuple(missing))
+
+
+def _submitted(store: "Store", brief: Brief, info: "ObjectInfo", files: Mapping[str, "ObjectInfo"],
+               sops: Mapping[str, Any]) -> Decision:
+    """Start the item if the person whose own identity claimed it is the brief's submitter, in its roster."""
+    try:
+        who, problems = verified_submitter(store, brief.item_id, brief.digest, brief.submitter, files)
+    except Exception as exc:  # noqa: BLE001
+        return _bucket_trouble(brief.item_id, "reading its claims", exc)
+    problems = problems or submitter_problems(who or "", sops[brief.sop])  # an identity: self-approval is caught
+    if problems:
+        return _refusal(brief.item_id, problems, info.etag)
+    return Decision(brief.item_id, "start", brief=brief, brief_etag=info.etag)
 
 
 def _unusable_folder(store: "Store", folder: str) -> Decision:

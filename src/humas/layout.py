@@ -4,6 +4,8 @@ One bucket holds everything. Who writes where:
 
     inbox/<item>/brief.yaml                 staff      the brief (title, caption, channels, SOP, assets)
     inbox/<item>/<asset>                    staff      design assets; a corrected file is dropped here too
+    claims/<item>/<login>.json              staff      "I submitted this": written with the person's own bucket
+                                                       identity, which may write only claims named after it
     approvals/<item>/<gate>.json            approvers  a decision flag for one decision gate
     dispatch/requested/<item>.json          system     the dispatcher asked Airflow for the item's run
     dispatch/started/<item>.json            system     Airflow has the item's run (written by the dispatcher)
@@ -33,6 +35,7 @@ from humas.exceptions import LayoutError
 
 INBOX = "inbox/"
 APPROVALS = "approvals/"
+CLAIMS = "claims/"
 DISPATCH = "dispatch/"
 PIPELINE = "pipeline/"
 BRIEF_NAME = "brief.yaml"
@@ -43,6 +46,7 @@ ITEM_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 AIRFLOW_RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.~:+-]+$")
 _ASSET_NAME_PATTERN = re.compile(r"^[^/\\\x00-\x1f]{1,200}$")
 RUN_ID_PREFIX = "item__"
+LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")  # a roster person's id (humas.roster.PERSON_ID)
 
 
 def is_item_id(candidate: object) -> bool:
@@ -78,6 +82,24 @@ def brief_key(item_id: str) -> str:
 
 def asset_key(item_id: str, name: str) -> str:
     return item_prefix(item_id) + check_asset_name(item_id, name)
+
+
+def claims_prefix(item_id: str) -> str:
+    return f"{CLAIMS}{check_item_id(item_id)}/"
+
+
+def claim_key(item_id: str, login: str) -> str:
+    """Where ``login`` says it submitted the item; the bucket lets only ``login``'s own identity write it."""
+    if not isinstance(login, str) or not LOGIN_PATTERN.fullmatch(login):
+        raise LayoutError(f"login {login!r} cannot name a claim: use the roster id (lowercase, digits, '.', '_', '-')")
+    return f"{claims_prefix(item_id)}{login}.json"
+
+
+def login_from_claim_key(item_id: str, key: str) -> str | None:
+    """``claims/<item>/<login>.json`` -> ``<login>``; None for anything else."""
+    name = key[len(claims_prefix(item_id)):] if key.startswith(claims_prefix(item_id)) else ""
+    login = name.removesuffix(".json")
+    return login if name.endswith(".json") and LOGIN_PATTERN.fullmatch(login) else None
 
 
 def approval_prefix(item_id: str) -> str:

@@ -6,7 +6,6 @@ roster id too, so "cannot approve your own item" compares identities, never spel
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
@@ -14,13 +13,14 @@ from typing import TYPE_CHECKING, Any, Mapping
 import yaml
 
 from humas.exceptions import Problem, RosterError
+from humas.layout import LOGIN_PATTERN
 from humas.resources import cached, include_dir
 from humas.yamlio import load_strict
 
 if TYPE_CHECKING:
     from humas.sop import Sop
 
-PERSON_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+PERSON_ID = LOGIN_PATTERN  # a login names bucket claims too: one rule, in humas.layout
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,11 @@ from datetime import timedelta
 import pytest
 
 from brief_corpus import GOOD
+from claims import submit_brief
 from fake_run_starter import FakeRunStarter
 from humas import dispatch, layout, status
 from humas.store import Store
+from humas.submission import claim
 from s3_requests import SentRequests
 
 pytestmark = pytest.mark.integration
@@ -19,7 +21,10 @@ UNUSABLE = ("x..", "rt sp", "rt-ü", "a" * 81, "-lead")
 
 def _drop_raw(store: Store, folder: str, brief: bytes = GOOD) -> None:
     store.put_bytes(f"inbox/{folder}/poster.jpg", b"\xff\xd8 jpeg", "image/jpeg")
-    store.put_bytes(layout.folder_brief_key(folder), brief, "application/yaml")
+    if layout.is_item_id(folder):
+        submit_brief(store, folder, brief)
+    else:
+        store.put_bytes(layout.folder_brief_key(folder), brief, "application/yaml")
 
 
 @pytest.fixture()
@@ -53,19 +58,20 @@ def test_folders_that_cannot_be_items_get_a_record_with_a_reason_once(store: Sto
 
 def test_briefs_waiting_for_assets_cost_nothing_per_poll(store: Store, sops, channels) -> None:
     for n in range(30):
-        store.put_bytes(layout.brief_key(f"wait-{n:02}"), GOOD, "application/yaml")  # poster.jpg never comes
+        submit_brief(store, f"wait-{n:02}", GOOD)  # poster.jpg never comes
     watch = dispatch.InboxWatch()
     assert dispatch.actionable_items(store, sops, channels, watch=watch) == []
     with SentRequests(store) as sent:
         assert dispatch.actionable_items(store, sops, channels, watch=watch) == []
     assert len(sent) == 1 and "list-type=2" in sent[0], sent  # one listing of the inbox, no brief read again
     store.put_bytes(layout.asset_key("wait-07", "poster.jpg"), b"\xff\xd8 jpeg", "image/jpeg")
+    claim(store, "wait-07", "skw.ayu", GOOD)  # `humas submit` again: the claim now names the poster too
     (decision,) = dispatch.actionable_items(store, sops, channels, watch=watch)
     assert (decision.item_id, decision.action) == ("wait-07", "start")
 
 
 def test_a_waiting_brief_is_refused_when_its_grace_ends(store: Store, sops, channels) -> None:
-    store.put_bytes(layout.brief_key("late"), GOOD, "application/yaml")
+    submit_brief(store, "late", GOOD)
     watch = dispatch.InboxWatch()
     assert dispatch.actionable_items(store, sops, channels, watch=watch) == []
     later = status.utcnow() + dispatch.MISSING_ASSET_GRACE + timedelta(seconds=5)

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from claims import submit_brief
 from humas import layout
 from humas.approval import make_flag
 from humas.exceptions import ItemRefused, StepFailed
@@ -43,7 +44,7 @@ def poster_bytes() -> bytes:
 
 def _drop(store, **changes) -> None:
     store.put_bytes(layout.asset_key(ITEM, "poster.jpg"), poster_bytes(), "image/jpeg")
-    store.put_bytes(layout.brief_key(ITEM), yaml.safe_dump({**BRIEF, **changes}).encode(), "application/yaml")
+    submit_brief(store, ITEM, yaml.safe_dump({**BRIEF, **changes}).encode(), "application/yaml")
 
 
 def _step(store, sops, number: int, earlier: dict | None = None) -> ItemStep:
