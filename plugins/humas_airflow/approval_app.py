@@ -25,13 +25,13 @@ from humas.approval_service import PendingReview, decide, pending_review, safe_p
 from humas.exceptions import ApprovalRefused, HumasError
 from humas.platforms import post_text
 
-from humas_airflow.hooks import HumasBucketHook
+from humas_airflow.hooks import APPROVALS_CONN_ID, HumasBucketHook
 
 app = FastAPI(title="Persetujuan Humas", description="Approve, send back or decline content items.")
 
 
 def _store():
-    return HumasBucketHook().get_store()
+    return HumasBucketHook(APPROVALS_CONN_ID).get_store()  # writes approvals/ only; the bucket enforces it
 
 
 async def _person(request: Request) -> str | None:

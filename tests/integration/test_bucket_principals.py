@@ -5,8 +5,10 @@ one is refused by the server with AccessDenied, and what staff need still works.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from typing import Any, Callable, Iterator
 
 import boto3
@@ -15,7 +17,6 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import _wait_for_port
 from humas import layout
 from humas.store import Store
 from humas_dev.net import free_port
@@ -26,6 +27,16 @@ pytestmark = pytest.mark.integration
 BUCKET = "humas"
 ITEM, OTHER = "2026-12-01-hut-kota", "2026-12-02-rapat"
 STAFF, COLLEAGUE = "skw.ayu", "skw.hendra"
+
+
+def _wait_for_port(proc: subprocess.Popen, port: int, log: Any) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"the guarded S3 server did not start: {log.read_text()[-2000:]}")
 
 
 @pytest.fixture(scope="module")

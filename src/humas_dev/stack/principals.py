@@ -25,6 +25,7 @@ from typing import Any, Iterable
 
 NO_AUTH_ACTIONS = 3  # CreateUser, PutUserPolicy, CreateAccessKey of the admin: every later request is signed
 ADMIN, PIPELINE, APPROVALS = "humas-admin", "humas-pipeline", "humas-approvals"
+IDENTITIES = (ADMIN, PIPELINE, APPROVALS)  # the services' own; every other identity is a person's
 STAFF_READS = ("pipeline/*/status.json", "pipeline/*/events/*", "pipeline/*/findings.*", "pipeline/*/preview.jpg",
                "pipeline/*/refusal.json", "pipeline/*/receipt.json", "dispatch/unusable/*")
 
@@ -86,3 +87,27 @@ def bootstrap(endpoint: str, bucket: str, logins: Iterable[str]) -> dict[str, di
     admin = iam(keys[ADMIN])
     keys.update({name: _create(admin, name, policy) for name, policy in wanted.items()})
     return keys
+
+
+MINIO_STAFF = "${aws:username}"  # MinIO expands it (moto does not): one staff policy for every person
+
+
+def minio_policies(bucket: str = "humas") -> dict[str, dict[str, Any]]:
+    """The production (MinIO) policies, from the same rules: ``deploy/minio/policies/<name>.json``."""
+    rules = policies(bucket, [MINIO_STAFF])
+    return {PIPELINE: rules[PIPELINE], APPROVALS: rules[APPROVALS], "humas-staff": rules[MINIO_STAFF]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m humas_dev.stack.principals FOLDER``: write the MinIO policies (checked by tests/unit)."""
+    import sys
+    from pathlib import Path
+
+    folder = Path((argv or sys.argv[1:])[0])
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, policy in minio_policies().items():
+        (folder / f"{name}.json").write_text(json.dumps(policy, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
