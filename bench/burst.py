@@ -44,6 +44,7 @@ from humas import layout
 from humas.approval_service import decide, pending_review
 from humas.sop import available_sops
 from humas.status import read_events, read_status
+from humas.submission import claim
 from humas_dev import stack
 from humas_dev.sample import draw_poster
 
@@ -143,8 +144,9 @@ class Bench:
         self.store.put_bytes(keys[0], self.poster, "image/jpeg")
         if events:
             self.post_event(keys[0])
-        self.store.put_bytes(keys[1], BRIEF.format(item=item_id, sop=sop, submitter=SUBMITTER[sop]).encode(),
-                             "application/yaml")
+        brief = BRIEF.format(item=item_id, sop=sop, submitter=SUBMITTER[sop]).encode()
+        claim(self.store, item_id, SUBMITTER[sop], brief)  # the submitter's claim, as `humas submit` writes it
+        self.store.put_bytes(keys[1], brief, "application/yaml")
         if events:
             self.post_event(keys[1])
         return self.store.head(keys[1]).last_modified

@@ -24,6 +24,7 @@ from humas import layout
 from humas.approval_service import decide, pending_review
 from humas.sop import available_sops
 from humas.status import read_events
+from humas.submission import claim
 from humas_dev import stack
 from humas_dev.sample import draw_poster
 
@@ -66,6 +67,7 @@ def run_item(cfg: stack.StackConfig, store, token: str, item_id: str, workdir: P
     sop = available_sops()["singkawang"]
     cpu0, wall0 = stack_cpu_seconds(cfg), time.monotonic()
     store.put_bytes(layout.asset_key(item_id, "poster.jpg"), poster.read_bytes(), "image/jpeg")
+    claim(store, item_id, "skw.ayu", BRIEF.format(item=item_id).encode())  # as `humas submit` does
     store.put_bytes(layout.brief_key(item_id), BRIEF.format(item=item_id).encode(), "application/yaml")
     dropped = store.head(layout.brief_key(item_id)).last_modified
     status = stack.wait_for_state(store, item_id, {"awaiting_approval"}, 300, step=sop.gates[0].task_id)

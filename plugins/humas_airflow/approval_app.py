@@ -28,7 +28,7 @@ from humas.exceptions import ApprovalRefused, HumasError
 from humas.resources import include_dir
 from humas.sop import available_sops
 
-from humas_airflow.hooks import HumasBucketHook
+from humas_airflow.hooks import APPROVALS_CONN_ID, HumasBucketHook
 
 app = FastAPI(title="Persetujuan Humas", description="Approve, send back or decline content items.")
 INDEX = ItemIndex()
@@ -44,7 +44,7 @@ async def security_headers(request: Request, call_next: Any) -> Response:
 
 
 def _store():
-    return HumasBucketHook().get_store()
+    return HumasBucketHook(APPROVALS_CONN_ID).get_store()  # writes approvals/ only; the bucket enforces it
 
 
 async def _person(request: Request) -> str | None:

@@ -23,6 +23,8 @@ from humas.platforms import ClientConfig, PlatformClient, make_client
 from humas.store import Store
 
 BUCKET_CONN_ID = "humas_bucket"
+# The approval service's own bucket identity: it may write approvals/ and nothing else (see the README).
+APPROVALS_CONN_ID = "humas_bucket_approvals"
 
 
 # botocore's parsed API descriptions (S3's model and endpoint rules), shared by every session of a process

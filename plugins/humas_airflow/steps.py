@@ -35,6 +35,12 @@ def item_id_of(context: "Context") -> str:
     return item_id
 
 
+def _run_began(context: "Context") -> datetime | None:
+    """When the item's run began (Airflow's record, not the bucket's): its logical date or ``run_after``."""
+    run = context.get("dag_run")
+    return getattr(run, "logical_date", None) or getattr(run, "run_after", None) or getattr(run, "start_date", None)
+
+
 class SopStepMixin:
     """Mixed into the operator or sensor of each step kind: ``run_step`` is the kind's core function."""
 
@@ -69,7 +75,8 @@ class SopStepMixin:
         ti = context["ti"]
         return ItemStep(HumasBucketHook(self.aws_conn_id).get_store(), item_id_of(context), self.sop, self.step,
                         earlier=lambda task_id: ti.xcom_pull(task_ids=task_id),
-                        started=ti.start_date or datetime.now(timezone.utc), transport=NotifierTransport())
+                        started=ti.start_date or datetime.now(timezone.utc), transport=NotifierTransport(),
+                        accepted=_run_began(context))
 
     def _carry_out(self, context: "Context") -> Any:
         try:

@@ -15,6 +15,7 @@ import yaml
 
 from humas.exceptions import BriefError, LayoutError, Problem
 from humas.layout import brief_key, check_asset_name, check_item_id
+from humas.unitext import brief_text_problems
 from humas.profiles import load_profiles
 from humas.timetext import WIB
 from humas.yamlio import StrictYamlError, load_strict, short_repr
@@ -345,7 +346,7 @@ def parse_brief(item_id: str, text: bytes | str, sops: Mapping[str, Any], channe
     """
     check_item_id(item_id)
     raw = _load_yaml(item_id, text)
-    problems: list[Problem] = []
+    problems: list[Problem] = brief_text_problems(raw)  # lone surrogates, bidi overrides, control characters
     _unknown_fields(raw, problems)
     chosen = _channels(raw, channels, problems)
     sop_id = _sop(raw, sops, problems)

@@ -33,6 +33,7 @@ from humas.profiles import channel_ids
 from humas.sop import available_sops
 from humas.status import read_status
 from humas.store import Store
+from humas.submission import claim
 
 STACK_ENV = Path(".stack") / "humas.env"
 
@@ -129,14 +130,34 @@ def cmd_submit(args: argparse.Namespace) -> int:
     print(f"submitting {item_id} ({brief.sop}, {', '.join(brief.channels)})")
     for name in brief.assets:  # assets first, brief last: the dispatcher starts on a complete item
         _upload(store, layout.asset_key(item_id, name), folder / name, user)
+    # then the claim, with this person's own bucket identity (the bucket refuses a claim in another's name),
+    # and the brief last: the dispatcher starts on a complete, claimed item
+    _claim(store, item_id, user, brief_path.read_bytes())
     store.put_bytes(layout.brief_key(item_id), brief_path.read_bytes(), "application/yaml", metadata=by_metadata(user))
     print(f"dropped into {layout.item_prefix(item_id)}; follow it with: humas status {item_id}")
     return 0
 
 
+def _claim(store: Store, item_id: str, login: str, brief_bytes: bytes) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        claim(store, item_id, login, brief_bytes)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "AccessDenied":
+            raise
+        raise HumasError(f"item {item_id}: the bucket refused a claim as {login!r}: your bucket credential is not "
+                         f"{login}'s; use your own (HUMAS_USER and the key the admin gave you) and write "
+                         "submitter: <your login> in brief.yaml") from None
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     store = open_store()
     if args.item:
+        if not layout.is_item_id(args.item):  # a folder that cannot be an item: the dispatcher's record says why
+            record = store.get_json(layout.unusable_folder_key(args.item)) or {}
+            print(f"{args.item!r}: {record.get('message') or 'bukan nama item yang sah (belum diperiksa dispatcher)'}")
+            return 1
         print("\n".join(item_lines(store, args.item, available_sops())))
         return 0
     folders = store.list_folders(layout.INBOX)
@@ -252,8 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     submit = sub.add_parser("submit", help="drop a content item folder into the inbox")
     submit.add_argument("folder")
     submit.add_argument("--item", help="item id (default: the folder's name)")
-    submit.add_argument("--user", help="your login, recorded as who delivered (default: $HUMAS_USER, else the "
-                                       "brief's submitter)")
+    submit.add_argument("--user", help="your roster login, whose bucket credential you use and who is recorded as "
+                                       "delivering (default: $HUMAS_USER, else the brief's submitter)")
     submit.set_defaults(func=cmd_submit)
     deliver = sub.add_parser("deliver", help="hand the work step an item waits at your narration and/or files")
     deliver.add_argument("item")

@@ -21,6 +21,7 @@ from humas.brief import Brief, parse_brief, read_brief_bytes
 from humas.exceptions import BriefError, LayoutError, Problem
 from humas.roster import submitter_problems
 from humas.status import record_state, utcnow
+from humas.submission import verified_submitter
 from humas.yamlio import short_repr
 
 if TYPE_CHECKING:
@@ -44,27 +45,30 @@ class Decision:
     problems: tuple[Problem, ...] = ()
     brief_etag: str = ""
     missing_assets: tuple[str, ...] = ()
+    recheck_at: datetime | None = None  # a "wait" that nothing but a file change can end before this moment
 
 
 def _dispatch_records(store: "Store") -> dict[str, dict[str, "ObjectInfo"]]:
-    """Stage (requested, started, refused) -> item -> its record as listed, from one listing of ``dispatch/``."""
-    records: dict[str, dict[str, ObjectInfo]] = {stage: {} for stage in layout.DISPATCH_STAGES}
+    """Stage (requested, started, refused) -> item -> its record as listed, from one listing of ``dispatch/``;
+    ``unusable`` -> record key -> the record of a folder that cannot be an item."""
+    records: dict[str, dict[str, ObjectInfo]] = {stage: {} for stage in (*layout.DISPATCH_STAGES, "unusable")}
     for obj in store.list(layout.DISPATCH):
         stage = obj.key[len(layout.DISPATCH):].partition("/")[0]
-        item_id = layout.item_id_from_dispatch_key(stage, obj.key) if stage in records else None
+        item_id = layout.item_id_from_dispatch_key(stage, obj.key) if stage in layout.DISPATCH_STAGES else None
         if item_id:
             records[stage][item_id] = obj
+        elif stage == "unusable":
+            records["unusable"][obj.key] = obj
     return records
 
 
 def _inbox_files(store: "Store") -> dict[str, dict[str, "ObjectInfo"]]:
-    """Every item folder of the inbox -> its files by name (the brief too), in key order, from one listing."""
+    """Every folder of the inbox (an item id or not) -> its files by name (the brief too), from one listing."""
     items: dict[str, dict[str, ObjectInfo]] = {}
     for obj in store.list(layout.INBOX):
-        folder, sep, name = obj.key[len(layout.INBOX):].partition("/")
-        item_id = layout.item_id_from_inbox_prefix(f"{layout.INBOX}{folder}/") if sep else None
-        if item_id:
-            items.setdefault(item_id, {})[name] = obj
+        place = layout.inbox_folder_of(obj.key)
+        if place:
+            items.setdefault(place[0], {})[place[1]] = obj
     return items
 
 
@@ -75,7 +79,7 @@ def _item_files(store: "Store", item_id: str) -> dict[str, "ObjectInfo"]:
 
 def _item_records(store: "Store", item_id: str) -> dict[str, dict[str, "ObjectInfo"]]:
     """``_dispatch_records`` for one item, from a look at each of its records (no listing of ``dispatch/``)."""
-    records: dict[str, dict[str, ObjectInfo]] = {}
+    records: dict[str, dict[str, ObjectInfo]] = {"unusable": {}}
     for stage in layout.DISPATCH_STAGES:
         info = store.head(layout.dispatch_key(stage, item_id))
         records[stage] = {item_id: info} if info is not None else {}
@@ -91,27 +95,42 @@ class InboxWatch:
     the files they were refused with. A look that finds every inbox folder settled and unchanged costs one
     listing of the inbox; ``dispatch/``, which holds records of every item ever started, is listed only when
     an item is new or changed. What it remembers is pruned to the items the inbox holds.
+    It also remembers items that wait for files (``note``): they are looked at again only when their files
+    change or their wait ends, so briefs whose assets never arrive cost nothing per look.
     """
 
     def __init__(self) -> None:
         self._settled: dict[str, frozenset[tuple[str, str]] | None] = {}  # item -> its files; None: started
         self._refusals: dict[str, tuple[str, dict[str, Any]]] = {}  # item -> (its marker's ETag, the record)
+        self._waiting: dict[str, tuple[frozenset[tuple[str, str]], datetime]] = {}  # item -> (files, until)
+        self._inbox: dict[str, dict[str, ObjectInfo]] = {}
 
     def pending_items(self, store: "Store", now: datetime | None = None) -> list[str]:
         """Inbox items with no started run and no fresh request, oldest-named first."""
-        inbox = _inbox_files(store)
-        if all(self._unchanged(item_id, files) for item_id, files in inbox.items()):
+        now = now or utcnow()
+        inbox = self._inbox = _inbox_files(store)
+        if all(self._unchanged(item_id, files, now) for item_id, files in inbox.items()):
             return []
         self._refusals = {i: r for i, r in self._refusals.items() if i in inbox}
-        pending, self._settled = _pending_in(store, inbox, _dispatch_records(store), now or utcnow(),
-                                             self._refusals)
-        return pending
+        pending, self._settled = _pending_in(store, inbox, _dispatch_records(store), now, self._refusals)
+        self._waiting = {i: w for i, w in self._waiting.items() if i in inbox and i not in self._settled}
+        return [item_id for item_id in pending if not self._still_waiting(item_id, inbox[item_id], now)]
 
-    def _unchanged(self, item_id: str, files: Mapping[str, "ObjectInfo"]) -> bool:
+    def note(self, decision: Decision) -> None:
+        """Remember a "wait" that only a file change (or its ``recheck_at``) can end."""
+        files = self._inbox.get(decision.item_id)
+        if decision.action == "wait" and decision.recheck_at is not None and files is not None:
+            self._waiting[decision.item_id] = (_file_signature(files), decision.recheck_at)
+
+    def _unchanged(self, item_id: str, files: Mapping[str, "ObjectInfo"], now: datetime) -> bool:
         if item_id not in self._settled:
-            return False
+            return self._still_waiting(item_id, files, now)
         then = self._settled[item_id]
         return then is None or then == _file_signature(files)
+
+    def _still_waiting(self, item_id: str, files: Mapping[str, "ObjectInfo"], now: datetime) -> bool:
+        signature, until = self._waiting.get(item_id, (None, now))
+        return now < until and signature == _file_signature(files)
 
 
 def item_pending(store: "Store", item_id: str, now: datetime | None = None) -> bool:
@@ -134,7 +153,7 @@ def _pending_in(store: "Store", inbox: Mapping[str, Mapping[str, "ObjectInfo"]],
     ``records``: the dispatcher's records by stage and item; ``refusals``: the refusal records read so far,
     by item, with their marker's ETag (a record is read again only when its marker is new or rewritten).
     """
-    started, requested, refused = records["started"], records["requested"], records["refused"]
+    started, requested = records["started"], records["requested"]
     pending: list[str] = []
     settled: dict[str, frozenset[tuple[str, str]] | None] = {}
     for item_id, files in inbox.items():
@@ -143,9 +162,9 @@ def _pending_in(store: "Store", inbox: Mapping[str, Mapping[str, "ObjectInfo"]],
             continue
         if item_id in requested and now - requested[item_id].last_modified < RETRY_AFTER:
             continue
+        marker = _refusal_marker(records, item_id)
         try:
-            if item_id in refused and not _changed_since_refusal(
-                    _refusal_of(store, item_id, refused[item_id].etag, refusals), files):
+            if marker and not _changed_since_refusal(_refusal_of(store, item_id, marker, refusals), files):
                 settled[item_id] = _file_signature(files)
                 continue
         except Exception:  # noqa: BLE001 - a bucket error on one item: it waits for the next look
@@ -155,19 +174,26 @@ def _pending_in(store: "Store", inbox: Mapping[str, Mapping[str, "ObjectInfo"]],
     return pending, settled
 
 
-def _refusal_of(store: "Store", item_id: str, marker_etag: str,
+def _refusal_marker(records: Mapping[str, Mapping[str, "ObjectInfo"]], folder: str) -> "ObjectInfo | None":
+    """The dispatcher's refusal record of an item, or of a folder that cannot be an item, as listed."""
+    if layout.is_item_id(folder):
+        return records["refused"].get(folder)
+    return records["unusable"].get(layout.unusable_folder_key(folder))
+
+
+def _refusal_of(store: "Store", item_id: str, marker: "ObjectInfo",
                 refusals: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     """The dispatcher's refusal record; {} when it cannot be parsed (the item is then assessed anew)."""
     cached = refusals.get(item_id)
-    if cached and cached[0] == marker_etag:
+    if cached and cached[0] == marker.etag:
         return cached[1]
     try:
-        record = store.get_json(layout.dispatch_key("refused", item_id))
+        record = store.get_json(marker.key)
     except ValueError:
         log.warning("item %s: refusal record is not JSON; assessing the item again", item_id)
         record = {}
     record = record if isinstance(record, dict) else {}
-    refusals[item_id] = (marker_etag, record)
+    refusals[item_id] = (marker.etag, record)
     return record
 
 
@@ -189,32 +215,78 @@ def assess_item(store: "Store", item_id: str, sops: Mapping[str, Any], channels:
     Indonesia and the brief's etag, so a fixed brief is picked up again); a bucket error makes it wait.
     """
     now = now or utcnow()
+    if not layout.is_item_id(item_id):
+        return _unusable_folder(store, item_id)
     try:
         info = store.head(layout.brief_key(item_id))
         data = None if info is None else read_brief_bytes(store, item_id)
     except Exception as exc:  # noqa: BLE001 - one item's bucket error must not stop the others
         return _bucket_trouble(item_id, "reading brief.yaml", exc)
     if info is None or data is None:
-        return Decision(item_id, "wait", "no brief.yaml yet")
+        return Decision(item_id, "wait", "no brief.yaml yet", recheck_at=datetime.max.replace(tzinfo=now.tzinfo))
     try:
         brief = parse_brief(item_id, data, sops, channels)
     except Exception as exc:  # noqa: BLE001 - whatever the brief provokes refuses this item only
         return _refusal(item_id, _problems_of(item_id, exc), info.etag)
-    submitter = submitter_problems(brief.submitter, sops[brief.sop])  # an identity, so self-approval is caught
-    if submitter:
-        return _refusal(item_id, submitter, info.etag)
     try:
-        present = {layout.asset_name_from_key(item_id, o.key) for o in store.list(layout.item_prefix(item_id))}
+        files = _item_files(store, item_id)
     except Exception as exc:  # noqa: BLE001
         return _bucket_trouble(item_id, "listing its files", exc)
-    missing = [name for name in brief.assets if name not in present]
-    if not missing:
-        return Decision(item_id, "start", brief=brief, brief_etag=info.etag)
-    if now - info.last_modified < MISSING_ASSET_GRACE:
-        return Decision(item_id, "wait", f"waiting for {', '.join(missing)} to finish uploading")
+    missing = [name for name in brief.assets if name not in files]
+    if missing:
+        return _missing(item_id, missing, info, now)
+    return _submitted(store, brief, info, files, sops)
+
+
+def _missing(item_id: str, missing: list[str], brief: "ObjectInfo", now: datetime) -> Decision:
+    """Files the brief lists are not there: wait for them a while (nothing to do per look), then refuse."""
+    if now - brief.last_modified < MISSING_ASSET_GRACE:
+        return Decision(item_id, "wait", f"waiting for {', '.join(missing)} to finish uploading",
+                        recheck_at=brief.last_modified + MISSING_ASSET_GRACE)
     problem = Problem("assets", f"file {', '.join(missing)} tercantum di brief tetapi tidak ada di "
                       f"{layout.item_prefix(item_id)}", "unggah file itu di samping brief.yaml, atau hapus dari assets")
-    return _refusal(item_id, [problem], info.etag, missing_assets=tuple(missing))
+    return _refusal(item_id, [problem], brief.etag, missing_assets=tuple(missing))
+
+
+def _submitted(store: "Store", brief: Brief, info: "ObjectInfo", files: Mapping[str, "ObjectInfo"],
+               sops: Mapping[str, Any]) -> Decision:
+    """Start the item if the person whose own identity claimed it is the brief's submitter, in its roster."""
+    try:
+        who, problems = verified_submitter(store, brief.item_id, brief.digest, brief.submitter, files)
+    except Exception as exc:  # noqa: BLE001
+        return _bucket_trouble(brief.item_id, "reading its claims", exc)
+    problems = problems or submitter_problems(who or "", sops[brief.sop])  # an identity: self-approval is caught
+    if problems:
+        return _refusal(brief.item_id, problems, info.etag)
+    return Decision(brief.item_id, "start", brief=brief, brief_etag=info.etag)
+
+
+def _unusable_folder(store: "Store", folder: str) -> Decision:
+    """A folder whose name cannot be an item id: refused with the reason (it is never silently ignored)."""
+    try:
+        info = store.head(layout.folder_brief_key(folder))
+    except Exception as exc:  # noqa: BLE001
+        return _bucket_trouble(folder, "reading brief.yaml", exc)
+    problem = Problem("item", f"nama folder {short_repr(folder)} tidak bisa dipakai sebagai id item: "
+                      f"{_id_trouble(folder)}", "ganti nama folder: 1-80 huruf/angka Latin tanpa spasi, '.', '_' "
+                      "atau '-', diawali huruf atau angka, tanpa '..', mis. 2026-11-22-hut-kota, lalu unggah ulang")
+    return _refusal(folder, [problem], info.etag if info else "")
+
+
+def _id_trouble(folder: str) -> str:
+    """What is wrong with a folder name as an item id, in words staff can act on."""
+    if len(folder) > 80:
+        return f"panjangnya {len(folder)} karakter (paling banyak 80)"
+    if ".." in folder:
+        return "memuat '..'"
+    odd = sorted({c for c in folder if not (c.isascii() and (c.isalnum() or c in "._-"))})
+    if odd:
+        return "memuat karakter yang tidak boleh: " + ", ".join(_char_name(c) for c in odd[:5])
+    return "harus diawali huruf atau angka"
+
+
+def _char_name(char: str) -> str:
+    return "spasi" if char == " " else f"U+{ord(char):04X}" if not char.isprintable() else repr(char)
 
 
 def _problems_of(item_id: str, exc: Exception) -> list[Problem]:
@@ -232,9 +304,10 @@ def _problems_of(item_id: str, exc: Exception) -> list[Problem]:
 
 def _refusal(item_id: str, problems: list[Problem], etag: str, missing_assets: tuple[str, ...] = ()) -> Decision:
     lines = "; ".join(f"{p.field}: {p.message} (perbaikan: {p.fix})" for p in problems)
-    reason = (f"Brief item {item_id} ditolak, {len(problems)} masalah: {lines}. "
+    name = item_id if layout.is_item_id(item_id) else short_repr(item_id)
+    reason = (f"Brief item {name} ditolak, {len(problems)} masalah: {lines}. "
               "Perbaiki brief.yaml lalu unggah ulang; item akan diperiksa lagi.")
-    log.warning("item %s: brief refused with %d problem(s)", item_id, len(problems))
+    log.warning("item %s: brief refused with %d problem(s)", name, len(problems))
     return Decision(item_id, "refuse", reason, problems=tuple(problems), brief_etag=etag,
                     missing_assets=missing_assets)
 
@@ -250,6 +323,9 @@ def record_refusal(store: "Store", decision: Decision) -> None:
     record = {"item_id": decision.item_id, "brief_etag": decision.brief_etag, "problems": problems,
               "missing_assets": list(decision.missing_assets), "message": decision.reason,
               "at": utcnow().isoformat()}
+    if not layout.is_item_id(decision.item_id):  # no item: the record is all there is (humas status reads it)
+        store.put_json(layout.unusable_folder_key(decision.item_id), record)
+        return
     store.put_json(layout.refusal_key(decision.item_id), record)
     store.put_json(layout.dispatch_key("refused", decision.item_id), record)
     record_state(store, decision.item_id, "refused", message=decision.reason,
@@ -274,8 +350,10 @@ def actionable_items(store: "Store", sops: Mapping[str, Any], channels: Collecti
 
     ``watch``: the dispatcher's memory of settled items between looks (see ``InboxWatch``).
     """
-    pending = (watch or InboxWatch()).pending_items(store, now)
-    decisions = (assess_item(store, item_id, sops, channels, now) for item_id in pending)
+    watch = watch or InboxWatch()
+    decisions = [assess_item(store, item_id, sops, channels, now) for item_id in watch.pending_items(store, now)]
+    for decision in decisions:
+        watch.note(decision)
     return [d for d in decisions if d.action != "wait"]
 
 

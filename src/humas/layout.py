@@ -4,10 +4,13 @@ One bucket holds everything. Who writes where:
 
     inbox/<item>/brief.yaml                 staff      the brief (title, caption, channels, SOP, assets)
     inbox/<item>/<asset>                    staff      design assets; a corrected file is dropped here too
+    claims/<item>/<login>.json              staff      "I submitted this": written with the person's own bucket
+                                                       identity, which may write only claims named after it
     approvals/<item>/<gate>.json            approvers  a decision flag for one decision gate
     dispatch/requested/<item>.json          system     the dispatcher asked Airflow for the item's run
     dispatch/started/<item>.json            system     Airflow has the item's run (written by the dispatcher)
     dispatch/refused/<item>.json            system     the brief was refused (with the brief's ETag)
+    dispatch/unusable/<hash>.json           system     an inbox folder whose name cannot be an item id, and why
     pipeline/<item>/status.json             system     the item's current state
     pipeline/<item>/events/<stamp>-<state>.json  system  every state change, append-only
     pipeline/<item>/refusal.json            system     why a brief was refused and how to fix it
@@ -29,6 +32,7 @@ No other module builds a key by string concatenation.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime, timezone
 
@@ -36,22 +40,33 @@ from humas.exceptions import LayoutError
 
 INBOX = "inbox/"
 APPROVALS = "approvals/"
+CLAIMS = "claims/"
 DISPATCH = "dispatch/"
 PIPELINE = "pipeline/"
 REPORTS = "reports/"
 BRIEF_NAME = "brief.yaml"
 
 ITEM_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+# Airflow 3.3.2's own rule for a run id given through its API ([scheduler] allowed_run_id_pattern, and no
+# ".." anywhere: DagRun.validate_run_id). An item id must pass it too, as ``run_id_for`` makes it.
+AIRFLOW_RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.~:+-]+$")
 _ASSET_NAME_PATTERN = re.compile(r"^[^/\\\x00-\x1f]{1,200}$")
 RUN_ID_PREFIX = "item__"
+LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")  # a roster person's id (humas.roster.PERSON_ID)
+
+
+def is_item_id(candidate: object) -> bool:
+    """The one rule for item ids: a folder name that Airflow also takes as a run id (after ``item__``)."""
+    return (isinstance(candidate, str) and ITEM_ID_PATTERN.fullmatch(candidate) is not None
+            and ".." not in candidate and AIRFLOW_RUN_ID_PATTERN.fullmatch(RUN_ID_PREFIX + candidate) is not None)
 
 
 def check_item_id(item_id: str) -> str:
     """Return ``item_id`` if it can name an item folder and an Airflow run id, else raise."""
-    if not isinstance(item_id, str) or not ITEM_ID_PATTERN.fullmatch(item_id):
+    if not is_item_id(item_id):
         raise LayoutError(
             f"item id {item_id!r} is not allowed: use 1-80 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit (rename the folder, e.g. 2026-11-22-hut-kota)"
+            "starting with a letter or digit, never '..' (rename the folder, e.g. 2026-11-22-hut-kota)"
         )
     return item_id
 
@@ -75,6 +90,24 @@ def asset_key(item_id: str, name: str) -> str:
     return item_prefix(item_id) + check_asset_name(item_id, name)
 
 
+def claims_prefix(item_id: str) -> str:
+    return f"{CLAIMS}{check_item_id(item_id)}/"
+
+
+def claim_key(item_id: str, login: str) -> str:
+    """Where ``login`` says it submitted the item; the bucket lets only ``login``'s own identity write it."""
+    if not isinstance(login, str) or not LOGIN_PATTERN.fullmatch(login):
+        raise LayoutError(f"login {login!r} cannot name a claim: use the roster id (lowercase, digits, '.', '_', '-')")
+    return f"{claims_prefix(item_id)}{login}.json"
+
+
+def login_from_claim_key(item_id: str, key: str) -> str | None:
+    """``claims/<item>/<login>.json`` -> ``<login>``; None for anything else."""
+    name = key[len(claims_prefix(item_id)):] if key.startswith(claims_prefix(item_id)) else ""
+    login = name.removesuffix(".json")
+    return login if name.endswith(".json") and LOGIN_PATTERN.fullmatch(login) else None
+
+
 def approval_prefix(item_id: str) -> str:
     return f"{APPROVALS}{check_item_id(item_id)}/"
 
@@ -92,6 +125,26 @@ def dispatch_prefix(stage: str) -> str:
     return f"{DISPATCH}{stage}/"
 
 
+def unusable_folder_key(folder: str) -> str:
+    """Where the dispatcher says why an inbox folder cannot be an item at all (its name is no item id).
+
+    The name is hashed: it may hold anything a key may (spaces, any script, control characters).
+    """
+    digest = hashlib.sha256(folder.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{DISPATCH}unusable/{digest}.json"
+
+
+def folder_brief_key(folder: str) -> str:
+    """``inbox/<folder>/brief.yaml`` for any folder name, an item id or not (only to find the brief's ETag)."""
+    return f"{INBOX}{folder}/{BRIEF_NAME}"
+
+
+def inbox_folder_of(key: str) -> tuple[str, str] | None:
+    """``inbox/<folder>/<name>`` -> (folder, name) for any folder name; None for keys outside a folder."""
+    folder, sep, name = key[len(INBOX):].partition("/") if key.startswith(INBOX) else ("", "", "")
+    return (folder, name) if sep and folder else None
+
+
 def dispatch_key(stage: str, item_id: str) -> str:
     return f"{dispatch_prefix(stage)}{check_item_id(item_id)}.json"
 
@@ -101,7 +154,7 @@ def item_id_from_dispatch_key(stage: str, key: str) -> str | None:
     if not key.startswith(prefix) or not key.endswith(".json"):
         return None
     candidate = key[len(prefix):-len(".json")]
-    return candidate if ITEM_ID_PATTERN.fullmatch(candidate) else None
+    return candidate if is_item_id(candidate) else None
 
 
 def pipeline_prefix(item_id: str) -> str:
@@ -213,7 +266,7 @@ def run_id_for(item_id: str) -> str:
 
 def item_id_from_run_id(run_id: str) -> str | None:
     candidate = run_id[len(RUN_ID_PREFIX):] if run_id.startswith(RUN_ID_PREFIX) else ""
-    return candidate if ITEM_ID_PATTERN.fullmatch(candidate) else None
+    return candidate if is_item_id(candidate) else None
 
 
 def item_id_from_inbox_prefix(prefix: str) -> str | None:
@@ -221,7 +274,7 @@ def item_id_from_inbox_prefix(prefix: str) -> str | None:
     if not prefix.startswith(INBOX) or not prefix.endswith("/"):
         return None
     candidate = prefix[len(INBOX):-1]
-    return candidate if ITEM_ID_PATTERN.fullmatch(candidate) else None
+    return candidate if is_item_id(candidate) else None
 
 
 def asset_name_from_key(item_id: str, key: str) -> str | None:

@@ -1,10 +1,12 @@
 """Exactly-once publishing of one item to one channel.
 
 None of the platforms' publish endpoints takes an idempotency key, so the record in the bucket is the
-guard: "attempting" is written before the request, "published" the moment the platform confirms. Any
-later call after an attempt that did not end "published" (the record says "attempting" or "failed": a
-refusal may come after the platform made the post) asks the platform first, and the post is found by the
-item's reference in its text (``post_text``), never by its caption. Steps a client reports on the way
+guard: "attempting" is written before the request, "published" the moment the platform confirms. Every
+call that finds no "published" record asks the platform first, whatever the record says or even with no
+record at all (a lost or deleted record must never cause a second post), and the post is found by the
+item's reference in its text (``post_text``), never by its caption. The records live under ``pipeline/``,
+which only the pipeline's bucket identity may write (see the bucket policies), so nobody else can forge
+"published". Steps a client reports on the way
 (each Instagram story) are kept in the record's ``progress`` the moment they happen.
 """
 from __future__ import annotations
@@ -25,6 +27,8 @@ __all__ = ["LOOKBACK_SLACK", "caption_findings", "post_text", "publish_once", "r
 
 # Clock skew allowance when asking a platform for posts made since an attempt began.
 LOOKBACK_SLACK = timedelta(minutes=2)
+# How far back to look for the item's post when neither a record nor the caller says when the item began.
+UNKNOWN_START_LOOKBACK = timedelta(days=30)
 
 
 def read_record(store: "Store", item_id: str, channel: str) -> dict[str, Any]:
@@ -43,10 +47,12 @@ def _published(store: "Store", item_id: str, record: dict[str, Any], post: Publi
 
 
 def _already_there(client: PlatformClient, post: PostRequest, record: dict[str, Any],
-                   progress: Progress) -> PublishedPost | None:
-    """Ask the platform for the post, from just before the first attempt began."""
-    first = record.get("first_started_at") or record["started_at"]
-    return client.find_existing(post, datetime.fromisoformat(first) - LOOKBACK_SLACK, progress)
+                   progress: Progress, since: datetime | None = None) -> PublishedPost | None:
+    """Ask the platform for the post, from just before the item began or its first attempt, whichever is first."""
+    moments = [datetime.fromisoformat(m) for m in (record.get("first_started_at"), record.get("started_at")) if m]
+    moments += [since] if since else []
+    start = min(moments) if moments else utcnow() - UNKNOWN_START_LOOKBACK
+    return client.find_existing(post, start - LOOKBACK_SLACK, progress)
 
 
 def _progress(store: "Store", item_id: str, channel: str, record: dict[str, Any]) -> Progress:
@@ -59,8 +65,12 @@ def _progress(store: "Store", item_id: str, channel: str, record: dict[str, Any]
     return Progress(steps, save)
 
 
-def publish_once(store: "Store", client: PlatformClient, post: PostRequest) -> PublishedPost:
+def publish_once(store: "Store", client: PlatformClient, post: PostRequest,
+                 since: datetime | None = None) -> PublishedPost:
     """Publish ``post`` on ``client.channel`` unless it is already there; return the confirmed post.
+
+    ``since``: when the item was accepted (its run began); the platform is asked for the item's post from
+    then on before anything is sent, so a post whose record is missing is found, not made again.
 
     Raises ``PlatformError`` when the platform refused (record says "failed" and why) and
     ``PublishUncertainError`` when the outcome is unknown and the post could not be found yet (record
@@ -71,11 +81,10 @@ def publish_once(store: "Store", client: PlatformClient, post: PostRequest) -> P
     if record["state"] == "published":
         return PublishedPost.from_dict(record["post"])
     progress = _progress(store, item_id, channel, record)
-    if record["state"] in ("attempting", "failed") and record.get("attempts", 0) > 0:
-        found = _already_there(client, post, record, progress)
-        if found:
-            how = "an interrupted attempt" if record["state"] == "attempting" else "a failed attempt"
-            return _published(store, item_id, record, found, f"found on platform after {how}")
+    found = _already_there(client, post, record, progress, since)
+    if found:
+        how = {"attempting": "an interrupted attempt", "failed": "a failed attempt"}.get(record["state"], "no record")
+        return _published(store, item_id, record, found, f"found on platform after {how}")
     now = utcnow().isoformat()
     record.update(state="attempting", attempts=record.get("attempts", 0) + 1, started_at=now, error=None)
     record.setdefault("first_started_at", now)
@@ -83,7 +92,7 @@ def publish_once(store: "Store", client: PlatformClient, post: PostRequest) -> P
     try:
         return _published(store, item_id, record, client.publish(post, progress), "platform response")
     except PublishUncertainError:
-        found = _already_there(client, post, record, progress)
+        found = _already_there(client, post, record, progress, since)
         if found:
             return _published(store, item_id, record, found, "found on platform after a timeout")
         raise

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any, Mapping
 import yaml
 
 from humas.exceptions import Problem, RosterError
+from humas.layout import LOGIN_PATTERN
 from humas.resources import cached, include_dir
 from humas.yamlio import load_strict
 
 if TYPE_CHECKING:
     from humas.sop import Sop
 
-PERSON_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+PERSON_ID = LOGIN_PATTERN  # a login names bucket claims too: one rule, in humas.layout
 # Contact fields a person may have (any may be absent): where their notifications go, one message per channel.
 CONTACT_PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
     "email": (re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"), "e.g. email: ayu@singkawangkota.go.id"),

@@ -41,6 +41,16 @@ class Store:
                 return b""  # S3 answers a range on an empty object with 416: the object is there and empty
             raise
 
+    def get_pinned(self, key: str) -> tuple[bytes, str | None] | None:
+        """The object's bytes and the version id that names exactly these bytes (None on an unversioned
+        bucket), or None when it does not exist: what a presigned URL can then be pinned to."""
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=key)
+        except self.client.exceptions.NoSuchKey:
+            return None
+        version = answer.get("VersionId")
+        return answer["Body"].read(), (version if version and version != "null" else None)
+
     def get_json(self, key: str) -> Any | None:
         data = self.get_bytes(key)
         return None if data is None else json.loads(data)
@@ -108,9 +118,11 @@ class Store:
             raise
         return True
 
-    def presigned_get_url(self, key: str, expires_in: int = 3600) -> str:
-        return self.client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in)
+    def presigned_get_url(self, key: str, expires_in: int = 3600, version_id: str | None = None) -> str:
+        """A URL that lets its holder read ``key`` for ``expires_in`` seconds; with ``version_id`` exactly that
+        version (whatever is written to the key later), which is how a platform fetches approved bytes."""
+        params = {"Bucket": self.bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
+        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
 
     def delete(self, key: str) -> None:
         """Remove one object (only the pipeline's own records are ever deleted; originals never are)."""

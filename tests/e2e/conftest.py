@@ -14,6 +14,7 @@ from humas.resources import include_dir
 from humas.sop import load_sops_report
 from humas.store import Store
 from humas_dev import stack
+import staff_cli
 
 
 TEST_SOPS = Path(__file__).parent / "sops"
@@ -36,6 +37,7 @@ def stack_cfg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stack.StackC
         sops, errors = load_sops_report(include / "sops")
         assert errors == [], errors
         stack.wait_for_dags(cfg, ["humas_dispatcher", *(s.dag_id for s in sops.values())], timeout=300)
+        staff_cli.STACK[:] = [cfg]
         yield cfg
     finally:
         # `make stop` must leave nothing behind: no lingering scheduler, executor worker, server or database.

@@ -12,10 +12,10 @@ import requests
 import yaml
 
 from humas import layout
-from humas.cli import main as humas
 from humas.status import read_events
 from humas_dev.sample import draw_poster
 from humas_dev.stack import api_token, wait_for_state
+from staff_cli import humas
 
 from test_item_flow import decide, login_token, write_item
 

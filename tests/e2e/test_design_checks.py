@@ -7,9 +7,9 @@ import pytest
 import asset_corpus as corpus
 from humas import layout
 from humas.assets.conformance import rendition_problems
-from humas.cli import main as humas
 from humas.profiles import load_profiles
 from humas_dev.stack import wait_for_state
+from staff_cli import humas
 
 from test_item_flow import decide, write_item
 

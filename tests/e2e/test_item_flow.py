@@ -10,12 +10,12 @@ import requests
 import yaml
 
 from humas import layout
-from humas.cli import main as humas
 from humas.roster import load_roster
 from humas.sop import available_sops
 from humas.status import read_status
 from humas_dev.sample import draw_poster
 from humas_dev.stack import api_token, passwords, wait_for_state
+from staff_cli import humas
 
 pytestmark = pytest.mark.e2e
 

@@ -8,8 +8,8 @@ import pytest
 import requests
 
 from humas import layout
-from humas.cli import main as humas
 from humas_dev.stack import PIPELINE_USER, api_token, wait_for_state
+from staff_cli import humas
 
 from test_item_flow import decide, login_token, write_item
 

@@ -7,9 +7,9 @@ import pytest
 import requests
 
 from humas import layout
-from humas.cli import main as humas
 from humas.status import read_events
 from humas_dev.stack import api_token, wait_for_state
+from staff_cli import humas
 
 from test_item_flow import decide, write_item
 

@@ -8,6 +8,7 @@ from typing import Any, Iterable
 import pytest
 from botocore.exceptions import ClientError
 
+from claims import submit_brief
 from brief_corpus import GOOD, check_problem_words, corpus
 from fake_run_starter import FakeRunStarter
 from humas import dispatch, layout, status
@@ -26,7 +27,7 @@ def _hostile_id(name: str) -> str:
 
 def _drop(store: Store, item_id: str, brief: bytes) -> None:
     store.put_bytes(layout.asset_key(item_id, "poster.jpg"), b"\xff\xd8 not really a jpeg", "image/jpeg")
-    store.put_bytes(layout.brief_key(item_id), brief, "application/yaml")
+    submit_brief(store, item_id, brief, "application/yaml")
 
 
 def _inbox(store: Store) -> dict[str, str]:
@@ -116,7 +117,7 @@ def test_refused_items_are_not_read_again_until_their_brief_changes(some: Store,
     assert dispatch.InboxWatch().pending_items(some) == []
 
     fixed = _hostile_id("placements-list-value")
-    some.put_bytes(layout.brief_key(fixed), GOOD + b"placements: {instagram: story}\n", "application/yaml")
+    submit_brief(some, fixed, GOOD + b"placements: {instagram: story}\n", "application/yaml")
     assert dispatch.InboxWatch().pending_items(some) == [fixed]
     (decision,) = dispatch.actionable_items(some, sops, channels)
     assert (decision.item_id, decision.action) == (fixed, "start")

@@ -7,6 +7,7 @@ import json
 import pytest
 import yaml
 
+from claims import submit_brief
 from fake_run_starter import FakeRunStarter
 from humas import dispatch, layout
 from humas.dispatch import RETRY_AFTER, START_WORKERS, assess_item, item_pending, start_item_runs
@@ -18,7 +19,7 @@ from humas_airflow.triggers import BucketChangeTrigger, shared_poller
 
 def _drop(store: Store, item_id: str, channels: list[str] | None = None) -> None:
     store.put_bytes(layout.asset_key(item_id, "poster.jpg"), b"...", "image/jpeg")
-    store.put_bytes(layout.brief_key(item_id), yaml.safe_dump(
+    submit_brief(store, item_id, yaml.safe_dump(
         {"title": "t", "caption": "c", "channels": channels or ["x"], "sop": "singkawang",
          "assets": ["poster.jpg"], "submitter": "skw.ayu"}).encode())
 

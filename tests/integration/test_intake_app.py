@@ -14,6 +14,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
+from claims import submit_brief
 from humas import layout
 from humas.exceptions import HumasError
 from humas.status import read_status
@@ -49,7 +50,7 @@ def drop(store: Store, item_id: str = ITEM, brief: dict[str, Any] | None = None)
     store.put_bytes(layout.asset_key(item_id, "poster.jpg"), b"\xff\xd8 not checked here", "image/jpeg")
     body = yaml.safe_dump(brief or {"title": "HUT Kota", "caption": "Selamat HUT", "channels": ["instagram"],
                                     "sop": "singkawang", "assets": ["poster.jpg"], "submitter": "skw.ayu"}).encode()
-    store.put_bytes(layout.brief_key(item_id), body, "application/yaml")
+    submit_brief(store, item_id, body, "application/yaml")
     info = store.head(layout.brief_key(item_id))
     return minio_event(store.bucket, info.key, info.size, info.etag)
 

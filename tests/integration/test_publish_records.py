@@ -41,7 +41,7 @@ class ScriptedPlatform:
     def find_existing(self, post: PostRequest, since: datetime,
                       progress: Progress | None = None) -> PublishedPost | None:
         self.calls.append(("find_existing", since))
-        return self._next(self.find_outcomes, "find_existing")
+        return self._next(self.find_outcomes, "find_existing") if self.find_outcomes else None  # not there
 
     def remaining_quota(self) -> int | None:
         return None
@@ -86,7 +86,7 @@ def test_published_on_the_first_call_and_never_sent_again(store: Store) -> None:
     before = datetime.now(timezone.utc)
 
     assert publish.publish_once(store, platform, POST) == post
-    assert platform.calls == [("publish", POST)]
+    assert platform.names() == ["find_existing", "publish"] and platform.calls[1] == ("publish", POST)
     record = _record(store, "instagram")
     assert (record["state"], record["attempts"], record["error"]) == ("published", 1, None)
     assert record["post"] == {"channel": "instagram", "remote_id": post.remote_id, "permalink": post.permalink,
@@ -105,7 +105,7 @@ def test_each_channel_has_its_own_record(store: Store) -> None:
     publish.publish_once(store, ScriptedPlatform("instagram", [_post("instagram", "1")]), POST)
     x = ScriptedPlatform("x", [_post("x", "2")])
     assert publish.publish_once(store, x, POST).remote_id == "2"
-    assert x.names() == ["publish"]
+    assert x.names() == ["find_existing", "publish"]
     assert _record(store, "instagram")["post"]["remote_id"] == "1"
     assert _record(store, "x")["post"]["remote_id"] == "2"
 
@@ -124,16 +124,16 @@ def test_attempting_is_recorded_before_the_request_is_sent(store: Store) -> None
 
 def test_uncertain_then_found_is_published_without_resending(store: Store) -> None:
     post = _post("instagram")
-    platform = ScriptedPlatform("instagram", publish_outcomes=[_uncertain("instagram")], find_outcomes=[post])
+    platform = ScriptedPlatform("instagram", publish_outcomes=[_uncertain("instagram")], find_outcomes=[None, post])
 
     assert publish.publish_once(store, platform, POST) == post
-    assert platform.names() == ["publish", "find_existing"]
+    assert platform.names() == ["find_existing", "publish", "find_existing"]
     record = _record(store, "instagram")
     assert (record["state"], record["attempts"]) == ("published", 1)
     assert record["post"]["remote_id"] == post.remote_id
     assert record["confirmed_by"] == "found on platform after a timeout"
     # it looked back from just before the attempt began
-    since = platform.calls[1][1]
+    since = platform.calls[2][1]
     assert since == datetime.fromisoformat(record["started_at"]) - publish.LOOKBACK_SLACK
 
     later = ScriptedPlatform("instagram")
@@ -141,10 +141,10 @@ def test_uncertain_then_found_is_published_without_resending(store: Store) -> No
 
 
 def test_uncertain_and_not_found_raises_and_stays_attempting(store: Store) -> None:
-    platform = ScriptedPlatform("x", publish_outcomes=[_uncertain("x")], find_outcomes=[None])
+    platform = ScriptedPlatform("x", publish_outcomes=[_uncertain("x")], find_outcomes=[None, None])
     with pytest.raises(PublishUncertainError):
         publish.publish_once(store, platform, POST)
-    assert platform.names() == ["publish", "find_existing"]
+    assert platform.names() == ["find_existing", "publish", "find_existing"]
     record = _record(store, "x")
     assert (record["state"], record["attempts"]) == ("attempting", 1)
     assert "post" not in record
@@ -197,7 +197,7 @@ def test_platform_error_is_recorded_as_failed(store: Store, retryable: bool) -> 
     with pytest.raises(PlatformError) as info:
         publish.publish_once(store, platform, POST)
     assert info.value is error
-    assert platform.names() == ["publish"]  # a refusal is certain: nothing to look for
+    assert platform.names() == ["find_existing", "publish"]  # looked first (no record); a refusal is certain
     record = _record(store, "instagram")
     assert (record["state"], record["attempts"], record["retryable"]) == ("failed", 1, retryable)
     assert record["error"] == str(error) and "caption too long" in record["error"]
@@ -264,20 +264,41 @@ def test_progress_a_client_reports_is_in_the_record_at_once(store: Store) -> Non
 
     with pytest.raises(PlatformError):
         publish.publish_once(store, Stepping("instagram"), POST)
-    assert seen[0]["progress"] == {"story-0": {"container": "1789"}} and seen[0]["state"] == "attempting"
+    assert seen[0] == {"looked with": {}}  # asked first, with no record yet
+    assert seen[1]["progress"] == {"story-0": {"container": "1789"}} and seen[1]["state"] == "attempting"
     assert _record(store, "instagram")["progress"] == {"story-0": {"container": "1789"}}
     with pytest.raises(PlatformError):
         publish.publish_once(store, Stepping("instagram"), POST)     # the retry hands the progress back
-    assert seen[1] == {"looked with": {"container": "1789"}}
+    assert seen[2] == {"looked with": {"container": "1789"}}
 
 
 def test_uncertain_then_refused_while_looking_stays_attempting(store: Store) -> None:
     platform = ScriptedPlatform("instagram", publish_outcomes=[_uncertain("instagram")],
-                                find_outcomes=[PlatformError("instagram", "rate limited", retryable=True)])
+                                find_outcomes=[None, PlatformError("instagram", "rate limited", retryable=True)])
     with pytest.raises(PlatformError):
         publish.publish_once(store, platform, POST)
     # the post may exist: the next call must look before sending, so the record must not say "failed"
     assert _record(store, "instagram")["state"] == "attempting"
+
+
+def test_with_no_record_at_all_the_platform_is_asked_first_and_nothing_is_sent_twice(store: Store) -> None:
+    """A deleted (or never written) record: the post already on the platform is found, never made again."""
+    post = _post("facebook")
+    accepted = datetime(2026, 11, 22, 1, 0, tzinfo=timezone.utc)
+    platform = ScriptedPlatform("facebook", find_outcomes=[post])  # any publish call would fail the test
+    assert publish.publish_once(store, platform, POST, since=accepted) == post
+    assert platform.calls == [("find_existing", accepted - publish.LOOKBACK_SLACK)]
+    record = _record(store, "facebook")
+    assert record["state"] == "published" and record["confirmed_by"] == "found on platform after no record"
+
+
+def test_the_look_starts_from_when_the_item_was_accepted_when_that_is_earlier(store: Store) -> None:
+    with pytest.raises(PlatformError):
+        publish.publish_once(store, ScriptedPlatform("x", [PlatformError("x", "busy", retryable=True)]), POST)
+    accepted = datetime.now(timezone.utc) - timedelta(days=2)
+    retry = ScriptedPlatform("x", find_outcomes=[_post("x")])
+    publish.publish_once(store, retry, POST, since=accepted)
+    assert retry.calls == [("find_existing", accepted - publish.LOOKBACK_SLACK)]
 
 
 # ------------------------------------------------------------------------------------------- receipt

@@ -8,6 +8,8 @@ from humas_dev import stack
 
 def test_a_stopped_stack_gets_its_bucket_back(tmp_path, s3_server):
     cfg = stack.StackConfig(home=tmp_path / "stack", s3_port=urlparse(s3_server).port, bucket="humas-snapshot")
+    cfg.home.mkdir(parents=True)  # the session's moto server has IAM off: any key will do as the stack's admin
+    stack.write_bucket_keys(cfg, {"humas-admin": {"access_key": "testing", "secret_key": "testing"}})
     stack.make_bucket(cfg)
     store = stack._store(cfg)
     objects = {"inbox/a/brief.yaml": b"title: a\n", "inbox/a/poster.jpg": b"\xff\xd8 jpeg",

@@ -17,6 +17,8 @@ from humas_dev.stack import postgres
 @pytest.fixture()
 def db_cfg() -> Iterator[stack.StackConfig]:
     cfg = stack.StackConfig.on_free_ports("humas-db-test-")
+    cfg.home.mkdir(parents=True, exist_ok=True)  # no S3 server here: stand-in keys for the bucket connections
+    stack.write_bucket_keys(cfg, {n: {"access_key": "k", "secret_key": "s"} for n in ("humas-pipeline", "humas-approvals")})
     try:
         yield cfg
     finally:

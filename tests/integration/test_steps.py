@@ -10,6 +10,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from claims import submit_brief
 from humas import layout
 from humas.approval import make_flag
 from humas.exceptions import ItemRefused, StepFailed
@@ -43,7 +44,7 @@ def poster_bytes() -> bytes:
 
 def _drop(store, **changes) -> None:
     store.put_bytes(layout.asset_key(ITEM, "poster.jpg"), poster_bytes(), "image/jpeg")
-    store.put_bytes(layout.brief_key(ITEM), yaml.safe_dump({**BRIEF, **changes}).encode(), "application/yaml")
+    submit_brief(store, ITEM, yaml.safe_dump({**BRIEF, **changes}).encode(), "application/yaml")
 
 
 def _step(store, sops, number: int, earlier: dict | None = None) -> ItemStep:
@@ -219,3 +220,17 @@ def test_upload_checks_what_a_gate_before_the_design_approved_against_that_gate_
     platform = _Platform()
     receipt = publish_item(ItemStep(store, ITEM, sop, sop.steps[2], earlier=earlier.get), lambda channel: platform)
     assert receipt["complete"] and len(platform.posts) == 1
+
+
+def test_upload_hands_the_platform_urls_pinned_to_the_checked_version(store, sops) -> None:
+    store.client.put_bucket_versioning(Bucket=store.bucket, VersioningConfiguration={"Status": "Enabled"})
+    gate, earlier = _at_gate(store, sops)
+    decide_gate(gate)
+    _flag(store, gate, "approve")
+    earlier["step_3_decision"] = decide_gate(_step(store, sops, 3, earlier))
+    platform = _Platform()
+    publish_item(_step(store, sops, 4, earlier), lambda channel: platform)
+    (post,) = platform.posts
+    (image,) = post.images
+    key = earlier["step_2_design"]["renditions"][0]["key"]
+    assert f"versionId={store.get_pinned(key)[1]}" in image.url

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from claims import submit_brief
 from fake_run_starter import FakeRunStarter
 from humas import dispatch, layout, status
 from humas.dispatch import MISSING_ASSET_GRACE, RETRY_AFTER, Decision
@@ -40,7 +41,7 @@ def _drop(store: Store, item_id: str, brief: bytes | None = None, assets: tuple[
     for name in assets:
         store.put_bytes(layout.asset_key(item_id, name), b"\xff\xd8 not really a jpeg " + name.encode(), "image/jpeg")
     if brief is not None:
-        store.put_bytes(layout.brief_key(item_id), brief, "application/yaml")
+        submit_brief(store, item_id, brief, "application/yaml")
 
 
 def _brief_modified(store: Store, item_id: str) -> datetime:
@@ -266,9 +267,9 @@ def test_rejected_item_is_pending_again_only_when_its_brief_changes(store: Store
     assert dispatch.InboxWatch().pending_items(store, now=_later(60)) == []
     _drop(store, ITEM, None, assets=("poster-v2.jpg",))       # another file alone changes nothing
     assert dispatch.InboxWatch().pending_items(store) == []
-    store.put_bytes(layout.brief_key(ITEM), _brief_text(sop="tidak_ada"))  # the same text again: same ETag
+    submit_brief(store, ITEM, _brief_text(sop="tidak_ada"))  # the same text again: same ETag
     assert dispatch.InboxWatch().pending_items(store) == []
-    store.put_bytes(layout.brief_key(ITEM), _brief_text())   # corrected
+    submit_brief(store, ITEM, _brief_text())   # corrected
     assert dispatch.InboxWatch().pending_items(store) == [ITEM]
     assert dispatch.assess_item(store, ITEM, sops, channels).action == "start"
 
@@ -289,7 +290,7 @@ def test_a_watch_that_finds_nothing_new_lists_only_the_inbox(store: Store, sops,
     assert len([url for url in sent if "list-type=2" in url]) == 2  # the inbox, twice: no dispatch/ listing
 
     _drop(store, "c-new", _brief_text())
-    store.put_bytes(layout.brief_key("b-refused"), _brief_text())  # corrected
+    submit_brief(store, "b-refused", _brief_text())  # corrected
     with SentRequests(store) as sent:
         assert watch.pending_items(store) == ["b-refused", "c-new"]
     assert any(f"prefix={layout.DISPATCH.rstrip('/')}" in url for url in sent)

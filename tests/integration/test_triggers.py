@@ -7,6 +7,7 @@ import json
 import pytest
 import yaml
 
+from claims import submit_brief
 from humas import layout
 from humas_dev.sample import draw_poster
 
@@ -103,7 +104,7 @@ async def _first(trigger) -> dict:
 def _drop(store, tmp_path, item_id: str, **brief) -> None:
     poster = draw_poster(tmp_path / "poster.jpg")
     store.put_bytes(layout.asset_key(item_id, "poster.jpg"), poster.read_bytes())
-    store.put_bytes(layout.brief_key(item_id), yaml.safe_dump(
+    submit_brief(store, item_id, yaml.safe_dump(
         {"title": "t", "caption": "c", "channels": ["x"], "sop": "singkawang", "assets": ["poster.jpg"],
          "submitter": "skw.ayu", **brief}).encode())
 

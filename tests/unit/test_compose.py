@@ -77,5 +77,24 @@ def test_production_scheduler_examines_as_many_waiting_runs_per_loop_as_the_embe
     key = "AIRFLOW__SCHEDULER__MAX_DAGRUNS_PER_LOOP_TO_SCHEDULE"
     secrets = dict.fromkeys(("jwt_secret", "fernet_key", "approval_key", "s3_access_key", "s3_secret_key",
                              "platform_token", "pipeline_password", "db_password"), "x")
+    keys = {name: {"access_key": "k", "secret_key": "s"} for name in ("humas-pipeline", "humas-approvals")}
+    stack.write_bucket_keys(stack.StackConfig(home=tmp_path), keys)
     embedded = stack.airflow_env(stack.StackConfig(home=tmp_path), secrets)[key]
     assert compose["services"]["airflow-scheduler"]["environment"][key] == embedded
+
+
+def test_minio_enforces_the_same_principals_as_the_embedded_stack(compose):
+    """The policies minio-init creates are the embedded stack's rules (humas_dev.stack.principals), and no
+    user gets MinIO's readwrite-everything policy any more."""
+    import json
+
+    from humas_dev.stack.principals import minio_policies
+
+    for name, policy in minio_policies().items():
+        assert json.loads((REPO / "deploy" / "minio" / "policies" / f"{name}.json").read_text()) == policy, name
+    command = " ".join(compose["services"]["minio-init"]["command"])
+    assert "attach local readwrite" not in command and "detach local readwrite" in command
+    for policy in ("humas-pipeline", "humas-approvals", "humas-staff"):
+        assert f"/policies/$$p.json" in command and policy in command
+    airflow = compose["services"]["airflow-apiserver"]["environment"]
+    assert "MINIO_APPROVALS_ACCESS_KEY" in airflow["AIRFLOW_CONN_HUMAS_BUCKET_APPROVALS"]

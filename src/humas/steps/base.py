@@ -78,6 +78,7 @@ class ItemStep:
     earlier: Callable[[str], Any] = _nothing_earlier
     started: datetime = field(default_factory=utcnow)
     transport: "Transport | None" = None  # delivers notifications (``humas.notify``); None: only recorded
+    accepted: datetime | None = None  # when the item's run began (the upload asks platforms from then on)
 
     @cached_property
     def brief_bytes(self) -> bytes:

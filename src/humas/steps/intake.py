@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from humas.exceptions import ItemRefused
 from humas.publish import caption_findings
+from humas.submission import verified_submitter
 
 if TYPE_CHECKING:
     from humas.steps.base import ItemStep
@@ -22,6 +24,7 @@ def take_in(item: "ItemStep") -> dict[str, Any]:
     """Enter the step, validate the brief, log the narration's findings; return the brief as accepted."""
     item.enter()
     brief = item.brief
+    _check_submitter(item)
     log.info("item %s: %r for %s by %s", item.item_id, brief.title, ", ".join(brief.channels), brief.submitter)
     later = not brief.caption and item.sop.delivered_by_work("caption")  # a concept step will deliver it
     for finding in [] if later else caption_findings(brief.caption, item.item_id, list(brief.channels),
@@ -29,6 +32,15 @@ def take_in(item: "ItemStep") -> dict[str, Any]:
         log.warning("caption %s [%s] %s", finding.code, finding.channel or "all", finding.message_en)
     item.check_time()
     return brief.to_dict()
+
+
+def _check_submitter(item: "ItemStep") -> None:
+    """The brief as it is now must be the one its submitter claimed (an edit by another hand is refused)."""
+    who, problems = verified_submitter(item.store, item.item_id, item.brief.digest, item.brief.submitter)
+    if problems:
+        message = f"item {item.item_id}: " + "; ".join(f"{p.message} ({p.fix})" for p in problems)
+        item.record("refused", message, problems=[p.__dict__ for p in problems])
+        raise ItemRefused(message)
 
 
 def accepted_submitter(item: "ItemStep") -> str:

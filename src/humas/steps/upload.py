@@ -54,7 +54,8 @@ def publish_item(item: "ItemStep", client_for: Callable[[str], "PlatformClient"]
                                              "the design step must pass for this channel first")
             post = publish_once(item.store, client_for(channel),
                                 PostRequest(item.item_id, brief.caption, tuple(mine),
-                                            placement=(brief.placements or {}).get(channel)))
+                                            placement=(brief.placements or {}).get(channel)),
+                                since=item.accepted)
             log.info("item %s published on %s: %s", item.item_id, channel, post.permalink)
         except (PlatformError, PublishUncertainError) as exc:
             failures[channel] = str(exc)
@@ -93,11 +94,12 @@ def _approved_content(item: "ItemStep") -> dict[str, list[ImageRef]] | SendBack:
     # The renditions of the design step before the upload (after the gate, in a SOP that checks the idea
     # before the design exists: then the design step's own checks are what stands for them).
     for r in (item.design_manifest() or {}).get("renditions", []):
-        data = item.store.get_bytes(r["key"]) or b""
+        data, version = item.store.get_pinned(r["key"]) or (b"", None)
         if sha256(data) != r["sha256"]:
             return _changed(item, item.sop.design_before(item.step) or gate, f"berkas {r['key']} berubah setelah disetujui")
+        # Pinned to the version just checked: a platform fetching later gets these bytes, whatever is written since.
         images.setdefault(r["channel"], []).append(
-            ImageRef(r["name"], item.store.presigned_get_url(r["key"]), data, r["content_type"]))
+            ImageRef(r["name"], item.store.presigned_get_url(r["key"], version_id=version), data, r["content_type"]))
     return images
 
 

@@ -19,7 +19,8 @@ from humas_dev.stack.bucket import _store, make_bucket, restore_bucket, snapshot
 from humas_dev.stack.cli import READY, main, run
 from humas_dev.stack.config import (
     COMPONENTS, DB_NAME, DB_USER, PIPELINE_USER, PLATFORM_ACCOUNTS, POSTGRES_OS_USER, REPO, StackConfig,
-    airflow_env, airflow_users, client_env, db_url, load_secrets, passwords, webhook_token,
+    airflow_env, airflow_users, bucket_keys, client_env, db_url, load_secrets, passwords, webhook_token,
+    write_bucket_keys,
 )
 from humas_dev.stack.lifecycle import discard, down, restart, up
 from humas_dev.stack.postgres import create_database, db_dir, init_db, postgres_bin_dir
@@ -27,8 +28,9 @@ from humas_dev.stack.processes import component_processes, leftovers, running, s
 
 __all__ = [
     "COMPONENTS", "DB_NAME", "DB_USER", "PIPELINE_USER", "PLATFORM_ACCOUNTS", "POSTGRES_OS_USER", "READY", "REPO",
-    "StackConfig", "_store", "airflow_env", "airflow_users", "api_get", "api_token", "client_env",
+    "StackConfig", "_store", "airflow_env", "airflow_users", "api_get", "api_token", "bucket_keys", "client_env",
     "component_processes", "create_database", "db_dir", "db_url", "discard", "down", "init_db", "leftovers",
     "load_secrets", "main", "make_bucket", "passwords", "postgres_bin_dir", "restart", "restore_bucket", "run",
     "running", "snapshot_bucket", "stack_memory_mb", "up", "wait_for_dags", "wait_for_state", "webhook_token",
+    "write_bucket_keys",
 ]

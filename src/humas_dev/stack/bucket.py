@@ -7,7 +7,7 @@ import shutil
 import sys
 from typing import TYPE_CHECKING
 
-from humas_dev.stack.config import StackConfig, load_secrets
+from humas_dev.stack.config import StackConfig, bucket_keys
 
 if TYPE_CHECKING:
     from humas.store import Store
@@ -18,9 +18,11 @@ def _store(cfg: StackConfig) -> "Store":
 
     from humas.store import Store
 
-    sec = load_secrets(cfg)
-    client = boto3.client("s3", endpoint_url=cfg.s3_url, aws_access_key_id=sec["s3_access_key"],
-                          aws_secret_access_key=sec["s3_secret_key"], region_name="us-east-1")
+    from humas_dev.stack.principals import ADMIN
+
+    keys = bucket_keys(cfg)[ADMIN]  # the stack's own tooling: never handed to Airflow or staff
+    client = boto3.client("s3", endpoint_url=cfg.s3_url, aws_access_key_id=keys["access_key"],
+                          aws_secret_access_key=keys["secret_key"], region_name="us-east-1")
     return Store(client, cfg.bucket)
 
 
@@ -29,6 +31,8 @@ def make_bucket(cfg: StackConfig) -> None:
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
     if cfg.bucket not in existing:
         client.create_bucket(Bucket=cfg.bucket)
+    # Versioned, as in production (MinIO): a platform's presigned URL names the version the upload checked.
+    client.put_bucket_versioning(Bucket=cfg.bucket, VersioningConfiguration={"Status": "Enabled"})
 
 
 def snapshot_bucket(cfg: StackConfig) -> int:

@@ -88,12 +88,33 @@ def load_secrets(cfg: StackConfig) -> dict[str, str]:
     return values
 
 
+def bucket_keys(cfg: StackConfig) -> dict[str, dict[str, str]]:
+    """Each bucket identity's key (``humas_dev.stack.principals``), made when the S3 server started."""
+    path = cfg.home / "bucket-keys.json"
+    if not path.exists():
+        raise HumasError(f"{path} is missing: the S3 server was not started by this stack (make stop && make run)")
+    return json.loads(path.read_text())
+
+
+def write_bucket_keys(cfg: StackConfig, keys: dict[str, dict[str, str]]) -> None:
+    path = cfg.home / "bucket-keys.json"
+    path.write_text(json.dumps(keys, indent=1))
+    path.chmod(0o600)
+
+
+def _bucket_connection(cfg: StackConfig, keys: dict[str, str]) -> str:
+    return json.dumps({"conn_type": "aws", "login": keys["access_key"], "password": keys["secret_key"],
+                       "extra": {"endpoint_url": cfg.s3_url, "region_name": "us-east-1",
+                                 "config_kwargs": {"s3": {"addressing_style": "path"}},
+                                 "service_config": {"s3": {"bucket_name": cfg.bucket}}}})
+
+
 def _connections(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
-    bucket = {"conn_type": "aws", "login": sec["s3_access_key"], "password": sec["s3_secret_key"],
-              "extra": {"endpoint_url": cfg.s3_url, "region_name": "us-east-1",
-                        "config_kwargs": {"s3": {"addressing_style": "path"}},
-                        "service_config": {"s3": {"bucket_name": cfg.bucket}}}}
-    conns = {"AIRFLOW_CONN_HUMAS_BUCKET": json.dumps(bucket),
+    from humas_dev.stack.principals import APPROVALS, PIPELINE
+
+    keys = bucket_keys(cfg)
+    conns = {"AIRFLOW_CONN_HUMAS_BUCKET": _bucket_connection(cfg, keys[PIPELINE]),
+             "AIRFLOW_CONN_HUMAS_BUCKET_APPROVALS": _bucket_connection(cfg, keys[APPROVALS]),
              "AIRFLOW_CONN_HUMAS_AIRFLOW_API": json.dumps({"conn_type": "http", "host": cfg.airflow_url,
                                                            "login": PIPELINE_USER,
                                                            "password": sec["pipeline_password"]})}
@@ -116,10 +137,14 @@ def _notification_connections(cfg: StackConfig, sec: dict[str, str]) -> dict[str
             "AIRFLOW_CONN_HUMAS_WHATSAPP": json.dumps(whatsapp)}
 
 
-def client_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
-    """What the humas CLI and boto3 need to reach the bucket."""
-    return {"HUMAS_S3_ENDPOINT_URL": cfg.s3_url, "HUMAS_BUCKET": cfg.bucket,
-            "AWS_ACCESS_KEY_ID": sec["s3_access_key"], "AWS_SECRET_ACCESS_KEY": sec["s3_secret_key"],
+SAMPLE_STAFF = "skw.ayu"  # whose credential .stack/humas.env holds: the sample item's submitter
+
+
+def client_env(cfg: StackConfig, sec: dict[str, str], login: str = SAMPLE_STAFF) -> dict[str, str]:
+    """What the humas CLI and boto3 need to reach the bucket as ``login``: that person's own key, nothing more."""
+    keys = bucket_keys(cfg)[login]
+    return {"HUMAS_S3_ENDPOINT_URL": cfg.s3_url, "HUMAS_BUCKET": cfg.bucket, "HUMAS_USER": login,
+            "AWS_ACCESS_KEY_ID": keys["access_key"], "AWS_SECRET_ACCESS_KEY": keys["secret_key"],
             "AWS_DEFAULT_REGION": "us-east-1", "HUMAS_AIRFLOW_URL": cfg.airflow_url,
             "HUMAS_SANDBOX_URL": cfg.sandbox_url, "HUMAS_INCLUDE_DIR": str(cfg.include_dir)}
 
@@ -205,8 +230,18 @@ def _write_passwords(cfg: StackConfig, sec: dict[str, str]) -> None:
 
 
 def _write_client_env(cfg: StackConfig, sec: dict[str, str]) -> Path:
-    path = cfg.home / "humas.env"
-    path.write_text("".join(f"export {k}={v}\n" for k, v in client_env(cfg, sec).items()))
+    """``humas.env`` (the sample submitter's) and ``staff/<login>.env`` for every roster login, each mode 600."""
+    from humas_dev.stack.principals import IDENTITIES
+
+    (cfg.home / "staff").mkdir(mode=0o700, exist_ok=True)
+    for login in bucket_keys(cfg):
+        if login not in IDENTITIES:
+            _write_env_file(cfg.home / "staff" / f"{login}.env", client_env(cfg, sec, login))
+    return _write_env_file(cfg.home / "humas.env", client_env(cfg, sec))
+
+
+def _write_env_file(path: Path, values: dict[str, str]) -> Path:
+    path.write_text("".join(f"export {k}={v}\n" for k, v in values.items()))
     path.chmod(0o600)
     return path
 

@@ -8,9 +8,12 @@ import subprocess
 import sys
 
 from humas_dev.stack.bucket import make_bucket, restore_bucket, snapshot_bucket
+from humas.exceptions import HumasError
 from humas_dev.stack.config import (
-    COMPONENTS, REPO, StackConfig, _component_env, _write_client_env, _write_passwords, load_secrets,
+    COMPONENTS, PIPELINE_USER, REPO, StackConfig, _component_env, _write_client_env, _write_passwords, airflow_users,
+    load_secrets, write_bucket_keys,
 )
+from humas_dev.stack.principals import NO_AUTH_ACTIONS, bootstrap
 from humas_dev.stack.postgres import create_database, db_dir, init_db, postgres_bin_dir
 from humas_dev.stack.processes import _pid_file, _start, _stop_groups, _wait_port, leftovers, running
 
@@ -21,7 +24,8 @@ def _commands(cfg: StackConfig) -> dict[str, list[str]]:
         # TCP on loopback only, no Unix socket (its default folder belongs to the system's PostgreSQL).
         "postgres": [str(postgres_bin_dir() / "postgres"), "-D", str(db_dir(cfg)), "-p", str(cfg.db_port),
                      "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
-        "s3": [py, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cfg.s3_port)],
+        # moto's server with IAM enforced and its control API closed (humas_dev.stack.s3server)
+        "s3": [py, "-m", "humas_dev.stack.s3server", "127.0.0.1", str(cfg.s3_port)],
         "sandbox": [py, "-m", "humas_dev.sandbox", "--host", "127.0.0.1", "--port", str(cfg.sandbox_port),
                     "--state-file", str(cfg.home / "sandbox-state.json"), "--smtp-port", str(cfg.smtp_port)],
         **{name: [airflow, name] for name in ("scheduler", "dag-processor", "triggerer", "api-server")},
@@ -29,33 +33,49 @@ def _commands(cfg: StackConfig) -> dict[str, list[str]]:
 
 
 def up(cfg: StackConfig) -> None:
-    """Start every component that is not running; return when Airflow answers and the bucket exists."""
+    """Start every component that is not running; return when Airflow answers and the bucket exists.
+
+    The S3 server starts first: its identities and keys (``humas_dev.stack.principals``) are made on a fresh
+    server, and Airflow's connections carry them.
+    """
     sec = load_secrets(cfg)
     _write_passwords(cfg, sec)
-    env = _component_env(cfg, sec)
     commands = _commands(cfg)
     if "postgres" not in running(cfg):
         init_db(cfg, sec)
         _start(cfg, "postgres", commands["postgres"], {})
     create_database(cfg, sec)
     live = running(cfg)
+    _start_s3(cfg, commands["s3"], fresh="s3" not in live)
+    env = _component_env(cfg, sec)
     if "scheduler" not in live:
         subprocess.run([str(cfg.bin_dir / "airflow"), "db", "migrate"], env={**os.environ, **env}, check=True,
                        stdout=subprocess.DEVNULL, cwd=str(REPO))
     for name, command in commands.items():
-        if name not in live:
+        if name not in live and name not in ("postgres", "s3"):
             _start(cfg, name, command, env)
-    _wait_port(cfg.s3_port, "s3", 30, cfg)
-    make_bucket(cfg)
-    restore_bucket(cfg)
     _wait_port(cfg.sandbox_port, "sandbox", 30, cfg)
     _wait_port(cfg.smtp_port, "sandbox", 30, cfg)
     _wait_port(cfg.airflow_port, "api-server", 180, cfg)
     _write_client_env(cfg, sec)
 
 
+def _start_s3(cfg: StackConfig, command: list[str], fresh: bool) -> None:
+    """The S3 server with IAM on; on a fresh one, every identity and its key, then the bucket (restored)."""
+    if fresh:
+        _start(cfg, "s3", command, {"INITIAL_NO_AUTH_ACTION_COUNT": str(NO_AUTH_ACTIONS)})
+    _wait_port(cfg.s3_port, "s3", 30, cfg)
+    if fresh:
+        people = [login for login, role in airflow_users(cfg).items() if login not in ("admin", PIPELINE_USER)]
+        write_bucket_keys(cfg, bootstrap(cfg.s3_url, cfg.bucket, people))
+    make_bucket(cfg)
+    restore_bucket(cfg)
+
+
 def restart(cfg: StackConfig, name: str) -> None:
     """Stop one component and start it again with the configuration as it is now."""
+    if name == "s3":  # a new S3 server has new keys, which the running components do not hold
+        raise HumasError("the S3 server restarts only with the whole stack: make stop && make run")
     if name in running(cfg):
         _stop_groups([running(cfg)[name]], grace=30)
     sec = load_secrets(cfg)

@@ -1,0 +1,113 @@
+"""Who may do what in the embedded stack's bucket, enforced by the S3 server (moto's IAM), not our client.
+
+Identities (IAM users, one access key each):
+
+- ``humas-admin``: the stack's own tooling (makes the bucket, snapshots and restores it). Never given to
+  Airflow or staff.
+- ``humas-pipeline``: Airflow's ``humas_bucket`` connection. Reads everything; writes ``pipeline/`` and
+  ``dispatch/``; deletes only consumed approval flags. It cannot write the inbox or a claim.
+- ``humas-approvals``: the approval service's ``humas_bucket_approvals`` connection. Reads everything; writes
+  ``approvals/`` only.
+- one per roster login (staff): puts files into ``inbox/`` and its own claims (``claims/*/<login>.json``);
+  reads items' status, events, findings, preview, refusal and receipt; deletes nothing, writes nothing else.
+
+What moto 5.2.5 enforces (checked over HTTP, see tests/integration/test_bucket_principals.py): Allow and
+Deny statements on actions and object ARNs with ``*`` anywhere in them (PutObject, DeleteObject, CopyObject
+into a key, multipart uploads, DeleteObjects per key). It ignores ``Condition`` (so ``s3:prefix`` cannot
+narrow ListBucket) and does not expand ``${aws:username}``: each person therefore gets a policy of their own,
+naming their login. Requests are unauthenticated until ``INITIAL_NO_AUTH_ACTION_COUNT`` actions have been
+served; ``bootstrap`` spends exactly those on creating the admin.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+NO_AUTH_ACTIONS = 3  # CreateUser, PutUserPolicy, CreateAccessKey of the admin: every later request is signed
+ADMIN, PIPELINE, APPROVALS = "humas-admin", "humas-pipeline", "humas-approvals"
+IDENTITIES = (ADMIN, PIPELINE, APPROVALS)  # the services' own; every other identity is a person's
+STAFF_READS = ("pipeline/*/status.json", "pipeline/*/events/*", "pipeline/*/findings.*", "pipeline/*/preview.jpg",
+               "pipeline/*/refusal.json", "pipeline/*/receipt.json", "dispatch/unusable/*")
+
+
+def _objects(bucket: str, patterns: Iterable[str]) -> list[str]:
+    return [f"arn:aws:s3:::{bucket}/{pattern}" for pattern in patterns]
+
+
+def _policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def _allow(actions: list[str], resources: list[str]) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": actions, "Resource": resources}
+
+
+def _reader(bucket: str) -> list[dict[str, Any]]:
+    return [_allow(["s3:ListBucket", "s3:ListBucketVersions"], [f"arn:aws:s3:::{bucket}"]),
+            _allow(["s3:GetObject", "s3:GetObjectVersion"], _objects(bucket, ["*"]))]
+
+
+def policies(bucket: str, logins: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Each identity's one policy document, by IAM user name."""
+    found = {
+        ADMIN: _policy(_allow(["*"], ["*"])),
+        PIPELINE: _policy(*_reader(bucket),
+                          _allow(["s3:PutObject", "s3:DeleteObject"], _objects(bucket, ["pipeline/*", "dispatch/*"])),
+                          _allow(["s3:DeleteObject"], _objects(bucket, ["approvals/*"]))),
+        APPROVALS: _policy(*_reader(bucket), _allow(["s3:PutObject"], _objects(bucket, ["approvals/*"]))),
+    }
+    for login in logins:
+        found[login] = _policy(
+            _allow(["s3:ListBucket"], [f"arn:aws:s3:::{bucket}"]),
+            _allow(["s3:PutObject"], _objects(bucket, ["inbox/*", f"claims/*/{login}.json"])),
+            _allow(["s3:GetObject"], _objects(bucket, STAFF_READS)))
+    return found
+
+
+def _create(iam: Any, name: str, policy: dict[str, Any]) -> dict[str, str]:
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="humas", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return {"access_key": key["AccessKeyId"], "secret_key": key["SecretAccessKey"]}
+
+
+def bootstrap(endpoint: str, bucket: str, logins: Iterable[str]) -> dict[str, dict[str, str]]:
+    """On a fresh server: the admin (with the unauthenticated actions), then every other identity; their keys.
+
+    Raises if the server already has an admin or the unauthenticated actions were spent by someone else.
+    """
+    import boto3
+
+    def iam(keys: dict[str, str]) -> Any:
+        return boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                            aws_access_key_id=keys["access_key"], aws_secret_access_key=keys["secret_key"])
+
+    wanted = policies(bucket, logins)
+    keys = {ADMIN: _create(iam({"access_key": "bootstrap", "secret_key": "bootstrap"}), ADMIN, wanted.pop(ADMIN))}
+    admin = iam(keys[ADMIN])
+    keys.update({name: _create(admin, name, policy) for name, policy in wanted.items()})
+    return keys
+
+
+MINIO_STAFF = "${aws:username}"  # MinIO expands it (moto does not): one staff policy for every person
+
+
+def minio_policies(bucket: str = "humas") -> dict[str, dict[str, Any]]:
+    """The production (MinIO) policies, from the same rules: ``deploy/minio/policies/<name>.json``."""
+    rules = policies(bucket, [MINIO_STAFF])
+    return {PIPELINE: rules[PIPELINE], APPROVALS: rules[APPROVALS], "humas-staff": rules[MINIO_STAFF]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m humas_dev.stack.principals FOLDER``: write the MinIO policies (checked by tests/unit)."""
+    import sys
+    from pathlib import Path
+
+    folder = Path((argv or sys.argv[1:])[0])
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, policy in minio_policies().items():
+        (folder / f"{name}.json").write_text(json.dumps(policy, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""The bucket's principals and policies, enforced by the S3 server itself: the embedded stack's guarded moto
+server with IAM, spoken to over HTTP with each identity's own key. An insider holding a staff key tries every
+write the issue names (overwrite, delete, copy-over, multipart upload, another's claim, forged records); each
+one is refused by the server with AccessDenied, and what staff need still works."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import Any, Callable, Iterator
+
+import boto3
+import pytest
+import requests
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from humas import layout
+from humas.store import Store
+from humas_dev.net import free_port
+from humas_dev.stack import principals
+
+pytestmark = pytest.mark.integration
+
+BUCKET = "humas"
+ITEM, OTHER = "2026-12-01-hut-kota", "2026-12-02-rapat"
+STAFF, COLLEAGUE = "skw.ayu", "skw.hendra"
+
+
+def _wait_for_port(proc: subprocess.Popen, port: int, log: Any) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"the guarded S3 server did not start: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, dict[str, str]]]]:
+    """A guarded moto server with IAM on (as the stack starts it) and every identity's key."""
+    port, log = free_port(), tmp_path_factory.mktemp("iam") / "server.log"
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(principals.NO_AUTH_ACTIONS)}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "humas_dev.stack.s3server", "127.0.0.1", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        _wait_for_port(proc, port, log)
+        url = f"http://127.0.0.1:{port}"
+        keys = principals.bootstrap(url, BUCKET, [STAFF, COLLEAGUE])
+        admin = _client(url, keys[principals.ADMIN])
+        admin.create_bucket(Bucket=BUCKET)
+        admin.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        yield url, keys
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _client(url: str, keys: dict[str, str]) -> Any:
+    return boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id=keys["access_key"],
+                        aws_secret_access_key=keys["secret_key"],
+                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+
+
+@pytest.fixture(scope="module")
+def stores(server) -> dict[str, Store]:
+    url, keys = server
+    return {name: Store(_client(url, k), BUCKET) for name, k in keys.items()}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def records(stores: dict[str, Store]) -> None:
+    """What the pipeline and the approval service wrote for an item under way."""
+    pipeline = stores[principals.PIPELINE]
+    for key in (layout.status_key(ITEM), layout.publish_key(ITEM, "facebook"), layout.dispatch_key("started", OTHER),
+                layout.rendition_key(ITEM, "instagram", "01-poster.jpg"), layout.preview_key(ITEM)):
+        pipeline.put_bytes(key, b'{"state": "published"}')
+    stores[principals.APPROVALS].put_bytes(layout.approval_key(ITEM, "step_3_decision"), b"{}")
+
+
+def _denied(call: Callable[[], Any]) -> None:
+    with pytest.raises(ClientError) as info:
+        call()
+    assert info.value.response["Error"]["Code"] == "AccessDenied"
+
+
+PROTECTED = [layout.rendition_key(ITEM, "instagram", "01-poster.jpg"), layout.publish_key(ITEM, "x"),
+             layout.publish_key(ITEM, "facebook"), layout.dispatch_key("started", OTHER),
+             layout.dispatch_key("refused", ITEM), layout.status_key(ITEM), layout.approval_key(ITEM, "step_3_decision"),
+             layout.decision_key(ITEM, "step_3_decision", "approve", __import__("datetime").datetime(2026, 12, 1)),
+             layout.claim_key(ITEM, COLLEAGUE)]
+
+
+@pytest.mark.parametrize("key", PROTECTED)
+def test_staff_cannot_put_copy_over_or_multipart_upload_outside_the_inbox(stores, key: str) -> None:
+    staff = stores[STAFF].client
+    staff.put_object(Bucket=BUCKET, Key=layout.asset_key(ITEM, "swap.jpg"), Body=b"unreviewed")
+    _denied(lambda: staff.put_object(Bucket=BUCKET, Key=key, Body=b"forged"))
+    _denied(lambda: staff.copy_object(Bucket=BUCKET, Key=key,
+                                      CopySource={"Bucket": BUCKET, "Key": layout.asset_key(ITEM, "swap.jpg")}))
+    _denied(lambda: staff.create_multipart_upload(Bucket=BUCKET, Key=key))
+
+
+@pytest.mark.parametrize("key", [*PROTECTED[:5], layout.asset_key(ITEM, "swap.jpg"), layout.brief_key(OTHER)])
+def test_staff_delete_nothing_one_by_one_or_in_bulk(stores, key: str) -> None:
+    staff = stores[STAFF].client
+    _denied(lambda: staff.delete_object(Bucket=BUCKET, Key=key))
+    answer = staff.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": key}]})
+    assert [e["Code"] for e in answer.get("Errors", [])] == ["AccessDenied"] and not answer.get("Deleted")
+
+
+def test_staff_drop_into_the_inbox_claim_as_themselves_and_read_their_items_progress(stores) -> None:
+    staff = stores[STAFF]
+    staff.put_bytes(layout.brief_key(ITEM), b"title: x\n")
+    staff.put_json(layout.claim_key(ITEM, STAFF), {"login": STAFF})
+    assert staff.get_json(layout.status_key(ITEM)) == {"state": "published"}
+    assert staff.get_bytes(layout.preview_key(ITEM)) is not None
+    assert [o.key for o in staff.list(layout.claims_prefix(ITEM))] == [layout.claim_key(ITEM, STAFF)]
+
+
+def test_the_pipeline_cannot_write_the_inbox_or_a_claim_and_approvals_write_only_approvals(stores) -> None:
+    pipeline, approvals = stores[principals.PIPELINE].client, stores[principals.APPROVALS].client
+    for key in (layout.brief_key(ITEM), layout.claim_key(ITEM, STAFF)):
+        _denied(lambda: pipeline.put_object(Bucket=BUCKET, Key=key, Body=b"x"))
+    for key in (layout.status_key(ITEM), layout.publish_key(ITEM, "x"), layout.dispatch_key("started", ITEM),
+                layout.brief_key(ITEM)):
+        _denied(lambda: approvals.put_object(Bucket=BUCKET, Key=key, Body=b"x"))
+    _denied(lambda: approvals.delete_object(Bucket=BUCKET, Key=layout.approval_key(ITEM, "step_3_decision")))
+    pipeline.delete_object(Bucket=BUCKET, Key=layout.approval_key(ITEM, "step_3_decision"))  # consumed
+
+
+def test_staff_cannot_touch_versioning_policies_or_the_servers_control_api(server, stores) -> None:
+    url, keys = server
+    staff = stores[STAFF].client
+    _denied(lambda: staff.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"}))
+    iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id=keys[STAFF]["access_key"],
+                       aws_secret_access_key=keys[STAFF]["secret_key"])
+    _denied(lambda: iam.create_access_key(UserName=principals.ADMIN))
+    _denied(lambda: iam.put_user_policy(UserName=STAFF, PolicyName="humas", PolicyDocument="{}"))
+    for path in ("/moto-api/reset-auth", "/moto-api/reset"):
+        assert requests.post(url + path, data="1000", timeout=10).status_code == 403
+    _denied(lambda: staff.put_object(Bucket=BUCKET, Key=layout.status_key(ITEM), Body=b"still refused"))
+    with pytest.raises(ClientError) as info:
+        _client(url, {"access_key": "test", "secret_key": "test"}).put_object(Bucket=BUCKET, Key="inbox/a/b", Body=b"")
+    assert info.value.response["Error"]["Code"] == "InvalidAccessKeyId"
+
+
+def test_a_pinned_presigned_url_from_the_pipeline_serves_the_checked_version(stores) -> None:
+    pipeline = stores[principals.PIPELINE]
+    key = layout.rendition_key(ITEM, "instagram", "01-poster.jpg")
+    data, version = pipeline.get_pinned(key)
+    url = pipeline.presigned_get_url(key, version_id=version)
+    pipeline.put_bytes(key, b"a later rendition")
+    assert requests.get(url, timeout=10).content == data
+
+
+def test_presigned_urls_are_checked_by_the_server_forged_expired_or_beyond_the_signers_policy(stores) -> None:
+    pipeline, staff = stores[principals.PIPELINE], stores[STAFF]
+    key = layout.publish_key(ITEM, "facebook")
+    good = pipeline.presigned_get_url(key)
+    assert requests.get(good, timeout=10).status_code == 200
+    forged = good.replace(layout.publish_key(ITEM, "facebook"), layout.publish_key(ITEM, "x"))
+    assert requests.get(forged, timeout=10).status_code == 403  # the signature names the key
+    expired = pipeline.presigned_get_url(key, expires_in=-10)
+    assert requests.get(expired, timeout=10).status_code == 403
+    # a staff member's own presigned URL reaches only what their policy lets them read
+    assert requests.get(staff.presigned_get_url(key), timeout=10).status_code == 403
+    assert requests.get(staff.presigned_get_url(layout.status_key(ITEM)), timeout=10).status_code == 200
+    # and a presigned PUT is no way around the policy
+    put = staff.client.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": key})
+    assert requests.put(put, data=b"forged", timeout=10).status_code == 403
+    assert pipeline.get_json(key) == {"state": "published"}
