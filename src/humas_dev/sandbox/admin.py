@@ -47,6 +47,7 @@ def media(app: Sandbox, req: Request, channel: str, post_id: str, index: str) ->
 def reset(app: Sandbox, req: Request) -> Response:
     """POST /_sandbox/reset: forget posts, containers, uploads and faults."""
     app.state.reset()
+    app.x_post_calls.clear()
     return Response(200, {"reset": True})
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from humas.profiles import Placement
 from humas_dev.sandbox import images
 from humas_dev.sandbox.config import (
-    FACEBOOK_PAGE_ID, FACEBOOK_PAGE_NAME, INSTAGRAM_QUOTA_DURATION, INSTAGRAM_USER_ID, INSTAGRAM_USERNAME, Sandbox,
+    FACEBOOK_PAGE_ID, FACEBOOK_PAGE_NAME, INSTAGRAM_USER_ID, INSTAGRAM_USERNAME, Sandbox,
 )
 from humas_dev.sandbox.state import Container, Pending, Post, StoredImage
 from humas_dev.sandbox.wire import Request, Response, graph_error, graph_not_found
@@ -218,6 +218,16 @@ def ig_publish(app: Sandbox, req: Request, account_id: str) -> Response:
     return Response(200, {"id": media_id})
 
 
+def usage_header(channel: str, retry_after: int) -> dict[str, str]:
+    """Graph's X-Business-Use-Case-Usage header of a throttled account: the limit is reached, and access comes
+    back after `retry_after` seconds (Graph says it in whole minutes)."""
+    account, kind = (FACEBOOK_PAGE_ID, "pages") if channel == "facebook" else (INSTAGRAM_USER_ID, "instagram")
+    minutes = max(1, -(-retry_after // 60))
+    usage = {account: [{"type": kind, "call_count": 100, "total_cputime": 100, "total_time": 100,
+                        "estimated_time_to_regain_access": minutes}]}
+    return {"X-Business-Use-Case-Usage": json.dumps(usage)}
+
+
 def _shortcode(number: int) -> str:
     code = ""
     while number:
@@ -228,7 +238,7 @@ def _shortcode(number: int) -> str:
 
 def ig_quota_usage(app: Sandbox, account_id: str) -> int:
     """Posts this account published in the rolling quota window."""
-    cutoff = time.time() - INSTAGRAM_QUOTA_DURATION
+    cutoff = time.time() - app.config.instagram_quota_duration
     return sum(1 for p in app.state.posts_of("instagram", account_id) if p.created_at >= cutoff)
 
 
@@ -237,7 +247,7 @@ def ig_publishing_limit(app: Sandbox, req: Request, account_id: str) -> Response
     _ig_account(account_id, "get")
     row: dict[str, Any] = {"quota_usage": ig_quota_usage(app, account_id)}
     if "config" in _fields(req, "quota_usage"):
-        row["config"] = {"quota_total": app.config.instagram_quota_total, "quota_duration": INSTAGRAM_QUOTA_DURATION}
+        row["config"] = {"quota_total": app.config.instagram_quota_total, "quota_duration": app.config.instagram_quota_duration}
     return Response(200, {"data": [row]})
 
 
