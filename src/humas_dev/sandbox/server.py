@@ -59,6 +59,8 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", r"/_sandbox/reset", "admin", admin.reset),
     _route("POST", r"/_sandbox/faults", "admin", admin.add_fault),
     _route("GET", r"/_sandbox/faults", "admin", admin.list_faults),
+    _route("POST", r"/_sandbox/limits", "admin", admin.set_limits),
+    _route("GET", r"/_sandbox/limits", "admin", admin.get_limits),
 )
 
 
