@@ -7,6 +7,7 @@ from typing import Any
 from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference
 
 from humas import sla
+from humas.queues import KIND_QUEUES
 from humas.sop import Sop, Step
 
 from humas_airflow.callbacks import schedule_next_step, step_deadline_missed
@@ -46,7 +47,7 @@ def deadlines(sop: Sop) -> list[DeadlineAlert]:
 
 
 def _step_task(sop: Sop, step: Step) -> Any:
-    return KIND_TASKS[step.kind](**step_kwargs(sop, step))
+    return KIND_TASKS[step.kind](queue=KIND_QUEUES[step.kind], **step_kwargs(sop, step))
 
 
 def build_sop_dag(sop: Sop) -> DAG:
