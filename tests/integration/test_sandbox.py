@@ -10,6 +10,7 @@ import io
 import os
 import random
 import re
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -641,3 +642,35 @@ def test_two_items_with_one_caption_the_other_items_post_is_not_taken_for_it(san
     assert second.remote_id != first.remote_id
     assert sorted(p["caption"] for p in sandbox_posts(sandbox)) == sorted(
         post_text(caption, item, channel) for item in ("item-43a", "item-43b"))
+
+
+# -- realistic timing and limits of a running sandbox (benchmarks, the quota e2e test) ------------------------
+def test_a_container_stays_in_progress_for_its_processing_time(image) -> None:
+    server = _start(SandboxConfig(token=TOKEN, in_progress_polls=0, processing=(2.0, 2.0)))
+    try:
+        graph, auth = f"{server.base_url}/v21.0", {"access_token": TOKEN}
+        url = image("a.jpg", picture(1080, 1080)).url
+        container = requests.post(f"{graph}/{INSTAGRAM_USER_ID}/media", data={"image_url": url, **auth},
+                                  timeout=10).json()["id"]
+        status = requests.get(f"{graph}/{container}", params={"fields": "status_code", **auth}, timeout=5).json()
+        early = requests.post(f"{graph}/{INSTAGRAM_USER_ID}/media_publish", data={"creation_id": container, **auth},
+                              timeout=5)
+        assert status["status_code"] == "IN_PROGRESS" and early.json()["error"]["code"] == 9007
+        time.sleep(2.1)
+        status = requests.get(f"{graph}/{container}", params={"fields": "status_code", **auth}, timeout=5).json()
+        assert status["status_code"] == "FINISHED"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_limits_of_a_running_sandbox_can_be_changed(sandbox) -> None:
+    limits = f"{sandbox.base_url}/_sandbox/limits"
+    before = requests.get(limits, timeout=5).json()
+    try:
+        changed = requests.post(limits, json={"instagram_quota_total": 3}, timeout=5).json()
+        assert changed == {**before, "instagram_quota_total": 3}
+        assert requests.post(limits, json={"instagram_quota_total": 0}, timeout=5).status_code == 400
+        assert requests.post(limits, json={"token": "x"}, timeout=5).status_code == 400
+    finally:
+        requests.post(limits, json=before, timeout=5).raise_for_status()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import random
 import re
 import threading
 import time
@@ -160,6 +161,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             if route is None:
                 raise _unknown(req.path)
             check_auth(app, route, req)
+            if app.config.latency and route.family != "admin":   # a platform's answer takes its time
+                time.sleep(random.uniform(*app.config.latency))
             if route.operation:
                 fault = app.state.take_fault(route.channel or "", route.operation)
                 if fault and not fault.mode.endswith("_after_commit"):

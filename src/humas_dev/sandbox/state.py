@@ -69,6 +69,7 @@ class Container:
     children: list[str] = field(default_factory=list)
     polls: int = 0
     media_id: str | None = None
+    ready_at: float = 0.0     # with realistic processing times: IN_PROGRESS until this moment
 
 
 @dataclass
