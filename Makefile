@@ -3,9 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install postgres chromium run stop status test test-fast bench clean
+# `make run EXECUTOR=celery WORKERS=2`: the scale-out path (Redis, Celery workers per queue, two triggerers).
+EXECUTOR ?= local
+WORKERS ?= 2
+TRIGGERERS ?= $(if $(filter celery,$(EXECUTOR)),2,1)
 
-install: postgres chromium $(VENV)/.installed
+.PHONY: install postgres chromium redis run stop status test test-fast bench clean
+
+install: postgres chromium redis $(VENV)/.installed
 
 # The embedded stack keeps Airflow's database in PostgreSQL: Debian's package when we may install it (root).
 postgres:
@@ -25,6 +30,17 @@ chromium:
 	{ echo "Chromium and its chromedriver are needed by the browser tests: install them" \
 	  "(Debian/Ubuntu: sudo apt-get install chromium chromium-driver) and run make again" >&2; exit 1; }
 
+# The Celery executor's broker (and the tests that run it) need Debian's redis-server: installed like PostgreSQL.
+redis:
+	@command -v redis-server >/dev/null || \
+	{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && echo "installing Redis (apt-get)..." && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	  redis-server >/dev/null; } || \
+	{ [ "$(EXECUTOR)" != celery ] && echo "note: redis-server is missing; only EXECUTOR=celery and its tests" \
+	  "need it (Debian/Ubuntu: sudo apt-get install redis-server)" >&2; } || \
+	{ echo "redis-server is needed for EXECUTOR=celery: install Redis 6 or newer" \
+	  "(Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) and run make again" >&2; exit 1; }
+
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==26.3
@@ -33,7 +49,7 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	touch $@
 
 run: install  ## start S3 server, sandbox and Airflow, load the sample item, print where to look
-	$(PY) -m humas_dev.stack run
+	$(PY) -m humas_dev.stack run --executor $(EXECUTOR) --workers $(WORKERS) --triggerers $(TRIGGERERS)
 
 stop:  ## stop everything `make run` started (nothing lingers)
 	$(PY) -m humas_dev.stack down

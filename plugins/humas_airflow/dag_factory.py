@@ -7,6 +7,7 @@ from typing import Any
 from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference
 
 from humas import notify, sla
+from humas.queues import KIND_QUEUES
 from humas.sop import Sop, Step
 
 from humas_airflow.callbacks import schedule_next_step, step_deadline_missed, step_reminder_due
@@ -60,7 +61,7 @@ def reminders(sop: Sop) -> list[DeadlineAlert]:
 
 
 def _step_task(sop: Sop, step: Step) -> Any:
-    return KIND_TASKS[step.kind](**step_kwargs(sop, step))
+    return KIND_TASKS[step.kind](queue=KIND_QUEUES[step.kind], **step_kwargs(sop, step))
 
 
 def build_sop_dag(sop: Sop) -> DAG:

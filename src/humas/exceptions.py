@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 class HumasError(Exception):
@@ -74,3 +78,18 @@ class ItemRefused(HumasError):
 
 class StepFailed(HumasError):
     """A SOP step could not finish now (a platform refused, a record is missing); a retry may succeed."""
+
+
+class QuotaExhausted(PlatformError):
+    """A channel's publishing quota or rate limit is used up until ``until`` (aware UTC): wait, do not fail.
+
+    ``shared`` is True when the limit holds for every post of the account until then (X's window, a Graph
+    rate limit, a 429 with Retry-After); False when ``until`` was worked out for one place in the line of
+    waiting items (Instagram's rolling 24-hour publishing limit).
+    """
+
+    def __init__(self, channel: str, message: str, *, until: "datetime", status: int | None = None,
+                 shared: bool = True) -> None:
+        super().__init__(channel, message, status=status, retryable=True)
+        self.until = until
+        self.shared = shared

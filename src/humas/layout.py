@@ -27,6 +27,8 @@ One bucket holds everything. Who writes where:
     reports/<sop>/<YYYY-MM>.html|.csv|.xlsx system     an agency's monthly compliance report
     pipeline/<item>/notices/<step>/<kind>/<round>/<person>/  system  a notification and its deliveries
     notices/<sop>/digest/<day>/<person>/    system     the daily digest of an agency to one person
+    pipeline/_quota/<channel>.json          system     the channel's limit is used up until `until` (a note)
+    pipeline/_quota/<channel>/<stamp>-<item>.json  system  the line of items waiting for the channel's quota
 
 No other module builds a key by string concatenation.
 """
@@ -257,6 +259,38 @@ def monthly_report_key(sop_id: str, month: str, ext: str) -> str:
     if ext not in ("html", "csv", "xlsx", "json"):
         raise LayoutError(f"report {sop_id} {month}: no report of type {ext!r} (html, csv, xlsx or json)")
     return f"{REPORTS}{sop_id}/{month}.{ext}"
+
+
+QUOTA = PIPELINE + "_quota/"   # no item id starts with "_", so this never clashes with an item's folder
+
+
+def quota_note_key(channel: str) -> str:
+    """The note that ``channel``'s publishing limit is used up for every item until a moment."""
+    return f"{QUOTA}{_channel(channel)}.json"
+
+
+def quota_line_prefix(channel: str) -> str:
+    """The line of items waiting for ``channel``'s quota; keys sort by when each began to wait."""
+    return f"{QUOTA}{_channel(channel)}/"
+
+
+def quota_line_key(channel: str, item_id: str, at: datetime) -> str:
+    stamp = at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"{quota_line_prefix(channel)}{stamp}-{check_item_id(item_id)}.json"
+
+
+def item_id_from_quota_line_key(channel: str, key: str) -> str | None:
+    """``pipeline/_quota/<channel>/<stamp>-<item>.json`` -> ``<item>``; None for anything else."""
+    prefix = quota_line_prefix(channel)
+    name = key[len(prefix):-len(".json")] if key.startswith(prefix) and key.endswith(".json") else ""
+    candidate = name.partition("-")[2]
+    return candidate if ITEM_ID_PATTERN.fullmatch(candidate) else None
+
+
+def _channel(channel: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,30}", channel or ""):
+        raise LayoutError(f"channel {channel!r} is not a channel id (lower-case letters, e.g. instagram)")
+    return channel
 
 
 def run_id_for(item_id: str) -> str:

@@ -29,15 +29,16 @@ import io
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from humas.exceptions import HumasError, PlatformError, PublishUncertainError
+from humas.exceptions import HumasError, PlatformError, PublishUncertainError, QuotaExhausted
 from humas.profiles import load_profiles
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,10 @@ class PlatformClient(Protocol):
 
     def remaining_quota(self) -> int | None: ...
 
+    def quota_until(self, rank: int = 0) -> datetime | None: ...
+
+    def observed_until(self) -> datetime | None: ...
+
 
 # -- the item's reference in the posted text -------------------------------------------------------------
 REFERENCE_LABEL = "Ref."
@@ -207,14 +212,83 @@ def _describe(exc: requests.RequestException, timeout: float) -> str:
     return f"connection failed ({type(exc).__name__})"
 
 
+# -- quotas and rate limits -------------------------------------------------------------------------------
+DEFAULT_LIMIT_WAIT = timedelta(minutes=15)   # a limit refused without saying when it frees: X's window length
+GRAPH_USAGE_HEADERS = ("X-Business-Use-Case-Usage", "X-Page-Usage", "X-App-Usage")
+X_LIMIT_HEADERS = ("x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour")
+
+
+def _epoch(value: str | None) -> datetime | None:
+    return datetime.fromtimestamp(int(value), timezone.utc) if value and value.strip().isdigit() else None
+
+
+def _retry_after(value: str | None, now: datetime) -> datetime | None:
+    """Retry-After as a moment: delta-seconds or an HTTP date (RFC 9110); None if absent or unreadable."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return now + timedelta(seconds=int(value))
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _graph_regain(headers: Mapping[str, str], now: datetime) -> datetime | None:
+    """Graph's usage headers: the longest ``estimated_time_to_regain_access`` (minutes) they report."""
+    minutes: list[int] = []
+    for name in GRAPH_USAGE_HEADERS:
+        try:
+            usage = json.loads(headers.get(name) or "{}")
+        except ValueError:
+            continue
+        rows = [usage] + [row for value in usage.values() if isinstance(value, list) for row in value]
+        minutes += [int(row.get("estimated_time_to_regain_access") or 0) for row in rows if isinstance(row, dict)]
+    longest = max(minutes, default=0)
+    return now + timedelta(minutes=longest) if longest > 0 else None
+
+
+def limit_frees_at(headers: Mapping[str, str], now: datetime) -> datetime | None:
+    """When the limit a refusal reports frees: Retry-After, X's ``x-rate-limit-reset`` (epoch seconds) or Graph's
+    ``estimated_time_to_regain_access``, the latest of those present; None when the headers say nothing."""
+    found = [_retry_after(headers.get("Retry-After"), now), _epoch(headers.get("x-rate-limit-reset")),
+             _graph_regain(headers, now)]
+    return max((moment for moment in found if moment), default=None)
+
+
+def exhausted_until(headers: Mapping[str, str], now: datetime) -> datetime | None:
+    """On an accepted request: when the limit frees if the headers say it is now used up (X: a ``*-remaining``
+    of 0, with its ``*-reset``; Graph: a time to regain access), else None."""
+    found = [_epoch(headers.get(f"{name}-reset")) or now + DEFAULT_LIMIT_WAIT for name in X_LIMIT_HEADERS
+             if (headers.get(f"{name}-remaining") or "").strip() == "0"]
+    found.append(_graph_regain(headers, now))
+    return max((moment for moment in found if moment), default=None)
+
+
+def _limit_message(refusal: str, until: datetime) -> str:
+    return f"{refusal}. The limit frees about {until:%Y-%m-%d %H:%M:%S} UTC; the item waits until then (nothing to do)"
+
+
 class _ApiClient:
-    """HTTP plumbing shared by the clients: auth header, timeout, failure mapping."""
+    """HTTP plumbing shared by the clients: auth header, timeout, failure mapping, limits seen in headers."""
 
     channel = ""
 
     def __init__(self, config: ClientConfig, session: requests.Session | None = None) -> None:
         self.config = config
         self.session = session or requests.Session()
+        self._observed: datetime | None = None
+
+    def observed_until(self) -> datetime | None:
+        """When the limit frees if a post this client made was answered with headers saying it is used up."""
+        if self._observed and self._observed > datetime.now(timezone.utc):
+            return self._observed
+        return None
+
+    def quota_until(self, rank: int = 0) -> datetime | None:
+        """None when a post may be sent now; else when the platform will take it. Here: what headers said."""
+        return self.observed_until()
 
     def text_of(self, post: PostRequest) -> str:
         """The text this client posts for `post` (see `post_text`)."""
@@ -228,6 +302,8 @@ class _ApiClient:
                                             timeout=self.config.timeout, **kwargs)
         except requests.RequestException as exc:
             raise self._transport_error(exc, step, commits) from exc
+        if commits:
+            self._observed = exhausted_until(response.headers, datetime.now(timezone.utc)) or self._observed
         if response.status_code >= 400:
             raise self._failed(response, step, commits)
         try:
@@ -249,6 +325,8 @@ class _ApiClient:
     def _failed(self, response: requests.Response, step: str, commits: bool) -> HumasError:
         """A refusal; but a 5xx on the request that creates the post may come after the post was made."""
         error = self._refused(response, step)
+        if response.status_code == 429 and not isinstance(error, QuotaExhausted):
+            error = self._limit(step, response, str(error).split(": ", 1)[-1])
         if commits and response.status_code >= 500:
             return PublishUncertainError(f"{error}. The platform failed while creating the post, so the post may "
                                          "exist; look for it (find_existing) before sending it again.")
@@ -263,6 +341,14 @@ class _ApiClient:
 
     def _refused(self, response: requests.Response, step: str) -> PlatformError:
         raise NotImplementedError
+
+    def _limit(self, step: str, response: requests.Response, api_message: str,
+               default: timedelta = DEFAULT_LIMIT_WAIT) -> QuotaExhausted:
+        """A refusal because a quota or rate limit is used up: when it frees, from the headers or `default`."""
+        now = datetime.now(timezone.utc)
+        until = limit_frees_at(response.headers, now) or now + default
+        refusal = self._redact(f"{step} was refused (HTTP {response.status_code}): {api_message.rstrip('. ')}")
+        return QuotaExhausted(self.channel, _limit_message(refusal, until), until=until, status=response.status_code)
 
     def _redact(self, text: str) -> str:
         """Belt and braces: should a platform ever echo the token, blank it (tokens are long; skip toy ones)."""
@@ -324,10 +410,16 @@ class _GraphClient(_ApiClient):
             error = response.json().get("error") or {}
         except (ValueError, AttributeError):
             error = {}
+        if not isinstance(error, dict):   # not Graph's shape (a proxy's or load balancer's answer)
+            error = {"message": str(error)}
         detail = error.get("message") or response.reason or "no message"
         if error.get("error_user_msg"):
             detail += f" ({error['error_user_msg']})"
         ident = f"code {error.get('code')}" + (f"/{error['error_subcode']}" if error.get("error_subcode") else "")
+        if error.get("code") in GRAPH_RATE_LIMIT_CODES or error.get("code") == 9:
+            limit = self._limit(step, response, f"{detail} [{ident}]")
+            limit.shared = error.get("code") != 9   # Instagram's publishing limit: each waiting item has its turn
+            return limit
         advice, retryable = _graph_advice(response.status_code, error)
         return self._error(step, response.status_code, f"{detail} [{ident}]", advice, retryable)
 
@@ -407,9 +499,17 @@ class InstagramClient(_GraphClient):
 
     def _media_publish(self, post: PostRequest, container_id: str) -> str:
         self._wait_until_finished(container_id, post.item_id)
-        body = self._call("POST", self._path(self.config.account_id, "media_publish"),
-                          f"{post.item_id}: publishing container {container_id}", commits=True,
-                          data={"creation_id": container_id})
+        try:
+            body = self._call("POST", self._path(self.config.account_id, "media_publish"),
+                              f"{post.item_id}: publishing container {container_id}", commits=True,
+                              data={"creation_id": container_id})
+        except QuotaExhausted as exc:   # the 24-hour limit ran out since it was read: when does it free?
+            if exc.shared:
+                raise
+            until = self._quota_read().get("until") or exc.until
+            refusal = str(exc).split(": ", 1)[-1].split(". The limit frees about")[0]
+            raise QuotaExhausted(self.channel, _limit_message(refusal, until), until=until, status=exc.status,
+                                 shared=False) from exc
         return _committed_id(self.channel, body, "id")
 
     def _container(self, post: PostRequest) -> str:
@@ -514,11 +614,42 @@ class InstagramClient(_GraphClient):
 
     def remaining_quota(self) -> int | None:
         """Posts still allowed in Instagram's rolling 24-hour publishing window."""
+        free = self._quota_read().get("free")
+        return None if free is None else max(free, 0)
+
+    def quota_until(self, rank: int = 0) -> datetime | None:
+        """None when the rolling publishing limit takes a post from the item `rank` places down the line of
+        items waiting for it (0: the first); else when it will: as each post in the window turns 24 hours
+        old, one more post is allowed."""
+        return self._quota_read(rank).get("until")
+
+    def _quota_read(self, rank: int = 0) -> dict[str, Any]:
+        """``free``: posts still allowed now (None if Instagram does not say); ``until``: see `quota_until`."""
         body = self._call("GET", self._path(self.config.account_id, "content_publishing_limit"),
                           "reading the publishing limit", params={"fields": "quota_usage,config"})
         row = (body.get("data") or [{}])[0]
-        total = (row.get("config") or {}).get("quota_total")
-        return None if total is None else max(int(total) - int(row.get("quota_usage", 0)), 0)
+        config = row.get("config") or {}
+        if config.get("quota_total") is None:
+            return {"free": None, "until": None}
+        free = int(config["quota_total"]) - int(row.get("quota_usage", 0))
+        if rank < free:
+            return {"free": free, "until": None}
+        window = timedelta(seconds=int(config.get("quota_duration") or 86400))
+        frees = sorted(moment + window for moment in self._posted_within(window))
+        if not frees:     # the posts that count are not listed (made by another app): look again later
+            return {"free": free, "until": datetime.now(timezone.utc) + DEFAULT_LIMIT_WAIT}
+        cycles, place = divmod(rank - free, len(frees))
+        return {"free": free, "until": frees[place] + cycles * window + timedelta(seconds=1)}
+
+    def _posted_within(self, window: timedelta) -> list[datetime]:
+        """When each of the account's posts and stories of the last `window` was made."""
+        since = datetime.now(timezone.utc) - window
+        account = self.config.account_id
+        rows = [*self._edge(self._path(account, "media"), {"fields": "timestamp", "since": int(since.timestamp()),
+                                                            "limit": 50}, "listing posts for the publishing limit"),
+                *self._edge(self._path(account, "stories"), {"fields": "timestamp", "limit": 50},
+                            "listing stories for the publishing limit")]
+        return [moment for moment in (parse_time(row[self.time_field]) for row in rows) if moment >= since]
 
 
 class FacebookClient(_GraphClient):
@@ -597,8 +728,7 @@ class XClient(_ApiClient):
         if status == 401:
             return self._error(step, status, problem, ADVICE_AUTH, False)
         if status == 429:
-            return self._error(step, status, problem, f"rate limit reached; X allows more {_reset_time(response)}",
-                               True)
+            return self._limit(step, response, f"{problem}; rate limit reached, X allows more {_reset_time(response)}")
         if status >= 500:
             return self._error(step, status, problem, ADVICE_TRANSIENT, True)
         if "duplicate" in problem.lower():

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from humas import layout
 from humas.exceptions import PlatformError, PublishUncertainError
 from humas.platforms import PlatformClient, PostRequest, Progress, PublishedPost, post_text
+from humas.quota import ensure_quota
 from humas.status import utcnow
 
 if TYPE_CHECKING:
@@ -75,6 +76,8 @@ def publish_once(store: "Store", client: PlatformClient, post: PostRequest,
     Raises ``PlatformError`` when the platform refused (record says "failed" and why) and
     ``PublishUncertainError`` when the outcome is unknown and the post could not be found yet (record
     stays "attempting"). Either way the next call looks for the post before sending it again.
+    ``QuotaExhausted`` (a ``PlatformError``) says the channel's quota is used up: raised before anything is
+    sent (record unchanged), or as the platform's answer (record "failed", looked for first next time).
     """
     item_id, channel = post.item_id, client.channel
     record = read_record(store, item_id, channel)
@@ -85,6 +88,7 @@ def publish_once(store: "Store", client: PlatformClient, post: PostRequest,
     if found:
         how = {"attempting": "an interrupted attempt", "failed": "a failed attempt"}.get(record["state"], "no record")
         return _published(store, item_id, record, found, f"found on platform after {how}")
+    ensure_quota(store, client, item_id)   # QuotaExhausted: nothing is sent while the channel's quota is used up
     now = utcnow().isoformat()
     record.update(state="attempting", attempts=record.get("attempts", 0) + 1, started_at=now, error=None)
     record.setdefault("first_started_at", now)

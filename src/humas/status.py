@@ -26,6 +26,7 @@ STATE_LABELS: dict[str, str] = {
     "changed_after_approval": "Berubah setelah disetujui: ditinjau ulang",
     "declined": "Tidak disetujui",
     "publishing": "Sedang diunggah",
+    "waiting_quota": "Menunggu kuota platform",
     "published": "Sudah diunggah",
     "publish_failed": "Gagal diunggah",
     "sla_missed": "Melewati waktu baku SOP",

@@ -46,6 +46,12 @@ class ScriptedPlatform:
     def remaining_quota(self) -> int | None:
         return None
 
+    def quota_until(self, rank: int = 0) -> datetime | None:
+        return None
+
+    def observed_until(self) -> datetime | None:
+        return None
+
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
 

@@ -10,6 +10,7 @@ import io
 import os
 import random
 import re
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,7 +22,7 @@ from moto.server import ThreadedMotoServer
 from PIL import ExifTags, Image
 
 from humas import layout
-from humas.exceptions import PlatformError, PublishUncertainError
+from humas.exceptions import PlatformError, PublishUncertainError, QuotaExhausted
 from humas.platforms import ClientConfig, ImageRef, PlatformClient, PostRequest, PublishedPost, make_client
 from humas.publish import post_text, publish_once, read_record
 from humas.store import Store
@@ -311,12 +312,44 @@ def test_an_unreachable_platform_is_not_uncertain() -> None:
     ("facebook", "photos", "code 32"),
     ("x", "tweets", "X allows more after"),
 ])
-def test_rate_limits_are_retryable(sandbox, client, image, channel: str, operation: str, expected: str) -> None:
-    arm(sandbox, channel, operation, "rate_limit")
-    with pytest.raises(PlatformError) as caught:
+def test_a_rate_limit_says_when_it_frees(sandbox, client, image, channel: str, operation: str, expected: str) -> None:
+    # Graph tells it in X-Business-Use-Case-Usage (whole minutes), X in x-rate-limit-reset (epoch seconds)
+    arm(sandbox, channel, operation, "rate_limit", retry_after=120)
+    before = datetime.now(timezone.utc)
+    with pytest.raises(QuotaExhausted) as caught:
         client(channel).publish(PostRequest("item-20", "dibatasi", square(image, 1)))
-    assert caught.value.retryable and expected in str(caught.value)
+    assert caught.value.retryable and caught.value.shared and expected in str(caught.value)
+    assert before + timedelta(seconds=118) <= caught.value.until <= datetime.now(timezone.utc) + timedelta(seconds=122)
     assert sandbox_posts(sandbox) == []
+
+
+@pytest.mark.parametrize(("channel", "operation"), [("instagram", "media"), ("facebook", "photos"), ("x", "tweets")])
+def test_a_429_with_retry_after_is_a_quota_wait_on_every_channel(sandbox, client, image, channel: str,
+                                                                  operation: str) -> None:
+    arm(sandbox, channel, operation, "http_429", retry_after=300)
+    before = datetime.now(timezone.utc)
+    with pytest.raises(QuotaExhausted) as caught:
+        client(channel).publish(PostRequest("item-20", "dibatasi", square(image, 1)))
+    assert caught.value.status == 429
+    assert before + timedelta(seconds=299) <= caught.value.until <= datetime.now(timezone.utc) + timedelta(seconds=301)
+
+
+def test_x_answers_every_post_with_its_window_and_refuses_the_one_over_it(image) -> None:
+    server = _start(SandboxConfig(token=TOKEN, x_post_limit=2, x_post_window=600))
+    try:
+        x = make_client("x", ClientConfig(server.base_url, TOKEN, X_USER_ID))
+        x.publish(PostRequest("item-30", "satu", ()))
+        assert x.observed_until() is None                        # x-rate-limit-remaining: 1
+        x.publish(PostRequest("item-31", "dua", ()))
+        reset = x.observed_until()                               # x-rate-limit-remaining: 0
+        assert reset is not None and reset > datetime.now(timezone.utc) + timedelta(seconds=590)
+        with pytest.raises(QuotaExhausted) as caught:
+            x.publish(PostRequest("item-32", "tiga", ()))
+        assert caught.value.until == reset and caught.value.status == 429
+        assert len(requests.get(f"{server.base_url}/_sandbox/posts", timeout=5).json()) == 2
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.parametrize(("channel", "operation"), [("instagram", "media"), ("facebook", "photos"),
@@ -350,15 +383,34 @@ def test_instagram_quota_counts_down(sandbox, client, image) -> None:
     assert client("facebook").remaining_quota() is None and client("x").remaining_quota() is None
 
 
-def test_instagram_refuses_posts_over_the_quota(image) -> None:
+def test_instagram_refuses_posts_over_the_quota_and_says_when_the_window_frees(image) -> None:
     server = _start(SandboxConfig(token=TOKEN, in_progress_polls=0, instagram_quota_total=1))
     try:
         instagram = make_client("instagram", ClientConfig(server.base_url, TOKEN, INSTAGRAM_USER_ID))
-        instagram.publish(PostRequest("item-23", "satu", (image("a.jpg", picture(1080, 1080)),)))
-        with pytest.raises(PlatformError) as caught:
+        first = instagram.publish(PostRequest("item-23", "satu", (image("a.jpg", picture(1080, 1080)),)))
+        with pytest.raises(QuotaExhausted) as caught:
             instagram.publish(PostRequest("item-23", "dua", (image("b.jpg", picture(1080, 1080)),)))
-        assert caught.value.retryable and "24-hour publishing limit" in str(caught.value)
+        made = datetime.fromisoformat(first.published_at)
+        assert "code 9" in str(caught.value) and not caught.value.shared
+        assert made + timedelta(hours=24) <= caught.value.until <= made + timedelta(hours=24, seconds=2)
         assert instagram.remaining_quota() == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_instagram_quota_until_gives_each_place_in_line_its_own_slot(image) -> None:
+    server = _start(SandboxConfig(token=TOKEN, in_progress_polls=0, instagram_quota_total=2))
+    try:
+        instagram = make_client("instagram", ClientConfig(server.base_url, TOKEN, INSTAGRAM_USER_ID))
+        assert instagram.quota_until(0) is None and instagram.quota_until(1) is None
+        assert instagram.quota_until(2) is not None               # two may post now, the third waits
+        made = [datetime.fromisoformat(instagram.publish(PostRequest(f"item-4{n}", f"ke-{n}", (
+            image(f"{n}.jpg", picture(1080, 1080 + n)),))).published_at) for n in range(2)]
+        day = timedelta(hours=24)
+        slots = [instagram.quota_until(rank) for rank in range(3)]
+        for slot, due in zip(slots, [made[0] + day, made[1] + day, made[0] + 2 * day]):
+            assert slot is not None and due <= slot <= due + timedelta(seconds=2)
     finally:
         server.shutdown()
         server.server_close()
@@ -590,3 +642,35 @@ def test_two_items_with_one_caption_the_other_items_post_is_not_taken_for_it(san
     assert second.remote_id != first.remote_id
     assert sorted(p["caption"] for p in sandbox_posts(sandbox)) == sorted(
         post_text(caption, item, channel) for item in ("item-43a", "item-43b"))
+
+
+# -- realistic timing and limits of a running sandbox (benchmarks, the quota e2e test) ------------------------
+def test_a_container_stays_in_progress_for_its_processing_time(image) -> None:
+    server = _start(SandboxConfig(token=TOKEN, in_progress_polls=0, processing=(2.0, 2.0)))
+    try:
+        graph, auth = f"{server.base_url}/v21.0", {"access_token": TOKEN}
+        url = image("a.jpg", picture(1080, 1080)).url
+        container = requests.post(f"{graph}/{INSTAGRAM_USER_ID}/media", data={"image_url": url, **auth},
+                                  timeout=10).json()["id"]
+        status = requests.get(f"{graph}/{container}", params={"fields": "status_code", **auth}, timeout=5).json()
+        early = requests.post(f"{graph}/{INSTAGRAM_USER_ID}/media_publish", data={"creation_id": container, **auth},
+                              timeout=5)
+        assert status["status_code"] == "IN_PROGRESS" and early.json()["error"]["code"] == 9007
+        time.sleep(2.1)
+        status = requests.get(f"{graph}/{container}", params={"fields": "status_code", **auth}, timeout=5).json()
+        assert status["status_code"] == "FINISHED"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_limits_of_a_running_sandbox_can_be_changed(sandbox) -> None:
+    limits = f"{sandbox.base_url}/_sandbox/limits"
+    before = requests.get(limits, timeout=5).json()
+    try:
+        changed = requests.post(limits, json={"instagram_quota_total": 3}, timeout=5).json()
+        assert changed == {**before, "instagram_quota_total": 3}
+        assert requests.post(limits, json={"instagram_quota_total": 0}, timeout=5).status_code == 400
+        assert requests.post(limits, json={"token": "x"}, timeout=5).status_code == 400
+    finally:
+        requests.post(limits, json=before, timeout=5).raise_for_status()

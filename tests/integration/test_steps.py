@@ -155,6 +155,12 @@ class _Platform:
     def find_existing(self, post, since, progress=None):
         return None
 
+    def quota_until(self, rank=0):
+        return None
+
+    def observed_until(self):
+        return None
+
 
 def test_upload_posts_what_was_approved_once_and_records_the_links(store, sops) -> None:
     gate, earlier = _at_gate(store, sops)

@@ -27,7 +27,7 @@ def test_every_airflow_component_mounts_the_project_and_gets_the_bucket_connecti
         assert {"/opt/airflow/dags", "/opt/airflow/plugins", "/opt/airflow/include"} <= mounts
         env = service["environment"]
         assert '"addressing_style": "path"' in env["AIRFLOW_CONN_HUMAS_BUCKET"]
-        assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
 
 
 def test_images_are_pinned_and_the_airflow_image_matches_requirements(compose):
@@ -98,3 +98,28 @@ def test_minio_enforces_the_same_principals_as_the_embedded_stack(compose):
         assert f"/policies/$$p.json" in command and policy in command
     airflow = compose["services"]["airflow-apiserver"]["environment"]
     assert "MINIO_APPROVALS_ACCESS_KEY" in airflow["AIRFLOW_CONN_HUMAS_BUCKET_APPROVALS"]
+
+
+def test_celery_workers_serve_each_queue_and_two_triggerers_run(compose):
+    from humas.queues import LIGHT, QUEUES
+
+    services = compose["services"]
+    served = {s["command"][s["command"].index("--queues") + 1] for s in services.values()
+              if s.get("command", [])[:3] == ["airflow", "celery", "worker"]}
+    assert served == set(QUEUES)
+    assert sum(s.get("command") == ["airflow", "triggerer"] for s in services.values()) == 2
+    env = services["airflow-scheduler"]["environment"]
+    assert env["AIRFLOW__OPERATORS__DEFAULT_QUEUE"] == LIGHT
+    assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://:${REDIS_PASSWORD:?")   # never an open Redis
+    assert "--requirepass" in services["redis"]["command"]
+
+
+def test_a_worker_machine_joins_the_same_broker_and_queues(compose):
+    worker = yaml.safe_load((REPO / "docker-compose.worker.yml").read_text())
+    main_env = compose["services"]["airflow-scheduler"]["environment"]
+    for service in worker["services"].values():
+        env = {**worker["x-worker"]["environment"], **service.get("environment", {})}
+        for key in ("AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__CORE__FERNET_KEY",
+                    "HUMAS_APPROVAL_KEY", "AIRFLOW_CONN_HUMAS_BUCKET", "AIRFLOW__OPERATORS__DEFAULT_QUEUE"):
+            assert env[key] == main_env[key], key
+    assert {s["command"][-1] for s in worker["services"].values()} == {"light", "media"}

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Callable
 
-from humas import layout
-from humas.exceptions import PlatformError, PublishUncertainError, StepFailed
+from humas import layout, quota
+from humas.exceptions import PlatformError, PublishUncertainError, QuotaExhausted, StepFailed
 from humas.notify import notify_publish_failed, notify_published
 from humas.platforms import ImageRef, PostRequest
 from humas.publish import publish_once, receipt
@@ -46,20 +46,18 @@ def publish_item(item: "ItemStep", client_for: Callable[[str], "PlatformClient"]
         return approved
     item.enter("publishing", f"Mengunggah ke {', '.join(brief.channels)}")
     failures: dict[str, str] = {}
+    waits: dict[str, QuotaExhausted] = {}
     for channel in brief.channels:
         try:
-            mine = approved.get(channel)
-            if not mine:
-                raise PlatformError(channel, f"item {item.item_id} has no renditions for {channel}; "
-                                             "the design step must pass for this channel first")
-            post = publish_once(item.store, client_for(channel),
-                                PostRequest(item.item_id, brief.caption, tuple(mine),
-                                            placement=(brief.placements or {}).get(channel)),
-                                since=item.accepted)
-            log.info("item %s published on %s: %s", item.item_id, channel, post.permalink)
+            _publish_channel(item, client_for(channel), approved.get(channel))
+        except QuotaExhausted as exc:   # this channel waits; the others go on
+            waits[channel] = exc
+            _wait_for_quota(item, exc)
         except (PlatformError, PublishUncertainError) as exc:
             failures[channel] = str(exc)
             log.error("item %s not published on %s: %s", item.item_id, channel, exc)
+    if waits and not failures:
+        return WaitUntil(quota.record_quota_wait(item, waits))
     if failures:
         item.record("publish_failed", "; ".join(f"{c}: {m}" for c, m in failures.items()), failed=failures)
         notify_publish_failed(item, failures)
@@ -68,6 +66,30 @@ def publish_item(item: "ItemStep", client_for: Callable[[str], "PlatformClient"]
     record = _record_links(item)
     item.check_time()
     return record
+
+
+def _publish_channel(item: "ItemStep", client: "PlatformClient", images: list[ImageRef] | None) -> None:
+    """Post the item on one channel, exactly once, within the channel's quota (``QuotaExhausted`` otherwise)."""
+    channel = client.channel
+    if not images:
+        raise PlatformError(channel, f"item {item.item_id} has no renditions for {channel}; "
+                                     "the design step must pass for this channel first")
+    brief = item.brief
+    post = publish_once(item.store, client, PostRequest(item.item_id, brief.caption, tuple(images),
+                                                        placement=(brief.placements or {}).get(channel)),
+                        since=item.accepted)
+    log.info("item %s published on %s: %s", item.item_id, channel, post.permalink)
+    quota.leave_line(item.store, channel, item.item_id)
+    quota.note_after_post(item.store, client)
+
+
+def _wait_for_quota(item: "ItemStep", exc: QuotaExhausted) -> None:
+    """A limit every post of the account meets is noted for the other items; otherwise the item keeps its place
+    in the line of items waiting for the channel's quota."""
+    if exc.shared:
+        quota.note_exhausted(item.store, exc)
+    else:
+        quota.keep_place(item.store, exc.channel, item.item_id)
 
 
 def _record_links(item: "ItemStep") -> dict[str, Any]:

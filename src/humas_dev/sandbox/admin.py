@@ -1,7 +1,7 @@
 """Admin routes under /_sandbox/ for tests and demos; no real platform has them."""
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from humas_dev.sandbox.config import FACEBOOK_PAGE_ID, INSTAGRAM_USER_ID, X_USER_ID, Sandbox
@@ -47,6 +47,7 @@ def media(app: Sandbox, req: Request, channel: str, post_id: str, index: str) ->
 def reset(app: Sandbox, req: Request) -> Response:
     """POST /_sandbox/reset: forget posts, containers, uploads and faults."""
     app.state.reset()
+    app.x_post_calls.clear()
     return Response(200, {"reset": True})
 
 
@@ -64,3 +65,23 @@ def list_faults(app: Sandbox, req: Request) -> Response:
     """GET /_sandbox/faults: faults still armed."""
     with app.state.lock:
         return Response(200, [asdict(f) for f in app.state.faults])
+
+
+LIMITS = ("instagram_quota_total", "instagram_quota_duration", "x_post_limit", "x_post_window")
+
+
+def set_limits(app: Sandbox, req: Request) -> Response:
+    """POST /_sandbox/limits {"instagram_quota_total", "instagram_quota_duration", "x_post_limit",
+    "x_post_window"}: change the platforms' publishing limits of a running sandbox (any of them; whole numbers
+    >= 1). Answers with the limits now in force."""
+    body = req.json if isinstance(req.json, dict) else {}
+    unknown = sorted(set(body) - set(LIMITS))
+    if unknown or not all(isinstance(body[k], int) and body[k] >= 1 for k in body):
+        raise _problem(400, f"limits are whole numbers >= 1 named {', '.join(LIMITS)}; got {body!r}")
+    app.config = replace(app.config, **body)
+    return get_limits(app, req)
+
+
+def get_limits(app: Sandbox, req: Request) -> Response:
+    """GET /_sandbox/limits."""
+    return Response(200, {name: getattr(app.config, name) for name in LIMITS})

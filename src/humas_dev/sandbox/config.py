@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,9 @@ X_USERNAME = "HumasSandbox"
 # checked 2026) says "currently 50" posts per 86400 s; older docs and many blogs still say 25 or 100.
 INSTAGRAM_QUOTA_TOTAL = 50
 INSTAGRAM_QUOTA_DURATION = 86400
+# X's limit on POST /2/tweets per user: "200 requests per 15 min per user" (docs.x.com, manage Posts, checked 2026).
+X_POST_LIMIT = 200
+X_POST_WINDOW = 900
 
 TOKEN_ENV = "HUMAS_SANDBOX_TOKEN"
 
@@ -35,7 +39,14 @@ class SandboxConfig:
     token: str
     state_file: Path | None = None
     in_progress_polls: int = 1           # Instagram containers answer IN_PROGRESS this many times first
+    # Realistic timing (benchmarks): every platform call takes `latency` seconds (uniform between the two), and an
+    # Instagram container is IN_PROGRESS for `processing` seconds after it is made. None: answer at once.
+    latency: tuple[float, float] | None = None
+    processing: tuple[float, float] | None = None
     instagram_quota_total: int = INSTAGRAM_QUOTA_TOTAL
+    instagram_quota_duration: int = INSTAGRAM_QUOTA_DURATION   # seconds; shorter only to test a window rolling on
+    x_post_limit: int = X_POST_LIMIT     # POST /2/tweets requests per window
+    x_post_window: int = X_POST_WINDOW   # seconds
 
     @classmethod
     def from_env(cls, state_file: Path | None = None) -> SandboxConfig:
@@ -48,8 +59,25 @@ class SandboxConfig:
             token=token,
             state_file=state_file or (Path(env_state) if env_state else None),
             in_progress_polls=int(os.environ.get("HUMAS_SANDBOX_IN_PROGRESS_POLLS", "1")),
+            latency=_seconds_range(os.environ.get("HUMAS_SANDBOX_LATENCY")),
+            processing=_seconds_range(os.environ.get("HUMAS_SANDBOX_PROCESSING")),
             instagram_quota_total=int(os.environ.get("HUMAS_SANDBOX_IG_QUOTA", str(INSTAGRAM_QUOTA_TOTAL))),
+            instagram_quota_duration=int(os.environ.get("HUMAS_SANDBOX_IG_QUOTA_WINDOW",
+                                                        str(INSTAGRAM_QUOTA_DURATION))),
+            x_post_limit=int(os.environ.get("HUMAS_SANDBOX_X_POST_LIMIT", str(X_POST_LIMIT))),
+            x_post_window=int(os.environ.get("HUMAS_SANDBOX_X_POST_WINDOW", str(X_POST_WINDOW))),
         )
+
+
+def _seconds_range(raw: str | None) -> tuple[float, float] | None:
+    """'1,3' -> (1.0, 3.0); empty -> None. SystemExit naming the variable's format otherwise."""
+    if not raw:
+        return None
+    try:
+        low, high = (float(part) for part in raw.split(","))
+    except ValueError:
+        raise SystemExit(f"a time range is 'low,high' in seconds (e.g. 1,3), got {raw!r}") from None
+    return (min(low, high), max(low, high))
 
 
 @dataclass
@@ -60,6 +88,7 @@ class Sandbox:
     state: State = field(init=False)
     profiles: dict[str, ChannelProfile] = field(init=False)
     messages: "MessageLog" = field(init=False)  # notifications received (humas_dev.sandbox.messages)
+    x_post_calls: deque[float] = field(init=False, default_factory=deque)   # POST /2/tweets in X's window
 
     def __post_init__(self) -> None:
         from humas_dev.sandbox.messages import MessageLog, journal_for

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import re
 import time
 from typing import Any
@@ -22,7 +23,7 @@ from urllib.parse import urlencode
 from humas.profiles import Placement
 from humas_dev.sandbox import images
 from humas_dev.sandbox.config import (
-    FACEBOOK_PAGE_ID, FACEBOOK_PAGE_NAME, INSTAGRAM_QUOTA_DURATION, INSTAGRAM_USER_ID, INSTAGRAM_USERNAME, Sandbox,
+    FACEBOOK_PAGE_ID, FACEBOOK_PAGE_NAME, INSTAGRAM_USER_ID, INSTAGRAM_USERNAME, Sandbox,
 )
 from humas_dev.sandbox.state import Container, Pending, Post, StoredImage
 from humas_dev.sandbox.wire import Request, Response, graph_error, graph_not_found
@@ -142,8 +143,8 @@ def ig_create_container(app: Sandbox, req: Request, account_id: str) -> Response
     caption = "" if is_item else (req.param("caption") or "")
     check_ig_caption(app, caption)
     image = _ig_image(_fetch(req.param("image_url"), placement, "instagram"), placement)
-    container = Container(f"17{app.state.next_seq():015d}", account_id, "CAROUSEL_ITEM" if is_item else "IMAGE",
-                          caption, [image])
+    container = _made(app, Container(f"17{app.state.next_seq():015d}", account_id,
+                                      "CAROUSEL_ITEM" if is_item else "IMAGE", caption, [image]))
     app.state.put_container(container)
     return Response(200, {"id": container.id})
 
@@ -157,7 +158,7 @@ def _ig_story(app: Sandbox, req: Request, account_id: str) -> Response:
         raise graph_error("(#100) A STORIES container takes one image_url; stories cannot be carousel items", 100)
     placement = app.profiles["instagram"].placements["story"]
     image = _ig_image(_fetch(req.param("image_url"), placement, "instagram"), placement)
-    container = Container(f"17{app.state.next_seq():015d}", account_id, "STORIES", "", [image])
+    container = _made(app, Container(f"17{app.state.next_seq():015d}", account_id, "STORIES", "", [image]))
     app.state.put_container(container)
     return Response(200, {"id": container.id})
 
@@ -176,8 +177,8 @@ def _ig_carousel(app: Sandbox, req: Request, account_id: str, placement: Placeme
         if bad:
             raise graph_error(f"The media with id {bad[0]} cannot be found (it must be a carousel item container "
                               "of this account).", 24, 2207006)
-        parent = Container(f"17{state.next_seq():015d}", account_id, "CAROUSEL", caption,
-                           [img for item in items if item for img in item.images], children)
+        parent = _made(app, Container(f"17{state.next_seq():015d}", account_id, "CAROUSEL", caption,
+                                      [img for item in items if item for img in item.images], children))
         state.put_container(parent)
     return Response(200, {"id": parent.id})
 
@@ -186,7 +187,19 @@ def _container_status(app: Sandbox, container: Container) -> str:
     if container.media_id:
         return "PUBLISHED"
     container.polls += 1
-    return "IN_PROGRESS" if container.polls <= app.config.in_progress_polls else "FINISHED"
+    return "FINISHED" if _ready(app, container) else "IN_PROGRESS"
+
+
+def _ready(app: Sandbox, container: Container) -> bool:
+    """Polled often enough, and (with realistic processing times) processed by now."""
+    return container.polls > app.config.in_progress_polls and time.time() >= container.ready_at
+
+
+def _made(app: Sandbox, container: Container) -> Container:
+    """A new container, given its processing time when the sandbox imitates one."""
+    if app.config.processing:
+        container.ready_at = time.time() + random.uniform(*app.config.processing)
+    return container
 
 
 def ig_publish(app: Sandbox, req: Request, account_id: str) -> Response:
@@ -200,7 +213,7 @@ def ig_publish(app: Sandbox, req: Request, account_id: str) -> Response:
         if container.media_id:
             raise graph_error(f"The media with id {creation_id} cannot be found: the container was already "
                               f"published as media {container.media_id}", 24, 2207006)
-        if container.polls <= app.config.in_progress_polls:
+        if not _ready(app, container):
             raise graph_error("Media ID is not available", 9007, 2207027,
                               user_msg="The media is not ready for publishing, please wait for a moment")
         if ig_quota_usage(app, account_id) >= app.config.instagram_quota_total:
@@ -218,6 +231,16 @@ def ig_publish(app: Sandbox, req: Request, account_id: str) -> Response:
     return Response(200, {"id": media_id})
 
 
+def usage_header(channel: str, retry_after: int) -> dict[str, str]:
+    """Graph's X-Business-Use-Case-Usage header of a throttled account: the limit is reached, and access comes
+    back after `retry_after` seconds (Graph says it in whole minutes)."""
+    account, kind = (FACEBOOK_PAGE_ID, "pages") if channel == "facebook" else (INSTAGRAM_USER_ID, "instagram")
+    minutes = max(1, -(-retry_after // 60))
+    usage = {account: [{"type": kind, "call_count": 100, "total_cputime": 100, "total_time": 100,
+                        "estimated_time_to_regain_access": minutes}]}
+    return {"X-Business-Use-Case-Usage": json.dumps(usage)}
+
+
 def _shortcode(number: int) -> str:
     code = ""
     while number:
@@ -228,7 +251,7 @@ def _shortcode(number: int) -> str:
 
 def ig_quota_usage(app: Sandbox, account_id: str) -> int:
     """Posts this account published in the rolling quota window."""
-    cutoff = time.time() - INSTAGRAM_QUOTA_DURATION
+    cutoff = time.time() - app.config.instagram_quota_duration
     return sum(1 for p in app.state.posts_of("instagram", account_id) if p.created_at >= cutoff)
 
 
@@ -237,7 +260,7 @@ def ig_publishing_limit(app: Sandbox, req: Request, account_id: str) -> Response
     _ig_account(account_id, "get")
     row: dict[str, Any] = {"quota_usage": ig_quota_usage(app, account_id)}
     if "config" in _fields(req, "quota_usage"):
-        row["config"] = {"quota_total": app.config.instagram_quota_total, "quota_duration": INSTAGRAM_QUOTA_DURATION}
+        row["config"] = {"quota_total": app.config.instagram_quota_total, "quota_duration": app.config.instagram_quota_duration}
     return Response(200, {"data": [row]})
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import random
 import re
 import threading
 import time
@@ -64,6 +65,8 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", r"/_sandbox/messages", "admin", messages.list_messages),
     _route("GET", r"/_sandbox/messages/page", "admin", messages.messages_page),
     _route("POST", r"/_sandbox/messages/reset", "admin", messages.clear_messages),
+    _route("POST", r"/_sandbox/limits", "admin", admin.set_limits),
+    _route("GET", r"/_sandbox/limits", "admin", admin.get_limits),
 )
 
 
@@ -109,21 +112,23 @@ def check_auth(app: Sandbox, route: Route, req: Request) -> None:
 
 # -- faults -----------------------------------------------------------------------------------------
 def fault_error(route: Route, fault: Fault) -> ApiError:
-    """The error a `rate_limit` or `error_500` fault (or its `_after_commit` kind) answers with, in the route's
-    platform shape."""
+    """The error a `rate_limit`, `http_429` or `error_500` fault (or its `_after_commit` kind) answers with, in
+    the route's platform shape."""
     server_error = fault.mode.startswith("error_500")
     if server_error and route.family == "graph":
         return graph_error("An unexpected error has occurred. Please retry your request later.", 2, status=500,
                            transient=True)
     if server_error:
         return x_problem(500, "Internal Server Error", "Internal Server Error")
+    if fault.mode.startswith("http_429"):
+        return ApiError(Response(429, {"error": "Too Many Requests"}, {"Retry-After": str(fault.retry_after)}))
     if route.family == "x":
-        reset = str(int(time.time()) + 900)
-        return x_problem(429, "Too Many Requests", "Too Many Requests", headers={
-            "x-rate-limit-limit": "100", "x-rate-limit-remaining": "0", "x-rate-limit-reset": reset})
+        return x_problem(429, "Too Many Requests", "Too Many Requests",
+                         headers=xapi.rate_headers(100, 0, int(time.time()) + fault.retry_after))
+    usage = graph.usage_header(route.channel or "", fault.retry_after)
     if route.channel == "facebook":
-        return graph_error("(#32) Page request limit reached", 32, transient=True)
-    return graph_error("(#4) Application request limit reached", 4, transient=True)
+        return graph_error("(#32) Page request limit reached", 32, transient=True, headers=usage)
+    return graph_error("(#4) Application request limit reached", 4, transient=True, headers=usage)
 
 
 # -- HTTP -------------------------------------------------------------------------------------------
@@ -161,6 +166,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             if route is None:
                 raise _unknown(req.path)
             check_auth(app, route, req)
+            if app.config.latency and route.family != "admin":   # a platform's answer takes its time
+                time.sleep(random.uniform(*app.config.latency))
             if route.operation:
                 fault = app.state.take_fault(route.channel or "", route.operation)
                 if fault and not fault.mode.endswith("_after_commit"):

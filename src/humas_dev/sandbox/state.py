@@ -24,10 +24,12 @@ from humas_dev.sandbox.images import ImageInfo
 
 log = logging.getLogger(__name__)
 
-# `error_500` and `rate_limit` refuse the request; the `_after_commit` modes carry it out (the post exists)
-# and then answer with an error, or (timeout) not at all.
-FAULT_MODES = ("timeout_after_commit", "error_500", "rate_limit", "error_500_after_commit",
-               "rate_limit_after_commit")
+# `error_500`, `rate_limit` and `http_429` refuse the request; the `_after_commit` modes carry it out (the post
+# exists) and then answer with an error, or (timeout) not at all. `rate_limit` answers in the platform's own way
+# (Graph: code 4/32 with a time to regain access in X-Business-Use-Case-Usage; X: 429 with x-rate-limit-reset),
+# `http_429` with a plain 429 and Retry-After; both say the limit frees after `retry_after` seconds.
+FAULT_MODES = ("timeout_after_commit", "error_500", "rate_limit", "http_429", "error_500_after_commit",
+               "rate_limit_after_commit", "http_429_after_commit")
 FAULT_OPERATIONS = {
     "instagram": ("media", "media_publish"),
     "facebook": ("photos", "feed"),
@@ -67,6 +69,7 @@ class Container:
     children: list[str] = field(default_factory=list)
     polls: int = 0
     media_id: str | None = None
+    ready_at: float = 0.0     # with realistic processing times: IN_PROGRESS until this moment
 
 
 @dataclass
@@ -90,6 +93,7 @@ class Fault:
     count: int = 1
     delay_seconds: float = 0.0
     after: int = 0            # let this many of the operation's requests through first
+    retry_after: int = 900    # rate limits: seconds until the limit frees, as the answer reports it
 
 
 def check_fault(raw: dict[str, Any]) -> Fault:
@@ -102,9 +106,10 @@ def check_fault(raw: dict[str, Any]) -> Fault:
     if mode not in FAULT_MODES:
         raise ValueError(f"mode must be one of {FAULT_MODES}, got {mode!r}")
     count, delay, after = int(raw.get("count", 1)), float(raw.get("delay_seconds", 0)), int(raw.get("after", 0))
-    if count < 1 or delay < 0 or after < 0:
-        raise ValueError("count must be >= 1, delay_seconds >= 0 and after >= 0")
-    return Fault(channel, operation, mode, count, delay, after)
+    retry_after = int(raw.get("retry_after", 900))
+    if count < 1 or delay < 0 or after < 0 or retry_after < 1:
+        raise ValueError("count must be >= 1, delay_seconds >= 0, after >= 0 and retry_after >= 1")
+    return Fault(channel, operation, mode, count, delay, after, retry_after)
 
 
 class State:
@@ -206,6 +211,7 @@ class State:
         raw = value if isinstance(value, str) else self._dump(value)
         self._journal.write(json.dumps({"seq": self._seq, kind: raw}) + "\n")
         self._journal.flush()
+        os.fsync(self._journal.fileno())   # a post the platform made must survive the sandbox's machine failing
 
     def _compact(self) -> None:
         """Rewrite the journal as the current state, one line per record, and keep appending to it."""

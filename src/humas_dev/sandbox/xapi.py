@@ -100,8 +100,30 @@ def _check_tweet(app: Sandbox, text: str, media_ids: list[str]) -> list[StoredIm
     return [p.image for p in found if p]
 
 
+def rate_headers(limit: int, remaining: int, reset: int) -> dict[str, str]:
+    """X's rate-limit headers, sent with every answer of a limited endpoint."""
+    return {"x-rate-limit-limit": str(limit), "x-rate-limit-remaining": str(remaining),
+            "x-rate-limit-reset": str(reset)}
+
+
+def _post_window(app: Sandbox) -> dict[str, str]:
+    """Count one POST /2/tweets in X's per-user window; its headers, or 429 when the window is used up."""
+    limit, window, now = app.config.x_post_limit, app.config.x_post_window, time.time()
+    with app.state.lock:
+        calls = app.x_post_calls
+        while calls and calls[0] <= now - window:
+            calls.popleft()
+        reset = int((calls[0] if calls else now) + window) + 1
+        if len(calls) >= limit:
+            raise x_problem(429, "Too Many Requests", "Too Many Requests", headers=rate_headers(limit, 0, reset))
+        calls.append(now)
+        return rate_headers(limit, limit - len(calls), reset)
+
+
 def x_create_tweet(app: Sandbox, req: Request) -> Response:
-    """POST /2/tweets: 201 with {"data": {"id", "text", "edit_history_tweet_ids"}}."""
+    """POST /2/tweets: 201 with {"data": {"id", "text", "edit_history_tweet_ids"}} and X's rate-limit headers
+    (X counts every request to the endpoint in its window; 429 with x-rate-limit-reset once it is used up)."""
+    headers = _post_window(app)
     text, media_ids = _tweet_parts(req)
     with app.state.transaction() as state:
         stored = _check_tweet(app, text, media_ids)
@@ -112,7 +134,7 @@ def x_create_tweet(app: Sandbox, req: Request) -> Response:
         tweet_id = _snowflake(app, now)
         state.add_post(Post("x", X_USER_ID, tweet_id, shown, f"https://x.com/{X_USERNAME}/status/{tweet_id}",
                             now, stored))
-    return Response(201, {"data": {"id": tweet_id, "text": shown, "edit_history_tweet_ids": [tweet_id]}})
+    return Response(201, {"data": {"id": tweet_id, "text": shown, "edit_history_tweet_ids": [tweet_id]}}, headers)
 
 
 def _user_missing(user_id: str) -> Response:

@@ -59,8 +59,12 @@ Stop everything with: make stop
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m humas_dev.stack", description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=("run", "up", "down", "status", "clean"))
+    parser.add_argument("--executor", choices=("local", "celery"), default="local",
+                        help="celery: Redis and Celery workers, the scale-out path (run/up)")
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker machines (one worker per queue each)")
+    parser.add_argument("--triggerers", type=int, default=1, help="triggerers (several for high availability)")
     args = parser.parse_args(argv)
-    cfg = StackConfig()
+    cfg = StackConfig(executor=args.executor, workers=args.workers, triggerers=args.triggerers)
     if args.action == "run":
         run(cfg)
     elif args.action == "up":

@@ -16,7 +16,8 @@ from humas.exceptions import HumasError
 from humas_dev.net import free_port
 
 REPO = Path(__file__).resolve().parents[3]
-COMPONENTS = ("postgres", "s3", "sandbox", "scheduler", "dag-processor", "triggerer", "api-server")
+COMPONENTS = ("postgres", "s3", "sandbox", "scheduler", "dag-processor", "triggerer", "api-server")  # LocalExecutor
+EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
 DB_USER = DB_NAME = "airflow"
 POSTGRES_OS_USER = "postgres"  # PostgreSQL refuses to run as root; Debian's package makes this user
 PIPELINE_USER = "humas-pipeline"
@@ -40,6 +41,19 @@ class StackConfig:
     include_dir: Path = REPO / "include"
     airflow_settings: dict[str, str] = field(default_factory=dict)  # AIRFLOW__* overrides (benchmarks)
     bin_dir: Path = field(default_factory=lambda: Path(sys.executable).parent)
+    # The scale-out path: executor "celery" adds Redis (the broker) and, per worker "machine", one Celery worker
+    # for each queue of humas.queues (light steps, media work), each with `worker_slots` task slots.
+    executor: str = "local"
+    workers: int = 2
+    worker_slots: int = 4
+    triggerers: int = 1            # Airflow runs several for high availability; each takes a share of triggers
+    redis_port: int = 6380         # not 6379: a system Redis may already be there
+
+    def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"executor {self.executor!r}: use one of {', '.join(EXECUTORS)}")
+        if self.workers < 1 or self.worker_slots < 1 or self.triggerers < 1:
+            raise ValueError("workers, worker_slots and triggerers must each be at least 1")
 
     @classmethod
     def on_free_ports(cls, prefix: str, **settings: object) -> "StackConfig":
@@ -52,8 +66,27 @@ class StackConfig:
         home.chmod(0o711)
         ports = {name: free_port() for name in
                  ("s3_port", "sandbox_port", "smtp_port", "airflow_port", "db_port", "worker_log_port",
-                  "trigger_log_port")}
+                  "trigger_log_port", "redis_port")}
         return cls(home=home / "stack", **{**ports, **settings})  # type: ignore[arg-type]
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        """The stack's components in start order: the LocalExecutor's set, plus Redis and the Celery workers
+        (``worker-<queue>-<n>``) with executor "celery", plus ``triggerer-<n>`` beyond the first."""
+        from humas.queues import QUEUES
+
+        celery = self.executor == "celery"
+        extra_triggerers = tuple(f"triggerer-{n}" for n in range(2, self.triggerers + 1))
+        workers = tuple(f"worker-{queue}-{n}" for n in range(1, self.workers + 1) for queue in QUEUES)
+        return (*COMPONENTS[:3], *(("redis",) if celery else ()), *COMPONENTS[3:], *extra_triggerers,
+                *(workers if celery else ()))
+
+    @property
+    def slots(self) -> int:
+        """Task slots in all: the executor's parallelism, or every Celery worker's."""
+        from humas.queues import QUEUES
+
+        return self.parallelism if self.executor == "local" else self.workers * len(QUEUES) * self.worker_slots
 
     @property
     def s3_url(self) -> str:
@@ -157,8 +190,8 @@ def airflow_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": str(cfg.parallelism),
+        "AIRFLOW__CORE__EXECUTOR": EXECUTORS[cfg.executor],
+        "AIRFLOW__CORE__PARALLELISM": str(cfg.slots),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, r in airflow_users(cfg).items()),
@@ -187,7 +220,21 @@ def airflow_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
         "HUMAS_WEBHOOK_TOKEN": webhook_token(sec),
         "HUMAS_UI_URL": cfg.airflow_url,  # the approval page's address in notifications
     }
-    return {**settings, **cfg.airflow_settings, **_connections(cfg, sec), "NO_PROXY": "*", "no_proxy": "*"}
+    return {**settings, **_celery_env(cfg, sec), **cfg.airflow_settings, **_connections(cfg, sec),
+            "NO_PROXY": "*", "no_proxy": "*"}
+
+
+def _celery_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
+    """CeleryExecutor's settings: Redis as the broker and for the results (as docker-compose.yml), one task at a
+    time per free slot (no prefetching: a worker busy with uploads must not hold tasks another could run)."""
+    from humas.queues import LIGHT
+
+    if cfg.executor != "celery":
+        return {}
+    return {"AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{cfg.redis_port}/0",
+            "AIRFLOW__CELERY__RESULT_BACKEND": f"redis://127.0.0.1:{cfg.redis_port}/1",
+            "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
+            "AIRFLOW__OPERATORS__DEFAULT_QUEUE": LIGHT}
 
 
 def webhook_token(sec: dict[str, str]) -> str:

@@ -2,6 +2,7 @@
 its folders (``discard``)."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -29,7 +30,50 @@ def _commands(cfg: StackConfig) -> dict[str, list[str]]:
         "sandbox": [py, "-m", "humas_dev.sandbox", "--host", "127.0.0.1", "--port", str(cfg.sandbox_port),
                     "--state-file", str(cfg.home / "sandbox-state.json"), "--smtp-port", str(cfg.smtp_port)],
         **{name: [airflow, name] for name in ("scheduler", "dag-processor", "triggerer", "api-server")},
+        **_scale_out_commands(cfg),
     }
+
+
+def _scale_out_commands(cfg: StackConfig) -> dict[str, list[str]]:
+    """Redis and the Celery workers (executor "celery"), and the triggerers beyond the first (which leave serving
+    logs to the first: each would need a port of its own; their log files are on this machine anyway)."""
+    airflow = str(cfg.bin_dir / "airflow")
+    commands = {name: [airflow, "triggerer", "--skip-serve-logs"]
+                for name in cfg.components if name.startswith("triggerer-")}
+    if cfg.executor != "celery":
+        return commands
+    commands["redis"] = [_redis_server(), "--port", str(cfg.redis_port), "--bind", "127.0.0.1", "--save", "",
+                         "--appendonly", "yes", "--dir", str(cfg.home / "redis"), "--protected-mode", "yes"]
+    for name in cfg.components:
+        if name.startswith("worker-"):
+            _, queue, number = name.split("-")
+            commands[name] = [airflow, "celery", "worker", "--queues", queue, "--concurrency",
+                              str(cfg.worker_slots), "--celery-hostname", f"{queue}-{number}@%h",
+                              "--skip-serve-logs", "--without-gossip", "--without-mingle"]
+    return commands
+
+
+def _redis_server() -> str:
+    found = shutil.which("redis-server")
+    if not found:
+        raise SystemExit("redis-server is needed for the Celery executor: `make install` installs Debian's "
+                         "redis-server when run as root (or: sudo apt-get install redis-server)")
+    return found
+
+
+def _settings(cfg: StackConfig) -> dict[str, object]:
+    return {"executor": cfg.executor, "workers": cfg.workers, "worker_slots": cfg.worker_slots,
+            "triggerers": cfg.triggerers}
+
+
+def _check_settings(cfg: StackConfig) -> None:
+    """A running stack keeps the executor it was started with: refuse to add components of another."""
+    path = cfg.home / "run" / "settings.json"
+    if running(cfg) and path.exists() and json.loads(path.read_text()) != _settings(cfg):
+        raise SystemExit(f"the stack runs with {path.read_text().strip()}; stop it first (make stop), then start "
+                         f"it with {json.dumps(_settings(cfg))}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_settings(cfg)))
 
 
 def up(cfg: StackConfig) -> None:
@@ -38,9 +82,11 @@ def up(cfg: StackConfig) -> None:
     The S3 server starts first: its identities and keys (``humas_dev.stack.principals``) are made on a fresh
     server, and Airflow's connections carry them.
     """
+    _check_settings(cfg)
     sec = load_secrets(cfg)
     _write_passwords(cfg, sec)
     commands = _commands(cfg)
+    (cfg.home / "redis").mkdir(parents=True, exist_ok=True)
     if "postgres" not in running(cfg):
         init_db(cfg, sec)
         _start(cfg, "postgres", commands["postgres"], {})
@@ -97,8 +143,9 @@ def down(cfg: StackConfig, grace: float = 20.0) -> list[str]:
     database = {n: pid for n, pid in live.items() if n == "postgres"}
     _stop_groups([pid for n, pid in live.items() if n not in database], grace)
     _stop_groups(list(database.values()), grace)
-    for name in COMPONENTS:
+    for name in live:
         _pid_file(cfg, name).unlink(missing_ok=True)
+    (cfg.home / "run" / "settings.json").unlink(missing_ok=True)
     return sorted(live)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 
-from humas_dev.stack.config import COMPONENTS, POSTGRES_OS_USER, REPO, StackConfig
+from humas_dev.stack.config import POSTGRES_OS_USER, REPO, StackConfig
 
 
 def _db_os_user() -> dict[str, object]:
@@ -32,12 +32,12 @@ def _alive(pid: int) -> bool:
 
 
 def running(cfg: StackConfig) -> dict[str, int]:
-    """Components with a live process, by name."""
+    """Components with a live process, by name: every pid file, whatever the executor it was started with."""
     found = {}
-    for name in COMPONENTS:
-        path = _pid_file(cfg, name)
-        if path.exists() and _alive(int(path.read_text())):
-            found[name] = int(path.read_text())
+    for path in sorted((cfg.home / "run").glob("*.pid")):
+        text = path.read_text().strip()
+        if text.isdigit() and _alive(int(text)):
+            found[path.stem] = int(text)
     return found
 
 
