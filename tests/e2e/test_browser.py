@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from humas import layout
-from humas.cli import main as humas
+from staff_cli import humas
 from humas_dev import stack
 from humas_dev.stack import api_token, passwords, wait_for_state
 

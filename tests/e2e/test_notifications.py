@@ -12,7 +12,7 @@ import pytest
 import requests
 import yaml
 
-from humas.cli import main as humas
+from staff_cli import humas
 from humas.status import read_events
 from humas_dev.sample import draw_poster
 from humas_dev.stack import passwords, restart, wait_for_state

@@ -9,7 +9,7 @@ from typing import Iterator
 import pytest
 import requests
 
-from humas.cli import main as humas
+from staff_cli import humas
 from humas.platforms import carries_reference
 from humas.sop import available_sops
 from humas.status import read_events

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from humas import layout
-from humas.cli import main as humas
+from staff_cli import humas
 from humas.status import read_events
 from humas_dev.sample import draw_poster
 from humas_dev.stack import wait_for_state
