@@ -26,7 +26,8 @@ from typing import Any, Iterable
 NO_AUTH_ACTIONS = 3  # CreateUser, PutUserPolicy, CreateAccessKey of the admin: every later request is signed
 ADMIN, PIPELINE, APPROVALS = "humas-admin", "humas-pipeline", "humas-approvals"
 IDENTITIES = (ADMIN, PIPELINE, APPROVALS)  # the services' own; every other identity is a person's
-STAFF_READS = ("pipeline/*/status.json", "pipeline/*/events/*", "pipeline/*/findings.*", "pipeline/*/preview.jpg",
+# inbox/*/brief.yaml: a person delivering to a waiting step (`humas deliver`) adds their work to the brief.
+STAFF_READS = ("inbox/*/brief.yaml", "pipeline/*/status.json", "pipeline/*/events/*", "pipeline/*/findings.*", "pipeline/*/preview.jpg",
                "pipeline/*/refusal.json", "pipeline/*/receipt.json", "dispatch/unusable/*")
 
 
