@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Mapping
 
+from botocore.exceptions import ClientError
+
 from humas import layout, outbox
 from humas.notify import step_budget
 from humas.status import read_events, read_status, utcnow
@@ -38,10 +40,11 @@ class Position:
         return f"Waktu baku {duration_words(budget)}, batas {wib(due)}: {state}"
 
 
-def item_sop(store: "Store", item_id: str, sops: Mapping[str, "Sop"]) -> "Sop | None":
-    """The SOP an item runs under, from the dispatcher's record of its run."""
-    started = store.get_json(layout.dispatch_key("started", item_id)) or {}
-    return next((s for s in sops.values() if s.dag_id == started.get("dag_id")), None)
+def item_sop(events: list[dict[str, Any]], sops: Mapping[str, "Sop"]) -> "Sop | None":
+    """The SOP an item runs under, as its steps recorded it in its events (what staff may read: not the
+    dispatcher's records, which only the pipeline reads)."""
+    sop_id = next((e["details"]["sop"] for e in reversed(events) if (e.get("details") or {}).get("sop")), None)
+    return sops.get(sop_id) if sop_id else None
 
 
 def position(sop: "Sop", status: Mapping[str, Any], events: list[dict[str, Any]], now: datetime) -> Position | None:
@@ -79,8 +82,14 @@ def history_lines(events: list[dict[str, Any]], width: int = WIDTH) -> list[str]
 def notice_lines(store: "Store", item_id: str, width: int = WIDTH) -> list[str]:
     """The item's notifications: kind, to whom, each channel's delivery (``claimed``: may not have gone out)."""
     words = {"sent": "terkirim", "failed": "gagal", "claimed": "belum pasti terkirim", "pending": "belum dikirim"}
-    lines = []
-    for notice in outbox.notices(store, layout.notices_prefix(item_id)):
+    lines: list[str] = []
+    try:
+        notices = list(outbox.notices(store, layout.notices_prefix(item_id)))
+    except ClientError as exc:  # a credential that may not read them: say so, show the rest of the status
+        if exc.response.get("Error", {}).get("Code") != "AccessDenied":
+            raise
+        return ["  (pemberitahuan tidak dapat dibaca dengan kredensial bucket ini)"]
+    for notice in notices:
         at = wib(datetime.fromisoformat(notice["at"]))
         sent = ", ".join(f"{c} {words.get(s, s)}" for c, s in notice["deliveries"].items()) or "tanpa kontak"
         lines.extend(wrapped(f"{at}  {notice['subject']} -> {notice['person']}", "  ", width))
@@ -94,7 +103,8 @@ def item_lines(store: "Store", item_id: str, sops: Mapping[str, "Sop"], now: dat
     status = read_status(store, item_id)
     if status is None:
         return [f"{item_id}: belum ada status (menunggu dispatcher)"]
-    now, events, sop = now or utcnow(), read_events(store, item_id), item_sop(store, item_id, sops)
+    now, events = now or utcnow(), read_events(store, item_id)
+    sop = item_sop(events, sops)
     lines = [f"{item_id}: {status['label']} [{status['state']}], sejak {wib(datetime.fromisoformat(status['at']))}"]
     lines += wrapped(status.get("message", ""), "  ", width)
     where = position(sop, status, events, now) if sop else None

@@ -174,3 +174,17 @@ def test_presigned_urls_are_checked_by_the_server_forged_expired_or_beyond_the_s
     put = staff.client.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": key})
     assert requests.put(put, data=b"forged", timeout=10).status_code == 403
     assert pipeline.get_json(key) == {"state": "published"}
+
+
+def test_humas_status_works_with_a_staff_credential(stores, sops) -> None:
+    # What `humas status ITEM` reads (the item's events, status and notifications) is readable by staff; the SOP
+    # comes from the events, not from the dispatcher's records, which only the pipeline reads.
+    from humas.itemview import item_lines
+    from humas.status import record_state
+
+    pipeline = stores[principals.PIPELINE]
+    record_state(pipeline, "status-item", "in_step", step="step_2_design", details={"sop": "singkawang"})
+    pipeline.put_json(layout.notices_prefix("status-item") + "step_2_design/work_request/r1/skw.rizki/notice.json",
+                      {"subject": "Pekerjaan diminta", "person": "skw.rizki", "at": "2026-11-30T01:00:00+00:00"})
+    lines = "\n".join(item_lines(stores[STAFF], "status-item", sops))
+    assert "Sedang dikerjakan" in lines and "Waktu baku" in lines and "tidak dapat dibaca" not in lines

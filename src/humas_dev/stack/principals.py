@@ -27,7 +27,8 @@ NO_AUTH_ACTIONS = 3  # CreateUser, PutUserPolicy, CreateAccessKey of the admin: 
 ADMIN, PIPELINE, APPROVALS = "humas-admin", "humas-pipeline", "humas-approvals"
 IDENTITIES = (ADMIN, PIPELINE, APPROVALS)  # the services' own; every other identity is a person's
 # inbox/*/brief.yaml: a person delivering to a waiting step (`humas deliver`) adds their work to the brief.
-STAFF_READS = ("inbox/*/brief.yaml", "pipeline/*/status.json", "pipeline/*/events/*", "pipeline/*/findings.*", "pipeline/*/preview.jpg",
+# pipeline/*/notices/*: who was told what (`humas status`); the records hold no addresses.
+STAFF_READS = ("inbox/*/brief.yaml", "pipeline/*/notices/*", "pipeline/*/status.json", "pipeline/*/events/*", "pipeline/*/findings.*", "pipeline/*/preview.jpg",
                "pipeline/*/refusal.json", "pipeline/*/receipt.json", "dispatch/unusable/*")
 
 
