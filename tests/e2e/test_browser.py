@@ -112,6 +112,15 @@ def test_an_approver_sees_only_their_agency_and_approves_with_the_keyboard(cli_e
 
     inbox = f"{stack_cfg.airflow_url}/humas/approvals"
     sign_in(browser, stack_cfg, inbox, "skw.hendra")
+
+    def both_listed(driver) -> bool:  # the inbox's item index may be up to 15 s old: look again until it is not
+        if "Uji br-approve" in driver.find_element(By.TAG_NAME, "main").text:
+            return True
+        time.sleep(3)
+        driver.refresh()
+        return False
+
+    _wait(browser, both_listed, 60)
     text = browser.find_element(By.TAG_NAME, "main").text
     assert "Uji br-approve" in text and "Uji br-decline" in text
     assert "Uji br-ygy" not in text and "Uji br-late" not in text  # other agencies' items are not shown
