@@ -8,9 +8,9 @@ EXECUTOR ?= local
 WORKERS ?= 2
 TRIGGERERS ?= $(if $(filter celery,$(EXECUTOR)),2,1)
 
-.PHONY: install postgres chromium redis run stop status test test-fast bench clean
+.PHONY: install postgres chromium redis ffmpeg run stop status test test-fast bench clean
 
-install: postgres chromium redis $(VENV)/.installed
+install: postgres chromium redis ffmpeg $(VENV)/.installed
 
 # The embedded stack keeps Airflow's database in PostgreSQL: Debian's package when we may install it (root).
 postgres:
@@ -40,6 +40,14 @@ redis:
 	  "need it (Debian/Ubuntu: sudo apt-get install redis-server)" >&2; } || \
 	{ echo "redis-server is needed for EXECUTOR=celery: install Redis 6 or newer" \
 	  "(Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) and run make again" >&2; exit 1; }
+
+# The video benchmark (bench/video.py) compares our transcoding with the ffmpeg command line: Debian's ffmpeg.
+ffmpeg:
+	@command -v ffmpeg >/dev/null || \
+	{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && echo "installing ffmpeg (apt-get)..." && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	  ffmpeg >/dev/null; } || \
+	echo "note: ffmpeg is missing; only the video benchmark (bench/video.py) compares with it" >&2
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
