@@ -295,8 +295,8 @@ def test_bad_arguments_are_refused_clearly():
     photo = [("foto.jpg", _photo((1200, 900)))]
     with pytest.raises(HumasError, match="unknown channel 'tiktok'"):
         check_assets("item", photo, ["tiktok"], None)
-    with pytest.raises(HumasError, match="no placement 'reels'"):
-        check_assets("item", photo, ["instagram"], None, placement_overrides={"instagram": "reels"})
+    with pytest.raises(HumasError, match="no placement 'igtv'"):
+        check_assets("item", photo, ["instagram"], None, placement_overrides={"instagram": "igtv"})
     with pytest.raises(HumasError, match="fit 'stretch'"):
         check_assets("item", photo, ["instagram"], None, fit="stretch")
     with pytest.raises(HumasError, match="unique"):

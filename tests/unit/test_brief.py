@@ -403,7 +403,7 @@ def test_a_field_written_twice_is_reported(sops, channels) -> None:
 
 
 def test_a_placement_the_channel_does_not_have_is_refused_with_the_ones_it_has(sops, channels) -> None:
-    problem = _only(_problems(_yaml(channels=["instagram"], placements={"instagram": "reels"}), sops, channels),
+    problem = _only(_problems(_yaml(channels=["instagram"], placements={"instagram": "igtv"}), sops, channels),
                     "placements.instagram")
     assert "feed" in problem.fix and "story" in problem.fix
 

@@ -68,7 +68,7 @@ def test_the_reference_is_found_only_at_the_end_of_the_text() -> None:
 def test_a_placement_the_channel_does_not_have_is_refused() -> None:
     assert placement_of("instagram", PostRequest("item-a", "t", ())) == "feed"
     assert placement_of("instagram", PostRequest("item-a", "t", (), "story")) == "story"
-    with pytest.raises(PlatformError, match="Instagram has no placement 'reel'; use one of feed, story") as caught:
+    with pytest.raises(PlatformError, match="Instagram has no placement 'reel'; use one of feed, reels, story") as caught:
         placement_of("instagram", PostRequest("item-a", "t", (), "reel"))
     assert caught.value.retryable is False
 
