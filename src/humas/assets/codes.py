@@ -232,6 +232,13 @@ _SPECS: dict[str, tuple[str, str, str, str, str]] = {
         "{asset} cannot be brought under {limit} for {channel_name} without ruining it; simplify the "
         "design (less texture/noise) or export it smaller.",
         "Simplify the design or export smaller."),
+    "ASSET_GIF_TOO_LARGE": (
+        ERROR, "channel",
+        "GIF animasi {asset} berukuran {size}, melebihi batas GIF {channel_name} ({limit}). Kurangi jumlah "
+        "bingkai atau ukurannya, atau unggah sebagai video MP4.",
+        "Animated GIF {asset} is {size}, over {channel_name}'s GIF limit ({limit}); cut frames or size, or "
+        "upload it as an MP4 video.",
+        "Make the GIF smaller or upload an MP4."),
     "ASSET_RENDITION_INVALID": (
         ERROR, "channel",
         "Berkas hasil {asset} untuk {channel_name} tidak lolos pemeriksaan profil platform. Ini kesalahan "
