@@ -85,7 +85,7 @@ def suggested_extension(fmt: str) -> str:
     return _SUGGESTED.get(fmt, "." + fmt.lower())
 
 
-def _iso_media(data: bytes) -> str | None:
+def iso_media(data: bytes) -> str | None:
     """HEIC/AVIF/MP4 all start with an ISO-BMFF `ftyp` box; tell them apart by its brands."""
     if data[4:8] != b"ftyp":
         return None
@@ -127,7 +127,7 @@ def sniff(data: bytes, name: str = "") -> Kind | None:
     for magic, key in _MAGIC:
         if data.startswith(magic):
             return KINDS[key]
-    key = _iso_media(data) or _riff(data)
+    key = iso_media(data) or _riff(data)
     return KINDS[key] if key else None
 
 
