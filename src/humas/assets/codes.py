@@ -356,18 +356,13 @@ _SPECS: dict[str, tuple[str, str, str, str, str]] = {
         "lalu ekspor ulang.",
         "The video {asset} has no sound; make sure that is intended.",
         "Add sound and export again if the video should have it."),
-    "VIDEO_GIF_AS_VIDEO": (
-        INFO, "asset",
-        "Animasi GIF {asset} diterbitkan sebagai video MP4 (kecuali di X, yang menerima GIF apa adanya).",
-        "The animated GIF {asset} is published as an MP4 video (except on X, which takes the GIF itself).",
-        "Nothing (converted)."),
     # --- video against one placement ----------------------------------------------------------------
     "VIDEO_PLACEMENT_NO_VIDEO": (
         ERROR, "channel",
-        "{channel_name} tidak menerima video {asset}. Pilih penempatan {channel} yang menerima video di brief: "
+        "{channel_name} tidak menerima video {asset}. Di brief, pilih penempatan yang menerima video: "
         "{placements}.",
-        "{channel_name} does not take the video {asset}; choose a {channel} placement that takes video in the "
-        "brief: {placements}.",
+        "{channel_name} does not take the video {asset}; in the brief, choose a placement that takes video: "
+        "{placements}.",
         "Choose a placement that takes video (see platforms.yaml)."),
     "VIDEO_TOO_SHORT": (
         ERROR, "channel",

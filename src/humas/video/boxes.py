@@ -106,7 +106,7 @@ def children(data: bytes, start: int, end: int, budget: list[int]) -> list[Box]:
             raise BoxError("the index (moov) holds too many boxes")
         box = _header(data, position, end)
         if box.end > end:
-            raise BoxError(f"box {box.type.decode('latin-1')!r} overruns its parent", truncated=True)
+            raise BoxError(f"box {box.type.decode('latin-1')!r} overruns its parent")
         found.append(box)
         position = box.end
     return found
