@@ -219,7 +219,7 @@ def build(directory: Path) -> dict[str, Path]:
     add("short.mp4", clip(d / "short.mp4", seconds=2.9))                       # Reels need 3 s
     add("narrow.mp4", clip(d / "narrow.mp4", width=318, height=566))          # Reels need 320 px wide
     add("fps22.mp4", clip(d / "fps22.mp4", fps=22))                            # Reels need 23 fps
-XX
+    add("wide.mp4", clip(d / "wide.mp4", width=576, height=324))               # 16:9: far from FB Reels' 9:16
     add("over3to1.mp4", clip(d / "over3to1.mp4", width=620, height=200, seconds=1.0))   # X takes up to 3:1
     add("x1282.mp4", clip(d / "x1282.mp4", width=1282, height=720, seconds=1.0))        # X takes 1280 px wide
     for name, seconds, size in (("fb_reels_91s.mp4", 91, (540, 960)), ("story_61s.mp4", 61, (324, 576)),

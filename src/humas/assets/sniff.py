@@ -64,6 +64,7 @@ IMAGE_EXTENSIONS: dict[str, tuple[str, ...]] = {
     ".png": ("PNG",), ".gif": ("GIF",), ".webp": ("WEBP",), ".tif": ("TIFF",), ".tiff": ("TIFF",),
     ".bmp": ("BMP",), ".avif": ("AVIF",), ".heic": ("HEIC",), ".heif": ("HEIC",),
 }
+VIDEO_EXTENSIONS: dict[str, str] = {".mp4": "MP4", ".m4v": "MP4", ".mov": "MOV", ".qt": "MOV", ".gif": "GIF"}
 RAW_EXTENSIONS = frozenset({".cr2", ".cr3", ".nef", ".arw", ".dng", ".orf", ".rw2", ".raf", ".srw", ".pef"})
 _SUGGESTED = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "TIFF": ".tif",
               "BMP": ".bmp", "AVIF": ".avif"}

@@ -27,10 +27,9 @@ import av
 from humas.assets.codes import Text, finding, seconds_text, size_text
 from humas.assets.model import Finding
 from humas.assets.probe import AssetRefused, signature_format
-from humas.assets.sniff import describe_unreadable, extension, iso_media, sniff
+from humas.assets.sniff import VIDEO_EXTENSIONS, describe_unreadable, extension, iso_media, sniff
 from humas.video.boxes import QUICKTIME_TOP, BoxError, Movie, read_movie
 
-VIDEO_EXTENSIONS = {".mp4": "MP4", ".m4v": "MP4", ".mov": "MOV", ".qt": "MOV", ".gif": "GIF"}
 _SUGGESTED = {"MP4": ".mp4", "MOV": ".mov", "GIF": ".gif"}
 _NAMES = {"MP4": Text("video MP4", "an MP4 video"), "MOV": Text("video MOV (QuickTime)", "a MOV (QuickTime) video"),
           "GIF": Text("animasi GIF", "an animated GIF")}
