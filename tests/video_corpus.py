@@ -24,12 +24,14 @@ _ENCODER = {"libx264": {"preset": "ultrafast", "x264-params": "8x8dct=1:cabac=1"
 
 
 def clip(path: Path, *, width: int = 324, height: int = 576, seconds: float = 3.2, fps: float = 24,
-         codec: str = "libx264", pix_fmt: str = "yuv420p", audio_rate: int | None = 48000, layout: str = "stereo",
-         fmt: str = "mp4", faststart: bool = True, frame_ms: list[int] | None = None, hold_last: float = 0.0) -> Path:
+         codec: str = "libx264", pix_fmt: str = "yuv420p", audio_rate: int | None = 48000, layout: str = "mono",
+         fmt: str = "mp4", faststart: bool = True, frame_ms: list[int] | None = None, hold_last: float = 0.0,
+         max_frames: int | None = 12) -> Path:
     """One clip: a grey level stepping every frame (cheap to encode) and silent AAC; `frame_ms` gives each
     frame's presentation time in ms (variable frame rate) instead of a steady `fps`; `hold_last` seconds are
     added to the last frame's duration (a long clip that costs nothing to encode: the sample table, and so
-    FFmpeg and the platforms, count them)."""
+    FFmpeg and the platforms, count them). At most `max_frames` are encoded (None: all): the rest of
+    `seconds` is held on the last frame, so a 3-second clip costs half a second of frames."""
     options = {"movflags": "+faststart"} if faststart else {}
     with av.open(str(path), "w", format=fmt, options=options) as out:
         video = out.add_stream(codec, rate=Fraction(fps).limit_denominator(1001), options=_ENCODER[codec])
@@ -38,6 +40,8 @@ def clip(path: Path, *, width: int = 324, height: int = 576, seconds: float = 3.
             video.time_base = video.codec_context.time_base = Fraction(1, 1000)
         audio = out.add_stream("aac", rate=audio_rate, layout=layout) if audio_rate else None
         count = len(frame_ms) if frame_ms is not None else round(seconds * fps)
+        if frame_ms is None and max_frames is not None and count > max_frames:
+            hold_last, count = hold_last + (count - max_frames) / fps, max_frames
         picture = np.zeros((height, width, 3), np.uint8)
         packets = []
         for index in range(count):
@@ -202,7 +206,7 @@ def build(directory: Path) -> dict[str, Path]:
     def add(name: str, path: Path) -> None:
         files[name] = path
 
-    add("good.mp4", clip(d / "good.mp4", width=540, height=960))               # fits IG Reels, FB Reels, X
+    add("good.mp4", clip(d / "good.mp4", width=540, height=960, layout="stereo"))  # fits IG Reels, FB Reels, X
     base = clip(d / "base.mp4", seconds=3.2)                                      # 324x576, 9:16, 24 fps
     data = base.read_bytes()
     add("base.mp4", base)

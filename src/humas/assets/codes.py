@@ -531,6 +531,8 @@ def aspect_text(aspect: float) -> Text:
 def range_text(low: float | None, high: float | None) -> Text:
     if low is None and high is None:
         return Text("semua rasio", "any ratio")
+    if low is not None and low == high:
+        return aspect_text(low)
     if low is None:
         return Text(f"paling lebar {aspect_text(high).id}", f"at most {aspect_text(high).en}")
     if high is None:
