@@ -168,6 +168,14 @@ def turn(data: bytes, degrees: int) -> bytes:
     return bytes(out)
 
 
+def claim_frames(data: bytes, count: int) -> bytes:
+    """The same file whose sample size tables (stsz) declare `count` samples."""
+    out = bytearray(data)
+    for stsz in find_boxes(data, (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsz")):
+        _put(out, stsz + 16, ">I", count)
+    return bytes(out)
+
+
 def with_huge_index(path: Path, declared: int = 200 * 1024 ** 2) -> Path:
     """ftyp + a moov box declaring `declared` bytes, the file as long as that (sparse: no disk is used)."""
     with open(path, "wb") as fh:
@@ -237,6 +245,7 @@ def build(directory: Path) -> dict[str, Path]:
     moov_end = files["moov_end.mp4"].read_bytes()
     add("unfinished.mp4", _write(d, "unfinished.mp4", moov_end[:find_boxes(moov_end, (b"moov",))[0]]))
     add("huge_dims.mp4", _write(d, "huge_dims.mp4", claim_size(data, 20000, 20000)))
+    add("billion_frames.mp4", _write(d, "billion_frames.mp4", claim_frames(data, 1_000_000_000)))
     add("ten_hours.mp4", _write(d, "ten_hours.mp4", claim_duration(data, 36000)))
     add("zip.mp4", _write(d, "zip.mp4", zip_bytes()))
     add("jpeg.mp4", _write(d, "jpeg.mp4", jpeg_bytes()))

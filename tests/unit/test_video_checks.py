@@ -73,7 +73,7 @@ EXPECTED: dict[str, tuple[list[str], dict[str, list[str]]]] = {
 REFUSED = {
     "still.gif": "VIDEO_NOT_VIDEO", "empty.mp4": "VIDEO_EMPTY", "truncated.mp4": "VIDEO_TRUNCATED",
     "unfinished.mp4": "VIDEO_TRUNCATED", "huge_dims.mp4": "VIDEO_DIMENSIONS_REFUSED",
-    "ten_hours.mp4": "VIDEO_DURATION_REFUSED", "zip.mp4": "VIDEO_NOT_VIDEO", "jpeg.mp4": "VIDEO_NOT_VIDEO",
+    "ten_hours.mp4": "VIDEO_DURATION_REFUSED", "billion_frames.mp4": "VIDEO_CORRUPT", "zip.mp4": "VIDEO_NOT_VIDEO", "jpeg.mp4": "VIDEO_NOT_VIDEO",
     "huge_moov.mp4": "VIDEO_HEADER_TOO_LARGE", "audio_only.mp4": "VIDEO_NO_VIDEO_STREAM",
     "garbage_index.mp4": "VIDEO_CORRUPT", "webm.mp4": "VIDEO_NOT_VIDEO",
 }
@@ -122,7 +122,8 @@ def test_hostile_files_are_refused_with_a_stable_code(name, corpus):
     assert refused.value.finding.severity == "error" and name in refused.value.finding.message_id
 
 
-@pytest.mark.parametrize("name", ["huge_moov.mp4", "ten_hours.mp4", "huge_dims.mp4", "truncated.mp4"])
+@pytest.mark.parametrize("name", ["huge_moov.mp4", "ten_hours.mp4", "huge_dims.mp4", "truncated.mp4",
+                                  "billion_frames.mp4"])
 def test_hostile_headers_are_refused_in_bounded_memory(name, corpus):
     tracemalloc.start()
     try:

@@ -45,6 +45,7 @@ class Track:
     coded_height: int = 0
     rotation: int = 0            # degrees clockwise, from the tkhd display matrix
     seconds: float = 0.0         # mdhd duration / timescale
+    samples: int = 0             # stsz sample count (frames, for video)
 
 
 @dataclass
@@ -171,6 +172,8 @@ def _walk(data: bytes, parent: Box, movie: Movie, track: Track | None, budget: l
             track.handler = body[8:12]
         elif track is not None and box.type == b"stsd":
             _stsd(body, track)
+        elif track is not None and box.type == b"stsz" and len(body) >= 12:
+            track.samples = struct.unpack(">I", body[8:12])[0]
 
 
 def read_movie(fh: BinaryIO, file_size: int, max_moov: int, max_boxes: int) -> Movie:

@@ -55,6 +55,8 @@ class VideoSafety:
     probe_packets: int = 120
     """Video packets whose timestamps give the frame rate and whether it varies (4 s at 30 fps)."""
     max_gif_frames: int = 20_000
+    max_fps: int = 240
+    """With max_seconds, caps the frames a video track may declare (FFmpeg indexes every one of them)."""
     probesize: int = 2 * 1024 ** 2
     analyzeduration_us: int = 2_000_000
     timeout_seconds: float = 10.0
@@ -193,6 +195,8 @@ def _screen(name: str, movie: Movie, safety: VideoSafety) -> None:
         height = max(round(track.height), track.coded_height)
         if max(width, height) > safety.max_side:
             raise _refuse("VIDEO_DIMENSIONS_REFUSED", name, width=width, height=height, limit=safety.max_side)
+        if track.samples > safety.max_seconds * safety.max_fps:
+            raise _refuse("VIDEO_CORRUPT", name, detail=f"the video track declares {track.samples} frames")
     seconds = max([movie.seconds] + [t.seconds for t in movie.tracks])
     if seconds > safety.max_seconds:
         raise _refuse("VIDEO_DURATION_REFUSED", name, duration=seconds_text(seconds),
