@@ -13,7 +13,7 @@ from humas.assets.probe import AssetRefused
 from humas.profiles import load_profiles
 from humas.video import probe as video_probe
 from humas.video.checks import asset_findings, gif_kept, rendition_video_problems, video_findings
-from humas.video.probe import is_video, probe_video
+from humas.video.probe import HEAD_BYTES, is_video, media_kind, probe_video
 
 PLACEMENTS = (("instagram", "reels"), ("instagram", "story"), ("facebook", "reels"), ("facebook", "video"),
               ("x", "post_video"), ("x", "post_image"))
@@ -92,7 +92,7 @@ def infos(corpus):
 
 def _head(path) -> bytes:
     with open(path, "rb") as fh:
-        return fh.read(64 * 1024)
+        return fh.read(HEAD_BYTES)
 
 
 def test_the_corpus_is_fully_covered(corpus):
@@ -138,6 +138,8 @@ def test_hostile_headers_are_refused_in_bounded_memory(name, corpus):
 def test_videos_are_told_by_their_bytes_not_their_names(corpus):
     assert {name for name, path in corpus.items() if not is_video(name, _head(path))} == NOT_VIDEO
     assert is_video("clip.jpg", _head(corpus["video.jpg"]))
+    kinds = {name: media_kind(name, _head(corpus[name])) for name in ("animated.gif", "still.gif", "clip.mov")}
+    assert kinds == {"animated.gif": "gif", "still.gif": "image", "clip.mov": "video"}
 
 
 def test_probe_reads_what_the_file_is(infos):

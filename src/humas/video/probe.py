@@ -67,6 +67,7 @@ class VideoSafety:
 
 
 DEFAULT_SAFETY = VideoSafety()
+HEAD_BYTES = 64 * 1024   # what is_video/media_kind need of a file's start
 
 
 @dataclass(frozen=True)
@@ -146,11 +147,18 @@ def container_of(head: bytes) -> str | None:
 
 
 def is_video(name: str, head: bytes) -> bool:
-    """True when the first bytes (64 KiB is plenty) are an MP4/MOV or an animated GIF, whatever the name says.
+    """True when `head`, the first HEAD_BYTES of the file, is an MP4/MOV or an animated GIF, whatever the name says.
 
     A still GIF is an image. An animated GIF goes the video way: MP4 renditions, except where the placement
-    takes GIFs as such (``max_gif_bytes``: X's post_image)."""
+    takes GIFs as such (``max_gif_bytes``: X's post_image). A GIF's animation block comes after its colour table
+    (up to 781 bytes in) and its second frame after the first: 64 bytes cannot tell, so pass HEAD_BYTES."""
     return container_of(head) is not None
+
+
+def media_kind(name: str, head: bytes) -> str:
+    """'video', 'gif' (an animated GIF) or 'image', from `head` (the first HEAD_BYTES of the file)."""
+    container = container_of(head)
+    return "image" if container is None else "gif" if container == "GIF" else "video"
 
 
 def _kind_text(head: bytes, name: str) -> Text:
@@ -318,7 +326,7 @@ def probe_video(name: str, path: str | Path, safety: VideoSafety = DEFAULT_SAFET
     if size > safety.max_bytes:
         raise _refuse("VIDEO_INPUT_TOO_LARGE", name, size=size_text(size), limit=size_text(safety.max_bytes))
     with open(path, "rb") as fh:
-        head = fh.read(64 * 1024)
+        head = fh.read(HEAD_BYTES)
     container = container_of(head)
     if container is None:
         raise _refuse("VIDEO_NOT_VIDEO", name, kind=_kind_text(head, name))
