@@ -6,7 +6,8 @@
 "Checking" is what the design step does for one video: `probe_video` (box walk, capped PyAV probe, the
 timestamps of 120 packets), `asset_findings`, and `video_findings` against each channel's default video placement
 (Instagram reels, Facebook video, X post_video). It runs in a fresh child process, so the first check pays for
-opening FFmpeg's demuxer and reading platforms.yaml (imports, paid once per worker, are shown apart); the warm figure is the median of the next runs. The CLI line is
+opening FFmpeg's demuxer and reading platforms.yaml (imports, paid once per worker, are shown apart); the warm
+figure is the median of the next runs. The CLI line is
 `ffprobe -show_format -show_streams` on the same file (a process start each time), for scale only. Hostile
 headers (a 10-hour claim, a 200 MB index) are timed too: they must be refused in milliseconds.
 

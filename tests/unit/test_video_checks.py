@@ -73,7 +73,8 @@ EXPECTED: dict[str, tuple[list[str], dict[str, list[str]]]] = {
 REFUSED = {
     "still.gif": "VIDEO_NOT_VIDEO", "empty.mp4": "VIDEO_EMPTY", "truncated.mp4": "VIDEO_TRUNCATED",
     "unfinished.mp4": "VIDEO_TRUNCATED", "huge_dims.mp4": "VIDEO_DIMENSIONS_REFUSED",
-    "ten_hours.mp4": "VIDEO_DURATION_REFUSED", "billion_frames.mp4": "VIDEO_CORRUPT", "zip.mp4": "VIDEO_NOT_VIDEO", "jpeg.mp4": "VIDEO_NOT_VIDEO",
+    "ten_hours.mp4": "VIDEO_DURATION_REFUSED", "billion_frames.mp4": "VIDEO_CORRUPT",
+    "zip.mp4": "VIDEO_NOT_VIDEO", "jpeg.mp4": "VIDEO_NOT_VIDEO",
     "huge_moov.mp4": "VIDEO_HEADER_TOO_LARGE", "audio_only.mp4": "VIDEO_NO_VIDEO_STREAM",
     "garbage_index.mp4": "VIDEO_CORRUPT", "webm.mp4": "VIDEO_NOT_VIDEO",
 }

@@ -8,7 +8,8 @@ is info, or a warning when staff should look at the result (aspect changed, heav
 """
 from __future__ import annotations
 
-from humas.assets.codes import Text, aspect_text, bitrate_text, finding, number_text, range_text, seconds_text, size_text
+from humas.assets.codes import (Text, aspect_text, bitrate_text, finding, number_text, range_text, seconds_text,
+                                size_text)
 from humas.assets.limits import DEFAULT_LIMITS
 from humas.assets.model import Finding
 from humas.profiles import ChannelProfile, Placement, VideoLimits, load_profiles

@@ -33,7 +33,8 @@ from humas.video.boxes import QUICKTIME_TOP, BoxError, Movie, read_movie
 _SUGGESTED = {"MP4": ".mp4", "MOV": ".mov", "GIF": ".gif"}
 _NAMES = {"MP4": Text("video MP4", "an MP4 video"), "MOV": Text("video MOV (QuickTime)", "a MOV (QuickTime) video"),
           "GIF": Text("animasi GIF", "an animated GIF")}
-_OTHER_VIDEO = Text("video dalam format lain (misalnya WebM, MKV atau AVI)", "a video in another format (e.g. WebM, MKV or AVI)")
+_OTHER_VIDEO = Text("video dalam format lain (misalnya WebM, MKV atau AVI)",
+                    "a video in another format (e.g. WebM, MKV or AVI)")
 
 
 @dataclass(frozen=True)
