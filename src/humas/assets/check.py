@@ -186,16 +186,25 @@ def _preview(item_id: str, outcomes: list[Outcome], item_findings: list[Finding]
     return preview_sheet(item_id, tiles, ok, notes, limits.preview_tile)
 
 
+def _video_only(name: str, targets: dict[str, Target], profiles: dict[str, ChannelProfile]) -> list[Finding]:
+    """An image sent to a placement that takes only video (Instagram reels): an error naming the ones that do."""
+    return [finding("ASSET_VIDEO_ONLY_PLACEMENT", asset=name, channel=channel, channel_name=target.label,
+                    placements=", ".join(n for n, p in profiles[channel].placements.items() if p.takes_images))
+            for channel, target in targets.items() if not target.placement.takes_images]
+
+
 def _check_each(assets: list[tuple[str, bytes]], targets: dict[str, Target], policy: str, limits: Limits,
-                 item_findings: list[Finding]) -> list[Outcome]:
+                 item_findings: list[Finding], profiles: dict[str, ChannelProfile]) -> list[Outcome]:
     outcomes: list[Outcome] = []
     prints: list[checks.Fingerprint] = []
     skip = _blocked(item_findings, targets)
+    images = {c: t for c, t in targets.items() if t.placement.takes_images}   # no image geometry for reels
     for index, (name, data) in enumerate(assets, start=1):
         digest = hashlib.sha256(data).hexdigest()
         twin = checks.duplicate_of(name, digest, prints)
         outcome = (Outcome(name, digest, [twin]) if twin
-                   else check_one(index, name, data, digest, targets, policy, limits, skip))
+                   else check_one(index, name, data, digest, images, policy, limits, skip))
+        outcome.findings += _video_only(name, targets, profiles)
         outcomes.append(outcome)
         prints.append(checks.Fingerprint(name, digest, outcome.dhash))
     near = checks.near_duplicates(prints, limits)
@@ -224,7 +233,7 @@ def check_assets(item_id: str, assets: list[tuple[str, bytes]], channels: list[s
     labels = {c: t.label for c, t in targets.items()}
     item_findings = [] if caption is None else check_caption(caption, list(channels), profiles=profiles)
     item_findings += checks.count_findings(len(assets), {c: t.placement for c, t in targets.items()}, labels)
-    outcomes = _check_each(assets, targets, fit, limits, item_findings)
+    outcomes = _check_each(assets, targets, fit, limits, item_findings, profiles)
     findings = item_findings + [f for o in outcomes for f in o.findings]
     blocked = _blocked(findings, targets)
     renditions = [r for c in targets if c not in blocked for o in outcomes for r in o.renditions if r.channel == c]
