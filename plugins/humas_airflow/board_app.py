@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import get_user
@@ -60,13 +61,18 @@ def _filter(request: Request) -> BoardFilter:
                        q.get("late") == "1")
 
 
+def _page_number(request: Request) -> int:
+    text = request.query_params.get("page", "1")
+    return int(text) if text.isdigit() and len(text) < 6 else 1
+
+
 @app.get("/", response_class=HTMLResponse)
 async def board(request: Request) -> Any:
     if await _ops(request) is None:
         return _login(request)
-    now = datetime.now(timezone.utc)
-    groups, total, sops = board_cards(_filter(request), now)
-    return HTMLResponse(pages.board_page(groups, _filter(request), sops, total, now))
+    now, filt = datetime.now(timezone.utc), _filter(request)
+    groups, total, sops = await run_in_threadpool(board_cards, filt, now)  # a first fill must not hold up the server
+    return HTMLResponse(pages.board_page(groups, filt, sops, total, now, _page_number(request), INDEX.as_of))
 
 
 @app.get("/api/items")
