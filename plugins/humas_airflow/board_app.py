@@ -20,6 +20,7 @@ from airflow.api_fastapi.core_api.security import get_user
 
 from humas import layout, pages
 from humas.board import BoardFilter, card_of, group_by_step, roster_lookup
+from humas.reports import current_item_report, item_report_body
 from humas.sop import available_sops
 
 from humas_airflow.approval_app import INDEX, _store, security_headers
@@ -107,16 +108,13 @@ async def item_record(item_id: str, what: str, request: Request) -> Any:
     if await _ops(request) is None:
         return _login(request)
     store, item_id = _store(), _item(item_id)
+    titles = {"findings": "Temuan desain", "receipt": "Tanda terima", "report": "Laporan item"}
     if what == "report":
-        data = store.get_bytes(layout.report_key(item_id, "html"))
-        if data:
-            return HTMLResponse(data)
-    keys = {"findings": layout.findings_key(item_id, "md"), "receipt": layout.receipt_key(item_id),
-            "report": layout.report_key(item_id, "json")}
+        return await run_in_threadpool(_report_page, store, item_id, titles[what])
+    keys = {"findings": layout.findings_key(item_id, "md"), "receipt": layout.receipt_key(item_id)}
     if what not in keys:
         raise HTTPException(404, "tidak ada halaman itu")
     data = store.get_bytes(keys[what])
-    titles = {"findings": "Temuan desain", "receipt": "Tanda terima", "report": "Laporan item"}
     if data is None:
         return HTMLResponse(pages.message_page(titles[what], f"Item {item_id} belum punya {titles[what].lower()}."),
                             404)
@@ -124,6 +122,15 @@ async def item_record(item_id: str, what: str, request: Request) -> Any:
     if what == "receipt":
         return HTMLResponse(pages.page(f"{titles[what]}: {item_id}", _receipt_html(json.loads(text))))
     return HTMLResponse(pages.page(f"{titles[what]}: {item_id}", f"<pre>{escape(text)}</pre>"))
+
+
+def _report_page(store: Any, item_id: str, title: str) -> HTMLResponse:
+    """The item's report with the Humas stylesheet (the stored file styles itself inline, which the pages'
+    Content-Security-Policy forbids); made from its events when the item has not ended."""
+    report = current_item_report(store, item_id, available_sops())
+    if report is None:
+        return HTMLResponse(pages.message_page(title, f"Item {item_id} belum punya {title.lower()}."), 404)
+    return HTMLResponse(pages.page(f"{title}: {item_id}", item_report_body(report)))
 
 
 def _receipt_html(receipt: dict[str, Any]) -> str:

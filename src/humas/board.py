@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 import yaml
 
 from humas import layout
+from humas.brief import MAX_BRIEF_BYTES, MAX_BRIEF_DEPTH, read_brief_bytes
 from humas.exceptions import HumasError, InvalidInputError
 from humas.roster import Roster, load_roster
 from humas.sla import event_due
 from humas.status import STATE_LABELS, WAITING_STATES
 from humas.timetext import duration_words
+from humas.yamlio import load_strict
 
 if TYPE_CHECKING:
     from humas.sop import Sop, Step
@@ -33,7 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 FINISHED = frozenset({"published", "declined", "refused"})
-MAX_BRIEF_BYTES = 64 * 1024
 MAX_SNAPSHOT_BYTES = 16 * 1024 * 1024
 
 
@@ -108,16 +109,17 @@ def read_record(store: "Store", item_id: str, known: ItemRecord | None = None) -
         return None
     if known is not None and known.status.get("at") == status.get("at"):
         return replace(known, status=status)
-    brief = _brief_fields(store.get_bytes(layout.brief_key(item_id), MAX_BRIEF_BYTES) or b"")
+    brief = _brief_fields(read_brief_bytes(store, item_id) or b"")
     event_date = brief.get("event_date")
     return ItemRecord(item_id, status, _text(brief.get("title")) or item_id, _text(brief.get("sop")),
                       _text(brief.get("submitter")), event_date if isinstance(event_date, date) else None)
 
 
 def _brief_fields(data: bytes) -> dict[str, Any]:
-    """The brief as YAML, unvalidated (a refused brief is shown too); empty when it does not parse."""
+    """The brief as YAML, unvalidated (a refused brief is shown too), read with the briefs' own limits (a hostile
+    one cannot stop the index); empty when it does not parse."""
     try:
-        raw = yaml.safe_load(data)
+        raw = load_strict(data, max_bytes=MAX_BRIEF_BYTES, max_depth=MAX_BRIEF_DEPTH)
     except yaml.YAMLError:
         return {}
     return raw if isinstance(raw, dict) else {}
