@@ -42,7 +42,7 @@ async def warm_index(app: FastAPI) -> AsyncIterator[None]:
     """At API server start, fill the item index in the background (start-up does not wait for it).
 
     Airflow's API server enters the lifespan of every FastAPI app mounted in it (``airflow.api_fastapi.app.
-    lifespan``, checked in tests/unit/test_board_index.py); the scheduler, workers and triggerer import this
+    lifespan``, checked in tests/integration/test_item_index.py); the scheduler, workers and triggerer import this
     module but never start the app, so they read nothing.
     """
     INDEX.warm(lambda: _store())
