@@ -1,8 +1,8 @@
 """The SOP's records ("Pencatatan dan Pendataan") as reports: one per item, and one per agency per month.
 
 The item report (JSON and HTML, beside the item in ``pipeline/<item>/``) is written when the item ends
-(published or declined): every step's actual time against its standard time, who decided what and when, the
-comments, and the link of every post. The monthly compliance report of one agency (``reports/<sop>/<month>``,
+(published, declined, or its brief refused): every step's actual time against its standard time, who decided
+what and when, the comments, the link of every post, and a refused brief's problems. The monthly compliance report of one agency (``reports/<sop>/<month>``,
 HTML with a chart drawn here, CSV and XLSX) counts the items received, published, declined and refused, and
 per step and per role the median time and the share within the standard time, and lists every miss.
 Everything is in Bahasa Indonesia, times in WIB, durations in words.
