@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, AsyncIterator
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from airflow.api_fastapi.core_api.security import get_user
 
@@ -27,11 +29,28 @@ from humas.board import ItemIndex, agencies_of, card_of, inbox, roster_lookup
 from humas.exceptions import ApprovalRefused, HumasError
 from humas.resources import include_dir
 from humas.sop import available_sops
+from humas.thumbnails import ThumbnailCache
 
 from humas_airflow.hooks import APPROVALS_CONN_ID, HumasBucketHook
 
-app = FastAPI(title="Persetujuan Humas", description="Approve, send back or decline content items.")
-INDEX = ItemIndex()
+INDEX = ItemIndex(snapshot_key=layout.ITEM_INDEX_KEY)
+THUMBNAILS = ThumbnailCache()
+
+
+@asynccontextmanager
+async def warm_index(app: FastAPI) -> AsyncIterator[None]:
+    """At API server start, fill the item index in the background (start-up does not wait for it).
+
+    Airflow's API server enters the lifespan of every FastAPI app mounted in it (``airflow.api_fastapi.app.
+    lifespan``, checked in tests/integration/test_item_index.py); the scheduler, workers and triggerer import this
+    module but never start the app, so they read nothing.
+    """
+    INDEX.warm(lambda: _store())
+    yield
+
+
+app = FastAPI(title="Persetujuan Humas", description="Approve, send back or decline content items.",
+              lifespan=warm_index)
 
 
 @app.middleware("http")
@@ -92,19 +111,31 @@ async def list_page(request: Request) -> Any:
     if person is None:
         return _login(request)
     now = datetime.now(timezone.utc)
-    return _html(pages.inbox_page(person, inbox_rows(person, now), now))
+    rows = await run_in_threadpool(inbox_rows, person, now)  # a first fill must not hold up the API server
+    return _html(pages.inbox_page(person, rows, now, INDEX.as_of))
 
 
 @app.get("/approvals/{item_id}/thumb.jpg")
 async def thumbnail(item_id: str, request: Request) -> Response:
-    """The item's preview sheet, for the inbox card (only for people of the item's agency)."""
+    """A small thumbnail of the item's preview, for the inbox card (only for people of the item's agency)."""
     person = await _person(request)
-    store = _store()
-    if person is None or not layout.ITEM_ID_PATTERN.fullmatch(item_id) or not in_scope(store, item_id, person):
+    if person is None or not layout.ITEM_ID_PATTERN.fullmatch(item_id):
         return Response(status_code=404)
-    data = store.get_bytes(layout.preview_key(item_id))
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"}) \
-        if data else Response(status_code=404)
+    found = await run_in_threadpool(_thumbnail, item_id, person)
+    if found is None:
+        return Response(status_code=404)
+    data, version = found
+    headers = {"Cache-Control": "private, max-age=300", "ETag": f'"{version}"'}
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type="image/jpeg", headers=headers)
+
+
+def _thumbnail(item_id: str, person: str) -> tuple[bytes, str] | None:
+    store = _store()
+    if not in_scope(store, item_id, person, INDEX.known(item_id)):
+        return None
+    return THUMBNAILS.get(store, item_id)
 
 
 def _card(pending: PendingReview, now: datetime):

@@ -13,12 +13,14 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import get_user
 
 from humas import layout, pages
 from humas.board import BoardFilter, card_of, group_by_step, roster_lookup
+from humas.reports import current_item_report, item_report_body
 from humas.sop import available_sops
 
 from humas_airflow.approval_app import INDEX, _store, security_headers
@@ -60,13 +62,18 @@ def _filter(request: Request) -> BoardFilter:
                        q.get("late") == "1")
 
 
+def _page_number(request: Request) -> int:
+    text = request.query_params.get("page", "1")
+    return int(text) if text.isdigit() and len(text) < 6 else 1
+
+
 @app.get("/", response_class=HTMLResponse)
 async def board(request: Request) -> Any:
     if await _ops(request) is None:
         return _login(request)
-    now = datetime.now(timezone.utc)
-    groups, total, sops = board_cards(_filter(request), now)
-    return HTMLResponse(pages.board_page(groups, _filter(request), sops, total, now))
+    now, filt = datetime.now(timezone.utc), _filter(request)
+    groups, total, sops = await run_in_threadpool(board_cards, filt, now)  # a first fill must not hold up the server
+    return HTMLResponse(pages.board_page(groups, filt, sops, total, now, _page_number(request), INDEX.as_of))
 
 
 @app.get("/api/items")
@@ -101,16 +108,13 @@ async def item_record(item_id: str, what: str, request: Request) -> Any:
     if await _ops(request) is None:
         return _login(request)
     store, item_id = _store(), _item(item_id)
+    titles = {"findings": "Temuan desain", "receipt": "Tanda terima", "report": "Laporan item"}
     if what == "report":
-        data = store.get_bytes(layout.report_key(item_id, "html"))
-        if data:
-            return HTMLResponse(data)
-    keys = {"findings": layout.findings_key(item_id, "md"), "receipt": layout.receipt_key(item_id),
-            "report": layout.report_key(item_id, "json")}
+        return await run_in_threadpool(_report_page, store, item_id, titles[what])
+    keys = {"findings": layout.findings_key(item_id, "md"), "receipt": layout.receipt_key(item_id)}
     if what not in keys:
         raise HTTPException(404, "tidak ada halaman itu")
     data = store.get_bytes(keys[what])
-    titles = {"findings": "Temuan desain", "receipt": "Tanda terima", "report": "Laporan item"}
     if data is None:
         return HTMLResponse(pages.message_page(titles[what], f"Item {item_id} belum punya {titles[what].lower()}."),
                             404)
@@ -118,6 +122,15 @@ async def item_record(item_id: str, what: str, request: Request) -> Any:
     if what == "receipt":
         return HTMLResponse(pages.page(f"{titles[what]}: {item_id}", _receipt_html(json.loads(text))))
     return HTMLResponse(pages.page(f"{titles[what]}: {item_id}", f"<pre>{escape(text)}</pre>"))
+
+
+def _report_page(store: Any, item_id: str, title: str) -> HTMLResponse:
+    """The item's report with the Humas stylesheet (the stored file styles itself inline, which the pages'
+    Content-Security-Policy forbids); made from its events when the item has not ended."""
+    report = current_item_report(store, item_id, available_sops())
+    if report is None:
+        return HTMLResponse(pages.message_page(title, f"Item {item_id} belum punya {title.lower()}."), 404)
+    return HTMLResponse(pages.page(f"{title}: {item_id}", item_report_body(report)))
 
 
 def _receipt_html(receipt: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from humas import layout
 from humas.approval import ApprovalFlag, decider_problems, decisions_for, make_flag
-from humas.board import agencies_of, read_record, roster_lookup
+from humas.board import ItemRecord, agencies_of, read_record, roster_lookup
 from humas.brief import Brief, parse_brief, read_brief_bytes
 from humas.exceptions import ApprovalRefused, InvalidInputError
 from humas.platforms import post_text
@@ -103,9 +103,10 @@ def pending_for(store: "Store", item_id: str, person_id: str) -> PendingReview:
     return pending_review(store, item_id)
 
 
-def in_scope(store: "Store", item_id: str, person_id: str) -> bool:
-    """Whether the item belongs to an agency whose roster lists ``person_id``."""
-    record = read_record(store, item_id)
+def in_scope(store: "Store", item_id: str, person_id: str, record: "ItemRecord | None" = None) -> bool:
+    """Whether the item belongs to an agency whose roster lists ``person_id`` (``record``: the item's as
+    known already, e.g. from the item index; else it is read)."""
+    record = record or read_record(store, item_id)
     sops = available_sops()
     return bool(record and record.sop_id in agencies_of(person_id, sops, roster_lookup(sops)))
 

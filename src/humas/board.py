@@ -7,28 +7,35 @@ the background (stale while it refreshes), so with 500 items a page costs no buc
 """
 from __future__ import annotations
 
+import gzip
+import json
+import logging
 import threading
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import yaml
 
 from humas import layout
+from humas.brief import MAX_BRIEF_BYTES, MAX_BRIEF_DEPTH, read_brief_bytes
 from humas.exceptions import HumasError, InvalidInputError
 from humas.roster import Roster, load_roster
 from humas.sla import event_due
 from humas.status import STATE_LABELS, WAITING_STATES
 from humas.timetext import duration_words
+from humas.yamlio import load_strict
 
 if TYPE_CHECKING:
     from humas.sop import Sop, Step
     from humas.store import Store
 
+log = logging.getLogger(__name__)
 FINISHED = frozenset({"published", "declined", "refused"})
-MAX_BRIEF_BYTES = 64 * 1024
+MAX_SNAPSHOT_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -102,16 +109,17 @@ def read_record(store: "Store", item_id: str, known: ItemRecord | None = None) -
         return None
     if known is not None and known.status.get("at") == status.get("at"):
         return replace(known, status=status)
-    brief = _brief_fields(store.get_bytes(layout.brief_key(item_id), MAX_BRIEF_BYTES) or b"")
+    brief = _brief_fields(read_brief_bytes(store, item_id) or b"")
     event_date = brief.get("event_date")
     return ItemRecord(item_id, status, _text(brief.get("title")) or item_id, _text(brief.get("sop")),
                       _text(brief.get("submitter")), event_date if isinstance(event_date, date) else None)
 
 
 def _brief_fields(data: bytes) -> dict[str, Any]:
-    """The brief as YAML, unvalidated (a refused brief is shown too); empty when it does not parse."""
+    """The brief as YAML, unvalidated (a refused brief is shown too), read with the briefs' own limits (a hostile
+    one cannot stop the index); empty when it does not parse."""
     try:
-        raw = yaml.safe_load(data)
+        raw = load_strict(data, max_bytes=MAX_BRIEF_BYTES, max_depth=MAX_BRIEF_DEPTH)
     except yaml.YAMLError:
         return {}
     return raw if isinstance(raw, dict) else {}
@@ -210,21 +218,47 @@ def group_by_step(cards: Iterable[Card]) -> list[tuple[str, list[Card]]]:
 class ItemIndex:
     """Every item's record, kept in this process and refreshed in the background when older than ``max_age``.
 
-    ``forget(item)`` makes the next look read that item again (after a decision taken here).
+    ``forget(item)`` makes the next look read that item again (after a decision taken here). With a
+    ``snapshot_key`` the index is also kept in the bucket after each refresh that changed it, so a process that
+    starts (``warm``) fills itself from one read and then catches up in the background (one small read per
+    item: a brief is read again only for an item whose status moved on).
     """
 
-    def __init__(self, max_age: timedelta = timedelta(seconds=15), workers: int = 8) -> None:
-        self.max_age, self.workers = max_age, workers
+    def __init__(self, max_age: timedelta = timedelta(seconds=15), workers: int = 8,
+                 snapshot_key: str | None = None) -> None:
+        self.max_age, self.workers, self.snapshot_key = max_age, workers, snapshot_key
         self._records: dict[str, ItemRecord] = {}
-        self._read_at = 0.0
+        self._read_at = 0.0                      # monotonic time of the last refresh; 0: never refreshed
+        self._as_of: datetime | None = None      # when the rows were read from the items (wall time)
+        self._saved: dict[str, ItemRecord] | None = None   # what the bucket's snapshot holds
         self._dirty: set[str] = set()
         self._lock = threading.Lock()
+        self._fill_lock = threading.Lock()
+        self._filled = threading.Event()
         self._refreshing = False
+
+    @property
+    def as_of(self) -> datetime | None:
+        """When the rows were read (a snapshot's rows are as old as the snapshot)."""
+        return self._as_of
+
+    def warm(self, store_of: Callable[[], "Store"]) -> threading.Thread:
+        """Fill the index in a thread of its own (at server start, so start-up does not wait for it); a page
+        asked for meanwhile waits for this fill, not for a second one."""
+        def fill() -> None:
+            try:
+                self._fill(store_of())
+            except Exception:  # noqa: BLE001 - the first page then fills the index itself
+                log.warning("the item index could not be filled at start; the first page will", exc_info=True)
+
+        thread = threading.Thread(target=fill, name="humas-item-index-warm", daemon=True)
+        thread.start()
+        return thread
 
     def records(self, store: "Store") -> list[ItemRecord]:
         """Every item's record: from memory; the first call (and a forgotten item) reads the bucket."""
-        if not self._read_at:
-            self._refresh(store)
+        if not self._filled.is_set():
+            self._fill(store)
         elif time.monotonic() - self._read_at > self.max_age.total_seconds():
             self._refresh_in_background(store)
         with self._lock:
@@ -233,6 +267,11 @@ class ItemIndex:
             self._put(item_id, read_record(store, item_id))
         with self._lock:
             return list(self._records.values())
+
+    def known(self, item_id: str) -> ItemRecord | None:
+        """The item's record as this index holds it (no bucket request); None when it holds none."""
+        with self._lock:
+            return self._records.get(item_id)
 
     def forget(self, item_id: str) -> None:
         with self._lock:
@@ -245,17 +284,56 @@ class ItemIndex:
             else:
                 self._records[item_id] = record
 
+    def _fill(self, store: "Store") -> None:
+        """The first fill, once: from the bucket's snapshot (then a refresh in the background), else every item."""
+        with self._fill_lock:
+            if self._filled.is_set():
+                return
+            if self._load_snapshot(store):
+                self._refresh_in_background(store)
+            else:
+                self._refresh(store)
+
+    def _load_snapshot(self, store: "Store") -> bool:
+        if not self.snapshot_key:
+            return False
+        try:
+            found = snapshot_records(store.get_bytes(self.snapshot_key, MAX_SNAPSHOT_BYTES))
+        except Exception:  # noqa: BLE001 - a cache: without it every item is read
+            log.warning("the item index snapshot cannot be read; reading every item", exc_info=True)
+            return False
+        if found is None:
+            return False
+        records, as_of = found
+        with self._lock:
+            self._records, self._saved, self._as_of = records, dict(records), as_of
+        self._filled.set()
+        return True
+
     def _refresh(self, store: "Store") -> None:
         try:
+            began = datetime.now(timezone.utc)
             ids = [i for i in (layout.item_id_from_inbox_prefix(f) for f in store.list_folders(layout.INBOX)) if i]
             known = dict(self._records)
             with ThreadPoolExecutor(self.workers) as pool:
                 found = {r.item_id: r for r in pool.map(lambda i: _safe_read(store, i, known.get(i)), ids) if r}
             with self._lock:
-                self._records, self._read_at = found, time.monotonic()
+                self._records, self._read_at, self._as_of = found, time.monotonic(), began
+            self._filled.set()
+            self._save_snapshot(store, found, began)
         finally:
             with self._lock:
                 self._refreshing = False
+
+    def _save_snapshot(self, store: "Store", records: dict[str, ItemRecord], as_of: datetime) -> None:
+        """Keep the index in the bucket when it changed (a failure only costs the next start a full read)."""
+        if not self.snapshot_key or records == self._saved:
+            return
+        try:
+            store.put_bytes(self.snapshot_key, snapshot_bytes(records, as_of), "application/gzip")
+            self._saved = dict(records)
+        except Exception:  # noqa: BLE001 - a cache: the pages work without it
+            log.warning("the item index snapshot could not be written", exc_info=True)
 
     def _refresh_in_background(self, store: "Store") -> None:
         with self._lock:
@@ -263,6 +341,42 @@ class ItemIndex:
                 return
             self._refreshing = True
         threading.Thread(target=self._refresh, args=(store,), name="humas-item-index", daemon=True).start()
+
+
+def snapshot_bytes(records: dict[str, ItemRecord], as_of: datetime) -> bytes:
+    """The index as gzipped JSON: one entry per item, as read."""
+    items = [{"item_id": r.item_id, "status": r.status, "title": r.title, "sop": r.sop_id,
+              "submitter": r.submitter, "event_date": r.event_date.isoformat() if r.event_date else None}
+             for r in records.values()]
+    return gzip.compress(json.dumps({"as_of": as_of.isoformat(), "items": items}).encode(), 5)
+
+
+def snapshot_records(data: bytes | None) -> tuple[dict[str, ItemRecord], datetime] | None:
+    """The records of a snapshot and when they were read; None when there is none or it is not one."""
+    if not data:
+        return None
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip; at most MAX_SNAPSHOT_BYTES inflated
+    text = inflate.decompress(data, MAX_SNAPSHOT_BYTES)
+    if inflate.unconsumed_tail:
+        return None
+    raw = json.loads(text)
+    as_of = _moment(raw.get("as_of")) if isinstance(raw, dict) else None
+    if as_of is None or not isinstance(raw.get("items"), list):
+        return None
+    records = [r for r in map(_snapshot_record, raw["items"]) if r]
+    return {r.item_id: r for r in records}, as_of
+
+
+def _snapshot_record(entry: Any) -> ItemRecord | None:
+    if not isinstance(entry, dict) or not layout.is_item_id(entry.get("item_id")) \
+            or not isinstance(entry.get("status"), dict):
+        return None
+    try:
+        event_date = date.fromisoformat(entry["event_date"]) if entry.get("event_date") else None
+    except (TypeError, ValueError):
+        event_date = None
+    return ItemRecord(entry["item_id"], entry["status"], _text(entry.get("title")) or entry["item_id"],
+                      _text(entry.get("sop")), _text(entry.get("submitter")), event_date)
 
 
 def _safe_read(store: "Store", item_id: str, known: ItemRecord | None) -> ItemRecord | None:

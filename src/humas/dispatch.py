@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping
 from humas import layout
 from humas.brief import Brief, parse_brief, read_brief_bytes
 from humas.exceptions import BriefError, LayoutError, Problem
+from humas.reports import write_item_report
 from humas.roster import submitter_problems
 from humas.status import record_state, utcnow
 from humas.submission import verified_submitter
@@ -318,7 +319,8 @@ def _bucket_trouble(item_id: str, doing: str, exc: Exception) -> Decision:
 
 
 def record_refusal(store: "Store", decision: Decision) -> None:
-    """Tell staff why the item was refused (status + refusal.json) and stop re-reading this brief."""
+    """Tell staff why the item was refused (status + refusal.json + the item report) and stop re-reading this
+    brief."""
     problems = [{"field": p.field, "message": p.message, "fix": p.fix} for p in decision.problems]
     record = {"item_id": decision.item_id, "brief_etag": decision.brief_etag, "problems": problems,
               "missing_assets": list(decision.missing_assets), "message": decision.reason,
@@ -330,6 +332,7 @@ def record_refusal(store: "Store", decision: Decision) -> None:
     store.put_json(layout.dispatch_key("refused", decision.item_id), record)
     record_state(store, decision.item_id, "refused", message=decision.reason,
                  details={"problems": problems, "links": {"refusal": layout.refusal_key(decision.item_id)}})
+    write_item_report(store, decision.item_id)  # the SOP's record of the item, as for one that ends later
 
 
 def record_requested(store: "Store", decision: Decision, dag_id: str) -> None:

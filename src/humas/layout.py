@@ -7,6 +7,7 @@ One bucket holds everything. Who writes where:
     claims/<item>/<login>.json              staff      "I submitted this": written with the person's own bucket
                                                        identity, which may write only claims named after it
     approvals/<item>/<gate>.json            approvers  a decision flag for one decision gate
+    approvals/_board/items.json.gz          approvers  the approval service's item index, kept to start warm
     dispatch/requested/<item>.json          system     the dispatcher asked Airflow for the item's run
     dispatch/started/<item>.json            system     Airflow has the item's run (written by the dispatcher)
     dispatch/refused/<item>.json            system     the brief was refused (with the brief's ETag)
@@ -266,6 +267,10 @@ def monthly_report_key(sop_id: str, month: str, ext: str) -> str:
         raise LayoutError(f"report {sop_id} {month}: no report of type {ext!r} (html, csv, xlsx or json)")
     return f"{REPORTS}{sop_id}/{month}.{ext}"
 
+
+# The approval service's item index (``humas.board.ItemIndex``): a cache it may rebuild at any time, kept where
+# its bucket identity may write; no item id starts with "_", so this never clashes with an item's flags.
+ITEM_INDEX_KEY = APPROVALS + "_board/items.json.gz"
 
 QUOTA = PIPELINE + "_quota/"   # no item id starts with "_", so this never clashes with an item's folder
 

@@ -7,10 +7,10 @@ The FastAPI modules only call these.
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 from typing import TYPE_CHECKING, Iterable
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from humas.approval import decision_label
 from humas.status import STATE_LABELS
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from humas.sop import Sop
 
 STYLESHEET = "/humas/static/humas.css"
+STALE_AFTER = timedelta(minutes=1)   # the item index refreshes every 15 s; older rows are worth a note
+BOARD_PAGE_ROWS = 50                 # rows per board page: small enough for a phone
 INBOX = "/humas/approvals"
 BOARD = "/humas-board/"
 # The headers of every Humas page: no script, no other origin, framed only by the Airflow UI itself.
@@ -48,6 +50,14 @@ def page(title: str, body: str) -> str:
 def message_page(title: str, text: str, refused: bool = False) -> str:
     return page(title, f"<p class='{'refused' if refused else 'ok'}' role='status'>{escape(text)}</p>"
                        f"<p><a href='{INBOX}'>Kembali ke daftar</a></p>")
+
+
+def stale_note(as_of: datetime | None, now: datetime) -> str:
+    """Says so when the rows are older than usual (just after a restart, while the list catches up)."""
+    if as_of is None or now - as_of <= STALE_AFTER:
+        return ""
+    return (f"<p class='refused' role='status'>Daftar ini keadaan {escape(wib(as_of))} dan sedang diperbarui; "
+            "muat ulang halaman sebentar lagi.</p>")
 
 
 def _time_html(card: "Card") -> str:
@@ -77,11 +87,11 @@ def inbox_card(card: "Card", mine: bool, now: datetime) -> str:
             f"<p class='meta'>{_time_html(card)}</p></div></li>")
 
 
-def inbox_page(person: str, rows: list[tuple["Card", bool]], now: datetime) -> str:
+def inbox_page(person: str, rows: list[tuple["Card", bool]], now: datetime, as_of: datetime | None = None) -> str:
     """The approver's inbox: their own agencies' waiting items, the ones they may decide first."""
     mine = sum(1 for _, m in rows if m)
     intro = (f"<p>Masuk sebagai <b>{escape(person)}</b>. {mine} item menunggu keputusan Anda, "
-             f"{len(rows) - mine} lainnya menunggu rekan di instansi Anda.</p>")
+             f"{len(rows) - mine} lainnya menunggu rekan di instansi Anda.</p>{stale_note(as_of, now)}")
     if not rows:
         return page("Menunggu keputusan", intro + "<p>Tidak ada item yang menunggu keputusan di instansi Anda.</p>")
     cards = "".join(inbox_card(card, m, now) for card, m in rows)
@@ -145,14 +155,45 @@ def confirm_decline_page(pending: "PendingReview", comment: str, form_token: str
 
 
 def board_page(groups: list[tuple[str, list["Card"]]], filt: "BoardFilter", sops: dict[str, "Sop"],
-               total: int, now: datetime) -> str:
-    """Papan Konten: every item across agencies, filterable, grouped by step."""
+               total: int, now: datetime, page_number: int = 1, as_of: datetime | None = None) -> str:
+    """Papan Konten: every item across agencies, filterable, grouped by step, ``BOARD_PAGE_ROWS`` rows a page."""
     shown = sum(len(rows) for _, rows in groups)
     late = sum(1 for _, rows in groups for c in rows if c.late)
-    summary = f"<p>{shown} dari {total} item · <span class='late'>{late} terlambat</span> · {escape(wib(now))}</p>"
-    body = "".join(f"<section class='group'><h2>{escape(title)} ({len(rows)})</h2><ul class='cards'>"
-                   + "".join(board_row(c, now) for c in rows) + "</ul></section>" for title, rows in groups)
-    return page("Papan Konten", _filters(filt, sops) + summary + (body or "<p>Tidak ada item yang cocok.</p>"))
+    pages_count = max(1, -(-shown // BOARD_PAGE_ROWS))
+    page_number = min(max(page_number, 1), pages_count)
+    summary = (f"<p>{shown} dari {total} item · <span class='late'>{late} terlambat</span> · "
+               f"{escape(wib(as_of or now))}</p>{stale_note(as_of, now)}")
+    nav = _page_links(filt, page_number, pages_count)
+    body = "".join(f"<section class='group'><h2>{escape(title)} ({count})</h2><ul class='cards'>"
+                   + "".join(board_row(c, now) for c in rows) + "</ul></section>"
+                   for title, rows, count in page_of(groups, page_number))
+    return page("Papan Konten", _filters(filt, sops) + summary + nav
+                + (body or "<p>Tidak ada item yang cocok.</p>") + nav)
+
+
+def page_of(groups: list[tuple[str, list["Card"]]], page_number: int,
+            per_page: int = BOARD_PAGE_ROWS) -> list[tuple[str, list["Card"], int]]:
+    """The rows of one page, still under their group's title, with each group's count in all."""
+    start, end, seen, out = (page_number - 1) * per_page, page_number * per_page, 0, []
+    for title, rows in groups:
+        part = rows[max(start - seen, 0):max(end - seen, 0)]
+        if part:
+            out.append((title, part, len(rows)))
+        seen += len(rows)
+    return out
+
+
+def _page_links(filt: "BoardFilter", page_number: int, pages_count: int) -> str:
+    if pages_count == 1:
+        return ""
+    query = {k: v for k, v in (("agency", filt.agency), ("state", filt.state), ("role", filt.role),
+                                ("late", "1" if filt.late else "")) if v}
+    def link(number: int, label: str) -> str:
+        return f"<a href='?{escape(urlencode({**query, 'page': number}))}'>{label}</a>"
+    back = link(page_number - 1, "‹ Sebelumnya") if page_number > 1 else ""
+    forward = link(page_number + 1, "Berikutnya ›") if page_number < pages_count else ""
+    return (f"<nav class='pages' aria-label='Halaman'>{back}<span>Halaman {page_number} dari {pages_count}</span>"
+            f"{forward}</nav>")
 
 
 def board_row(card: "Card", now: datetime) -> str:

@@ -1,8 +1,8 @@
 """The SOP's records ("Pencatatan dan Pendataan") as reports: one per item, and one per agency per month.
 
 The item report (JSON and HTML, beside the item in ``pipeline/<item>/``) is written when the item ends
-(published or declined): every step's actual time against its standard time, who decided what and when, the
-comments, and the link of every post. The monthly compliance report of one agency (``reports/<sop>/<month>``,
+(published, declined, or its brief refused): every step's actual time against its standard time, who decided
+what and when, the comments, the link of every post, and a refused brief's problems. The monthly compliance report of one agency (``reports/<sop>/<month>``,
 HTML with a chart drawn here, CSV and XLSX) counts the items received, published, declined and refused, and
 per step and per role the median time and the share within the standard time, and lists every miss.
 Everything is in Bahasa Indonesia, times in WIB, durations in words.
@@ -17,13 +17,13 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from humas import layout
 from humas.approval import decision_label
 from humas.board import read_record
 from humas.roster import load_roster
-from humas.status import STATE_LABELS, read_events
+from humas.status import STATE_LABELS, read_events, read_status
 from humas.timetext import MONTHS, WIB, duration_words, wib
 
 if TYPE_CHECKING:
@@ -55,21 +55,26 @@ def step_times(events: list[dict[str, Any]]) -> dict[str, tuple[timedelta, int]]
     return spent
 
 
-def item_report(store: "Store", item_id: str, sop: "Sop", roster: "Roster | None" = None) -> dict[str, Any]:
-    """The item's record: each step's actual vs standard time, every decision, the post links."""
+def item_report(store: "Store", item_id: str, sop: "Sop | None", roster: "Roster | None" = None) -> dict[str, Any]:
+    """The item's record: each step's actual vs standard time, every decision, the post links; for a refused
+    brief, its problems (``sop`` is None when the brief names no SOP we know: the report has no steps)."""
     events = read_events(store, item_id)
     record = read_record(store, item_id)
     spent = step_times(events)
     final = next((e for e in reversed(events) if e.get("state") not in NOTES), {})
     received = next((e["at"] for e in events if e.get("at")), None)
-    steps = [_step_row(step, spent.get(step.task_id)) for step in sop.steps]
-    return {"item_id": item_id, "title": record.title if record else item_id, "sop": sop.id, "agency": sop.agency,
-            "sop_title": sop.title, "outcome": final.get("state", ""),
+    steps = [_step_row(step, spent.get(step.task_id)) for step in sop.steps] if sop else []
+    refused = final.get("state") == "refused"
+    return {"item_id": item_id, "title": record.title if record else item_id,
+            "sop": sop.id if sop else (record.sop_id if record else ""), "agency": sop.agency if sop else "-",
+            "sop_title": sop.title if sop else "-", "outcome": final.get("state", ""),
             "outcome_label": STATE_LABELS.get(final.get("state", ""), ""), "received_at": received,
             "ended_at": final.get("at") if final.get("state") in ENDINGS else None,
-            "steps": steps, "decisions": _decisions(store, item_id, sop, roster),
+            "steps": steps, "decisions": _decisions(store, item_id, sop, roster) if sop else [],
             "posts": (store.get_json(layout.receipt_key(item_id)) or {}).get("posts", []),
-            "sla_misses": [e.get("message", "") for e in events if e.get("state") == "sla_missed"]}
+            "sla_misses": [e.get("message", "") for e in events if e.get("state") == "sla_missed"],
+            "refusal": final.get("message", "") if refused else "",
+            "problems": list((final.get("details") or {}).get("problems") or []) if refused else []}
 
 
 def _step_row(step: Any, spent: tuple[timedelta, int] | None) -> dict[str, Any]:
@@ -106,6 +111,11 @@ def _wib_text(at: str | None) -> str:
 
 def item_report_html(report: dict[str, Any]) -> str:
     """The item report as a page that opens offline (no script, no other file)."""
+    return _document(f"Laporan item {report['item_id']}", item_report_body(report))
+
+
+def item_report_body(report: dict[str, Any]) -> str:
+    """The item report's content, for the stored file and for a page with the Humas stylesheet alike."""
     steps = "".join(
         f"<tr><td>{s['number']}. {escape(s['activity'])}</td><td>{escape(s['standard'])}</td>"
         f"<td>{escape(s['actual'])}</td><td>{_within_text(s['within'])}</td></tr>" for s in report["steps"])
@@ -115,14 +125,26 @@ def item_report_html(report: dict[str, Any]) -> str:
     posts = "".join(f"<li>{escape(str(p.get('channel')))}: {escape(str(p.get('permalink')))}</li>"
                     for p in report["posts"]) or "<li>(tidak ada)</li>"
     misses = "".join(f"<li>{escape(m)}</li>" for m in report["sla_misses"]) or "<li>(tidak ada)</li>"
-    return _document(f"Laporan item {report['item_id']}", (
+    return (
         f"<p><b>{escape(report['title'])}</b><br>{escape(report['agency'])} — {escape(report['sop_title'])}<br>"
         f"Diterima {escape(_wib_text(report['received_at']))} · Hasil: {escape(report['outcome_label'])} "
-        f"{escape(_wib_text(report['ended_at'])) if report['ended_at'] else ''}</p>"
-        "<h2>Waktu per langkah</h2><table><tr><th>Langkah</th><th>Waktu baku</th><th>Waktu nyata</th>"
-        f"<th>Sesuai</th></tr>{steps}</table>"
-        "<h2>Keputusan</h2><table><tr><th>Waktu</th><th>Oleh</th><th>Keputusan</th><th>Catatan</th></tr>"
-        f"{decisions}</table><h2>Link postingan</h2><ul>{posts}</ul><h2>Melewati waktu baku</h2><ul>{misses}</ul>"))
+        f"{escape(_wib_text(report['ended_at'])) if report['ended_at'] else ''}</p>{_refusal_html(report)}"
+        "<h2>Waktu per langkah</h2><div class='table'><table><tr><th>Langkah</th><th>Waktu baku</th>"
+        f"<th>Waktu nyata</th><th>Sesuai</th></tr>{steps}</table></div>"
+        "<h2>Keputusan</h2><div class='table'><table><tr><th>Waktu</th><th>Oleh</th><th>Keputusan</th>"
+        f"<th>Catatan</th></tr>{decisions}</table></div><h2>Link postingan</h2><ul>{posts}</ul>"
+        f"<h2>Melewati waktu baku</h2><ul>{misses}</ul>")
+
+
+def _refusal_html(report: dict[str, Any]) -> str:
+    """Why a refused brief was refused: each problem with its field and fix."""
+    if not report.get("refusal") and not report.get("problems"):
+        return ""
+    problems = "".join(f"<li>{escape(str(p.get('field', '')))}: {escape(str(p.get('message', '')))} "
+                       f"(perbaikan: {escape(str(p.get('fix', '')))})</li>"
+                       for p in report.get("problems", []) if isinstance(p, dict))
+    return (f"<h2>Alasan ditolak</h2><p>{escape(report.get('refusal', ''))}</p>"
+            + (f"<ul>{problems}</ul>" if problems else ""))
 
 
 def _within_text(within: bool | None) -> str:
@@ -138,20 +160,55 @@ def _document(title: str, body: str) -> str:
             f"<body><h1>{escape(title)}</h1>{body}</body></html>")
 
 
-def write_item_report(store: "Store", item_id: str, sop: "Sop") -> None:
+def write_item_report(store: "Store", item_id: str, sop: "Sop | None" = None) -> None:
     """Store the item's report beside it (JSON and HTML) as it ends; a failure is logged, never raised (the
-    report is a record: it must not undo a post or a decision already made)."""
+    report is a record: it must not undo a post or a decision already made).
+
+    ``sop``: the item's SOP; None (a brief refused before its run) looks it up from the brief's ``sop``.
+    """
     try:
-        try:
-            roster = load_roster(sop)
-        except Exception:  # noqa: BLE001 - names fall back to logins
-            roster = None
-        report = item_report(store, item_id, sop, roster)
+        sop = sop or _sop_of(store, item_id)
+        report = item_report(store, item_id, sop, _roster_of(sop))
         store.put_json(layout.report_key(item_id, "json"), report)
         store.put_bytes(layout.report_key(item_id, "html"), item_report_html(report).encode(),
                         "text/html; charset=utf-8")
     except Exception:  # noqa: BLE001
         log.exception("item %s: the item report could not be written (the item itself is unaffected)", item_id)
+
+
+def _sop_of(store: "Store", item_id: str) -> "Sop | None":
+    from humas.sop import available_sops
+
+    record = read_record(store, item_id)
+    return available_sops().get(record.sop_id) if record else None
+
+
+def current_item_report(store: "Store", item_id: str, sops: "Mapping[str, Sop]",
+                        only: str | None = None) -> dict[str, Any] | None:
+    """The item's stored report while it still tells how the item stands, else one made now from its events.
+
+    A refused brief may be fixed and its item started after all: its stored report then no longer holds.
+    None when the item has no status, or (``only``: a SOP id) is of another SOP and has no stored report.
+    """
+    status = read_status(store, item_id)
+    if not isinstance(status, dict):
+        return None
+    stored = store.get_json(layout.report_key(item_id, "json"))
+    if isinstance(stored, dict) and stored.get("outcome") == status.get("state"):
+        return stored
+    record = read_record(store, item_id)
+    if only is not None and (record is None or record.sop_id != only):
+        return None
+    sop = sops.get(record.sop_id) if record else None
+    return item_report(store, item_id, sop, _roster_of(sop))
+
+
+def _roster_of(sop: "Sop | None") -> "Roster | None":
+    """The SOP's roster for names in a report; None when it does not load (names fall back to logins)."""
+    try:
+        return load_roster(sop) if sop else None
+    except Exception:  # noqa: BLE001
+        return None
 
 
 # -- one agency, one month ----------------------------------------------------------------------------------
@@ -307,22 +364,12 @@ def monthly_xlsx(report: MonthlyReport, chart: bytes) -> bytes:
 
 def item_reports(store: "Store", sop: "Sop") -> list[dict[str, Any]]:
     """The report of every item of ``sop``: the stored one of an ended item, else made now from its events."""
-    try:
-        roster = load_roster(sop)
-    except Exception:  # noqa: BLE001 - names fall back to logins
-        roster = None
     found = []
     for folder in store.list_folders(layout.PIPELINE):
         item_id = folder[len(layout.PIPELINE):-1]
-        if not layout.ITEM_ID_PATTERN.fullmatch(item_id):
-            continue
-        stored = store.get_json(layout.report_key(item_id, "json"))
-        if stored:
-            found.append(stored)
-            continue
-        record = read_record(store, item_id)
-        if record and record.sop_id == sop.id:
-            found.append(item_report(store, item_id, sop, roster))
+        if layout.ITEM_ID_PATTERN.fullmatch(item_id) and \
+                (report := current_item_report(store, item_id, {sop.id: sop}, only=sop.id)):
+            found.append(report)
     return found
 
 

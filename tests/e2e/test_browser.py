@@ -126,8 +126,9 @@ def test_an_approver_sees_only_their_agency_and_approves_with_the_keyboard(cli_e
     assert "Uji br-ygy" not in text and "Uji br-late" not in text  # other agencies' items are not shown
     assert "Keputusan Anda" in text and "Ayu Lestari" in text and "WIB" in text
     assert no_sideways_scroll(browser)
-    _wait(browser, lambda d: d.execute_script(  # each card's thumbnail is the item's preview, served by the app
-        "return [...document.querySelectorAll('img.thumb')].every(i => i.complete && i.naturalWidth > 0)"), 30)
+    _wait(browser, lambda d: d.execute_script(  # each card's thumbnail: a small one of the preview, from the app
+        "const t = [...document.querySelectorAll('img.thumb')];"
+        "return t.length > 0 && t.every(i => i.complete && i.naturalWidth === 144)"), 30)
     _shot(browser, artifacts, "1-inbox-390px")
 
     browser.find_element(By.LINK_TEXT, "Uji br-approve").click()
@@ -198,6 +199,12 @@ def test_ops_see_every_agency_and_a_late_item_late_on_the_board(cli_env, items, 
     assert "Uji br-ygy" in everything and "Uji br-approve" in everything and "Sudah diunggah" in everything
     assert "Tidak disetujui" in everything  # the declined item, shown as such
     _shot(browser, artifacts, "5-board-390px")
+    browser.get(f"{board}items/br-decline/report")  # the item report, styled by the one stylesheet (CSP allows it)
+    _wait(browser, lambda d: "Waktu per langkah" in d.page_source)
+    assert browser.execute_script("return getComputedStyle(document.querySelector('table')).borderCollapse") \
+        == "collapse"
+    assert "Hendra Wijaya" in browser.find_element(By.TAG_NAME, "main").text and no_sideways_scroll(browser)
+    _shot(browser, artifacts, "5b-item-report-390px")
     browser.set_window_size(1280, 900)
     browser.get(board)
     browser.save_screenshot(str(artifacts / "6-board-desktop.png"))

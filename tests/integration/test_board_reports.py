@@ -15,7 +15,7 @@ from humas import layout
 from humas.approval_service import in_scope, pending_for
 from humas.board import ItemIndex, agencies_of, card_of, inbox, read_record, roster_lookup
 from humas.exceptions import ApprovalRefused
-from humas.reports import item_report, monthly_report, write_item_report, write_monthly_report
+from humas.reports import item_report, item_reports, monthly_report, write_item_report, write_monthly_report
 from humas.status import record_state
 from humas.timetext import WIB
 
@@ -103,6 +103,40 @@ def test_a_month_with_known_times_gives_known_figures_in_the_stored_html_csv_and
     assert len(rows) == 7 and {r["item_id"] for r in rows} == {"pub", "dec"}
     html = store.get_bytes(keys["html"]).decode()
     assert "Diterima 3" in html and "data:image/png;base64," in html and "November 2026" in html
+
+
+def test_a_brief_refused_by_the_dispatcher_gets_a_report_with_its_problems_and_counts_in_its_month(store, month):
+    from humas.dispatch import Decision, record_refusal
+    from humas.exceptions import Problem
+
+    _brief(store, "ref-d")
+    record_state(store, "ref-d", "received", at=T0)
+    problem = Problem("caption", "lebih panjang dari batas X", "pendekkan teks untuk X")
+    record_refusal(store, Decision("ref-d", "refuse", "Brief item ref-d ditolak, 1 masalah", problems=(problem,)))
+    report = store.get_json(layout.report_key("ref-d", "json"))
+    assert (report["outcome"], report["sop"], report["agency"]) == ("refused", "singkawang", month.agency)
+    assert report["problems"] == [{"field": "caption", "message": problem.message, "fix": problem.fix}]
+    html = store.get_bytes(layout.report_key("ref-d", "html")).decode()
+    assert "Alasan ditolak" in html and "pendekkan teks untuk X" in html
+    counts = monthly_report(item_reports(store, month), month, "2026-11").counts
+    assert (counts["refused"], counts["received"]) == (2, 4)  # "ref" of the month fixture and this one
+
+
+def test_a_brief_naming_no_known_sop_still_gets_a_report_and_an_in_run_refusal_too(store, sops):
+    from humas.steps.base import ItemStep
+
+    _brief(store, "no-sop", sop="nowhere")
+    record_state(store, "no-sop", "refused", message="Brief item no-sop ditolak", details={"problems": []})
+    write_item_report(store, "no-sop")
+    report = store.get_json(layout.report_key("no-sop", "json"))
+    assert (report["outcome"], report["agency"], report["steps"]) == ("refused", "-", [])
+    sop = sops["singkawang"]
+    _brief(store, "edited")
+    error = ItemStep(store, "edited", sop, sop.steps[0]).refuse("brief diubah orang lain", [
+        {"field": "brief.yaml", "message": "diubah setelah diajukan", "fix": "ajukan ulang"}])
+    assert "brief diubah orang lain" in str(error)
+    report = store.get_json(layout.report_key("edited", "json"))
+    assert report["outcome"] == "refused" and report["problems"][0]["fix"] == "ajukan ulang"
 
 
 def test_an_item_received_late_on_the_last_evening_in_wib_belongs_to_that_month(store, month):

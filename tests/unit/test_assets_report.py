@@ -72,7 +72,7 @@ def test_review_of_a_good_item_is_publishable():
 
 def test_every_code_is_well_formed():
     for code, spec in CODES.items():
-        assert re.fullmatch(r"(ASSET|CAPTION|ITEM)_[A-Z0-9_]+", code)
+        assert re.fullmatch(r"(ASSET|CAPTION|ITEM|VIDEO)_[A-Z0-9_]+", code)
         assert spec.severity in SEVERITIES and spec.fix
         if spec.scope in ("asset", "channel") and code != "ASSET_TOO_MANY_ITEMS":
             assert "{asset}" in spec.message_id and "{asset}" in spec.message_en, code

@@ -78,3 +78,20 @@ def test_every_response_of_the_approval_app_carries_the_security_headers(path):
 
 def test_item_pages_are_not_stored_by_browsers_or_proxies():
     assert pages.SECURITY_HEADERS["Cache-Control"] == "no-store"
+
+
+def test_the_board_shows_fifty_rows_a_page_with_links_that_keep_the_filter():
+    groups = group_by_step([_card(f"i{n:03d}") for n in range(120)])
+    filt = BoardFilter(agency="singkawang", late=True)
+    first = pages.board_page(groups, filt, {}, 120, NOW)
+    assert first.count("<li class='card'>") == 50 and "Halaman 1 dari 3" in first and "Sebelumnya" not in first
+    assert "href='?agency=singkawang&amp;late=1&amp;page=2'" in first
+    last = pages.board_page(groups, filt, {}, 120, NOW, page_number=3)
+    assert last.count("<li class='card'>") == 20 and "(120)</h2>" in last and "Berikutnya" not in last
+    assert "Halaman" not in pages.board_page(group_by_step([_card()]), filt, {}, 1, NOW)
+
+
+def test_rows_older_than_a_minute_say_when_they_were_read():
+    assert pages.stale_note(NOW - timedelta(seconds=30), NOW) == ""
+    html = pages.inbox_page("skw.hendra", [], NOW, as_of=NOW - timedelta(minutes=5))
+    assert "sedang diperbarui" in html and "pukul 17.55 WIB" in html

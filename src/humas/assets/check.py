@@ -27,14 +27,14 @@ from humas.assets.model import AssetReview, Finding, Rendition
 from humas.assets.preview import GREEN, ORANGE, RED, Tile, Verdict, preview_sheet
 from humas.assets.probe import AssetRefused, Header, extension_finding, open_header
 from humas.assets.renditions import Renderer, Source
-from humas.assets.video import check_video, takes_gif
+from humas.assets.video import check_video
 from humas.exceptions import HumasError
 from humas.profiles import ChannelProfile, Placement, load_profiles
-from humas.video.probe import is_video
+from humas.video.checks import gif_kept
+from humas.video.probe import HEAD_BYTES, media_kind
 
 # An asset: its name and either its bytes (an image) or the file it was saved to (any asset, a video always).
 Asset = tuple[str, "bytes | Path"]
-HEAD = 64   # enough of a file's first bytes to tell a video from an image
 
 FITS = ("pad", "crop")
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def _default(profile: ChannelProfile, kinds: tuple[str, ...]) -> str:
     A lone video goes to the video placement (a single Instagram video is a Reel); an animated GIF counts as an
     image where the placement posts GIFs (X)."""
     placement = profile.default
-    videos = [k for k in kinds if k == "video" or (k == "gif" and not takes_gif(placement))]
+    videos = [k for k in kinds if k == "video" or (k == "gif" and placement.max_gif_bytes is None)]
     if not videos or not profile.default_video_placement:
         return profile.default_placement
     if len(kinds) > 1 and placement.video is not None:
@@ -211,13 +211,9 @@ def _preview(item_id: str, outcomes: list[Outcome], item_findings: list[Finding]
 def _kind(name: str, content: "bytes | Path") -> str:
     """"video", "gif" (an animated GIF, which some placements take as it is) or "image", from the first bytes."""
     if isinstance(content, bytes):
-        head = content[:HEAD]
-    else:
-        with open(content, "rb") as fh:
-            head = fh.read(HEAD)
-    if not is_video(name, head):
-        return "image"
-    return "gif" if head.startswith((b"GIF87a", b"GIF89a")) else "video"
+        return media_kind(name, content[:HEAD_BYTES])
+    with open(content, "rb") as fh:
+        return media_kind(name, fh.read(HEAD_BYTES))
 
 
 def _digest(content: "bytes | Path") -> str:
@@ -238,6 +234,21 @@ def _image_bytes(content: "bytes | Path", limits: Limits) -> bytes:
         return fh.read(limits.max_input_bytes + 1)
 
 
+def _video_only(name: str, targets: dict[str, Target], profiles: dict[str, ChannelProfile]) -> list[Finding]:
+    """An image sent to a placement that takes only video (Instagram reels): an error naming the ones that do."""
+    return [finding("ASSET_VIDEO_ONLY_PLACEMENT", asset=name, channel=channel, channel_name=target.label,
+                    placements=", ".join(n for n, p in profiles[channel].placements.items() if p.takes_images))
+            for channel, target in targets.items() if not target.placement.takes_images]
+
+
+def _check_image(index: int, name: str, content: "bytes | Path", digest: str, targets: dict[str, Target],
+                 policy: str, limits: Limits, skip: set[str], profiles: dict[str, ChannelProfile]) -> Outcome:
+    images = {c: t for c, t in targets.items() if t.placement.takes_images}   # no image geometry for reels
+    outcome = check_one(index, name, _image_bytes(content, limits), digest, images, policy, limits, skip)
+    outcome.findings += _video_only(name, targets, profiles)
+    return outcome
+
+
 def _check_video(name: str, content: "bytes | Path", digest: str, targets: dict[str, Target], policy: str,
                  limits: Limits, skip: set[str], workdir: Path | None) -> Outcome:
     if workdir is None:
@@ -253,7 +264,8 @@ def _check_video(name: str, content: "bytes | Path", digest: str, targets: dict[
 
 
 def _check_each(assets: list[Asset], kinds: tuple[str, ...], targets: dict[str, Target], policy: str,
-                limits: Limits, item_findings: list[Finding], workdir: Path | None) -> list[Outcome]:
+                limits: Limits, item_findings: list[Finding], profiles: dict[str, ChannelProfile],
+                workdir: Path | None) -> list[Outcome]:
     outcomes: list[Outcome] = []
     prints: list[checks.Fingerprint] = []
     skip = _blocked(item_findings, targets)
@@ -263,7 +275,7 @@ def _check_each(assets: list[Asset], kinds: tuple[str, ...], targets: dict[str, 
         if twin:
             outcome = Outcome(name, digest, [twin])
         elif kind == "image":
-            outcome = check_one(index, name, _image_bytes(content, limits), digest, targets, policy, limits, skip)
+            outcome = _check_image(index, name, content, digest, targets, policy, limits, skip, profiles)
         else:
             outcome = _check_video(name, content, digest, targets, policy, limits, skip, workdir)
         outcomes.append(outcome)
@@ -301,7 +313,7 @@ def check_assets(item_id: str, assets: list[Asset], channels: list[str], caption
     labels = {c: t.label for c, t in targets.items()}
     item_findings = [] if caption is None else check_caption(caption, list(channels), profiles=profiles)
     item_findings += checks.count_findings(len(assets), {c: t.placement for c, t in targets.items()}, labels)
-    outcomes = _check_each(assets, kinds, targets, fit, limits, item_findings, workdir)
+    outcomes = _check_each(assets, kinds, targets, fit, limits, item_findings, profiles, workdir)
     findings = item_findings + [f for o in outcomes for f in o.findings]
     blocked = _blocked(findings, targets)
     renditions = [r for c in targets if c not in blocked for o in outcomes for r in o.renditions if r.channel == c]

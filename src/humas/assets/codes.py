@@ -232,13 +232,6 @@ _SPECS: dict[str, tuple[str, str, str, str, str]] = {
         "{asset} cannot be brought under {limit} for {channel_name} without ruining it; simplify the "
         "design (less texture/noise) or export it smaller.",
         "Simplify the design or export smaller."),
-    "ASSET_GIF_TOO_LARGE": (
-        ERROR, "channel",
-        "GIF animasi {asset} berukuran {size}, melebihi batas GIF {channel_name} ({limit}). Kurangi jumlah "
-        "bingkai atau ukurannya, atau unggah sebagai video MP4.",
-        "Animated GIF {asset} is {size}, over {channel_name}'s GIF limit ({limit}); cut frames or size, or "
-        "upload it as an MP4 video.",
-        "Make the GIF smaller or upload an MP4."),
     "ASSET_RENDITION_INVALID": (
         ERROR, "channel",
         "Berkas hasil {asset} untuk {channel_name} tidak lolos pemeriksaan profil platform. Ini kesalahan "
@@ -265,6 +258,194 @@ _SPECS: dict[str, tuple[str, str, str, str, str]] = {
         "Item ini tidak berisi gambar. Unggah minimal satu desain ke folder item dan cantumkan di brief.",
         "The item has no images; upload at least one design and list it in the brief.",
         "Add at least one image."),
+    "ASSET_VIDEO_ONLY_PLACEMENT": (
+        ERROR, "channel",
+        "{channel_name} hanya menerima video, sedangkan {asset} adalah gambar. Pilih penempatan lain untuk "
+        "gambar di brief (misalnya {placements}) atau unggah video.",
+        "{channel_name} takes only video and {asset} is an image; choose another placement for images in the "
+        "brief (e.g. {placements}) or upload a video.",
+        "Choose a placement that takes images, or deliver a video."),
+    # --- video: what the file is (refused before FFmpeg decodes anything) -----------------------------
+    "VIDEO_EMPTY": (
+        ERROR, "asset",
+        "Berkas video {asset} kosong (0 byte). Ekspor ulang videonya lalu unggah lagi ke folder item.",
+        "The video {asset} is empty (0 bytes); export it again and re-upload it to the item folder.",
+        "Export the video again and upload it."),
+    "VIDEO_INPUT_TOO_LARGE": (
+        ERROR, "asset",
+        "Video {asset} berukuran {size}, melebihi batas unggah {limit}. Ekspor ulang dengan bit rate lebih "
+        "rendah (misalnya H.264 8 Mbit/s) lalu unggah lagi.",
+        "The video {asset} is {size}, over the {limit} intake limit; it was not opened. Export it again at a "
+        "lower bit rate (e.g. H.264 at 8 Mbit/s).",
+        "Export again at a lower bit rate."),
+    "VIDEO_NOT_VIDEO": (
+        ERROR, "asset",
+        "Berkas {asset} berisi {kind}, bukan video MP4/MOV. Ekspor videonya sebagai MP4 (H.264 + AAC) dari "
+        "aplikasi edit video lalu unggah lagi; jangan hanya mengganti nama berkas.",
+        "{asset} holds {kind}, not an MP4/MOV video; export the video as MP4 (H.264 + AAC) from the editor "
+        "and upload it again (renaming a file does not convert it).",
+        "Export the video itself as MP4; never rename another file to .mp4."),
+    "VIDEO_TRUNCATED": (
+        ERROR, "asset",
+        "Video {asset} tidak lengkap (terpotong), mungkin unggahan, salinan atau perekamannya terputus. "
+        "Unggah ulang berkas aslinya atau ekspor ulang dari aplikasi edit.",
+        "The video {asset} is incomplete ({detail}), probably an interrupted upload, copy or recording; upload "
+        "the original again or export it again.",
+        "Upload the complete file again."),
+    "VIDEO_CORRUPT": (
+        ERROR, "asset",
+        "Video {asset} rusak dan tidak dapat dibaca. Ekspor ulang sebagai MP4 (H.264 + AAC) dari aplikasi "
+        "edit video, lalu unggah lagi.",
+        "The video {asset} is corrupt and cannot be read ({detail}); export it again as MP4 (H.264 + AAC).",
+        "Export again from the video editor."),
+    "VIDEO_HEADER_TOO_LARGE": (
+        ERROR, "asset",
+        "Indeks video {asset} (kotak moov) berukuran {size}, melebihi batas aman {limit}, sehingga ditolak "
+        "tanpa dibuka. Ekspor ulang videonya sebagai MP4 biasa.",
+        "The index (moov box) of {asset} is {size}, over the {limit} safety limit: refused without opening. "
+        "Export the video again as a plain MP4.",
+        "Export again; a normal index is well under the limit."),
+    "VIDEO_DIMENSIONS_REFUSED": (
+        ERROR, "asset",
+        "Video {asset} menyatakan ukuran {width}×{height} piksel, melebihi batas aman {limit} piksel per sisi, "
+        "sehingga ditolak tanpa dibuka. Ekspor ulang dengan resolusi wajar (misalnya 1080×1920).",
+        "The video {asset} declares {width}x{height} pixels, over the {limit} px per side safety limit: refused "
+        "without decoding. Export it again at a normal resolution (e.g. 1080x1920).",
+        "Export at a normal resolution (at most 4K)."),
+    "VIDEO_DURATION_REFUSED": (
+        ERROR, "asset",
+        "Video {asset} menyatakan durasi {duration}, lebih dari batas {limit} untuk semua platform, sehingga "
+        "ditolak tanpa dibuka. Potong videonya atau ekspor ulang; bila durasinya keliru, berkasnya rusak.",
+        "The video {asset} declares {duration}, longer than the {limit} any platform takes: refused without "
+        "opening. Cut it, or export again if the duration is wrong (a damaged file).",
+        "Cut the video, or export again if the declared duration is wrong."),
+    "VIDEO_NO_VIDEO_STREAM": (
+        ERROR, "asset",
+        "Berkas {asset} tidak berisi gambar video (hanya {streams}). Ekspor ulang sebagai video MP4.",
+        "{asset} holds no video picture (only {streams}); export it again as an MP4 video.",
+        "Export a video, not an audio-only file."),
+    "VIDEO_EXTENSION_MISMATCH": (
+        WARNING, "asset",
+        "Berkas {asset} sebenarnya {real}, bukan {ext}. Berkas tetap diproses; sebaiknya ganti ekstensinya "
+        "menjadi {suggested}.",
+        "{asset} is really {real}, not {ext}; it is processed anyway. Rename it to {suggested}.",
+        "Rename the file to its real type (the check reads the bytes, not the name)."),
+    # --- video: what every rendition fixes (once per video) ------------------------------------------
+    "VIDEO_ROTATION_APPLIED": (
+        INFO, "asset",
+        "Video {asset} direkam dengan putaran {rotation}°; berkas terbit sudah diputar agar tampil tegak.",
+        "The video {asset} is stored turned by {rotation} degrees; the published files are turned upright.",
+        "Nothing (applied)."),
+    "VIDEO_VFR_CONVERTED": (
+        INFO, "asset",
+        "Video {asset} memakai laju bingkai berubah-ubah (VFR, biasa dari HP); berkas terbit dibuat dengan laju "
+        "tetap agar gambar dan suara tetap selaras.",
+        "The video {asset} has a variable frame rate (usual for phones); the published files use a constant "
+        "rate so picture and sound stay in sync.",
+        "Nothing (converted)."),
+    "VIDEO_FASTSTART_APPLIED": (
+        INFO, "asset",
+        "Indeks video {asset} ada di akhir berkas; pada berkas terbit indeks dipindah ke awal agar video bisa "
+        "langsung diputar.",
+        "The index (moov) of {asset} is at the end of the file; the published files carry it first so playback "
+        "starts at once.",
+        "Nothing (moved); export with 'optimize for web/fast start' to avoid it."),
+    "VIDEO_NO_AUDIO": (
+        INFO, "asset",
+        "Video {asset} tidak bersuara. Pastikan memang tanpa suara; bila perlu musik atau narasi, tambahkan "
+        "lalu ekspor ulang.",
+        "The video {asset} has no sound; make sure that is intended.",
+        "Add sound and export again if the video should have it."),
+    # --- video against one placement ----------------------------------------------------------------
+    "VIDEO_PLACEMENT_NO_VIDEO": (
+        ERROR, "channel",
+        "{channel_name} tidak menerima video {asset}. Di brief, pilih penempatan yang menerima video: "
+        "{placements}.",
+        "{channel_name} does not take the video {asset}; in the brief, choose a placement that takes video: "
+        "{placements}.",
+        "Choose a placement that takes video (see platforms.yaml)."),
+    "VIDEO_TOO_SHORT": (
+        ERROR, "channel",
+        "Durasi {asset} {duration}; {channel_name} perlu minimal {limit}: perpanjang video.",
+        "{asset} lasts {duration}; {channel_name} needs at least {limit}: make the video longer.",
+        "Make the video longer."),
+    "VIDEO_TOO_LONG": (
+        ERROR, "channel",
+        "Durasi {asset} {duration}; {channel_name} menerima paling lama {limit}: potong video menjadi paling "
+        "lama {limit}.",
+        "{asset} lasts {duration}; {channel_name} takes at most {limit}: cut it to {limit} or less.",
+        "Cut the video to the placement's maximum."),
+    "VIDEO_TOO_SMALL": (
+        ERROR, "channel",
+        "Resolusi video {asset} {width}×{height} piksel, di bawah minimum {channel_name} {min_width}×{min_height} "
+        "piksel. Ekspor ulang dengan resolusi lebih besar (disarankan {target}).",
+        "The video {asset} is {width}x{height} px, below the {channel_name} minimum of {min_width}x{min_height} "
+        "px; export it again at a higher resolution ({target} recommended).",
+        "Export at a higher resolution (a video is never upscaled)."),
+    "VIDEO_ASPECT_OUT_OF_RANGE": (
+        ERROR, "channel",
+        "Rasio video {asset} ({aspect}) terlalu jauh dari yang diterima {channel_name} ({range}); gambar hanya "
+        "akan mengisi {percent}% bingkai. Ekspor ulang dengan rasio {suggest}.",
+        "The aspect ratio of {asset} ({aspect}) is too far from what {channel_name} accepts ({range}); the "
+        "picture would fill only {percent}% of the frame. Export it again at {suggest}.",
+        "Export the video at an accepted ratio (e.g. 9:16 for Reels)."),
+    "VIDEO_ASPECT_ADJUSTED": (
+        WARNING, "channel",
+        "Rasio video {asset} ({aspect}) diubah menjadi {target} untuk {channel_name} (diberi bingkai atau "
+        "dipotong sesuai 'fit'). Periksa pratinjau agar teks dan wajah tidak terpotong.",
+        "The video {asset} ({aspect}) is brought to {target} for {channel_name} (padded or cropped per 'fit'); "
+        "check the preview that no text or face is cut.",
+        "Check the preview; export at the target ratio to avoid bars or cuts."),
+    "VIDEO_RENDITION_TOO_LARGE": (
+        ERROR, "channel",
+        "Video {asset} ({duration}) pada kualitas {bitrate} menjadi sekitar {size}, melebihi batas {channel_name} "
+        "{limit}: potong video menjadi paling lama {max_duration}.",
+        "{asset} ({duration}) at {bitrate} comes to about {size}, over the {channel_name} limit of {limit}: cut "
+        "it to {max_duration} or less.",
+        "Cut the video so the rendition fits the byte limit."),
+    "VIDEO_GIF_TOO_LARGE": (
+        ERROR, "channel",
+        "Animasi GIF {asset} ({size}) melebihi batas GIF {channel_name} ({limit}). Perkecil atau perpendek "
+        "animasinya, atau kirim sebagai video dengan penempatan {video_placement}.",
+        "The animated GIF {asset} ({size}) is over the {channel_name} GIF limit of {limit}; make it smaller or "
+        "shorter, or post it as a video with the {video_placement} placement.",
+        "Shrink the GIF or choose the video placement."),
+    "VIDEO_FILE_TOO_LARGE": (
+        WARNING, "channel",
+        "Video {asset} ({size}) melebihi batas {channel_name} ({limit}); berkas untuk {channel_name} dikompresi "
+        "ulang. Periksa ketajamannya di pratinjau.",
+        "The video {asset} ({size}) is over the {channel_name} limit of {limit}; its {channel_name} file is "
+        "re-compressed. Check its sharpness on the preview.",
+        "Check sharpness; export a lighter file if it suffers."),
+    "VIDEO_CODEC_CONVERTED": (
+        INFO, "channel",
+        "{channel_name} tidak menerima {format} pada {asset}; berkas untuk {channel_name} dibuat sebagai "
+        "H.264 High (MP4).",
+        "{channel_name} does not take {format} ({asset}); its {channel_name} file is made as H.264 High (MP4).",
+        "Nothing (converted)."),
+    "VIDEO_AUDIO_CONVERTED": (
+        INFO, "channel",
+        "Suara {asset} ({audio}) tidak diterima {channel_name}; diubah ke AAC-LC {target}.",
+        "The sound of {asset} ({audio}) is not accepted by {channel_name}; converted to AAC-LC {target}.",
+        "Nothing (converted)."),
+    "VIDEO_FPS_CONVERTED": (
+        INFO, "channel",
+        "Laju bingkai {asset} {fps} fps di luar {range} fps yang diterima {channel_name}; berkas untuk "
+        "{channel_name} dibuat {target} fps.",
+        "{asset} runs at {fps} fps, outside the {range} fps {channel_name} accepts; its {channel_name} file is "
+        "made at {target} fps.",
+        "Nothing (converted); record at 25 or 30 fps to avoid it."),
+    "VIDEO_SCALED_DOWN": (
+        INFO, "channel",
+        "Video {asset} ({width}×{height} piksel) diperkecil menjadi paling besar {box} piksel untuk "
+        "{channel_name}.",
+        "The video {asset} ({width}x{height} px) is scaled down to fit {box} px for {channel_name}.",
+        "Nothing (scaled)."),
+    "VIDEO_BITRATE_REDUCED": (
+        INFO, "channel",
+        "Bit rate video {asset} ({bitrate}) diturunkan ke {target} untuk {channel_name}.",
+        "The bit rate of {asset} ({bitrate}) is lowered to {target} for {channel_name}.",
+        "Nothing (re-compressed)."),
     # --- caption -----------------------------------------------------------------------------------
     "CAPTION_EMPTY": (
         WARNING, "caption",
@@ -350,8 +531,45 @@ def aspect_text(aspect: float) -> Text:
 def range_text(low: float | None, high: float | None) -> Text:
     if low is None and high is None:
         return Text("semua rasio", "any ratio")
+    if low is not None and low == high:
+        return aspect_text(low)
     if low is None:
         return Text(f"paling lebar {aspect_text(high).id}", f"at most {aspect_text(high).en}")
     if high is None:
         return Text(f"paling tinggi {aspect_text(low).id}", f"at least {aspect_text(low).en}")
     return Text(f"{aspect_text(low).id} sampai {aspect_text(high).id}", f"{aspect_text(low).en} to {aspect_text(high).en}")
+
+
+def _seconds_part(seconds: float) -> Text:
+    whole = abs(seconds - round(seconds)) < 0.05
+    value = Text(str(round(seconds)), str(round(seconds))) if whole else _decimal(seconds, 1)
+    return Text(value.id + " detik", value.en + (" second" if value.en == "1" else " seconds"))
+
+
+def seconds_text(seconds: float) -> Text:
+    """2.9 -> '2,9 detik' / '2.9 seconds'; 91 -> '1 menit 31 detik'; 36000 -> '10 jam'. Seconds are kept (a
+    video limit is in seconds), tenths only below a minute."""
+    if seconds < 60:
+        return _seconds_part(seconds)
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    units = (("jam", "h", hours), ("menit", "min", minutes), ("detik", "s", secs))
+    parts = [(f"{n} {id_unit}", f"{n} {en_unit}") for id_unit, en_unit, n in units if n]
+    return Text(" ".join(p[0] for p in parts), " ".join(p[1] for p in parts))
+
+
+def bitrate_text(bits_per_second: float) -> Text:
+    """5000000 -> '5,0 Mbit/s' / '5.0 Mbit/s'; 128000 -> '128 kbit/s'."""
+    if bits_per_second < 1_000_000:
+        value = _decimal(bits_per_second / 1000, 0)
+        return Text(value.id + " kbit/s", value.en + " kbit/s")
+    value = _decimal(bits_per_second / 1_000_000, 1)
+    return Text(value.id + " Mbit/s", value.en + " Mbit/s")
+
+
+def number_text(value: float) -> Text:
+    """29.97 -> '29,97'; 30.0 -> '30'."""
+    if abs(value - round(value)) < 0.005:
+        return Text(str(round(value)), str(round(value)))
+    return _decimal(value, 2)

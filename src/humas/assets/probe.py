@@ -20,6 +20,7 @@ from humas.assets.model import Finding
 from humas.assets.sniff import (
     ADVICE,
     DEFAULT_ADVICE,
+    VIDEO_EXTENSIONS,
     Kind,
     claimed_formats,
     describe_unreadable,
@@ -210,8 +211,8 @@ def open_header(name: str, data: bytes, limits: Limits) -> tuple[Image.Image, He
 def extension_finding(name: str, header: Header) -> Finding | None:
     """A warning when the name promises another image format than the bytes hold (a PNG named .jpg)."""
     claimed = claimed_formats(name)
-    if not claimed or header.format in claimed:
-        return None
+    if header.format in (claimed or ()) or claimed is None and extension(name) not in VIDEO_EXTENSIONS:
+        return None   # the name promises this image, or nothing at all (a still image named .mp4 is flagged)
     real = header.format
     return finding("ASSET_EXTENSION_MISMATCH", asset=name, real_format=real, ext=extension(name),
                    suggested=suggested_extension(real))

@@ -64,6 +64,7 @@ IMAGE_EXTENSIONS: dict[str, tuple[str, ...]] = {
     ".png": ("PNG",), ".gif": ("GIF",), ".webp": ("WEBP",), ".tif": ("TIFF",), ".tiff": ("TIFF",),
     ".bmp": ("BMP",), ".avif": ("AVIF",), ".heic": ("HEIC",), ".heif": ("HEIC",),
 }
+VIDEO_EXTENSIONS: dict[str, str] = {".mp4": "MP4", ".m4v": "MP4", ".mov": "MOV", ".qt": "MOV", ".gif": "GIF"}
 RAW_EXTENSIONS = frozenset({".cr2", ".cr3", ".nef", ".arw", ".dng", ".orf", ".rw2", ".raf", ".srw", ".pef"})
 _SUGGESTED = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "TIFF": ".tif",
               "BMP": ".bmp", "AVIF": ".avif"}
@@ -85,7 +86,7 @@ def suggested_extension(fmt: str) -> str:
     return _SUGGESTED.get(fmt, "." + fmt.lower())
 
 
-def _iso_media(data: bytes) -> str | None:
+def iso_media(data: bytes) -> str | None:
     """HEIC/AVIF/MP4 all start with an ISO-BMFF `ftyp` box; tell them apart by its brands."""
     if data[4:8] != b"ftyp":
         return None
@@ -127,7 +128,7 @@ def sniff(data: bytes, name: str = "") -> Kind | None:
     for magic, key in _MAGIC:
         if data.startswith(magic):
             return KINDS[key]
-    key = _iso_media(data) or _riff(data)
+    key = iso_media(data) or _riff(data)
     return KINDS[key] if key else None
 
 

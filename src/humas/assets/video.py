@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from humas.assets.codes import finding, size_text
+from humas.assets.codes import finding
 from humas.assets.model import Finding, Rendition
 from humas.assets.probe import AssetRefused
-from humas.video.checks import rendition_video_problems, video_findings
+from humas.video.checks import asset_findings, gif_kept, rendition_video_problems, video_findings
 from humas.video.probe import VideoInfo, probe_video
 from humas.video.render import VideoSpec, cover_jpeg, frames_at, render_video, spec_for, video_tile
 
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
     from humas.assets.check import Target
     from humas.assets.limits import Limits
-    from humas.profiles import Placement
 
 COVER_AT = 0.1   # the cover frame: a tenth into the video (the very first frame is often black)
 
@@ -38,11 +37,6 @@ class VideoOutcome:
     thumbnail: "Image.Image | None" = None
 
 
-def takes_gif(placement: "Placement") -> bool:
-    """Whether the placement posts an animated GIF as GIF (X) rather than as a video."""
-    return bool(placement.max_gif_bytes) and "GIF" in placement.formats
-
-
 def check_video(name: str, path: Path, targets: dict[str, "Target"], fit: str, limits: "Limits",
                 skip: set[str], workdir: Path) -> VideoOutcome:
     """Check the video at ``path`` for every target; renditions (files in ``workdir``) for channels not in
@@ -53,15 +47,15 @@ def check_video(name: str, path: Path, targets: dict[str, "Target"], fit: str, l
     except AssetRefused as refused:
         outcome.findings.append(refused.finding)
         return outcome
+    outcome.findings += asset_findings(name, info)
     made: dict[VideoSpec, Rendition] = {}
     for channel, target in targets.items():
-        placement = target.placement
-        if info.is_gif and takes_gif(placement):
-            found, rendition = _gif_as_is(name, path, info, target)
-        else:
-            found = video_findings(name, info, channel, target.label, placement)
-            rendition = None
-            if channel not in skip and not any(f.blocking for f in found):
+        found = video_findings(name, info, channel, target.label, target.placement)
+        rendition = None
+        if channel not in skip and not any(f.blocking for f in found):
+            if gif_kept(info, target.placement):
+                rendition = _gif_as_is(name, path, info, target)
+            else:
                 rendition, more = _rendition(name, path, target, fit, workdir, made)
                 found += more
         outcome.findings += found
@@ -71,13 +65,10 @@ def check_video(name: str, path: Path, targets: dict[str, "Target"], fit: str, l
     return outcome
 
 
-def _gif_as_is(name: str, path: Path, info: VideoInfo, target: "Target") -> tuple[list[Finding], Rendition | None]:
-    limit = target.placement.max_gif_bytes or 0
-    if info.bytes > limit:
-        return [finding("ASSET_GIF_TOO_LARGE", asset=name, channel=target.channel, channel_name=target.label,
-                        size=size_text(info.bytes), limit=size_text(limit))], None
+def _gif_as_is(name: str, path: Path, info: VideoInfo, target: "Target") -> Rendition:
+    """The animated GIF itself (its size already checked against the placement's GIF limit)."""
     data = path.read_bytes()
-    return [], Rendition(target.channel, target.placement.name, name, Path(name).stem + ".gif", data,
+    return Rendition(target.channel, target.placement.name, name, Path(name).stem + ".gif", data,
                          hashlib.sha256(data).hexdigest(), info.width, info.height, "GIF", "image/gif", kind="gif",
                          duration=info.duration)
 

@@ -12,6 +12,7 @@ from humas import layout, sla
 from humas.brief import Brief, parse_brief, read_brief_bytes
 from humas.exceptions import BriefError, ItemRefused
 from humas.profiles import channel_ids
+from humas.reports import write_item_report
 from humas.sop import available_sops
 from humas.status import note_event, record_state, utcnow
 from humas.timetext import duration_words
@@ -94,8 +95,7 @@ class ItemStep:
         try:
             return parse_brief(self.item_id, self.brief_bytes, available_sops(), channel_ids())
         except BriefError as exc:
-            self.record("refused", str(exc), problems=[p.__dict__ for p in exc.problems])
-            raise ItemRefused(str(exc)) from exc
+            raise self.refuse(str(exc), [p.__dict__ for p in exc.problems]) from exc
 
     @property
     def role_name(self) -> str:
@@ -105,6 +105,12 @@ class ItemStep:
         """Make ``state`` the item's current state (at this step, or ``step``), with an event."""
         record_state(self.store, self.item_id, state, step=(step or self.step).task_id, message=message,
                      details=details)
+
+    def refuse(self, message: str, problems: list[dict[str, Any]]) -> ItemRefused:
+        """Record the item refused (with an item report, as any ending has) and return the error that stops it."""
+        self.record("refused", message, problems=problems)
+        write_item_report(self.store, self.item_id, self.sop)
+        return ItemRefused(message)
 
     def note(self, state: str, message: str, **details: Any) -> None:
         """Record an event at this step without changing the item's current state."""

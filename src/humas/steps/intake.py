@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from humas.exceptions import ItemRefused
 from humas.publish import caption_findings
 from humas.submission import verified_submitter
 
@@ -39,8 +38,7 @@ def _check_submitter(item: "ItemStep") -> None:
     who, problems = verified_submitter(item.store, item.item_id, item.brief.digest, item.brief.submitter)
     if problems:
         message = f"item {item.item_id}: " + "; ".join(f"{p.message} ({p.fix})" for p in problems)
-        item.record("refused", message, problems=[p.__dict__ for p in problems])
-        raise ItemRefused(message)
+        raise item.refuse(message, [p.__dict__ for p in problems])
 
 
 def accepted_submitter(item: "ItemStep") -> str:
