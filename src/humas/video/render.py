@@ -264,6 +264,7 @@ class _Render:
         """Every stream is added to the output before the first packet is written (the MP4 header needs them)."""
         vstream = source.streams.video[0]
         vstream.thread_type = "AUTO"
+        vstream.codec_context.thread_count = self.threads
         self.fps = output_fps(vstream, self.spec)
         self.video = _build_video(first, vstream, self.out, self.spec, self.fps, self.bitrate, self.options,
                                   self.threads)
