@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import struct
 from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -239,3 +240,40 @@ def test_video_tile_shows_four_frames_and_the_length_in_words(media: Path) -> No
     assert length_words(65.2) == "1 menit 5 detik"
     assert length_words(42) == "42 detik" and length_words(120) == "2 menit" and length_words(0.2) == \
         "kurang dari 1 detik"
+
+
+def make_vfr(path: Path, gaps_ms: list[int]) -> Path:
+    """A clip whose frames come at uneven moments (a phone's variable frame rate)."""
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=30, options={"preset": "ultrafast"})
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        video.codec_context.time_base = Fraction(1, 1000)
+        pts = 0
+        for index, gap in enumerate(gaps_ms):
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), index * 20 % 256, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)
+            pts += gap
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    return path
+
+
+def test_variable_frame_rate_becomes_constant(media: Path) -> None:
+    src = make_vfr(media / "vfr.mp4", [20, 60, 15, 45, 33, 80, 10, 70, 40, 40] * 3)  # 1.26 s
+    made = render_video(src, media / "vfr_out.mp4", free_spec(max_fps=30, min_fps=24))
+    with av.open(made.path) as back:
+        stamps = [frame.pts for frame in back.decode(video=0)]
+        step = back.streams.video[0].time_base
+    gaps = {round(float((b - a) * step), 4) for a, b in zip(stamps, stamps[1:])}
+    assert gaps == {round(1 / made.fps, 4)}
+    assert abs(made.duration - 1.26) <= 1 / made.fps + 1e-6
+
+
+def test_undecodable_input_is_named_and_leaves_no_output(media: Path) -> None:
+    whole = make_clip(media / "whole.mp4", seconds=0.2, audio_rate=None).read_bytes()
+    cut = media / "cut.mp4"
+    cut.write_bytes(whole[: len(whole) // 3])  # the moov atom is at the end: gone
+    with pytest.raises(ValueError, match="cut.mp4 could not be transcoded") as refused:
+        render_video(cut, media / "cut_out.mp4", free_spec())
+    assert str(media) not in str(refused.value)
+    assert not (media / "cut_out.mp4").exists()

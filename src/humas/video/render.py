@@ -224,21 +224,33 @@ def _x264_options(bitrate: int, preset: str) -> dict[str, str]:
 def render_video(src: str | Path, dst: str | Path, spec: VideoSpec, *, preset: str = PRESET,
                  threads: int = 0) -> RenderedVideo:
     """Transcode ``src`` into the MP4 ``dst`` made to ``spec`` (see the module docstring); ``threads`` 0 lets
-    the codecs choose."""
-    with av.open(str(src)) as source:
-        if not source.streams.video:
-            raise ValueError(f"render_video: {Path(src).name} has no video stream; give a video file (MP4, MOV "
-                             "or an animated GIF)")
-        is_gif = source.format.name == "gif"
-        seconds = source.duration / av.time_base if source.duration else None
-        if is_gif and seconds:
-            seconds = max(seconds, spec.min_seconds)
-        bitrate = _bitrate_for(spec, seconds)
-        state = _Render(spec, bitrate, _x264_options(bitrate, preset), threads)
-        with av.open(str(dst), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-            state.out = out
-            state.run(source, _first_frame(src), loop=is_gif)
+    the codecs choose. A file that cannot be decoded raises ValueError naming it, and leaves no ``dst``."""
+    try:
+        with av.open(str(src)) as source:
+            state = _start(source, Path(src).name, spec, preset, threads)
+            with av.open(str(dst), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+                state.out = out
+                state.run(source, _first_frame(src), loop=source.format.name == "gif")
+    except av.error.FFmpegError as exc:  # its text names the server path: only its reason is passed on
+        Path(dst).unlink(missing_ok=True)
+        raise ValueError(f"render_video: {Path(src).name} could not be transcoded ({exc.strerror}); export the "
+                         "video again (H.264 MP4) and upload it again") from exc
+    except ValueError:
+        Path(dst).unlink(missing_ok=True)
+        raise
     return _describe(Path(dst), state)
+
+
+def _start(source: av.container.InputContainer, name: str, spec: VideoSpec, preset: str,
+           threads: int) -> _Render:
+    if not source.streams.video:
+        raise ValueError(f"render_video: {name} has no video stream; give a video file (MP4, MOV or an "
+                         "animated GIF)")
+    seconds = source.duration / av.time_base if source.duration else None
+    if seconds and source.format.name == "gif":
+        seconds = max(seconds, spec.min_seconds)
+    bitrate = _bitrate_for(spec, seconds)
+    return _Render(spec, bitrate, _x264_options(bitrate, preset), threads)
 
 
 def _first_frame(src: str | Path) -> av.VideoFrame:
@@ -278,6 +290,8 @@ class _Render:
                 if isinstance(frame, av.AudioFrame):
                     _encode_audio(self.audio, self.out, frame)
                     continue
+                if frame.pts is None:  # a frame without a time stamp follows the one before it
+                    frame.pts = end - offset + (first_pts or 0)
                 first_pts = frame.pts if first_pts is None else first_pts
                 frame.pts = frame.pts - first_pts + offset
                 end = frame.pts + (frame.duration or 1)
