@@ -1,9 +1,9 @@
 """The design check of one video asset (or animated GIF): its header probed, each channel's limits checked, a
 rendition made per distinct spec and checked again as the platform will check it, a cover and the preview tile.
 
-Everything works on files in the check's work folder: a video is never whole in memory. Channels that need the
-same file (same box, bit rate and fit) share one transcode. An animated GIF goes to a placement that takes GIFs
-as it is (X); everywhere else it becomes an MP4 like any video.
+Everything works on files in the check's work folder: a video is never whole in memory. Channels whose
+placements give the same spec share one transcode. An animated GIF goes to a placement that takes GIFs as it is
+(X); everywhere else it becomes an MP4 like any video.
 """
 from __future__ import annotations
 
