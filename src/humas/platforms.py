@@ -49,20 +49,32 @@ X_EPOCH_MS = 1288834974657          # X ids are snowflakes: (milliseconds since 
 
 
 @dataclass(frozen=True)
-class ImageRef:
-    """One rendition to publish."""
+class MediaRef:
+    """One rendition to publish: an image, a video, or an animated GIF (posted as GIF on X only).
+
+    Field order keeps ``MediaRef(name, url, data, content_type)`` working for images; large media are named by
+    ``path`` and streamed from it in chunks, never read whole.
+    """
 
     name: str
     url: str               # publicly reachable (presigned) URL, used where the API takes a URL (Instagram)
-    data: bytes            # the JPEG/PNG bytes, used where the API takes an upload (X, Facebook multipart)
+    data: bytes = b""      # small images' bytes, used where the API takes an upload (X, Facebook multipart)
     content_type: str = "image/jpeg"
+    path: str | None = None        # a local file for large media (video): uploads stream from it
+    kind: str = "image"            # 'image' | 'video' | 'gif'
+    duration: float | None = None  # seconds, for video and GIF
+    cover_url: str | None = None   # a presigned JPEG shown before a video plays (Instagram Reels' cover_url)
+
+    @property
+    def is_video(self) -> bool:
+        return self.kind == "video"
 
 
 @dataclass(frozen=True)
 class PostRequest:
     item_id: str
     caption: str           # the brief's caption; the clients post `post_text(...)` of it
-    images: tuple[ImageRef, ...]
+    images: tuple[MediaRef, ...]
     placement: str | None = None   # a placement of the channel in include/platforms.yaml; None: its default
 
 
@@ -563,7 +575,7 @@ class InstagramClient(_GraphClient):
         media_id = self._story_by_picture(post, post.images[n], since, claimed)
         return None if media_id is None else self._story_confirmed(key, {**entry, "media": media_id}, progress)
 
-    def _story_by_picture(self, post: PostRequest, image: ImageRef, since: datetime,
+    def _story_by_picture(self, post: PostRequest, image: MediaRef, since: datetime,
                           claimed: set[str | None]) -> str | None:
         """The oldest unclaimed story since `since` whose picture looks like `image` (difference hash)."""
         wanted, cutoff = _picture_hash(image.data), _whole_second(since)
@@ -677,7 +689,7 @@ class FacebookClient(_GraphClient):
                           files={"source": (image.name, image.data, image.content_type)})
         return self._confirmed(_committed_id(self.channel, body, "post_id"))
 
-    def _unpublished_photo(self, post: PostRequest, image: ImageRef) -> str:
+    def _unpublished_photo(self, post: PostRequest, image: MediaRef) -> str:
         body = self._call("POST", self._path(self.config.account_id, "photos"),
                           f"{post.item_id}: uploading photo {image.name}", data={"published": "false"},
                           files={"source": (image.name, image.data, image.content_type)})
@@ -751,7 +763,7 @@ class XClient(_ApiClient):
         return PublishedPost(self.channel, tweet_id, f"https://x.com/{username}/status/{tweet_id}",
                              _snowflake_time(tweet_id))
 
-    def _upload(self, post: PostRequest, image: ImageRef) -> str:
+    def _upload(self, post: PostRequest, image: MediaRef) -> str:
         body = self._call("POST", "/2/media/upload", f"{post.item_id}: uploading image {image.name}",
                           data={"media_category": "tweet_image"},
                           files={"media": (image.name, image.data, image.content_type)})
