@@ -85,3 +85,21 @@ def set_limits(app: Sandbox, req: Request) -> Response:
 def get_limits(app: Sandbox, req: Request) -> Response:
     """GET /_sandbox/limits."""
     return Response(200, {name: getattr(app.config, name) for name in LIMITS})
+
+
+def list_uploads(app: Sandbox, req: Request) -> Response:
+    """GET /_sandbox/uploads: chunked uploads (Facebook sessions, X media ids) and the bytes each was sent."""
+    with app.state.lock:
+        uploads = list(app.state.uploads.values())
+    return Response(200, [{"id": u.id, "channel": u.channel, "video_id": u.video_id or None,
+                           "total_bytes": u.total_bytes, "received": u.received, "finished": u.finished,
+                           "expired": u.expired, "error": u.error or None} for u in uploads])
+
+
+def expire_uploads(app: Sandbox, req: Request) -> Response:
+    """POST /_sandbox/uploads/expire: every unfinished upload session expires now (as after a long pause)."""
+    with app.state.lock:
+        open_ones = [u for u in app.state.uploads.values() if not u.finished]
+        for upload in open_ones:
+            upload.expired = True
+    return Response(200, {"expired": len(open_ones)})
