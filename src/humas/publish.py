@@ -96,7 +96,9 @@ def publish_once(store: "Store", client: PlatformClient, post: PostRequest,
         return _published(store, item_id, record, found, f"found on platform after {how}")
     ensure_quota(store, client, item_id)   # QuotaExhausted: nothing is sent while the channel's quota is used up
     now = utcnow().isoformat()
-    record.update(state="attempting", attempts=record.get("attempts", 0) + 1, started_at=now, error=None)
+    resuming = record["state"] == "attempting" and record.get("check_at")   # after a deferral: the same attempt
+    record.update(state="attempting", attempts=record.get("attempts", 0) + (0 if resuming else 1), started_at=now,
+                  error=None, check_at=None)
     record.setdefault("first_started_at", now)
     _write(store, item_id, channel, record)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import time
+from dataclasses import replace
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -179,8 +180,10 @@ def until_published(store: Store, client: PlatformClient, post: PostRequest, tri
 def test_reel_is_deferred_until_finished_then_published_once(store: Store, sandbox: SandboxHTTPServer,
                                                              client: Callable[..., PlatformClient],
                                                              clips: dict[str, Path],
-                                                             media: Callable[..., MediaRef]) -> None:
-    post = PostRequest("item-reel", "Festival budaya, Sabtu ini.", (media(clips["good"]),), "reels")
+                                                             media: Callable[..., MediaRef],
+                                                             photo: MediaRef) -> None:
+    reel = replace(media(clips["good"]), cover_url=photo.url)
+    post = PostRequest("item-reel", "Festival budaya, Sabtu ini.", (reel,), "reels")
     instagram = client("instagram")
     with pytest.raises(StillProcessing) as deferred:
         publish_once(store, instagram, post)
@@ -192,7 +195,8 @@ def test_reel_is_deferred_until_finished_then_published_once(store: Store, sandb
     time.sleep(PROCESSING)
     published, _ = until_published(store, instagram, post)
     assert published.permalink.startswith("https://www.instagram.com/reel/")
-    assert read_record(store, "item-reel", "instagram")["progress"]["container"]["id"] == container   # resumed
+    record = read_record(store, "item-reel", "instagram")
+    assert record["progress"]["container"]["id"] == container and record["attempts"] == 1   # resumed, one attempt
     [reel] = posts(sandbox, "instagram")
     assert reel["placement"] == "reels" and reel["images"][0]["video_codec"] == "h264"
     assert reel["images"][0]["duration"] == pytest.approx(3.2, abs=0.2)

@@ -183,6 +183,10 @@ def _ig_video(app: Sandbox, req: Request, account_id: str, media_type: str) -> R
     check_ig_caption(app, caption)
     data = _fetch_video(req.param("video_url"), spec)
     facts, problems = videos.check(data, spec)
+    if req.param("cover_url"):   # a Reel's cover is an image Instagram fetches like image_url
+        cover = images.inspect(_fetch(req.param("cover_url"), app.profiles["instagram"].default, "instagram"))
+        if cover is None or cover.format != "JPEG":
+            problems.append(f"cover_url is {cover.format if cover else 'not an image'} (a JPEG is required)")
     stored = [StoredImage(facts.info(), data)] if facts else []
     container = Container(f"17{app.state.next_seq():015d}", account_id, kind, caption, stored,
                           ready_at=time.time() + app.config.video_processing, error="; ".join(problems))
