@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
@@ -780,6 +781,8 @@ class FacebookClient(_GraphClient):
 
     def publish(self, post: PostRequest, progress: Progress | None = None) -> PublishedPost:
         """Publish the images (or the text alone, or one video) on the Page; return the post with its permalink."""
+        if _moving(post) and placement_of(self.channel, post) == "reels":
+            return self._reel_post(post, progress or Progress())
         if _moving(post):
             return self._video_post(post, progress or Progress())
         if len(post.images) == 1:
@@ -818,10 +821,7 @@ class FacebookClient(_GraphClient):
     def _video_post(self, post: PostRequest, progress: Progress) -> PublishedPost:
         """One video on the Page: resume the recorded session at the platform's offset (or start a new one if it
         expired), send the rest in the chunks the platform asks for, finish, and wait (deferred) until processed."""
-        if len(post.images) != 1:
-            raise PlatformError(self.channel, f"{post.item_id}: a Facebook video post carries one video and nothing "
-                                "else; publish the other media in another item", retryable=False)
-        media = post.images[0]
+        media = self._only_video(post)
         entry = self._resumed(post, progress.get("video"))
         if not entry.get("finished"):
             if not entry:
@@ -834,7 +834,66 @@ class FacebookClient(_GraphClient):
                              "description": self.text_of(post)})
             entry["finished"] = True
             progress.put("video", entry)
-        return self._video_ready(post, entry["video_id"], progress)
+        return self._video_ready(post, entry["video_id"], progress, "video")
+
+    # -- Reels: Meta, Video API > "Reels Publishing API": POST /{page-id}/video_reels upload_phase=start -> video_id,
+    # upload_url; POST {upload_url} (rupload.facebook.com) with headers offset and file_size, the bytes as the body;
+    # POST /{page-id}/video_reels upload_phase=finish, video_id, video_state=PUBLISHED, description.
+    def _reel_post(self, post: PostRequest, progress: Progress) -> PublishedPost:
+        """One reel on the Page: resume at the platform's offset (a new upload if it expired), finish, wait."""
+        media = self._only_video(post)
+        entry = self._resumed(post, progress.get("reel"))
+        if not entry.get("finished"):
+            if not entry:
+                body = self._call("POST", self._path(self.config.account_id, "video_reels"),
+                                  f"{post.item_id}: starting the upload of reel {media.name}",
+                                  data={"upload_phase": "start"})
+                entry = {"video_id": str(body["video_id"]), "upload_url": self._upload_url(body), "offset": 0}
+                progress.put("reel", entry)
+            if entry["offset"] < media_size(media):
+                self._reel_upload(post, media, entry)
+                entry["offset"] = media_size(media)
+                progress.put("reel", entry)
+            self._call("POST", self._path(self.config.account_id, "video_reels"),
+                       f"{post.item_id}: publishing reel {media.name}", commits=True,
+                       data={"upload_phase": "finish", "video_id": entry["video_id"], "video_state": "PUBLISHED",
+                             "description": self.text_of(post)})
+            entry["finished"] = True
+            progress.put("reel", entry)
+        return self._video_ready(post, entry["video_id"], progress, "reel")
+
+    def _upload_url(self, body: dict[str, Any]) -> str:
+        """The rupload address the platform gave; the token goes only to Facebook's hosts or our configured one."""
+        url = str(body.get("upload_url") or "")
+        host = urlsplit(url).hostname or ""
+        if host != urlsplit(self.config.base_url).hostname and not host.endswith(".facebook.com"):
+            raise PlatformError(self.channel, f"the reel's upload address is on {host or 'no host'}, not Facebook; "
+                                "nothing was sent there. Check base_url in this channel's Airflow connection",
+                                retryable=False)
+        return url
+
+    def _reel_upload(self, post: PostRequest, media: MediaRef, entry: dict[str, Any]) -> None:
+        """The rest of the file from the platform's offset, streamed from disk in one request."""
+        size, offset = media_size(media), int(entry["offset"])
+        headers = {"Authorization": f"OAuth {self.config.access_token}", "User-Agent": USER_AGENT,
+                   "offset": str(offset), "file_size": str(size)}
+        step = f"{post.item_id}: uploading reel {media.name} from byte {offset}"
+        source = open(media.path, "rb") if media.path else io.BytesIO(media.data)
+        with source:
+            source.seek(offset)
+            try:
+                response = self.session.post(entry["upload_url"], data=source, headers=headers,
+                                             timeout=self.config.timeout)
+            except requests.RequestException as exc:
+                raise self._transport_error(exc, step, False) from exc
+        if response.status_code >= 400:
+            raise self._failed(response, step, False)
+
+    def _only_video(self, post: PostRequest) -> MediaRef:
+        if len(post.images) != 1:
+            raise PlatformError(self.channel, f"{post.item_id}: a Facebook video or reel carries one video and "
+                                "nothing else; publish the other media in another item", retryable=False)
+        return post.images[0]
 
     def _resumed(self, post: PostRequest, entry: dict[str, Any]) -> dict[str, Any]:
         """The recorded upload as the platform sees it now: its offset, whether it was finished; {} if expired."""
@@ -880,7 +939,7 @@ class FacebookClient(_GraphClient):
                 entry["chunk"] = end - entry["offset"]
             progress.put("video", entry)
 
-    def _video_ready(self, post: PostRequest, video_id: str, progress: Progress) -> PublishedPost:
+    def _video_ready(self, post: PostRequest, video_id: str, progress: Progress, key: str) -> PublishedPost:
         """The video's post once Facebook has processed it; StillProcessing before, PlatformError if it failed."""
         for delay in VIDEO_POLL_DELAYS:
             time.sleep(delay)
@@ -894,7 +953,7 @@ class FacebookClient(_GraphClient):
             if status.get("video_status") == "error":
                 errors = (status.get("processing_phase") or {}).get("errors") or []
                 why = "; ".join(str(e.get("message")) for e in errors) or "no reason given"
-                progress.put("video", {})     # a new rendition starts a new upload
+                progress.put(key, {})         # a new rendition starts a new upload
                 raise PlatformError(self.channel, f"{post.item_id}: Facebook could not process video {video_id}: "
                                     f"{why}. What to do: make a rendition within the Page video limits "
                                     "(include/platforms.yaml) and publish again", retryable=False)

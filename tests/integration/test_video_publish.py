@@ -94,7 +94,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             "short": make_clip(folder / "short.mp4", seconds=2.0),
             "moov_last": make_clip(folder / "moov_last.mp4", faststart=False),
             "wide": make_clip(folder / "wide.mp4", width=400, height=96),
-            "gif": make_gif(folder / "anim.gif")}
+            "reel": make_clip(folder / "reel.mp4", width=540, height=960), "gif": make_gif(folder / "anim.gif")}
 
 
 @pytest.fixture()
@@ -291,6 +291,22 @@ def test_facebook_expired_session_starts_a_new_one(store: Store, sandbox: Sandbo
     assert new["video_id"] in published.permalink and len(posts(sandbox, "facebook")) == 1
 
 
+def test_facebook_reel_upload_committed_then_500_is_finished_without_sending_again(
+        store: Store, sandbox: SandboxHTTPServer, client: Callable[..., PlatformClient], clips: dict[str, Path],
+        media: Callable[..., MediaRef]) -> None:
+    post = PostRequest("item-fb-reel", "Reel HUT kota.", (media(clips["reel"]),), "reels")
+    arm(sandbox, "facebook", "reel_upload", "error_500_after_commit")
+    with pytest.raises(PlatformError) as failed:
+        publish_once(store, client("facebook"), post)
+    assert failed.value.retryable
+    published, deferrals = until_published(store, client("facebook"), post)
+    [reel] = uploads(sandbox, "facebook")
+    assert deferrals >= 1 and reel["received"] == clips["reel"].stat().st_size   # the platform had it all
+    assert published.permalink == f"https://www.facebook.com/reel/{reel['video_id']}/"
+    [posted] = posts(sandbox, "facebook")
+    assert posted["placement"] == "reels" and posted["images"][0]["width"] == 540
+
+
 # -- X -------------------------------------------------------------------------------------------------------
 def test_x_chunked_upload_crash_between_append_and_finalize(store: Store, sandbox: SandboxHTTPServer,
                                                             client: Callable[..., PlatformClient],
@@ -340,6 +356,7 @@ def test_x_animated_gif_is_posted_as_gif(store: Store, sandbox: SandboxHTTPServe
     ("instagram", "moov_last", "reels", ["moov atom is not at the front"]),
     ("x", "wide", "post_video", ["Invalid media", "aspect ratio 4.167"]),
     ("facebook", "wide", "video", ["could not process", "aspect ratio 4.167"]),
+    ("facebook", "good", "reels", ["could not process", "resolution 160x284"]),
 ])
 def test_out_of_spec_video_is_refused_with_the_platforms_reason(
         store: Store, sandbox: SandboxHTTPServer, client: Callable[..., PlatformClient], clips: dict[str, Path],

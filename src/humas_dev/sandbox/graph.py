@@ -24,6 +24,11 @@ transfer (upload_session_id, start_offset, video_file_chunk) -> the next start_o
 (upload_session_id, description, title) -> success. GET /{video-id}?fields=status gives video_status and the
 uploading/processing/publishing phases (uploading_phase.bytes_transferred: the platform's offset). The post is
 listed on the Page's feed once the video is processed.
+
+Facebook Reels (Meta, Video API > "Reels Publishing API"): POST /{page-id}/video_reels upload_phase=start ->
+video_id, upload_url; POST {upload_url} (rupload host; here /video-upload/{version}/{video-id}) with headers
+Authorization: OAuth, offset, file_size and the bytes as the body; POST /{page-id}/video_reels upload_phase=finish
+(video_id, video_state=PUBLISHED, description); the same GET /{video-id}?fields=status.
 """
 from __future__ import annotations
 
@@ -537,6 +542,47 @@ def _fb_video_transfer(app: Sandbox, req: Request, session: MediaUpload) -> Resp
     return Response(200, _offsets(app, session))
 
 
+def fb_video_reels(app: Sandbox, req: Request, page_id: str) -> Response:
+    """POST /{page-id}/video_reels with upload_phase start or finish."""
+    _fb_page(page_id, "post")
+    phase = (req.param("upload_phase") or "").lower()
+    if phase == "start":
+        video_id = f"157{app.state.next_seq():013d}"
+        app.state.uploads[video_id] = MediaUpload(video_id, "facebook", page_id, 0, time.time(), video_id=video_id,
+                                                  category="reels")
+        version = req.path.split("/")[1]
+        return Response(200, {"video_id": video_id, "upload_url": f"{req.base_url}/video-upload/{version}/{video_id}"})
+    if phase != "finish":
+        raise graph_error("(#100) upload_phase must be start or finish", 100)
+    if (req.param("video_state") or "").upper() != "PUBLISHED":
+        raise graph_error("(#100) The sandbox publishes reels at once: video_state must be PUBLISHED", 100)
+    with app.state.transaction() as state:
+        session = state.uploads.get(req.param("video_id") or "")
+        if session is None or session.category != "reels" or session.account_id != page_id:
+            raise graph_not_found(req.param("video_id") or "(none)", "post")
+        if not session.total_bytes:
+            raise graph_error("(#100) The reel has not been uploaded", 100)
+        return _fb_video_finish(app, req, session)
+
+
+def fb_reel_upload(app: Sandbox, req: Request, video_id: str) -> Response:
+    """POST /video-upload/{version}/{video-id}: the reel's bytes from the `offset` header on (rupload)."""
+    with app.state.transaction() as state:
+        session = state.uploads.get(video_id)
+        if session is None or session.category != "reels":
+            raise graph_not_found(video_id, "post")
+        offset, size = req.headers.get("offset", ""), req.headers.get("file_size", "")
+        if not offset.isdigit() or not size.isdigit() or int(size) > videos.FB_REELS.max_bytes:
+            raise graph_error("(#100) The offset and file_size headers are required (bytes)", 100)
+        session.received += len(req.raw)
+        if session.expired or session.finished or int(offset) != len(session.data):
+            raise graph_error("There was a problem uploading your video file. Please try again.", 6001, 1363037,
+                              user_msg=f"The upload must resume at byte {len(session.data)}.")
+        session.total_bytes = int(size)
+        session.data += req.raw[:session.total_bytes - len(session.data)]
+    return Response(200, {"success": True})
+
+
 def _fb_video_finish(app: Sandbox, req: Request, session: MediaUpload) -> Response:
     if len(session.data) != session.total_bytes:
         raise graph_error("(#100) The upload is not complete", 100,
@@ -545,7 +591,8 @@ def _fb_video_finish(app: Sandbox, req: Request, session: MediaUpload) -> Respon
         raise graph_error("(#100) This upload session is already finished", 100)
     message = req.param("description") or ""
     _fb_check_message(app, message, "description")
-    facts, problems = videos.check(bytes(session.data), videos.FB_PAGE_VIDEO)
+    reel = session.category == "reels"
+    facts, problems = videos.check(bytes(session.data), videos.FB_REELS if reel else videos.FB_PAGE_VIDEO)
     now = time.time()
     session.finished, session.message = True, message
     session.ready_at, session.error = now + app.config.video_processing, "; ".join(problems)
@@ -553,11 +600,13 @@ def _fb_video_finish(app: Sandbox, req: Request, session: MediaUpload) -> Respon
         session.post_id = f"{session.account_id}_{session.video_id}"
         app.state.add_post(Post("facebook", session.account_id, session.post_id, message,
                                 _fb_video_permalink(session), now, [StoredImage(facts.info(), bytes(session.data))],
-                                "video", visible_at=session.ready_at))
+                                "reels" if reel else "video", visible_at=session.ready_at))
     return Response(200, {"success": True})
 
 
 def _fb_video_permalink(session: MediaUpload) -> str:
+    if session.category == "reels":
+        return f"https://www.facebook.com/reel/{session.video_id}/"
     return f"https://www.facebook.com/{session.account_id}/videos/{session.video_id}/"
 
 
@@ -577,7 +626,8 @@ def _fb_video_fields(app: Sandbox, session: MediaUpload) -> dict[str, Any]:
     if processed and session.error:
         processing["errors"] = [{"code": 1363008, "message": f"The video does not meet the spec: {session.error}"}]
     status = {"video_status": video_status,
-              "uploading_phase": {"status": "complete" if session.finished else "in_progress",
+              "uploading_phase": {"status": "complete" if session.finished or 0 < session.total_bytes == len(
+                                      session.data) else "in_progress",
                                   "bytes_transferred": len(session.data)},
               "processing_phase": processing,
               "publishing_phase": {"status": "complete" if video_status == "ready" else "not_started"}}

@@ -53,6 +53,10 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", rf"{GRAPH}/(?P<phone_number_id>\d+)/messages", "graph", messages.whatsapp_send),
     _route("POST", r"/bot(?P<token>[^/]+)/sendMessage", "telegram", messages.telegram_send),
     _route("POST", rf"{GRAPH}/(?P<page_id>\d+)/videos", "graph", graph.fb_videos, "facebook", "videos"),
+    _route("POST", rf"{GRAPH}/(?P<page_id>\d+)/video_reels", "graph", graph.fb_video_reels, "facebook",
+           "video_reels"),
+    _route("POST", rf"/video-upload{GRAPH}/(?P<video_id>\d+)", "graph", graph.fb_reel_upload, "facebook",
+           "reel_upload"),
     _route("POST", r"/2/media/upload", "x", xapi.x_media_upload, "x", "media_upload"),
     _route("GET", r"/2/media/upload", "x", xapi.x_media_status),
     _route("POST", r"/2/media/upload/initialize", "x", xapi.x_media_initialize, "x", "media_initialize"),
@@ -160,6 +164,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         req = Request(self.command, url.path, query, self.headers, base_url=f"http://{self.headers.get('Host', '')}")
         req.form, req.files, req.json = parse_body(self.headers.get("Content-Type", ""), body)
+        req.raw = body
         if isinstance(req.json, dict) and url.path.startswith("/v"):   # Graph also takes JSON bodies
             req.form = {k: v if isinstance(v, str) else str(v) for k, v in req.json.items()}
         return req

@@ -32,7 +32,7 @@ FAULT_MODES = ("timeout_after_commit", "error_500", "rate_limit", "http_429", "e
                "rate_limit_after_commit", "http_429_after_commit")
 FAULT_OPERATIONS = {
     "instagram": ("media", "media_publish"),
-    "facebook": ("photos", "feed", "videos"),
+    "facebook": ("photos", "feed", "videos", "video_reels", "reel_upload"),
     "x": ("media_upload", "media_initialize", "media_append", "media_finalize", "tweets"),
 }
 

@@ -50,6 +50,10 @@ IG_CAROUSEL_VIDEO = VideoSpec("Instagram carousel video", 3, 60, 300 * 1024 * 10
 # up to 10 GB and 4 hours; "the aspect ratio of the video must be between 9x16 and 16x9".
 FB_PAGE_VIDEO = VideoSpec("Facebook Page video", 1, 4 * 3600, 10 * 1024 ** 3, max_width=4096,
                           min_aspect=9 / 16, max_aspect=16 / 9)
+# Facebook Reels: Meta, Video API > "Reels Publishing API" guide (checked 2026): 9x16 only, at least 540x960,
+# 24-60 fps, 3-90 s, H.264/H.265 + AAC. No size limit is stated; the sandbox takes the Page video's.
+FB_REELS = VideoSpec("Facebook Reels", 3, 90, 10 * 1024 ** 3, min_width=540, min_height=960, min_fps=24,
+                     min_aspect=9 / 16, max_aspect=9 / 16)
 # X video: docs.x.com, Media best practices / media upload (checked 2026): H.264 High profile (Main and Baseline
 # also taken), AAC LC, <= 1280x1024, >= 32x32, aspect 1:3 to 3:1, <= 60 fps, 0.5-140 s, <= 512 MB.
 X_VIDEO = VideoSpec("X video", 0.5, 140, 512 * 1024 * 1024, video_codecs=("h264",),
