@@ -326,6 +326,20 @@ def test_x_chunked_upload_crash_between_append_and_finalize(store: Store, sandbo
     assert tweet["id"] == published.remote_id and tweet["images"][0]["video_codec"] == "h264"
 
 
+def test_x_expired_media_id_is_uploaded_again(store: Store, sandbox: SandboxHTTPServer,
+                                              client: Callable[..., PlatformClient], clips: dict[str, Path],
+                                              media: Callable[..., MediaRef]) -> None:
+    post = PostRequest("item-x-expired", "Video pasar murah.", (media(clips["good"]),), "post_video")
+    with pytest.raises(Crash):
+        publish_once(store, client("x", CrashingSession("/append", 2)), post)
+    requests.post(f"{sandbox.base_url}/_sandbox/uploads/expire", timeout=5).raise_for_status()
+    published, _ = until_published(store, client("x"), post)
+    old, new = uploads(sandbox, "x")
+    assert old["expired"] and not old["finished"] and new["finished"]
+    assert read_record(store, "item-x-expired", "x")["progress"]["media-0"]["id"] == new["id"]
+    assert [p["id"] for p in posts(sandbox, "x")] == [published.remote_id]
+
+
 def test_x_segment_committed_then_500_is_sent_again_harmlessly(store: Store, sandbox: SandboxHTTPServer,
                                                                client: Callable[..., PlatformClient],
                                                                clips: dict[str, Path],
