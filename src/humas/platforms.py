@@ -899,7 +899,14 @@ class FacebookClient(_GraphClient):
         """The recorded upload as the platform sees it now: its offset, whether it was finished; {} if expired."""
         if not entry.get("video_id"):
             return {}
-        status = self._video_status(post, entry["video_id"])
+        try:
+            status = self._video_status(post, entry["video_id"])
+        except PlatformError as exc:
+            if entry.get("finished") or exc.retryable:
+                raise
+            log.info("facebook: item %s: video %s is unknown to Facebook now (%s); starting a new upload",
+                     post.item_id, entry["video_id"], exc)
+            return {}
         phase = status.get("video_status")
         if phase == "expired" and not entry.get("finished"):
             log.info("facebook: item %s: upload session of video %s expired; starting a new one", post.item_id,
