@@ -56,7 +56,7 @@ USER_AGENT = "humas-uploader/0.1"
 MAX_PAGES = 10                      # pages read when looking for an existing post
 X_EPOCH_MS = 1288834974657          # X ids are snowflakes: (milliseconds since this epoch) << 22
 VIDEO_POLL_DELAYS = (0.0,)          # a video is looked at once per call; still processing: the call defers
-VIDEO_CHECK_AFTER = 30              # seconds until a deferred video is looked at again, unless the platform says
+VIDEO_CHECK_AFTER = 30.0            # seconds until a deferred video is looked at again, unless the platform says
 
 
 @dataclass(frozen=True)
@@ -158,10 +158,11 @@ class ClientConfig:
     account_id: str        # ig-user-id / page-id / x user id
     api_version: str = "v21.0"   # Graph only
     timeout: float = 30.0
+    check_after: float = VIDEO_CHECK_AFTER   # seconds until a video still processing is looked at again
 
     def __repr__(self) -> str:   # keep the token out of logs and tracebacks
         return (f"ClientConfig(base_url={self.base_url!r}, access_token='***', account_id={self.account_id!r}, "
-                f"api_version={self.api_version!r}, timeout={self.timeout!r})")
+                f"api_version={self.api_version!r}, timeout={self.timeout!r}, check_after={self.check_after!r})")
 
 
 class PlatformClient(Protocol):
@@ -637,7 +638,7 @@ class InstagramClient(_GraphClient):
                 raise PlatformError(self.channel, f"{step}: Instagram reports {status}: {body.get('status') or ''}. "
                                     "What to do: make a rendition within Instagram's video limits (include/"
                                     "platforms.yaml) and publish again", retryable=status == "EXPIRED")
-        raise StillProcessing(self.channel, _later(VIDEO_CHECK_AFTER), f"{item_id}: container {container_id}")
+        raise StillProcessing(self.channel, _later(self.config.check_after), f"{item_id}: container {container_id}")
 
     # -- stories: one per image, no caption, each recorded in `progress` so none is posted twice --------
     def _story(self, post: PostRequest, n: int, progress: Progress) -> PublishedPost:
@@ -964,7 +965,7 @@ class FacebookClient(_GraphClient):
                 raise PlatformError(self.channel, f"{post.item_id}: Facebook could not process video {video_id}: "
                                     f"{why}. What to do: make a rendition within the Page video limits "
                                     "(include/platforms.yaml) and publish again", retryable=False)
-        raise StillProcessing(self.channel, _later(VIDEO_CHECK_AFTER), f"{post.item_id}: video {video_id}")
+        raise StillProcessing(self.channel, _later(self.config.check_after), f"{post.item_id}: video {video_id}")
 
 
 # -- X API v2 ----------------------------------------------------------------------------------------
@@ -1109,7 +1110,7 @@ class XClient(_ApiClient):
             time.sleep(delay)
             body = self._call("GET", "/2/media/upload", step, params={"command": "STATUS", "media_id": entry["id"]})
             info = self._data(body, step).get("processing_info")
-        wait = float((info or {}).get("check_after_secs") or VIDEO_CHECK_AFTER)
+        wait = float((info or {}).get("check_after_secs") or self.config.check_after)
         raise StillProcessing(self.channel, _later(wait), f"{post.item_id}: media {entry['id']}")
 
     def _data(self, body: dict[str, Any], step: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import replace
+from datetime import datetime, timezone
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -190,6 +191,8 @@ def test_reel_is_deferred_until_finished_then_published_once(store: Store, sandb
     record = read_record(store, "item-reel", "instagram")
     container = record["progress"]["container"]["id"]
     assert record["state"] == "attempting" and deferred.value.channel == "instagram"
+    wait = (deferred.value.check_at - datetime.now(timezone.utc)).total_seconds()
+    assert 25 < wait <= 30          # ClientConfig.check_after: no worker waits; the upload step comes back then
     assert posts(sandbox, "instagram") == []
 
     time.sleep(PROCESSING)
