@@ -206,6 +206,17 @@ def test_reel_is_deferred_until_finished_then_published_once(store: Store, sandb
     assert publish_once(store, client("instagram"), post) == published and len(posts(sandbox, "instagram")) == 1
 
 
+def test_reel_published_then_500_is_found_not_posted_again(store: Store, sandbox: SandboxHTTPServer,
+                                                           client: Callable[..., PlatformClient],
+                                                           clips: dict[str, Path],
+                                                           media: Callable[..., MediaRef]) -> None:
+    post = PostRequest("item-reel-500", "Lomba perahu naga.", (media(clips["good"]),), "reels")
+    arm(sandbox, "instagram", "media_publish", "error_500_after_commit")
+    published, _ = until_published(store, client("instagram"), post)   # the 500 is PublishUncertain: looked for
+    assert [p["id"] for p in posts(sandbox, "instagram")] == [published.remote_id]
+    assert read_record(store, "item-reel-500", "instagram")["confirmed_by"] == "found on platform after a timeout"
+
+
 def test_video_story(store: Store, sandbox: SandboxHTTPServer, client: Callable[..., PlatformClient],
                      clips: dict[str, Path], media: Callable[..., MediaRef]) -> None:
     post = PostRequest("item-story", "", (media(clips["good"]),), "story")
