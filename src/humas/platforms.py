@@ -687,15 +687,20 @@ class InstagramClient(_GraphClient):
 
     def _story_by_picture(self, post: PostRequest, image: MediaRef, since: datetime,
                           claimed: set[str | None]) -> str | None:
-        """The oldest unclaimed story since `since` whose picture looks like `image` (difference hash)."""
-        wanted, cutoff = _picture_hash(image.data), _whole_second(since)
+        """The oldest unclaimed story since `since` whose picture looks like `image` (difference hash); for a
+        video, its first frame against the story's thumbnail_url (IG Media reference: a VIDEO's thumbnail)."""
+        video = image.kind != "image"
+        wanted = _first_frame_hash(image) if video else _picture_hash(image.data)
+        cutoff = _whole_second(since)
         if wanted is None:
             return None
         path = self._path(self.config.account_id, "stories")
-        rows = self._edge(path, {"fields": "id,media_url,timestamp", "limit": 50}, f"{post.item_id}: listing stories")
-        recent = [r for r in rows if r["id"] not in claimed and parse_time(r[self.time_field]) >= cutoff]
+        rows = self._edge(path, {"fields": "id,media_type,media_url,thumbnail_url,timestamp", "limit": 50},
+                          f"{post.item_id}: listing stories")
+        recent = [r for r in rows if r["id"] not in claimed and parse_time(r[self.time_field]) >= cutoff
+                  and (r.get("media_type") == "VIDEO") == video]
         for row in sorted(recent, key=lambda r: parse_time(r[self.time_field])):
-            seen = _picture_hash(self._download(row.get("media_url") or ""))
+            seen = _picture_hash(self._download(row.get("thumbnail_url" if video else "media_url") or ""))
             if seen is not None and bin(seen ^ wanted).count("1") <= PICTURE_MATCH_BITS:
                 return str(row["id"])
         return None
@@ -1168,6 +1173,20 @@ def _picture_hash(data: bytes) -> int | None:
         with Image.open(io.BytesIO(data)) as picture:
             return dhash(picture)
     except (UnidentifiedImageError, OSError, ValueError):
+        return None
+
+
+def _first_frame_hash(media: MediaRef) -> int | None:
+    """The difference hash of a video's first frame (decoded from its file with PyAV), or None."""
+    if not media.path:
+        return None
+    import av
+    from humas.assets.checks import dhash
+    try:
+        with av.open(media.path) as box:
+            frame = next(box.decode(video=0))
+            return dhash(frame.to_image())
+    except (av.FFmpegError, StopIteration, OSError):
         return None
 
 

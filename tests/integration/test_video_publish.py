@@ -226,6 +226,17 @@ def test_video_story(store: Store, sandbox: SandboxHTTPServer, client: Callable[
     assert story["placement"] == "story" and story["images"][0]["duration"] is not None
 
 
+def test_video_story_published_then_500_is_found_by_its_first_frame(
+        store: Store, sandbox: SandboxHTTPServer, client: Callable[..., PlatformClient], clips: dict[str, Path],
+        media: Callable[..., MediaRef]) -> None:
+    post = PostRequest("item-story-500", "", (media(clips["good"]),), "story")
+    arm(sandbox, "instagram", "media_publish", "error_500_after_commit")
+    published, _ = until_published(store, client("instagram"), post)
+    [story] = posts(sandbox, "instagram")
+    assert story["id"] == published.remote_id
+    assert read_record(store, "item-story-500", "instagram")["confirmed_by"] == "found on platform after a timeout"
+
+
 def test_carousel_mixing_images_and_video(store: Store, sandbox: SandboxHTTPServer,
                                           client: Callable[..., PlatformClient], clips: dict[str, Path],
                                           media: Callable[..., MediaRef], photo: MediaRef) -> None:

@@ -360,6 +360,8 @@ def _ig_media_fields(post: Post, base_url: str) -> dict[str, Any]:
               "media_product_type": "STORY" if story else "REELS" if post.placement == "reels" else "FEED",
               "media_url": f"{base_url}/_sandbox/media/instagram/{post.id}/0",   # Instagram: a CDN address
               "shortcode": post.permalink.rstrip("/").rsplit("/", 1)[-1], "username": INSTAGRAM_USERNAME}
+    if fields["media_type"] == "VIDEO":   # a video's cover picture: its first frame, as a JPEG
+        fields["thumbnail_url"] = f"{base_url}/_sandbox/thumbnail/instagram/{post.id}"
     if story:
         del fields["caption"]           # a story has none
     return fields

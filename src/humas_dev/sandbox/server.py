@@ -68,6 +68,7 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", r"/_sandbox/health", "admin", admin.health),
     _route("GET", r"/_sandbox/posts", "admin", admin.list_posts),
     _route("GET", r"/_sandbox/media/(?P<channel>\w+)/(?P<post_id>[0-9_]+)/(?P<index>\d+)", "admin", admin.media),
+    _route("GET", r"/_sandbox/thumbnail/(?P<channel>\w+)/(?P<post_id>[0-9_]+)", "admin", admin.thumbnail),
     _route("POST", r"/_sandbox/reset", "admin", admin.reset),
     _route("GET", r"/_sandbox/uploads", "admin", admin.list_uploads),
     _route("POST", r"/_sandbox/uploads/expire", "admin", admin.expire_uploads),

@@ -173,3 +173,14 @@ def check(data: bytes, spec: VideoSpec) -> tuple[VideoFacts | None, list[str]]:
     except Unreadable as exc:
         return None, [str(exc)]
     return facts, problems(facts, spec)
+
+
+def first_frame_jpeg(data: bytes) -> bytes:
+    """The video's first frame as a JPEG (what a platform shows as its thumbnail)."""
+    import av
+
+    with av.open(io.BytesIO(data)) as box:
+        picture = next(box.decode(video=0)).to_image()
+    out = io.BytesIO()
+    picture.convert("RGB").save(out, "JPEG", quality=85)
+    return out.getvalue()
