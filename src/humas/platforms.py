@@ -76,10 +76,6 @@ class MediaRef:
     duration: float | None = None  # seconds, for video and GIF
     cover_url: str | None = None   # a presigned JPEG shown before a video plays (Instagram Reels' cover_url)
 
-    @property
-    def is_video(self) -> bool:
-        return self.kind == "video"
-
 
 def media_size(media: MediaRef) -> int:
     """The media's size in bytes: its file's, else its in-memory bytes'."""
