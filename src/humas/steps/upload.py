@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from humas import layout, quota
 from humas.exceptions import PlatformError, PublishUncertainError, QuotaExhausted, StepFailed
 from humas.notify import notify_publish_failed, notify_published
-from humas.platforms import ImageRef, PostRequest
+from humas.platforms import MediaRef, PostRequest
 from humas.publish import publish_once, receipt
 from humas.reports import write_item_report
 from humas.review import sha256
@@ -68,7 +68,7 @@ def publish_item(item: "ItemStep", client_for: Callable[[str], "PlatformClient"]
     return record
 
 
-def _publish_channel(item: "ItemStep", client: "PlatformClient", images: list[ImageRef] | None) -> None:
+def _publish_channel(item: "ItemStep", client: "PlatformClient", images: list[MediaRef] | None) -> None:
     """Post the item on one channel, exactly once, within the channel's quota (``QuotaExhausted`` otherwise)."""
     channel = client.channel
     if not images:
@@ -107,12 +107,12 @@ def _record_links(item: "ItemStep") -> dict[str, Any]:
     return record
 
 
-def _approved_content(item: "ItemStep") -> dict[str, list[ImageRef]] | SendBack:
+def _approved_content(item: "ItemStep") -> dict[str, list[MediaRef]] | SendBack:
     """Each channel's renditions exactly as approved; a send-back if anything changed since."""
     gate, approval = _last_approval(item)
     if current_review(item, gate).digest != approval.get("review_digest"):
         return _changed(item, gate, "brief.yaml berubah setelah disetujui")
-    images: dict[str, list[ImageRef]] = {}
+    images: dict[str, list[MediaRef]] = {}
     # The renditions of the design step before the upload (after the gate, in a SOP that checks the idea
     # before the design exists: then the design step's own checks are what stands for them).
     for r in (item.design_manifest() or {}).get("renditions", []):
@@ -121,7 +121,7 @@ def _approved_content(item: "ItemStep") -> dict[str, list[ImageRef]] | SendBack:
             return _changed(item, item.sop.design_before(item.step) or gate, f"berkas {r['key']} berubah setelah disetujui")
         # Pinned to the version just checked: a platform fetching later gets these bytes, whatever is written since.
         images.setdefault(r["channel"], []).append(
-            ImageRef(r["name"], item.store.presigned_get_url(r["key"], version_id=version), data, r["content_type"]))
+            MediaRef(r["name"], item.store.presigned_get_url(r["key"], version_id=version), data, r["content_type"]))
     return images
 
 
