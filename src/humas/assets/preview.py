@@ -105,3 +105,21 @@ def preview_sheet(item_id: str, tiles: list[Tile], ok: bool, notes: list[str], e
     buf = io.BytesIO()
     sheet.save(buf, "JPEG", quality=85, icc_profile=SRGB_ICC)
     return buf.getvalue()
+
+
+def frame_grid(frames: list[Image.Image], caption: str, edge: int) -> Image.Image:
+    """A video's thumbnail for the sheet: up to four frames in a 2x2 grid on black, ``caption`` (its length in
+    words) on a strip below, ``edge`` pixels square like the other thumbnails."""
+    strip = LINE + 8
+    cell_w, cell_h = edge // 2, (edge - strip) // 2
+    grid = Image.new("RGB", (edge, edge), INK)
+    for index, frame in enumerate(frames[:4]):
+        row, column = divmod(index, 2)
+        picture = frame.convert("RGB")
+        picture.thumbnail((cell_w - 2, cell_h - 2))
+        grid.paste(picture, (column * cell_w + (cell_w - picture.width) // 2,
+                             row * cell_h + (cell_h - picture.height) // 2))
+    draw = ImageDraw.Draw(grid)
+    draw.text((edge // 2, edge - strip // 2), _fit_text(draw, caption, _font(14), edge - 8), fill=(255, 255, 255),
+              font=_font(14), anchor="mm")
+    return grid
