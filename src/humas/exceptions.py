@@ -93,3 +93,16 @@ class QuotaExhausted(PlatformError):
         super().__init__(channel, message, status=status, retryable=True)
         self.until = until
         self.shared = shared
+
+
+class StillProcessing(HumasError):
+    """The platform is still processing uploaded media (a video container, an upload, a media id): come back at
+    ``check_at`` (aware UTC). What was done so far is already in the caller's ``Progress``; the next try resumes
+    from there. Not a failure: nothing is wrong, and no worker needs to wait for it."""
+
+    def __init__(self, channel: str, check_at: "datetime", what: str = "") -> None:
+        self.channel = channel
+        self.check_at = check_at
+        detail = f"{what}: " if what else ""
+        super().__init__(f"{channel}: {detail}the platform is still processing the media; checking again at "
+                         f"{check_at:%Y-%m-%d %H:%M:%S} UTC (nothing to do)")

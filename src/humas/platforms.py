@@ -19,6 +19,13 @@ text: each story's container id is kept in the caller's ``Progress`` before it i
 ``status_code`` says whether it was published, and the story itself is found among the account's stories by
 its picture (a difference hash, which survives the platform's re-encoding).
 
+Video (issue 18): an Instagram Reel, video story or carousel video is a container the platform processes; a
+Facebook Page video goes up through a resumable upload session; an X video or GIF through the chunked media
+upload. Each step the platform confirms (container id, upload session and the offset it confirmed, media id)
+is put in ``Progress`` before the next, and when the platform is still processing the client raises
+``StillProcessing`` instead of holding a worker: the next call resumes from ``Progress``. Uploads stream from
+``MediaRef.path`` one chunk at a time.
+
 The access token travels only in the ``Authorization`` header and never appears in a message or log line.
 """
 from __future__ import annotations
@@ -28,17 +35,19 @@ import html
 import io
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from humas.exceptions import HumasError, PlatformError, PublishUncertainError, QuotaExhausted
+from humas.exceptions import HumasError, PlatformError, PublishUncertainError, QuotaExhausted, StillProcessing
 from humas.profiles import load_profiles
 
 log = logging.getLogger(__name__)
@@ -46,23 +55,56 @@ log = logging.getLogger(__name__)
 USER_AGENT = "humas-uploader/0.1"
 MAX_PAGES = 10                      # pages read when looking for an existing post
 X_EPOCH_MS = 1288834974657          # X ids are snowflakes: (milliseconds since this epoch) << 22
+VIDEO_POLL_DELAYS = (0.0,)          # a video is looked at once per call; still processing: the call defers
+VIDEO_CHECK_AFTER = 30.0            # seconds until a deferred video is looked at again, unless the platform says
 
 
 @dataclass(frozen=True)
-class ImageRef:
-    """One rendition to publish."""
+class MediaRef:
+    """One rendition to publish: an image, a video, or an animated GIF (posted as GIF on X only).
+
+    Field order keeps ``MediaRef(name, url, data, content_type)`` working for images; large media are named by
+    ``path`` and streamed from it in chunks, never read whole.
+    """
 
     name: str
     url: str               # publicly reachable (presigned) URL, used where the API takes a URL (Instagram)
-    data: bytes            # the JPEG/PNG bytes, used where the API takes an upload (X, Facebook multipart)
+    data: bytes = b""      # small images' bytes, used where the API takes an upload (X, Facebook multipart)
     content_type: str = "image/jpeg"
+    path: str | None = None        # a local file for large media (video): uploads stream from it
+    kind: str = "image"            # 'image' | 'video' | 'gif'
+    duration: float | None = None  # seconds, for video and GIF
+    cover_url: str | None = None   # a presigned JPEG shown before a video plays (Instagram Reels' cover_url)
+
+
+def media_size(media: MediaRef) -> int:
+    """The media's size in bytes: its file's, else its in-memory bytes'."""
+    return os.path.getsize(media.path) if media.path else len(media.data)
+
+
+def media_chunk(media: MediaRef, offset: int, size: int) -> bytes:
+    """`size` bytes of the media from `offset` (fewer at its end): read from its file, never the whole of it."""
+    if not media.path:
+        return media.data[offset:offset + size]
+    with open(media.path, "rb") as source:
+        source.seek(offset)
+        return source.read(size)
+
+
+def _moving(post: PostRequest) -> bool:
+    """Whether the post carries a video or an animated GIF (uploaded and processed, so deferred)."""
+    return any(media.kind in ("video", "gif") for media in post.images)
+
+
+def _later(seconds: float) -> datetime:
+    return datetime.now(timezone.utc) + timedelta(seconds=max(seconds, 1))
 
 
 @dataclass(frozen=True)
 class PostRequest:
     item_id: str
     caption: str           # the brief's caption; the clients post `post_text(...)` of it
-    images: tuple[ImageRef, ...]
+    images: tuple[MediaRef, ...]
     placement: str | None = None   # a placement of the channel in include/platforms.yaml; None: its default
 
 
@@ -112,10 +154,11 @@ class ClientConfig:
     account_id: str        # ig-user-id / page-id / x user id
     api_version: str = "v21.0"   # Graph only
     timeout: float = 30.0
+    check_after: float = VIDEO_CHECK_AFTER   # seconds until a video still processing is looked at again
 
     def __repr__(self) -> str:   # keep the token out of logs and tracebacks
         return (f"ClientConfig(base_url={self.base_url!r}, access_token='***', account_id={self.account_id!r}, "
-                f"api_version={self.api_version!r}, timeout={self.timeout!r})")
+                f"api_version={self.api_version!r}, timeout={self.timeout!r}, check_after={self.check_after!r})")
 
 
 class PlatformClient(Protocol):
@@ -294,7 +337,8 @@ class _ApiClient:
         """The text this client posts for `post` (see `post_text`)."""
         return post_text(post.caption, post.item_id, self.channel, placement_of(self.channel, post))
 
-    def _call(self, method: str, path: str, step: str, *, commits: bool = False, **kwargs: Any) -> dict[str, Any]:
+    def _call(self, method: str, path: str, step: str, *, commits: bool = False, empty_ok: bool = False,
+              **kwargs: Any) -> dict[str, Any]:
         """Send one request and return its JSON body; raise PlatformError / PublishUncertainError on failure."""
         headers = {"Authorization": f"Bearer {self.config.access_token}", "User-Agent": USER_AGENT}
         try:
@@ -306,6 +350,8 @@ class _ApiClient:
             self._observed = exhausted_until(response.headers, datetime.now(timezone.utc)) or self._observed
         if response.status_code >= 400:
             raise self._failed(response, step, commits)
+        if empty_ok and not response.content.strip():
+            return {}
         try:
             body = response.json()
         except ValueError:
@@ -476,6 +522,8 @@ class InstagramClient(_GraphClient):
                                 retryable=False)
         if placement_of(self.channel, post) == "story":
             return _series([self._story(post, n, progress or Progress()) for n in range(len(post.images))])
+        if _moving(post):
+            return self._publish_video(post, progress or Progress())
         return self._publish_container(post, self._container(post))
 
     def find_existing(self, post: PostRequest, since: datetime,
@@ -497,8 +545,11 @@ class InstagramClient(_GraphClient):
         log.info("instagram: item %s published as media %s", post.item_id, media_id)
         return self._confirmed(media_id)
 
-    def _media_publish(self, post: PostRequest, container_id: str) -> str:
-        self._wait_until_finished(container_id, post.item_id)
+    def _media_publish(self, post: PostRequest, container_id: str, deferred: bool = False) -> str:
+        if deferred:
+            self._await_finished(container_id, post.item_id)
+        else:
+            self._wait_until_finished(container_id, post.item_id)
         try:
             body = self._call("POST", self._path(self.config.account_id, "media_publish"),
                               f"{post.item_id}: publishing container {container_id}", commits=True,
@@ -521,6 +572,70 @@ class InstagramClient(_GraphClient):
         return self._create(post, {"media_type": "CAROUSEL", "children": ",".join(children),
                                    "caption": caption}, "the carousel")
 
+    # -- video: Reels, carousels with videos; each container in `progress`, processing deferred ----------
+    # Meta, Instagram Platform > Content Publishing and the IG User Media reference (checked 2026): a Reel is
+    # media_type REELS + video_url (+ caption, cover_url); a video story STORIES + video_url; a carousel video item
+    # VIDEO + video_url + is_carousel_item; containers are polled (status_code) until FINISHED, then published.
+    def _publish_video(self, post: PostRequest, progress: Progress) -> PublishedPost:
+        """A Reel (one video) or a carousel mixing images and videos; StillProcessing while Instagram works."""
+        entry = progress.get("container")
+        container = entry.get("id")
+        status = self._status(container, post.item_id) if container else None
+        if status == "PUBLISHED":
+            raise PublishUncertainError(
+                f"instagram: {post.item_id}: container {container} was published but the post was not found yet; "
+                "it will not be sent again, find_existing looks for it")
+        if status in ("ERROR", "EXPIRED"):     # says why, and forgets it: the next try starts over
+            self._await_finished(container, post.item_id, forget=(progress, "container"))
+        if status not in ("FINISHED", "IN_PROGRESS"):
+            container = self._video_container(post, progress)
+        media_id = self._media_publish(post, container, deferred=True)
+        log.info("instagram: item %s published as media %s", post.item_id, media_id)
+        return self._confirmed(media_id)
+
+    def _video_container(self, post: PostRequest, progress: Progress) -> str:
+        """The Reel's container, or the carousel's once every item is FINISHED; each id kept in `progress`."""
+        caption = self.text_of(post)
+        if len(post.images) == 1:
+            media = post.images[0]
+            fields = {"media_type": "REELS", "video_url": media.url, "caption": caption}
+            fields |= {"cover_url": media.cover_url} if media.cover_url else {}
+            container = self._create(post, fields, media.name)
+            progress.put("container", {"id": container})
+            return container
+        children = list(progress.get("container").get("children") or [])
+        for media in post.images[len(children):]:
+            fields = ({"media_type": "VIDEO", "video_url": media.url} if media.kind != "image"
+                      else {"image_url": media.url})
+            children.append(self._create(post, fields | {"is_carousel_item": "true"}, media.name))
+            progress.put("container", {"children": children})
+        for child, media in zip(children, post.images):
+            if media.kind != "image":
+                self._await_finished(child, post.item_id, forget=(progress, "container"))
+        container = self._create(post, {"media_type": "CAROUSEL", "children": ",".join(children),
+                                        "caption": caption}, "the carousel")
+        progress.put("container", {"id": container, "children": children})
+        return container
+
+    def _await_finished(self, container_id: str, item_id: str,
+                        forget: tuple[Progress, str] | None = None) -> None:
+        """Look at a video container briefly: FINISHED returns, IN_PROGRESS defers (StillProcessing), ERROR or
+        EXPIRED raise PlatformError (with `forget`, that progress entry is dropped so the next try starts over)."""
+        step = f"{item_id}: checking container {container_id}"
+        for delay in VIDEO_POLL_DELAYS:
+            time.sleep(delay)
+            body = self._call("GET", self._path(container_id), step, params={"fields": "status_code,status"})
+            status = body.get("status_code")
+            if status == "FINISHED":
+                return
+            if status in ("ERROR", "EXPIRED"):
+                if forget:
+                    forget[0].put(forget[1], {})
+                raise PlatformError(self.channel, f"{step}: Instagram reports {status}: {body.get('status') or ''}. "
+                                    "What to do: make a rendition within Instagram's video limits (include/"
+                                    "platforms.yaml) and publish again", retryable=status == "EXPIRED")
+        raise StillProcessing(self.channel, _later(self.config.check_after), f"{item_id}: container {container_id}")
+
     # -- stories: one per image, no caption, each recorded in `progress` so none is posted twice --------
     def _story(self, post: PostRequest, n: int, progress: Progress) -> PublishedPost:
         """Story `n` of the item: the one already recorded, else a new one (re-using a FINISHED container)."""
@@ -536,10 +651,13 @@ class InstagramClient(_GraphClient):
             raise PublishUncertainError(
                 f"instagram: {post.item_id}: story {n + 1} ({image.name}) was published from container {container} "
                 "but the story could not be identified yet; it will not be sent again, find_existing looks for it")
+        if status in ("ERROR", "EXPIRED") and image.kind != "image":   # why it failed; the next try starts over
+            self._await_finished(container, post.item_id, forget=(progress, key))
         if status not in ("FINISHED", "IN_PROGRESS"):
-            container = self._create(post, {"image_url": image.url, "media_type": "STORIES"}, f"story {image.name}")
+            source = {"video_url": image.url} if image.kind != "image" else {"image_url": image.url}
+            container = self._create(post, source | {"media_type": "STORIES"}, f"story {image.name}")
             progress.put(key, {"container": container})
-        media_id = self._media_publish(post, container)
+        media_id = self._media_publish(post, container, deferred=image.kind != "image")
         log.info("instagram: item %s story %d published as media %s", post.item_id, n + 1, media_id)
         return self._story_confirmed(key, {"container": container, "media": media_id}, progress)
 
@@ -563,17 +681,22 @@ class InstagramClient(_GraphClient):
         media_id = self._story_by_picture(post, post.images[n], since, claimed)
         return None if media_id is None else self._story_confirmed(key, {**entry, "media": media_id}, progress)
 
-    def _story_by_picture(self, post: PostRequest, image: ImageRef, since: datetime,
+    def _story_by_picture(self, post: PostRequest, image: MediaRef, since: datetime,
                           claimed: set[str | None]) -> str | None:
-        """The oldest unclaimed story since `since` whose picture looks like `image` (difference hash)."""
-        wanted, cutoff = _picture_hash(image.data), _whole_second(since)
+        """The oldest unclaimed story since `since` whose picture looks like `image` (difference hash); for a
+        video, its first frame against the story's thumbnail_url (IG Media reference: a VIDEO's thumbnail)."""
+        video = image.kind != "image"
+        wanted = _first_frame_hash(image) if video else _picture_hash(image.data)
+        cutoff = _whole_second(since)
         if wanted is None:
             return None
         path = self._path(self.config.account_id, "stories")
-        rows = self._edge(path, {"fields": "id,media_url,timestamp", "limit": 50}, f"{post.item_id}: listing stories")
-        recent = [r for r in rows if r["id"] not in claimed and parse_time(r[self.time_field]) >= cutoff]
+        rows = self._edge(path, {"fields": "id,media_type,media_url,thumbnail_url,timestamp", "limit": 50},
+                          f"{post.item_id}: listing stories")
+        recent = [r for r in rows if r["id"] not in claimed and parse_time(r[self.time_field]) >= cutoff
+                  and (r.get("media_type") == "VIDEO") == video]
         for row in sorted(recent, key=lambda r: parse_time(r[self.time_field])):
-            seen = _picture_hash(self._download(row.get("media_url") or ""))
+            seen = _picture_hash(self._download(row.get("thumbnail_url" if video else "media_url") or ""))
             if seen is not None and bin(seen ^ wanted).count("1") <= PICTURE_MATCH_BITS:
                 return str(row["id"])
         return None
@@ -659,7 +782,11 @@ class FacebookClient(_GraphClient):
     list_edge, text_field, link_field, time_field = "feed", "message", "permalink_url", "created_time"
 
     def publish(self, post: PostRequest, progress: Progress | None = None) -> PublishedPost:
-        """Publish the images (or the text alone) on the Page; return the post with its permalink."""
+        """Publish the images (or the text alone, or one video) on the Page; return the post with its permalink."""
+        if _moving(post) and placement_of(self.channel, post) == "reels":
+            return self._reel_post(post, progress or Progress())
+        if _moving(post):
+            return self._video_post(post, progress or Progress())
         if len(post.images) == 1:
             return self._single_photo(post)
         photo_ids = [self._unpublished_photo(post, image) for image in post.images]
@@ -677,7 +804,7 @@ class FacebookClient(_GraphClient):
                           files={"source": (image.name, image.data, image.content_type)})
         return self._confirmed(_committed_id(self.channel, body, "post_id"))
 
-    def _unpublished_photo(self, post: PostRequest, image: ImageRef) -> str:
+    def _unpublished_photo(self, post: PostRequest, image: MediaRef) -> str:
         body = self._call("POST", self._path(self.config.account_id, "photos"),
                           f"{post.item_id}: uploading photo {image.name}", data={"published": "false"},
                           files={"source": (image.name, image.data, image.content_type)})
@@ -686,6 +813,160 @@ class FacebookClient(_GraphClient):
     def remaining_quota(self) -> int | None:
         """Facebook Pages have no published-post quota to read; always None."""
         return None
+
+    # -- Page video: the resumable upload protocol ----------------------------------------------------------
+    # Meta, "Uploading Videos with the Graph API" (developers.facebook.com/docs/graph-api/video-uploads) and the
+    # Video API publishing guide: POST /{page-id}/videos upload_phase=start (file_size) -> upload_session_id,
+    # video_id, start_offset, end_offset; upload_phase=transfer (upload_session_id, start_offset,
+    # video_file_chunk) -> the next offsets; upload_phase=finish (upload_session_id, description); then
+    # GET /{video-id}?fields=status (video_status, uploading_phase.bytes_transferred) until ready.
+    def _video_post(self, post: PostRequest, progress: Progress) -> PublishedPost:
+        """One video on the Page: resume the recorded session at the platform's offset (or start a new one if it
+        expired), send the rest in the chunks the platform asks for, finish, and wait (deferred) until processed."""
+        media = self._only_video(post)
+        entry = self._resumed(post, progress.get("video"))
+        if not entry.get("finished"):
+            if not entry:
+                entry = self._video_start(post, media)
+                progress.put("video", entry)
+            self._video_transfer(post, media, entry, progress)
+            self._call("POST", self._path(self.config.account_id, "videos"),
+                       f"{post.item_id}: finishing the upload of {media.name}", commits=True,
+                       data={"upload_phase": "finish", "upload_session_id": entry["session"],
+                             "description": self.text_of(post)})
+            entry["finished"] = True
+            progress.put("video", entry)
+        return self._video_ready(post, entry["video_id"], progress, "video")
+
+    # -- Reels: Meta, Video API > "Reels Publishing API": POST /{page-id}/video_reels upload_phase=start -> video_id,
+    # upload_url; POST {upload_url} (rupload.facebook.com) with headers offset and file_size, the bytes as the body;
+    # POST /{page-id}/video_reels upload_phase=finish, video_id, video_state=PUBLISHED, description.
+    def _reel_post(self, post: PostRequest, progress: Progress) -> PublishedPost:
+        """One reel on the Page: resume at the platform's offset (a new upload if it expired), finish, wait."""
+        media = self._only_video(post)
+        entry = self._resumed(post, progress.get("reel"))
+        if not entry.get("finished"):
+            if not entry:
+                body = self._call("POST", self._path(self.config.account_id, "video_reels"),
+                                  f"{post.item_id}: starting the upload of reel {media.name}",
+                                  data={"upload_phase": "start"})
+                entry = {"video_id": str(body["video_id"]), "upload_url": self._upload_url(body), "offset": 0}
+                progress.put("reel", entry)
+            if entry["offset"] < media_size(media):
+                self._reel_upload(post, media, entry)
+                entry["offset"] = media_size(media)
+                progress.put("reel", entry)
+            self._call("POST", self._path(self.config.account_id, "video_reels"),
+                       f"{post.item_id}: publishing reel {media.name}", commits=True,
+                       data={"upload_phase": "finish", "video_id": entry["video_id"], "video_state": "PUBLISHED",
+                             "description": self.text_of(post)})
+            entry["finished"] = True
+            progress.put("reel", entry)
+        return self._video_ready(post, entry["video_id"], progress, "reel")
+
+    def _upload_url(self, body: dict[str, Any]) -> str:
+        """The rupload address the platform gave; the token goes only to Facebook's hosts or our configured one."""
+        url = str(body.get("upload_url") or "")
+        host = urlsplit(url).hostname or ""
+        if host != urlsplit(self.config.base_url).hostname and not host.endswith(".facebook.com"):
+            raise PlatformError(self.channel, f"the reel's upload address is on {host or 'no host'}, not Facebook; "
+                                "nothing was sent there. Check base_url in this channel's Airflow connection",
+                                retryable=False)
+        return url
+
+    def _reel_upload(self, post: PostRequest, media: MediaRef, entry: dict[str, Any]) -> None:
+        """The rest of the file from the platform's offset, streamed from disk in one request."""
+        size, offset = media_size(media), int(entry["offset"])
+        headers = {"Authorization": f"OAuth {self.config.access_token}", "User-Agent": USER_AGENT,
+                   "offset": str(offset), "file_size": str(size)}
+        step = f"{post.item_id}: uploading reel {media.name} from byte {offset}"
+        source = open(media.path, "rb") if media.path else io.BytesIO(media.data)
+        with source:
+            source.seek(offset)
+            try:
+                response = self.session.post(entry["upload_url"], data=source, headers=headers,
+                                             timeout=self.config.timeout)
+            except requests.RequestException as exc:
+                raise self._transport_error(exc, step, False) from exc
+        if response.status_code >= 400:
+            raise self._failed(response, step, False)
+
+    def _only_video(self, post: PostRequest) -> MediaRef:
+        if len(post.images) != 1:
+            raise PlatformError(self.channel, f"{post.item_id}: a Facebook video or reel carries one video and "
+                                "nothing else; publish the other media in another item", retryable=False)
+        return post.images[0]
+
+    def _resumed(self, post: PostRequest, entry: dict[str, Any]) -> dict[str, Any]:
+        """The recorded upload as the platform sees it now: its offset, whether it was finished; {} if expired."""
+        if not entry.get("video_id"):
+            return {}
+        try:
+            status = self._video_status(post, entry["video_id"])
+        except PlatformError as exc:
+            if entry.get("finished") or exc.retryable:
+                raise
+            log.info("facebook: item %s: video %s is unknown to Facebook now (%s); starting a new upload",
+                     post.item_id, entry["video_id"], exc)
+            return {}
+        phase = status.get("video_status")
+        if phase == "expired" and not entry.get("finished"):
+            log.info("facebook: item %s: upload session of video %s expired; starting a new one", post.item_id,
+                     entry["video_id"])
+            return {}
+        uploaded = (status.get("uploading_phase") or {})
+        finished = entry.get("finished") or phase in ("processing", "ready", "error")
+        return {**entry, "offset": int(uploaded.get("bytes_transferred") or entry.get("offset") or 0),
+                "finished": bool(finished)}
+
+    def _video_status(self, post: PostRequest, video_id: str) -> dict[str, Any]:
+        body = self._call("GET", self._path(video_id), f"{post.item_id}: reading the status of video {video_id}",
+                          params={"fields": "status,permalink_url,created_time"})
+        return dict(body.get("status") or {})
+
+    def _video_start(self, post: PostRequest, media: MediaRef) -> dict[str, Any]:
+        body = self._call("POST", self._path(self.config.account_id, "videos"),
+                          f"{post.item_id}: starting the upload of {media.name}",
+                          data={"upload_phase": "start", "file_size": str(media_size(media))})
+        start, end = int(body["start_offset"]), int(body["end_offset"])
+        return {"video_id": str(body["video_id"]), "session": str(body["upload_session_id"]), "offset": start,
+                "chunk": end - start}
+
+    def _video_transfer(self, post: PostRequest, media: MediaRef, entry: dict[str, Any], progress: Progress) -> None:
+        """Send chunks from the platform's offset until it has the whole file; each confirmed offset is recorded."""
+        size = media_size(media)
+        while entry["offset"] < size:
+            start = entry["offset"]
+            chunk = media_chunk(media, start, entry["chunk"])
+            body = self._call("POST", self._path(self.config.account_id, "videos"),
+                              f"{post.item_id}: uploading {media.name} from byte {start}",
+                              data={"upload_phase": "transfer", "upload_session_id": entry["session"],
+                                    "start_offset": str(start)},
+                              files={"video_file_chunk": (media.name, chunk, "application/octet-stream")})
+            entry["offset"], end = int(body["start_offset"]), int(body["end_offset"])
+            if end > entry["offset"]:        # the platform names the next chunk; at the end both are the size
+                entry["chunk"] = end - entry["offset"]
+            progress.put("video", entry)
+
+    def _video_ready(self, post: PostRequest, video_id: str, progress: Progress, key: str) -> PublishedPost:
+        """The video's post once Facebook has processed it; StillProcessing before, PlatformError if it failed."""
+        for delay in VIDEO_POLL_DELAYS:
+            time.sleep(delay)
+            body = self._call("GET", self._path(video_id), f"{post.item_id}: reading the status of video {video_id}",
+                              params={"fields": "status,permalink_url,created_time"})
+            status = body.get("status") or {}
+            if status.get("video_status") == "ready" and body.get("permalink_url"):
+                link = body["permalink_url"]
+                link = link if link.startswith("http") else f"https://www.facebook.com{link}"
+                return PublishedPost(self.channel, video_id, link, _iso(parse_time(body["created_time"])))
+            if status.get("video_status") == "error":
+                errors = (status.get("processing_phase") or {}).get("errors") or []
+                why = "; ".join(str(e.get("message")) for e in errors) or "no reason given"
+                progress.put(key, {})         # a new rendition starts a new upload
+                raise PlatformError(self.channel, f"{post.item_id}: Facebook could not process video {video_id}: "
+                                    f"{why}. What to do: make a rendition within the Page video limits "
+                                    "(include/platforms.yaml) and publish again", retryable=False)
+        raise StillProcessing(self.channel, _later(self.config.check_after), f"{post.item_id}: video {video_id}")
 
 
 # -- X API v2 ----------------------------------------------------------------------------------------
@@ -741,7 +1022,7 @@ class XClient(_ApiClient):
         """Upload the images, create the post; return it with its permalink."""
         username = self._account_username(post.item_id)
         text = self.text_of(post)
-        media_ids = [self._upload(post, image) for image in post.images]
+        media_ids = [self._upload(post, image, progress, n) for n, image in enumerate(post.images)]
         body: dict[str, Any] = {"text": text}
         if media_ids:
             body["media"] = {"media_ids": media_ids}
@@ -751,11 +1032,87 @@ class XClient(_ApiClient):
         return PublishedPost(self.channel, tweet_id, f"https://x.com/{username}/status/{tweet_id}",
                              _snowflake_time(tweet_id))
 
-    def _upload(self, post: PostRequest, image: ImageRef) -> str:
+    def _upload(self, post: PostRequest, image: MediaRef, progress: Progress | None = None, n: int = 0) -> str:
+        if image.kind in ("video", "gif"):
+            return self._chunked(post, image, progress or Progress(), f"media-{n}")
         body = self._call("POST", "/2/media/upload", f"{post.item_id}: uploading image {image.name}",
                           data={"media_category": "tweet_image"},
                           files={"media": (image.name, image.data, image.content_type)})
         return str(self._data(body, "uploading image")["id"])
+
+    # -- video and GIF: the chunked media upload -----------------------------------------------------------
+    # docs.x.com, "Media upload chunked" quickstart (INIT, APPEND, FINALIZE, STATUS) with the dedicated v2
+    # endpoints of the X samples' media_upload_v2.py (2025): POST /2/media/upload/initialize (JSON media_type,
+    # total_bytes, media_category), POST /2/media/upload/{id}/append (multipart media, segment_index),
+    # POST /2/media/upload/{id}/finalize, GET /2/media/upload?command=STATUS&media_id={id}; processing_info.state
+    # pending/in_progress (check_after_secs), succeeded or failed. media_category tweet_video, or tweet_gif for an
+    # animated GIF posted as GIF.
+    chunk_bytes = 4 * 1024 * 1024     # an APPEND segment (X takes up to 5 MB); read from the file one at a time
+
+    def _chunked(self, post: PostRequest, media: MediaRef, progress: Progress, key: str) -> str:
+        """The media id of `media`, uploaded in segments (resuming after the last one X confirmed) and processed;
+        StillProcessing while X processes it. An upload X has forgotten (expired) starts again."""
+        entry = progress.get(key)
+        if entry.get("ready"):
+            return str(entry["id"])
+        try:
+            return self._chunked_from(post, media, progress, key, entry)
+        except PlatformError as exc:
+            if not entry.get("id") or exc.status != 400 or "expired" not in str(exc).lower():
+                raise
+            log.info("x: item %s: media %s expired; uploading again", post.item_id, entry["id"])
+            return self._chunked_from(post, media, progress, key, {})
+
+    def _chunked_from(self, post: PostRequest, media: MediaRef, progress: Progress, key: str,
+                      entry: dict[str, Any]) -> str:
+        size, gif = media_size(media), media.kind == "gif"
+        if not entry.get("id"):
+            body = self._call("POST", "/2/media/upload/initialize", f"{post.item_id}: starting the upload of "
+                              f"{media.name}", json={"media_type": "image/gif" if gif else "video/mp4",
+                                                     "total_bytes": size,
+                                                     "media_category": "tweet_gif" if gif else "tweet_video"})
+            entry = {"id": str(self._data(body, "starting the upload")["id"]), "segments": 0}
+            progress.put(key, entry)
+        media_id, step = entry["id"], f"{post.item_id}: uploading {media.name}"
+        while not entry.get("finalized") and entry["segments"] * self.chunk_bytes < size:
+            index = entry["segments"]
+            self._call("POST", f"/2/media/upload/{media_id}/append", f"{step} (segment {index})", empty_ok=True,
+                       data={"segment_index": str(index)},
+                       files={"media": (media.name, media_chunk(media, index * self.chunk_bytes, self.chunk_bytes),
+                                        "application/octet-stream")})
+            entry["segments"] = index + 1
+            progress.put(key, entry)
+        if not entry.get("finalized"):
+            body = self._call("POST", f"/2/media/upload/{media_id}/finalize", f"{step} (finalize)")
+            entry["finalized"] = True
+            progress.put(key, entry)
+            info = self._data(body, f"{step} (finalize)").get("processing_info")
+        else:
+            info = {"state": "pending", "check_after_secs": 0}
+        self._processed(post, media, progress, key, entry, info)
+        return media_id
+
+    def _processed(self, post: PostRequest, media: MediaRef, progress: Progress, key: str, entry: dict[str, Any],
+                   info: dict[str, Any] | None) -> None:
+        """Return once X says the media succeeded; StillProcessing while it works; PlatformError if it failed."""
+        step = f"{post.item_id}: processing {media.name}"
+        for delay in (*VIDEO_POLL_DELAYS, None):
+            if not info or info.get("state") == "succeeded":
+                progress.put(key, {**entry, "ready": True})
+                return
+            if info.get("state") == "failed":
+                progress.put(key, {})         # a new rendition starts a new upload
+                error = info.get("error") or {}
+                raise self._error(step, 400, str(error.get("message") or error.get("name") or "failed"),
+                                  "make a rendition within X's video limits (include/platforms.yaml) and publish "
+                                  "again", False)
+            if delay is None:
+                break
+            time.sleep(delay)
+            body = self._call("GET", "/2/media/upload", step, params={"command": "STATUS", "media_id": entry["id"]})
+            info = self._data(body, step).get("processing_info")
+        wait = float((info or {}).get("check_after_secs") or self.config.check_after)
+        raise StillProcessing(self.channel, _later(wait), f"{post.item_id}: media {entry['id']}")
 
     def _data(self, body: dict[str, Any], step: str) -> dict[str, Any]:
         if isinstance(body.get("data"), dict):
@@ -812,6 +1169,20 @@ def _picture_hash(data: bytes) -> int | None:
         with Image.open(io.BytesIO(data)) as picture:
             return dhash(picture)
     except (UnidentifiedImageError, OSError, ValueError):
+        return None
+
+
+def _first_frame_hash(media: MediaRef) -> int | None:
+    """The difference hash of a video's first frame (decoded from its file with PyAV), or None."""
+    if not media.path:
+        return None
+    import av
+    from humas.assets.checks import dhash
+    try:
+        with av.open(media.path) as box:
+            frame = next(box.decode(video=0))
+            return dhash(frame.to_image())
+    except (av.FFmpegError, StopIteration, OSError):
         return None
 
 

@@ -7,7 +7,11 @@ record at all (a lost or deleted record must never cause a second post), and the
 item's reference in its text (``post_text``), never by its caption. The records live under ``pipeline/``,
 which only the pipeline's bucket identity may write (see the bucket policies), so nobody else can forge
 "published". Steps a client reports on the way
-(each Instagram story) are kept in the record's ``progress`` the moment they happen.
+(each Instagram story, a video container, an upload session and the offset the platform confirmed, a media id)
+are kept in the record's ``progress`` the moment they happen, so a crash in the middle of an upload resumes from
+there (or starts again) and still never posts twice: the platform is asked for the post before anything is sent.
+When the platform is still processing a video the client raises ``StillProcessing``: the record stays
+"attempting" with its progress, and the next call (at ``check_at``) resumes.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from humas import layout
-from humas.exceptions import PlatformError, PublishUncertainError
+from humas.exceptions import PlatformError, PublishUncertainError, StillProcessing
 from humas.platforms import PlatformClient, PostRequest, Progress, PublishedPost, post_text
 from humas.quota import ensure_quota
 from humas.status import utcnow
@@ -41,7 +45,7 @@ def _write(store: "Store", item_id: str, channel: str, record: dict[str, Any]) -
 
 
 def _published(store: "Store", item_id: str, record: dict[str, Any], post: PublishedPost, how: str) -> PublishedPost:
-    record.update(state="published", post=post.to_dict(), error=None, confirmed_by=how,
+    record.update(state="published", post=post.to_dict(), error=None, check_at=None, confirmed_by=how,
                   confirmed_at=utcnow().isoformat())
     _write(store, item_id, post.channel, record)
     return post
@@ -78,6 +82,8 @@ def publish_once(store: "Store", client: PlatformClient, post: PostRequest,
     stays "attempting"). Either way the next call looks for the post before sending it again.
     ``QuotaExhausted`` (a ``PlatformError``) says the channel's quota is used up: raised before anything is
     sent (record unchanged), or as the platform's answer (record "failed", looked for first next time).
+    ``StillProcessing``: the platform is processing the media; the record stays "attempting" with its progress
+    and when to look again (``check_at``); call again then.
     """
     item_id, channel = post.item_id, client.channel
     record = read_record(store, item_id, channel)
@@ -90,11 +96,17 @@ def publish_once(store: "Store", client: PlatformClient, post: PostRequest,
         return _published(store, item_id, record, found, f"found on platform after {how}")
     ensure_quota(store, client, item_id)   # QuotaExhausted: nothing is sent while the channel's quota is used up
     now = utcnow().isoformat()
-    record.update(state="attempting", attempts=record.get("attempts", 0) + 1, started_at=now, error=None)
+    resuming = record["state"] == "attempting" and record.get("check_at")   # after a deferral: the same attempt
+    record.update(state="attempting", attempts=record.get("attempts", 0) + (0 if resuming else 1), started_at=now,
+                  error=None, check_at=None)
     record.setdefault("first_started_at", now)
     _write(store, item_id, channel, record)
     try:
         return _published(store, item_id, record, client.publish(post, progress), "platform response")
+    except StillProcessing as exc:
+        record.update(state="attempting", check_at=exc.check_at.isoformat())
+        _write(store, item_id, channel, record)
+        raise
     except PublishUncertainError:
         found = _already_there(client, post, record, progress, since)
         if found:

@@ -12,14 +12,14 @@ import pytest
 
 from humas import layout, publish
 from humas.exceptions import PlatformError, PublishUncertainError
-from humas.platforms import ImageRef, PostRequest, Progress, PublishedPost
+from humas.platforms import MediaRef, PostRequest, Progress, PublishedPost
 from humas.store import Store
 
 pytestmark = pytest.mark.integration
 
 ITEM = "2026-11-22-hut-kota"
 POST = PostRequest(ITEM, "Selamat Hari Jadi! #Singkawang",
-                   (ImageRef("poster.jpg", "http://127.0.0.1/poster.jpg", b"\xff\xd8jpeg", "image/jpeg"),))
+                   (MediaRef("poster.jpg", "http://127.0.0.1/poster.jpg", b"\xff\xd8jpeg", "image/jpeg"),))
 
 Outcome = PublishedPost | Exception
 

@@ -23,7 +23,7 @@ from PIL import ExifTags, Image
 
 from humas import layout
 from humas.exceptions import PlatformError, PublishUncertainError, QuotaExhausted
-from humas.platforms import ClientConfig, ImageRef, PlatformClient, PostRequest, PublishedPost, make_client
+from humas.platforms import ClientConfig, MediaRef, PlatformClient, PostRequest, PublishedPost, make_client
 from humas.publish import post_text, publish_once, read_record
 from humas.store import Store
 from humas_dev.net import free_port
@@ -93,13 +93,13 @@ def picture(width: int, height: int, fmt: str = "JPEG", *, gps: bool = False, no
 
 
 @pytest.fixture()
-def image(s3: object) -> Callable[..., ImageRef]:
+def image(s3: object) -> Callable[..., MediaRef]:
     """Put bytes in the bucket and describe them as the uploader would: presigned URL plus bytes."""
-    def make(name: str, data: bytes, content_type: str = "image/jpeg") -> ImageRef:
+    def make(name: str, data: bytes, content_type: str = "image/jpeg") -> MediaRef:
         key = f"pipeline/test/renditions/{name}"
         s3.put_object(Bucket=BUCKET, Key=key, Body=data, ContentType=content_type)
         url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": key}, ExpiresIn=600)
-        return ImageRef(name, url, data, content_type)
+        return MediaRef(name, url, data, content_type)
     return make
 
 
@@ -120,7 +120,7 @@ def arm(sandbox: SandboxHTTPServer, channel: str, operation: str, mode: str, **e
     requests.post(f"{sandbox.base_url}/_sandbox/faults", json=body, timeout=5).raise_for_status()
 
 
-def square(image: Callable[..., ImageRef], n: int) -> tuple[ImageRef, ...]:
+def square(image: Callable[..., MediaRef], n: int) -> tuple[MediaRef, ...]:
     return tuple(image(f"slide-{i}.jpg", picture(1080, 1080 + i)) for i in range(n))
 
 
@@ -477,7 +477,7 @@ def poster(seed: int, width: int = 1080, height: int = 1920) -> bytes:
     return out.getvalue()
 
 
-def story_request(image: Callable[..., ImageRef], item_id: str, *seeds: int) -> PostRequest:
+def story_request(image: Callable[..., MediaRef], item_id: str, *seeds: int) -> PostRequest:
     return PostRequest(item_id, "Ikuti HUT Kota! #Singkawang",
                        tuple(image(f"{item_id}-{seed}.jpg", poster(seed)) for seed in seeds), "story")
 
@@ -566,7 +566,7 @@ def test_a_lost_story_answer_is_found_by_its_container_and_picture(sandbox, clie
 def test_a_published_story_that_cannot_be_identified_is_never_sent_again(sandbox, client, image, s3) -> None:
     store = Store(s3, BUCKET)
     served = image("item-35.jpg", poster(12))
-    post = PostRequest("item-35", "", (ImageRef(served.name, served.url, b"", served.content_type),), "story")
+    post = PostRequest("item-35", "", (MediaRef(served.name, served.url, b"", served.content_type),), "story")
     arm(sandbox, "instagram", "media_publish", "timeout_after_commit")
     for timeout in (0.8, 10.0):                 # no bytes to compare, so its picture cannot be matched
         with pytest.raises(PublishUncertainError):

@@ -51,6 +51,7 @@ EXPECTED: dict[str, tuple[list[str], dict[str, list[str]]]] = {
     "wide.mp4": ([], {**NO_VIDEO, "facebook/reels": ["VIDEO_TOO_SMALL"]}),
     "over3to1.mp4": ([], {**NO_VIDEO, "instagram/reels": ["VIDEO_TOO_SHORT"], "instagram/story": ["VIDEO_TOO_SHORT"],
                           "facebook/reels": ["VIDEO_TOO_SHORT", "VIDEO_TOO_SMALL"],
+                          "facebook/video": ["VIDEO_ASPECT_ADJUSTED"],   # Page video: 9:16 to 16:9
                           "x/post_video": ["VIDEO_ASPECT_ADJUSTED"]}),
     "x1282.mp4": ([], {**NO_VIDEO, "instagram/reels": ["VIDEO_TOO_SHORT", "VIDEO_SCALED_DOWN"],
                        "instagram/story": ["VIDEO_TOO_SHORT", "VIDEO_SCALED_DOWN"],

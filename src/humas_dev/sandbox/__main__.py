@@ -19,7 +19,8 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m humas_dev.sandbox", description=f"Local platform sandbox; the accepted token is ${TOKEN_ENV}.",
         epilog="Environment: HUMAS_SANDBOX_TOKEN (required), HUMAS_SANDBOX_STATE_FILE (like --state-file), "
                "HUMAS_SANDBOX_IN_PROGRESS_POLLS (IN_PROGRESS answers before FINISHED, default 1), "
-               "HUMAS_SANDBOX_IG_QUOTA (Instagram posts per 24 h, default 50).")
+               "HUMAS_SANDBOX_IG_QUOTA (Instagram posts per 24 h, default 50), "
+               "HUMAS_SANDBOX_VIDEO_PROCESSING (seconds a received video is processed, default 2).")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--state-file", type=Path, help="JSON file that keeps posts across restarts")

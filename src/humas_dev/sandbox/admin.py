@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from typing import Any
 
+from humas_dev.sandbox import videos
 from humas_dev.sandbox.config import FACEBOOK_PAGE_ID, INSTAGRAM_USER_ID, X_USER_ID, Sandbox
 from humas_dev.sandbox.state import Post, check_fault
 from humas_dev.sandbox.wire import ApiError, Request, Response
@@ -42,6 +43,14 @@ def media(app: Sandbox, req: Request, channel: str, post_id: str, index: str) ->
         raise _problem(404, f"no image {index} for {channel} post {post_id}")
     image = post.images[int(index)]
     return Response(200, image.data, content_type=image.info.mime_type)
+
+
+def thumbnail(app: Sandbox, req: Request, channel: str, post_id: str) -> Response:
+    """GET /_sandbox/thumbnail/{channel}/{id}: a video post's first frame as a JPEG (its thumbnail_url)."""
+    post = app.state.find_post(post_id, channel)
+    if post is None or not post.images or post.images[0].info.duration is None:
+        raise _problem(404, f"no video for {channel} post {post_id}")
+    return Response(200, videos.first_frame_jpeg(post.images[0].data), content_type="image/jpeg")
 
 
 def reset(app: Sandbox, req: Request) -> Response:
@@ -85,3 +94,21 @@ def set_limits(app: Sandbox, req: Request) -> Response:
 def get_limits(app: Sandbox, req: Request) -> Response:
     """GET /_sandbox/limits."""
     return Response(200, {name: getattr(app.config, name) for name in LIMITS})
+
+
+def list_uploads(app: Sandbox, req: Request) -> Response:
+    """GET /_sandbox/uploads: chunked uploads (Facebook sessions, X media ids) and the bytes each was sent."""
+    with app.state.lock:
+        uploads = list(app.state.uploads.values())
+    return Response(200, [{"id": u.id, "channel": u.channel, "video_id": u.video_id or None,
+                           "total_bytes": u.total_bytes, "received": u.received, "finished": u.finished,
+                           "expired": u.expired, "error": u.error or None} for u in uploads])
+
+
+def expire_uploads(app: Sandbox, req: Request) -> Response:
+    """POST /_sandbox/uploads/expire: every unfinished upload session expires now (as after a long pause)."""
+    with app.state.lock:
+        open_ones = [u for u in app.state.uploads.values() if not u.finished]
+        for upload in open_ones:
+            upload.expired = True
+    return Response(200, {"expired": len(open_ones)})

@@ -47,6 +47,11 @@ class SandboxConfig:
     instagram_quota_duration: int = INSTAGRAM_QUOTA_DURATION   # seconds; shorter only to test a window rolling on
     x_post_limit: int = X_POST_LIMIT     # POST /2/tweets requests per window
     x_post_window: int = X_POST_WINDOW   # seconds
+    # Video: seconds an uploaded video is processed (Instagram container IN_PROGRESS, Facebook video "processing",
+    # X processing_info pending/in_progress) before it is FINISHED or fails with the platform's error; and the
+    # chunk size the sandbox asks for in a Facebook resumable upload (the platform picks end_offset).
+    video_processing: float = 2.0
+    fb_chunk_bytes: int = 1048576
 
     @classmethod
     def from_env(cls, state_file: Path | None = None) -> SandboxConfig:
@@ -66,6 +71,7 @@ class SandboxConfig:
                                                         str(INSTAGRAM_QUOTA_DURATION))),
             x_post_limit=int(os.environ.get("HUMAS_SANDBOX_X_POST_LIMIT", str(X_POST_LIMIT))),
             x_post_window=int(os.environ.get("HUMAS_SANDBOX_X_POST_WINDOW", str(X_POST_WINDOW))),
+            video_processing=float(os.environ.get("HUMAS_SANDBOX_VIDEO_PROCESSING", "2")),
         )
 
 

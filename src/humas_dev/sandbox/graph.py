@@ -9,6 +9,26 @@ Stories (media_type=STORIES) take one image_url and no caption. Meta's reference
 supported for stories" without saying whether it is refused or dropped; the sandbox refuses it (code 100), so
 a client that believes it is posting text on a story fails in tests instead of losing the text in production.
 Stories are listed by GET /{ig-user-id}/stories for 24 hours, never by /media, as on Instagram.
+
+Video (Meta, Instagram Platform > Content Publishing and the IG User Media reference, checked 2026): a Reel is
+media_type REELS with video_url (+ caption, cover_url); a video story is media_type STORIES with video_url; a
+carousel video item is media_type VIDEO with is_carousel_item=true (VIDEO alone is refused: Meta retired it for
+REELS in November 2023, Graph changelog of June 28 2022). The video is fetched like image_url, probed (PyAV), and
+the container stays IN_PROGRESS for `video_processing` seconds, then FINISHED, or ERROR when the video breaks the
+spec in humas_dev.sandbox.videos (status "Error: ... 2207026 ..."). A carousel takes its video items only once
+they are FINISHED.
+
+Facebook Page video (Meta, "Uploading Videos with the Graph API" / Video API publishing guide): POST
+/{page-id}/videos with upload_phase start (file_size) -> upload_session_id, video_id, start_offset, end_offset;
+transfer (upload_session_id, start_offset, video_file_chunk) -> the next start_offset/end_offset; finish
+(upload_session_id, description, title) -> success. GET /{video-id}?fields=status gives video_status and the
+uploading/processing/publishing phases (uploading_phase.bytes_transferred: the platform's offset). The post is
+listed on the Page's feed once the video is processed.
+
+Facebook Reels (Meta, Video API > "Reels Publishing API"): POST /{page-id}/video_reels upload_phase=start ->
+video_id, upload_url; POST {upload_url} (rupload host; here /video-upload/{version}/{video-id}) with headers
+Authorization: OAuth, offset, file_size and the bytes as the body; POST /{page-id}/video_reels upload_phase=finish
+(video_id, video_state=PUBLISHED, description); the same GET /{video-id}?fields=status.
 """
 from __future__ import annotations
 
@@ -21,11 +41,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from humas.profiles import Placement
-from humas_dev.sandbox import images
+from humas_dev.sandbox import images, videos
 from humas_dev.sandbox.config import (
     FACEBOOK_PAGE_ID, FACEBOOK_PAGE_NAME, INSTAGRAM_USER_ID, INSTAGRAM_USERNAME, Sandbox,
 )
-from humas_dev.sandbox.state import Container, Pending, Post, StoredImage
+from humas_dev.sandbox.state import Container, MediaUpload, Pending, Post, StoredImage
 from humas_dev.sandbox.wire import Request, Response, graph_error, graph_not_found
 
 SHORTCODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -137,6 +157,8 @@ def ig_create_container(app: Sandbox, req: Request, account_id: str) -> Response
     media_type = (req.param("media_type") or "").upper()
     if media_type == "CAROUSEL":
         return _ig_carousel(app, req, account_id, placement)
+    if media_type in ("REELS", "VIDEO") or req.param("video_url"):
+        return _ig_video(app, req, account_id, media_type)
     if media_type == "STORIES":
         return _ig_story(app, req, account_id)
     is_item = (req.param("is_carousel_item") or "").lower() in ("true", "1")
@@ -147,6 +169,47 @@ def ig_create_container(app: Sandbox, req: Request, account_id: str) -> Response
                                       "CAROUSEL_ITEM" if is_item else "IMAGE", caption, [image]))
     app.state.put_container(container)
     return Response(200, {"id": container.id})
+
+
+IG_VIDEO_KINDS = {"REELS": ("REELS", videos.IG_REELS), "STORIES": ("STORIES", videos.IG_STORY),
+                  "VIDEO": ("CAROUSEL_ITEM", videos.IG_CAROUSEL_VIDEO)}
+
+
+def _ig_video(app: Sandbox, req: Request, account_id: str, media_type: str) -> Response:
+    """A REELS, STORIES (video) or VIDEO carousel-item container: the video is fetched, then processed."""
+    is_item = (req.param("is_carousel_item") or "").lower() in ("true", "1")
+    if media_type not in IG_VIDEO_KINDS or (media_type == "VIDEO") != is_item:
+        raise graph_error("(#100) The parameter media_type must be REELS or STORIES for a video (VIDEO only with "
+                          "is_carousel_item=true)", 100, user_msg=f"media_type {media_type or '(none)'} with a video_url.")
+    kind, spec = IG_VIDEO_KINDS[media_type]
+    caption = req.param("caption") or ""
+    if caption and kind != "REELS":
+        raise graph_error(f"(#100) The parameter caption is not supported for media_type {media_type}", 100)
+    check_ig_caption(app, caption)
+    data = _fetch_video(req.param("video_url"), spec)
+    facts, problems = videos.check(data, spec)
+    if req.param("cover_url"):   # a Reel's cover is an image Instagram fetches like image_url
+        cover = images.inspect(_fetch(req.param("cover_url"), app.profiles["instagram"].default, "instagram"))
+        if cover is None or cover.format != "JPEG":
+            problems.append(f"cover_url is {cover.format if cover else 'not an image'} (a JPEG is required)")
+    stored = [StoredImage(facts.info(), data)] if facts else []
+    container = Container(f"17{app.state.next_seq():015d}", account_id, kind, caption, stored,
+                          ready_at=time.time() + app.config.video_processing, error="; ".join(problems))
+    app.state.put_container(container)
+    return Response(200, {"id": container.id})
+
+
+def _fetch_video(url: str | None, spec: videos.VideoSpec) -> bytes:
+    if not url:
+        raise graph_error("(#100) The parameter video_url is required", 100)
+    try:
+        return images.download(url, spec.max_bytes)
+    except images.DownloadError as exc:
+        if exc.too_large:
+            raise graph_error("The video file is too large.", 36000, 2207004,
+                              user_msg=f"{spec.name}: at most {spec.max_bytes} bytes.") from exc
+        raise graph_error("Media download has failed. The media URI doesn't meet our requirements.", 9004, 2207052,
+                          user_msg=f"The media could not be fetched from the URL: {exc}") from exc
 
 
 def _ig_story(app: Sandbox, req: Request, account_id: str) -> Response:
@@ -177,6 +240,11 @@ def _ig_carousel(app: Sandbox, req: Request, account_id: str, placement: Placeme
         if bad:
             raise graph_error(f"The media with id {bad[0]} cannot be found (it must be a carousel item container "
                               "of this account).", 24, 2207006)
+        unready = [c for c, item in zip(children, items) if item and _is_video(item) and
+                   (item.error or not _ready(app, item))]
+        if unready:
+            raise graph_error("Media ID is not available", 9007, 2207027,
+                              user_msg=f"The carousel item {unready[0]} is not FINISHED; check its status_code.")
         parent = _made(app, Container(f"17{state.next_seq():015d}", account_id, "CAROUSEL", caption,
                                       [img for item in items if item for img in item.images], children))
         state.put_container(parent)
@@ -187,7 +255,21 @@ def _container_status(app: Sandbox, container: Container) -> str:
     if container.media_id:
         return "PUBLISHED"
     container.polls += 1
-    return "FINISHED" if _ready(app, container) else "IN_PROGRESS"
+    if not _ready(app, container):
+        return "IN_PROGRESS"
+    return "ERROR" if container.error else "FINISHED"
+
+
+def _is_video(container: Container) -> bool:
+    return bool(container.error) or any(image.info.duration is not None for image in container.images)
+
+
+def _status_text(status: str, container: Container) -> str:
+    """The container's `status` field: Instagram's words for an ERROR, the status code otherwise."""
+    if status == "ERROR":
+        return f"Error: Media upload has failed with error code 2207026 (the video does not meet the spec: " \
+               f"{container.error})"
+    return status
 
 
 def _ready(app: Sandbox, container: Container) -> bool:
@@ -213,6 +295,9 @@ def ig_publish(app: Sandbox, req: Request, account_id: str) -> Response:
         if container.media_id:
             raise graph_error(f"The media with id {creation_id} cannot be found: the container was already "
                               f"published as media {container.media_id}", 24, 2207006)
+        if container.error and _ready(app, container):
+            raise graph_error("Media upload has failed with error code 2207026", 9007, 2207026,
+                              user_msg=f"The video failed processing: {container.error}")
         if not _ready(app, container):
             raise graph_error("Media ID is not available", 9007, 2207027,
                               user_msg="The media is not ready for publishing, please wait for a moment")
@@ -223,11 +308,13 @@ def ig_publish(app: Sandbox, req: Request, account_id: str) -> Response:
         media_id = f"18{state.next_seq():015d}"
         story = container.kind == "STORIES"
         permalink = (f"https://www.instagram.com/stories/{INSTAGRAM_USERNAME}/{media_id}/" if story
-                     else f"https://www.instagram.com/p/{_shortcode(int(media_id))}/")
+                     else f"https://www.instagram.com/{'reel' if container.kind == 'REELS' else 'p'}/"
+                          f"{_shortcode(int(media_id))}/")
         container.media_id = media_id
         state.put_container(container)
+        placement = "story" if story else "reels" if container.kind == "REELS" else "feed"
         state.add_post(Post("instagram", account_id, media_id, container.caption, permalink, time.time(),
-                            container.images, "story" if story else "feed"))
+                            container.images, placement))
     return Response(200, {"id": media_id})
 
 
@@ -268,10 +355,13 @@ def _ig_media_fields(post: Post, base_url: str) -> dict[str, Any]:
     story = post.placement == "story"
     fields = {"id": post.id, "caption": post.caption, "permalink": post.permalink,
               "timestamp": graph_time(post.created_at),
-              "media_type": "CAROUSEL_ALBUM" if len(post.images) > 1 else "IMAGE",
-              "media_product_type": "STORY" if story else "FEED",
+              "media_type": ("CAROUSEL_ALBUM" if len(post.images) > 1 else
+                             "VIDEO" if post.images and post.images[0].info.duration else "IMAGE"),
+              "media_product_type": "STORY" if story else "REELS" if post.placement == "reels" else "FEED",
               "media_url": f"{base_url}/_sandbox/media/instagram/{post.id}/0",   # Instagram: a CDN address
               "shortcode": post.permalink.rstrip("/").rsplit("/", 1)[-1], "username": INSTAGRAM_USERNAME}
+    if fields["media_type"] == "VIDEO":   # a video's cover picture: its first frame, as a JPEG
+        fields["thumbnail_url"] = f"{base_url}/_sandbox/thumbnail/instagram/{post.id}"
     if story:
         del fields["caption"]           # a story has none
     return fields
@@ -392,8 +482,162 @@ def fb_list_feed(app: Sandbox, req: Request, page_id: str) -> Response:
     """GET /{page-id}/feed: the Page's posts, newest first (supports `since`, `limit`, `after`)."""
     _fb_page(page_id, "get")
     fields, since = _fields(req, "id,message,created_time"), _since(req)
-    posts = [p for p in app.state.posts_of("facebook", page_id) if p.created_at >= since]
+    now = time.time()
+    posts = [p for p in app.state.posts_of("facebook", page_id) if p.created_at >= since and p.visible_at <= now]
     return Response(200, _page(req, [_pick(_fb_post_fields(p), fields) for p in posts]))
+
+
+# -- Facebook Page video: resumable upload ------------------------------------------------------------
+def fb_videos(app: Sandbox, req: Request, page_id: str) -> Response:
+    """POST /{page-id}/videos with upload_phase start, transfer or finish (the resumable protocol)."""
+    _fb_page(page_id, "post")
+    phase = (req.param("upload_phase") or "").lower()
+    if phase == "start":
+        return _fb_video_start(app, req, page_id)
+    if phase not in ("transfer", "finish"):
+        raise graph_error("(#100) upload_phase must be start, transfer or finish (the sandbox takes only resumable "
+                          "uploads)", 100)
+    with app.state.transaction() as state:
+        session = state.uploads.get(req.param("upload_session_id") or "")
+        if session is None or session.channel != "facebook" or session.account_id != page_id:
+            raise graph_error("(#100) Invalid upload_session_id", 100)
+        if session.expired:
+            raise graph_error("Your upload session has expired; start a new one.", 6000, 1363047, transient=False,
+                              user_msg="The upload session expired before the video was complete.")
+        return _fb_video_transfer(app, req, session) if phase == "transfer" else _fb_video_finish(app, req, session)
+
+
+def _fb_video_start(app: Sandbox, req: Request, page_id: str) -> Response:
+    raw = req.param("file_size") or ""
+    if not raw.isdigit() or int(raw) < 1:
+        raise graph_error("(#100) file_size must be a positive number of bytes", 100)
+    size, spec = int(raw), videos.FB_PAGE_VIDEO
+    if size > spec.max_bytes:
+        raise graph_error("There was a problem uploading your video file: it is too large.", 6000, 1363023,
+                          user_msg=f"{spec.name}: at most {spec.max_bytes} bytes, got {size}.")
+    seq = app.state.next_seq()
+    session = MediaUpload(f"156{seq:013d}", "facebook", page_id, size, time.time(), video_id=f"157{seq:013d}")
+    app.state.uploads[session.id] = session
+    return Response(200, {"upload_session_id": session.id, "video_id": session.video_id,
+                          **_offsets(app, session)})
+
+
+def _offsets(app: Sandbox, session: MediaUpload) -> dict[str, str]:
+    """The next chunk the platform wants: [start_offset, end_offset) (both equal to the size when complete)."""
+    start = len(session.data)
+    return {"start_offset": str(start), "end_offset": str(min(start + app.config.fb_chunk_bytes,
+                                                                session.total_bytes))}
+
+
+def _fb_video_transfer(app: Sandbox, req: Request, session: MediaUpload) -> Response:
+    chunk = req.files.get("video_file_chunk")
+    if chunk is None:
+        raise graph_error("(#100) video_file_chunk is required", 100)
+    session.received += len(chunk.data)
+    expected = _offsets(app, session)
+    if session.finished or req.param("start_offset") != expected["start_offset"] or \
+            len(chunk.data) != int(expected["end_offset"]) - int(expected["start_offset"]):
+        raise graph_error("There was a problem uploading your video file. Please try again.", 6001, 1363037,
+                          user_msg=f"The chunk must start at {expected['start_offset']} and end at "
+                                   f"{expected['end_offset']}; ask the video's status for the bytes received.")
+    session.data += chunk.data
+    return Response(200, _offsets(app, session))
+
+
+def fb_video_reels(app: Sandbox, req: Request, page_id: str) -> Response:
+    """POST /{page-id}/video_reels with upload_phase start or finish."""
+    _fb_page(page_id, "post")
+    phase = (req.param("upload_phase") or "").lower()
+    if phase == "start":
+        video_id = f"157{app.state.next_seq():013d}"
+        app.state.uploads[video_id] = MediaUpload(video_id, "facebook", page_id, 0, time.time(), video_id=video_id,
+                                                  category="reels")
+        version = req.path.split("/")[1]
+        return Response(200, {"video_id": video_id, "upload_url": f"{req.base_url}/video-upload/{version}/{video_id}"})
+    if phase != "finish":
+        raise graph_error("(#100) upload_phase must be start or finish", 100)
+    if (req.param("video_state") or "").upper() != "PUBLISHED":
+        raise graph_error("(#100) The sandbox publishes reels at once: video_state must be PUBLISHED", 100)
+    with app.state.transaction() as state:
+        session = state.uploads.get(req.param("video_id") or "")
+        if session is None or session.category != "reels" or session.account_id != page_id:
+            raise graph_not_found(req.param("video_id") or "(none)", "post")
+        if not session.total_bytes:
+            raise graph_error("(#100) The reel has not been uploaded", 100)
+        return _fb_video_finish(app, req, session)
+
+
+def fb_reel_upload(app: Sandbox, req: Request, video_id: str) -> Response:
+    """POST /video-upload/{version}/{video-id}: the reel's bytes from the `offset` header on (rupload)."""
+    with app.state.transaction() as state:
+        session = state.uploads.get(video_id)
+        if session is None or session.category != "reels":
+            raise graph_not_found(video_id, "post")
+        offset, size = req.headers.get("offset", ""), req.headers.get("file_size", "")
+        if not offset.isdigit() or not size.isdigit() or int(size) > videos.FB_REELS.max_bytes:
+            raise graph_error("(#100) The offset and file_size headers are required (bytes)", 100)
+        session.received += len(req.raw)
+        if session.expired or session.finished or int(offset) != len(session.data):
+            raise graph_error("There was a problem uploading your video file. Please try again.", 6001, 1363037,
+                              user_msg=f"The upload must resume at byte {len(session.data)}.")
+        session.total_bytes = int(size)
+        session.data += req.raw[:session.total_bytes - len(session.data)]
+    return Response(200, {"success": True})
+
+
+def _fb_video_finish(app: Sandbox, req: Request, session: MediaUpload) -> Response:
+    if len(session.data) != session.total_bytes:
+        raise graph_error("(#100) The upload is not complete", 100,
+                          user_msg=f"{len(session.data)} of {session.total_bytes} bytes received.")
+    if session.finished:
+        raise graph_error("(#100) This upload session is already finished", 100)
+    message = req.param("description") or ""
+    _fb_check_message(app, message, "description")
+    reel = session.category == "reels"
+    facts, problems = videos.check(bytes(session.data), videos.FB_REELS if reel else videos.FB_PAGE_VIDEO)
+    now = time.time()
+    session.finished, session.message = True, message
+    session.ready_at, session.error = now + app.config.video_processing, "; ".join(problems)
+    if facts and not problems:
+        session.post_id = f"{session.account_id}_{session.video_id}"
+        app.state.add_post(Post("facebook", session.account_id, session.post_id, message,
+                                _fb_video_permalink(session), now, [StoredImage(facts.info(), bytes(session.data))],
+                                "reels" if reel else "video", visible_at=session.ready_at))
+    return Response(200, {"success": True})
+
+
+def _fb_video_permalink(session: MediaUpload) -> str:
+    if session.category == "reels":
+        return f"https://www.facebook.com/reel/{session.video_id}/"
+    return f"https://www.facebook.com/{session.account_id}/videos/{session.video_id}/"
+
+
+def _fb_video_fields(app: Sandbox, session: MediaUpload) -> dict[str, Any]:
+    """A video node: its status in Graph's shape (video_status and the three phases), permalink when ready."""
+    processed = session.finished and time.time() >= session.ready_at
+    if session.expired and not session.finished:
+        video_status = "expired"
+    elif not session.finished:
+        video_status = "upload_in_progress"
+    elif not processed:
+        video_status = "processing"
+    else:
+        video_status = "error" if session.error else "ready"
+    processing: dict[str, Any] = {"status": "not_started" if not session.finished else
+                                  "in_progress" if not processed else "error" if session.error else "complete"}
+    if processed and session.error:
+        processing["errors"] = [{"code": 1363008, "message": f"The video does not meet the spec: {session.error}"}]
+    status = {"video_status": video_status,
+              "uploading_phase": {"status": "complete" if session.finished or 0 < session.total_bytes == len(
+                                      session.data) else "in_progress",
+                                  "bytes_transferred": len(session.data)},
+              "processing_phase": processing,
+              "publishing_phase": {"status": "complete" if video_status == "ready" else "not_started"}}
+    node: dict[str, Any] = {"id": session.video_id, "status": status, "description": session.message,
+                            "created_time": graph_time(session.created_at)}
+    if video_status == "ready":
+        node |= {"permalink_url": _fb_video_permalink(session), "post_id": session.post_id}
+    return node
 
 
 # -- any node ---------------------------------------------------------------------------------------
@@ -404,8 +648,11 @@ def get_node(app: Sandbox, req: Request, object_id: str) -> Response:
         with app.state.transaction() as state:
             status = _container_status(app, container)
             state.put_container(container)
-        return Response(200, _pick({"id": object_id, "status_code": status, "status": status},
-                                   _fields(req, "id")))
+        return Response(200, _pick({"id": object_id, "status_code": status,
+                                    "status": _status_text(status, container)}, _fields(req, "id")))
+    video = next((u for u in app.state.uploads.values() if u.video_id == object_id), None)
+    if video is not None:
+        return Response(200, _pick(_fb_video_fields(app, video), _fields(req, "id")))
     post = app.state.find_post(object_id)
     if post is not None:
         node = _ig_media_fields(post, req.base_url) if post.channel == "instagram" else _fb_post_fields(post)

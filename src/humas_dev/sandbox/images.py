@@ -12,12 +12,12 @@ from humas.profiles import Placement
 
 DOWNLOAD_TIMEOUT = 10.0
 MIME_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp",
-              "BMP": "image/bmp", "TIFF": "image/tiff"}
+              "BMP": "image/bmp", "TIFF": "image/tiff", "MP4": "video/mp4", "MOV": "video/quicktime"}
 
 
 @dataclass(frozen=True)
 class ImageInfo:
-    """What the sandbox records of a received image (shown by GET /_sandbox/posts)."""
+    """What the sandbox records of a received image or video (shown by GET /_sandbox/posts)."""
 
     sha256: str
     width: int
@@ -25,6 +25,8 @@ class ImageInfo:
     format: str
     bytes: int
     exif_gps: bool
+    duration: float | None = None     # videos and animated GIFs received as video (humas_dev.sandbox.videos)
+    video_codec: str | None = None
 
     @property
     def aspect(self) -> float:
@@ -35,7 +37,8 @@ class ImageInfo:
         return MIME_TYPES.get(self.format, "application/octet-stream")
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        """Every field; the video-only ones only for a video."""
+        return {k: v for k, v in asdict(self).items() if v is not None or k not in ("duration", "video_codec")}
 
 
 class DownloadError(Exception):

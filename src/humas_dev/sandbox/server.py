@@ -52,14 +52,26 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", rf"{GRAPH}/(?P<object_id>[0-9_]+)", "graph", graph.get_node),
     _route("POST", rf"{GRAPH}/(?P<phone_number_id>\d+)/messages", "graph", messages.whatsapp_send),
     _route("POST", r"/bot(?P<token>[^/]+)/sendMessage", "telegram", messages.telegram_send),
+    _route("POST", rf"{GRAPH}/(?P<page_id>\d+)/videos", "graph", graph.fb_videos, "facebook", "videos"),
+    _route("POST", rf"{GRAPH}/(?P<page_id>\d+)/video_reels", "graph", graph.fb_video_reels, "facebook",
+           "video_reels"),
+    _route("POST", rf"/video-upload{GRAPH}/(?P<video_id>\d+)", "graph", graph.fb_reel_upload, "facebook",
+           "reel_upload"),
     _route("POST", r"/2/media/upload", "x", xapi.x_media_upload, "x", "media_upload"),
+    _route("GET", r"/2/media/upload", "x", xapi.x_media_status),
+    _route("POST", r"/2/media/upload/initialize", "x", xapi.x_media_initialize, "x", "media_initialize"),
+    _route("POST", r"/2/media/upload/(?P<media_id>\d+)/append", "x", xapi.x_media_append, "x", "media_append"),
+    _route("POST", r"/2/media/upload/(?P<media_id>\d+)/finalize", "x", xapi.x_media_finalize, "x", "media_finalize"),
     _route("POST", r"/2/tweets", "x", xapi.x_create_tweet, "x", "tweets"),
     _route("GET", r"/2/users/(?P<user_id>\d+)/tweets", "x", xapi.x_user_tweets),
     _route("GET", r"/2/users/(?P<user_id>\d+)", "x", xapi.x_user),
     _route("GET", r"/_sandbox/health", "admin", admin.health),
     _route("GET", r"/_sandbox/posts", "admin", admin.list_posts),
     _route("GET", r"/_sandbox/media/(?P<channel>\w+)/(?P<post_id>[0-9_]+)/(?P<index>\d+)", "admin", admin.media),
+    _route("GET", r"/_sandbox/thumbnail/(?P<channel>\w+)/(?P<post_id>[0-9_]+)", "admin", admin.thumbnail),
     _route("POST", r"/_sandbox/reset", "admin", admin.reset),
+    _route("GET", r"/_sandbox/uploads", "admin", admin.list_uploads),
+    _route("POST", r"/_sandbox/uploads/expire", "admin", admin.expire_uploads),
     _route("POST", r"/_sandbox/faults", "admin", admin.add_fault),
     _route("GET", r"/_sandbox/faults", "admin", admin.list_faults),
     _route("GET", r"/_sandbox/messages", "admin", messages.list_messages),
@@ -153,6 +165,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         req = Request(self.command, url.path, query, self.headers, base_url=f"http://{self.headers.get('Host', '')}")
         req.form, req.files, req.json = parse_body(self.headers.get("Content-Type", ""), body)
+        req.raw = body
         if isinstance(req.json, dict) and url.path.startswith("/v"):   # Graph also takes JSON bodies
             req.form = {k: v if isinstance(v, str) else str(v) for k, v in req.json.items()}
         return req

@@ -32,8 +32,8 @@ FAULT_MODES = ("timeout_after_commit", "error_500", "rate_limit", "http_429", "e
                "rate_limit_after_commit", "http_429_after_commit")
 FAULT_OPERATIONS = {
     "instagram": ("media", "media_publish"),
-    "facebook": ("photos", "feed"),
-    "x": ("media_upload", "tweets"),
+    "facebook": ("photos", "feed", "videos", "video_reels", "reel_upload"),
+    "x": ("media_upload", "media_initialize", "media_append", "media_finalize", "tweets"),
 }
 
 
@@ -55,6 +55,7 @@ class Post:
     created_at: float
     images: list[StoredImage]
     placement: str = ""       # the channel's placement when it has several (Instagram: feed or story)
+    visible_at: float = 0.0   # a Facebook video post is listed once the video is processed
 
 
 @dataclass
@@ -70,6 +71,7 @@ class Container:
     polls: int = 0
     media_id: str | None = None
     ready_at: float = 0.0     # with realistic processing times: IN_PROGRESS until this moment
+    error: str = ""           # a video that failed processing: status_code ERROR with this status text
 
 
 @dataclass
@@ -81,6 +83,34 @@ class Pending:
     account_id: str
     image: StoredImage
     created_at: float
+
+
+@dataclass
+class MediaUpload:
+    """A chunked upload: a Facebook resumable video session or an X media id (INIT/APPEND/FINALIZE).
+
+    Kept in memory only (not in the journal): a restarted sandbox has forgotten its sessions, as an expired
+    session is forgotten by the platforms, and the client starts a new one.
+    """
+
+    id: str                   # Facebook: upload_session_id; X: media id
+    channel: str
+    account_id: str
+    total_bytes: int
+    created_at: float
+    video_id: str = ""        # Facebook: the video the session makes
+    category: str = ""        # X: media_category
+    media_type: str = ""      # X: the MIME type declared at INIT
+    data: bytearray = field(default_factory=bytearray)   # Facebook: the bytes confirmed so far, in order
+    segments: dict[int, bytes] = field(default_factory=dict)   # X: APPENDed segments by index
+    received: int = 0         # every byte sent to it, resent ones included (tests: nothing sent twice)
+    expired: bool = False
+    finished: bool = False    # Facebook: finish; X: FINALIZE
+    ready_at: float = 0.0     # processing done at this moment
+    error: str = ""           # processing failed: why, in the platform's words
+    message: str = ""         # Facebook: the video post's description
+    post_id: str = ""
+    facts: Any = None         # what the probe read at finish/FINALIZE (humas_dev.sandbox.videos.VideoFacts)
 
 
 @dataclass
@@ -122,6 +152,7 @@ class State:
         self.posts: list[Post] = []
         self.containers: dict[str, Container] = {}
         self.pending: dict[str, Pending] = {}
+        self.uploads: dict[str, MediaUpload] = {}   # chunked uploads by id (in memory only)
         self.faults: list[Fault] = []
         self._seq = int(time.time() * 1000)
         self._images_saved: set[str] = set()
@@ -169,6 +200,7 @@ class State:
             self.posts.clear()
             self.containers.clear()
             self.pending.clear()
+            self.uploads.clear()
             self.faults.clear()
             if self.images_dir:
                 shutil.rmtree(self.images_dir, ignore_errors=True)

@@ -32,6 +32,7 @@ class Request:
     files: dict[str, Upload] = field(default_factory=dict)
     json: Any = None
     base_url: str = ""
+    raw: bytes = b""                      # the body as sent (binary uploads: Facebook Reels' rupload)
 
     def param(self, name: str, default: str | None = None) -> str | None:
         """A body field, else a query parameter (Graph accepts either)."""

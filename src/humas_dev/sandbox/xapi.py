@@ -1,4 +1,12 @@
-"""X API v2 routes: media upload, create post, a user's posts, a user."""
+"""X API v2 routes: media upload (one-shot images; chunked video and GIF), create post, a user's posts, a user.
+
+Chunked upload (docs.x.com, "Media upload chunked" quickstart and the X samples' media_upload_v2.py, 2025):
+POST /2/media/upload/initialize {media_type, total_bytes, media_category} -> data.id;
+POST /2/media/upload/{id}/append (multipart: media, segment_index); POST /2/media/upload/{id}/finalize ->
+data.processing_info {state pending, check_after_secs}; GET /2/media/upload?command=STATUS&media_id={id} ->
+processing_info state in_progress, then succeeded or failed (with error {code, name, message}). The received
+file is probed (PyAV) against humas_dev.sandbox.videos.X_VIDEO (or the GIF size limit).
+"""
 from __future__ import annotations
 
 import base64
@@ -10,9 +18,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from humas.profiles import x_weighted_length
-from humas_dev.sandbox import images
+from humas_dev.sandbox import images, videos
 from humas_dev.sandbox.config import X_USER_ID, X_USERNAME, Sandbox
-from humas_dev.sandbox.state import Pending, Post, StoredImage
+from humas_dev.sandbox.state import MediaUpload, Pending, Post, StoredImage
 from humas_dev.sandbox.wire import Request, Response, x_invalid, x_problem
 
 X_EPOCH_MS = 1288834974657            # X ids are snowflakes: milliseconds since this epoch, shifted 22 bits
@@ -20,6 +28,9 @@ URL_WEIGHT = 23                       # every URL counts as a t.co link of 23 ch
 URL_PATTERN = re.compile(r"https?://\S+")
 MEDIA_CATEGORIES = ("tweet_image", "dm_image")
 MEDIA_EXPIRES_SECS = 86400
+CHUNKED_CATEGORIES = {"tweet_video": ("video/mp4", "video/quicktime"), "tweet_gif": ("image/gif",)}
+MAX_SEGMENT_BYTES = 5 * 1024 * 1024   # an APPEND carries at most 5 MB (docs.x.com media upload reference)
+MAX_SEGMENTS = 1000                   # segment_index 0-999
 
 
 def _snowflake(app: Sandbox, at: float) -> str:
@@ -72,6 +83,109 @@ def x_media_upload(app: Sandbox, req: Request) -> Response:
                                    "image": {"image_type": info.mime_type, "w": info.width, "h": info.height}}})
 
 
+def x_media_initialize(app: Sandbox, req: Request) -> Response:
+    """POST /2/media/upload/initialize: a media id for a chunked upload."""
+    body = req.json if isinstance(req.json, dict) else req.form
+    category, media_type, total = body.get("media_category"), body.get("media_type"), str(body.get("total_bytes"))
+    if category not in CHUNKED_CATEGORIES:
+        raise x_invalid("media_category", f"media_category must be one of {', '.join(CHUNKED_CATEGORIES)}.", category)
+    if media_type not in CHUNKED_CATEGORIES[category]:
+        raise x_invalid("media_type", f"media_type for {category} must be {' or '.join(CHUNKED_CATEGORIES[category])}.",
+                        media_type)
+    limit = videos.X_GIF_BYTES if category == "tweet_gif" else videos.X_VIDEO.max_bytes
+    if not total.isdigit() or not 0 < int(total) <= limit:
+        raise x_invalid("total_bytes", f"total_bytes must be between 1 and {limit} for {category}.", total)
+    now = time.time()
+    media_id = _snowflake(app, now)
+    app.state.uploads[media_id] = MediaUpload(media_id, "x", X_USER_ID, int(total), now, category=category,
+                                              media_type=media_type)
+    return Response(200, {"data": {"id": media_id, "media_key": f"7_{media_id}",
+                                   "expires_after_secs": MEDIA_EXPIRES_SECS}})
+
+
+def _upload_of(app: Sandbox, media_id: str) -> MediaUpload:
+    upload = app.state.uploads.get(media_id)
+    if upload is None or upload.channel != "x":
+        raise x_invalid("media_id", "The media id is unknown or has expired; start again with initialize.", media_id)
+    if upload.expired or time.time() > upload.created_at + MEDIA_EXPIRES_SECS:
+        raise x_invalid("media_id", "The media id has expired; start again with initialize.", media_id)
+    return upload
+
+
+def x_media_append(app: Sandbox, req: Request, media_id: str) -> Response:
+    """POST /2/media/upload/{id}/append: one segment (an APPEND of the same index replaces it)."""
+    with app.state.transaction():
+        upload = _upload_of(app, media_id)
+        raw = req.form.get("segment_index", "")
+        chunk = req.files.get("media")
+        if chunk is None:
+            raise x_invalid("media", "The media field is required (a multipart file part).")
+        upload.received += len(chunk.data)
+        if not raw.isdigit() or int(raw) >= MAX_SEGMENTS or len(chunk.data) > MAX_SEGMENT_BYTES:
+            raise x_invalid("segment_index", f"segment_index must be 0-{MAX_SEGMENTS - 1} and a segment at most "
+                                             f"{MAX_SEGMENT_BYTES} bytes.", raw)
+        if upload.finished:
+            raise x_invalid("media_id", "The upload is already finalized.", media_id)
+        upload.segments[int(raw)] = chunk.data
+    return Response(200, {"data": {"expires_at": int(upload.created_at + MEDIA_EXPIRES_SECS)}})
+
+
+def x_media_finalize(app: Sandbox, req: Request, media_id: str) -> Response:
+    """POST /2/media/upload/{id}/finalize: the segments joined in index order must make total_bytes."""
+    with app.state.transaction():
+        upload = _upload_of(app, media_id)
+        if not upload.finished:
+            indexes = sorted(upload.segments)
+            data = b"".join(upload.segments[i] for i in indexes)
+            if indexes != list(range(len(indexes))) or len(data) != upload.total_bytes:
+                raise x_invalid("media_id", f"File size mismatch: received {len(data)} bytes in segments "
+                                            f"{indexes[:5]}..., expected {upload.total_bytes}.", media_id)
+            spec = videos.X_VIDEO
+            facts, problems = videos.check(data, spec)
+            if upload.category == "tweet_gif":
+                problems = [] if facts and facts.container == "GIF" else ["not an animated GIF"]
+            upload.data, upload.segments = bytearray(data), {}
+            upload.finished, upload.ready_at = True, time.time() + app.config.video_processing
+            upload.error, upload.facts = "; ".join(problems), facts
+    info = _processing(upload)
+    if info["state"] == "in_progress":
+        info["state"] = "pending"      # FINALIZE's answer: processing has not started yet
+    return Response(200, {"data": {"id": media_id, "media_key": f"7_{media_id}", "size": upload.total_bytes,
+                                   "expires_after_secs": MEDIA_EXPIRES_SECS, "processing_info": info}})
+
+
+def _processing(upload: MediaUpload) -> dict[str, Any]:
+    left = upload.ready_at - time.time()
+    if left > 0:
+        return {"state": "in_progress", "check_after_secs": max(1, int(left + 0.999)), "progress_percent": 50}
+    if upload.error:
+        return {"state": "failed", "progress_percent": 100,
+                "error": {"code": 1, "name": "InvalidMedia", "message": f"Invalid media: {upload.error}"}}
+    return {"state": "succeeded", "progress_percent": 100}
+
+
+def x_media_status(app: Sandbox, req: Request) -> Response:
+    """GET /2/media/upload?command=STATUS&media_id=...: processing_info of a finalized chunked upload."""
+    if req.query.get("command") != "STATUS":
+        raise x_invalid("command", "command must be STATUS.", req.query.get("command"))
+    media_id = req.query.get("media_id", "")
+    upload = _upload_of(app, media_id)
+    if not upload.finished:
+        raise x_invalid("media_id", "The upload is not finalized yet.", media_id)
+    info = _processing(upload)
+    if info["state"] == "succeeded":
+        _store_processed(app, upload)
+    return Response(200, {"data": {"id": media_id, "media_key": f"7_{media_id}", "processing_info": info}})
+
+
+def _store_processed(app: Sandbox, upload: MediaUpload) -> None:
+    """A processed video or GIF becomes media a post may carry."""
+    facts = upload.facts
+    if facts and upload.id not in app.state.pending:
+        app.state.put_pending(Pending(upload.id, "x", X_USER_ID, StoredImage(facts.info(), bytes(upload.data)),
+                                      upload.created_at))
+
+
 # -- posts ------------------------------------------------------------------------------------------
 def _tweet_parts(req: Request) -> tuple[str, list[str]]:
     body = req.json if isinstance(req.json, dict) else None
@@ -93,10 +207,20 @@ def _check_tweet(app: Sandbox, text: str, media_ids: list[str]) -> list[StoredIm
     if len(media_ids) > placement.max_items:
         raise x_invalid("media.media_ids", f"$.media.media_ids: array size {len(media_ids)} exceeds the maximum "
                                            f"{placement.max_items}.", ",".join(media_ids))
+    for media_id in media_ids:
+        upload = app.state.uploads.get(media_id)
+        if upload is not None and media_id not in app.state.pending:
+            if not upload.finished or _processing(upload)["state"] != "succeeded":
+                raise x_invalid("media.media_ids", f"Media {media_id} is not ready: wait until STATUS says "
+                                                   "processing_info.state succeeded.", media_id)
+            _store_processed(app, upload)
     found = [app.state.pending.get(m) for m in media_ids]
     bad = [m for m, p in zip(media_ids, found) if p is None or p.channel != "x" or p.account_id != X_USER_ID]
     if bad:
         raise x_invalid("media.media_ids", "Your media IDs are invalid.", bad[0])
+    moving = [p for p in found if p and (p.image.info.duration is not None or p.image.info.format == "GIF")]
+    if moving and len(found) > 1:
+        raise x_invalid("media.media_ids", "A post carries one video or one GIF, alone.", ",".join(media_ids))
     return [p.image for p in found if p]
 
 
