@@ -8,7 +8,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from humas import notify, sla
+from humas import notify
 from humas.layout import item_id_from_run_id
 from humas.sop import available_sops
 
@@ -28,15 +28,13 @@ def _bucket() -> "Store":
 
 
 def record_late_step(run_id: str, sop_id: str, step_number: int, deadline_time: Any) -> str | None:
-    """The run's deadline for step ``step_number`` passed: record the miss (``humas.sla.record_late_step``)."""
+    """The run's deadline for step ``step_number`` passed: record the miss and tell its people
+    (``humas.notify.escalate_late_step``)."""
     item_id, sop = item_id_from_run_id(run_id), available_sops().get(sop_id)
     if item_id is None or sop is None:
         return None
-    deadline = _moment(deadline_time)
-    message = sla.record_late_step(_bucket(), sop, item_id, step_number, deadline)
-    if message:
-        notify.escalate_late_step(_bucket(), sop, item_id, step_number, deadline, NotifierTransport())
-    return message
+    return notify.escalate_late_step(_bucket(), sop, item_id, step_number, _moment(deadline_time),
+                                     NotifierTransport())
 
 
 def _moment(value: Any) -> datetime:

@@ -23,6 +23,7 @@ from humas import layout, outbox, sla
 from humas.exceptions import ItemRefused, RosterError
 from humas.outbox import Message
 from humas.roster import load_roster
+from humas.sop import available_sops
 from humas.status import utcnow
 from humas.timetext import duration_words, wib
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 UI_URL_ENV = "HUMAS_UI_URL"  # the Airflow UI as people reach it, e.g. https://humas.singkawangkota.go.id
 REMINDER_SHARE = 0.8         # a reminder when this share of a step's standard time has gone
+SEND_PENDING_AFTER = timedelta(minutes=2)  # a notice unsent this long lost its sender (which sends within seconds)
 
 
 def approval_link(item_id: str) -> str:
@@ -73,7 +75,7 @@ def tell(item: "ItemStep", kind: str, people: Callable[["Roster"], Iterable["Per
     created = 0
     for person in people(roster):
         folder = layout.notice_folder(item.item_id, (step or item.step).task_id, kind, round_, person.id)
-        record = outbox.post(item.store, folder, person, message_for(person))
+        record = outbox.post(item.store, folder, person, message_for(person), roster.sop_id)
         created += record is not None
         if record is not None and not person.contacts:
             item.note("notice_skipped", f"{person.name} tidak diberi tahu ({_KIND_WORDS.get(kind, kind)}): tidak ada "
@@ -233,12 +235,42 @@ def remind_open_step(store: "Store", sop: "Sop", item_id: str, step_number: int,
 
 
 def escalate_late_step(store: "Store", sop: "Sop", item_id: str, step_number: int, deadline: datetime,
-                       transport: "Transport | None") -> int:
-    """A run deadline passed: tell the role of the step the item is held at, and its supervisor (once)."""
+                       transport: "Transport | None") -> str | None:
+    """A run deadline passed: record the miss on the step the item is held at, and tell its role and their
+    supervisor (once per step). The notices are written before the miss is recorded and sent after, so a crash
+    at any point leaves no recorded miss nobody hears of: unsent notices are sent by ``send_pending``. Returns
+    the miss's message, or None when the item is past that step or finished."""
     current = sla.open_step(store, sop, item_id, step_number)
     if current is None:
-        return 0
-    return _at_step(store, sop, item_id, current, transport, lambda item: notify_missed(item, deadline))
+        return None
+    _at_step(store, sop, item_id, current, None, lambda item: notify_missed(item, deadline))
+    message = sla.record_late_step(store, sop, item_id, step_number, deadline)
+    if transport is not None:
+        roster = load_roster(sop)
+        for kind in ("missed", "escalation"):
+            for folder in outbox.folders(store, layout.notice_kind_prefix(item_id, current.task_id, kind)):
+                outbox.deliver(store, folder, roster, transport)
+    return message
+
+
+def send_pending(store: "Store", transport: "Transport", older_than: timedelta | None = None) -> int:
+    """Send every notice whose sender stopped before claiming all its channels (a crashed step or callback);
+    a channel already claimed is never sent again. Run by the dispatcher's watch, every minute or so; how
+    many channels this call sent."""
+    sops, sent = available_sops(), 0
+    for marker in outbox.pending(store, SEND_PENDING_AFTER if older_than is None else older_than):
+        sop = sops.get(marker["sop"])
+        try:
+            roster = load_roster(sop) if sop else None
+        except RosterError as exc:
+            log.warning("pending notice %s not sent: %s", marker["folder"], exc)
+            continue
+        if roster is None:
+            log.warning("pending notice %s names no known SOP (%r); left for later", marker["folder"], marker["sop"])
+            continue
+        done = outbox.deliver(store, marker["folder"], roster, transport)
+        sent += sum(1 for state in done.values() if state == "sent")
+    return sent
 
 
 def _at_step(store: "Store", sop: "Sop", item_id: str, step: "Step", transport: "Transport | None",

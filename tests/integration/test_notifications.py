@@ -191,7 +191,7 @@ def test_a_claim_left_by_a_crash_is_reported_never_sent_again(store, sops, sandb
     sop = sops["singkawang"]
     person = load_roster(sop).person("skw.hendra")
     folder = layout.notice_folder(ITEM, "step_3_decision", "approval_request", "r1", person.id)
-    record = outbox.post(store, folder, person, outbox.Message("S", "T", "approval_request", ITEM))
+    record = outbox.post(store, folder, person, outbox.Message("S", "T", "approval_request", ITEM), sop.id)
     store.put_json(layout.delivery_key(folder, "telegram"), {"state": "claimed", "at": "then"})  # crashed here
     done = outbox.deliver(store, folder, load_roster(sop), NotifierTransport(), notice=record)
     assert done == {"email": "sent", "whatsapp": "sent"}
@@ -206,7 +206,8 @@ def _upload_notice(store, sops) -> tuple[object, str, dict]:
     sop = sops["singkawang"]
     person = load_roster(sop).person("skw.sari")
     folder = layout.notice_folder(ITEM, "step_4_upload", "publish_failed", "0", person.id)
-    return sop, folder, outbox.post(store, folder, person, outbox.Message("S", "T", "publish_failed", ITEM))
+    return sop, folder, outbox.post(store, folder, person, outbox.Message("S", "T", "publish_failed", ITEM),
+                                      sop.id)
 
 
 def test_senders_racing_for_one_notice_send_it_once(store, sops, sandbox) -> None:
@@ -296,3 +297,106 @@ def test_a_decline_tells_the_submitter_the_reason_and_a_publish_failure_tells_th
     [failed] = received(sandbox, item=ITEM, kind="publish_failed", channel="email")
     assert failed["to"] == "sari@singkawangkota.example" and "instagram: (#4)" in failed["text"]
     assert "tidak diunggah dua kali" in failed["text"]
+
+
+class Crash(BaseException):
+    """A process killed at this point (not an error the code could catch and carry on from)."""
+
+
+def _crash(*args, **kwargs) -> None:
+    raise Crash()
+
+
+def _sent(sandbox, **query: str) -> list[tuple[str, str]]:
+    return sorted((m["kind"], m["to"]) for m in received(sandbox, item=ITEM, **query))
+
+
+def test_a_deadline_callback_that_dies_after_recording_the_miss_leaves_its_notices_to_be_sent(
+        store, sops, sandbox, monkeypatch) -> None:
+    _drop(store)
+    sop = sops["singkawang"]
+    record_state(store, ITEM, "assets_failed", step="step_2_design")
+    deadline = datetime.now(timezone.utc) - timedelta(minutes=30)
+    with monkeypatch.context() as patched, pytest.raises(Crash):
+        patched.setattr(outbox, "deliver", _crash)   # dies once the miss is recorded, before anyone is told
+        notify.escalate_late_step(store, sop, ITEM, 2, deadline, NotifierTransport())
+    assert [e["step"] for e in read_events(store, ITEM) if e["state"] == "sla_missed"] == ["step_2_design"]
+    assert received(sandbox, item=ITEM) == []        # Airflow does not call the callback again
+
+    assert notify.send_pending(store, NotifierTransport()) == 0        # the sender may still be at it
+    assert notify.send_pending(store, NotifierTransport(), older_than=timedelta(0)) == 6
+    assert notify.send_pending(store, NotifierTransport(), older_than=timedelta(0)) == 0
+    notify.escalate_late_step(store, sop, ITEM, 3, deadline, NotifierTransport())  # a later deadline, same step
+    got = _sent(sandbox)
+    assert len(got) == 6 and {kind for kind, _ in got} == {"missed", "escalation"}
+    assert "terlambat 30 menit" in received(sandbox, item=ITEM, kind="missed")[0]["text"]
+
+
+def test_a_deadline_callback_that_dies_before_writing_the_notices_records_no_miss(store, sops, sandbox,
+                                                                                  monkeypatch) -> None:
+    _drop(store)
+    record_state(store, ITEM, "assets_failed", step="step_2_design")
+    monkeypatch.setattr(outbox, "post", _crash)
+    with pytest.raises(Crash):
+        notify.escalate_late_step(store, sops["singkawang"], ITEM, 2, datetime.now(timezone.utc),
+                                  NotifierTransport())
+    assert [e for e in read_events(store, ITEM) if e["state"] == "sla_missed"] == []
+
+
+def test_notices_of_a_step_whose_every_try_crashed_before_sending_are_sent_once_by_the_sweep(
+        store, sops, sandbox, monkeypatch) -> None:
+    gate, _ = _at_gate(store, sops)
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox, "deliver", _crash)
+        for _ in range(3):  # every try of the gate dies after writing its request, before claiming a channel
+            with pytest.raises(Crash):
+                decide_gate(gate)
+    [notice] = outbox.notices(store, layout.notices_prefix(ITEM))
+    assert set(notice["deliveries"].values()) == {"pending"} and received(sandbox, item=ITEM) == []
+    folder = notice["folder"]
+    store.put_json(layout.delivery_key(folder, "telegram"), {"state": "claimed", "at": "then"})  # a sender died
+
+    assert notify.send_pending(store, NotifierTransport(), older_than=timedelta(0)) == 2
+    assert notify.send_pending(store, NotifierTransport(), older_than=timedelta(0)) == 0
+    assert isinstance(decide_gate(gate), WaitForChange)    # the step running again later sends nothing either
+    assert _sent(sandbox) == [("approval_request", "+628120000003"), ("approval_request", "hendra@singkawangkota.example")]
+    assert list(store.list(layout.OUTBOX_PENDING)) == []   # nothing left for the next sweep to look at
+
+
+def test_a_pending_marker_whose_notice_was_never_written_is_dropped_in_time(store, sops, sandbox) -> None:
+    folder = layout.notice_folder(ITEM, "step_3_decision", "approval_request", "r1", "skw.hendra")
+    store.put_json(layout.outbox_pending_key(folder), {"folder": folder, "sop": "singkawang"})  # then a crash
+    assert outbox.pending(store, timedelta(0)) == []
+    assert len(list(store.list(layout.OUTBOX_PENDING))) == 1          # the poster may still be writing it
+    assert outbox.pending(store, timedelta(0), now=datetime.now(timezone.utc) + outbox.ORPHAN_AGE) == []
+    assert list(store.list(layout.OUTBOX_PENDING)) == []
+
+
+def test_the_dispatchers_watch_sends_what_a_crashed_sender_left(store, sops, sandbox, s3_server,
+                                                                 monkeypatch) -> None:
+    import asyncio
+
+    from humas_airflow import triggers
+
+    monkeypatch.setenv("AIRFLOW_CONN_HUMAS_BUCKET", json.dumps(
+        {"conn_type": "aws", "login": "testing", "password": "testing",
+         "extra": {"endpoint_url": s3_server, "region_name": "us-east-1",
+                   "config_kwargs": {"s3": {"addressing_style": "path"}},
+                   "service_config": {"s3": {"bucket_name": store.bucket}}}}))
+    monkeypatch.setattr(triggers, "OUTBOX_SWEEP_INTERVAL", 0.2)
+    monkeypatch.setattr(notify, "SEND_PENDING_AFTER", timedelta(0))
+    sop = sops["singkawang"]
+    folder = layout.notice_folder(ITEM, "step_4_upload", "publish_failed", "0", "skw.sari")
+    outbox.post(store, folder, load_roster(sop).person("skw.sari"), outbox.Message("S", "T", "publish_failed", ITEM),
+                sop.id)                                  # written, then its sender died (the inbox is empty)
+    watch = triggers.InboxDispatchTrigger("humas_bucket", "humas_airflow_api", 0.1, max_wait=3.0)
+
+    async def watch_once() -> dict:
+        async for event in watch.run():
+            return event.payload
+        raise AssertionError("no event")
+
+    event = asyncio.run(watch_once())
+    assert event["status"] == "idle", event
+    assert _sent(sandbox) == [("publish_failed", "+628120000004"), ("publish_failed", "700000004"),
+                              ("publish_failed", "sari@singkawangkota.example")]
