@@ -5,7 +5,8 @@
 - 80% of a step's standard time gone and the step still open: a reminder to its role's holders;
 - a missed step: its role's holders, and an escalation to the supervising role (``supervisors`` in the
   roster), once per step per item;
-- every decision and the publishing: the item's submitter; a publish failure: the upload role.
+- every decision and the publishing: the item's submitter; a publish failure, or a channel waiting for its
+  quota (``humas.quota.record_quota_wait``): the upload role.
 
 Each notice goes out once per (item, step, kind, round, person): a ``round_`` is what makes a new request of
 the same kind at the same step news (a new review after a revise, a new set of files). A person without
@@ -89,7 +90,8 @@ def tell(item: "ItemStep", kind: str, people: Callable[["Roster"], Iterable["Per
 _KIND_WORDS = {"approval_request": "permintaan persetujuan", "work_request": "permintaan pekerjaan",
                "reminder": "pengingat", "missed": "keterlambatan", "escalation": "eskalasi",
                "approved": "keputusan", "revised": "keputusan", "declined": "keputusan",
-               "published": "hasil unggah", "publish_failed": "gagal unggah", "digest": "ringkasan harian"}
+               "published": "hasil unggah", "publish_failed": "gagal unggah", "quota_wait": "menunggu kuota",
+               "digest": "ringkasan harian"}
 
 
 def holders(role: str, *, besides: str | None = None) -> Callable[["Roster"], list["Person"]]:
@@ -217,6 +219,19 @@ def notify_publish_failed(item: "ItemStep", failures: dict[str, str]) -> int:
         return Message(f"Gagal diunggah: {item.brief.title}", text, "publish_failed", item.item_id)
 
     return tell(item, "publish_failed", holders(item.step.actor), message)
+
+
+def notify_quota_wait(item: "ItemStep", channel_name: str, until: datetime, round_: str) -> int:
+    """The upload role: the item waits for a channel's quota and goes out by itself when it frees."""
+    def message(person: "Person") -> Message:
+        text = (f"Yth. {person.name},\n\nKonten \"{item.brief.title}\" menunggu kuota {channel_name}: batas "
+                f"unggahan kanal itu sedang habis. Kuota tersedia lagi sekitar {wib(until)}; unggahan ke "
+                f"{channel_name} dicoba lagi otomatis saat itu, tanpa unggahan ganda. Kanal lain tidak ikut menunggu. "
+                "Tidak perlu tindakan. Jika konten ini harus tayang lebih cepat, hubungi admin pipeline; jangan "
+                "mengunggahnya manual, karena unggahan otomatis tetap berjalan." + _footer(item.item_id))
+        return Message(f"Menunggu kuota {channel_name}: {item.brief.title}", text, "quota_wait", item.item_id)
+
+    return tell(item, "quota_wait", holders(item.step.actor), message, round_)
 
 
 def reminder_offset(step: "Step") -> timedelta | None:
