@@ -400,3 +400,14 @@ def test_the_dispatchers_watch_sends_what_a_crashed_sender_left(store, sops, san
     assert event["status"] == "idle", event
     assert _sent(sandbox) == [("publish_failed", "+628120000004"), ("publish_failed", "700000004"),
                               ("publish_failed", "sari@singkawangkota.example")]
+
+
+def test_an_email_carries_the_text_as_plain_text_beside_the_html(store, sops, sandbox) -> None:
+    _drop(store)
+    gate = _step(store, sops["singkawang"], 3)
+    notify.notify_decision(gate, "revise", "Hendra Wijaya (Kepala Bidang)", "Logo <kiri> & warna \"biru\"",
+                           "skw.ayu", "r1")
+    [mail] = received(sandbox, item=ITEM, kind="revised", channel="email")
+    [notice] = outbox.notices(store, layout.notices_prefix(ITEM))
+    assert mail["parts"] == "multipart/alternative: text/plain, text/html"   # plain first: the HTML is preferred
+    assert mail["text"] == notice["text"] and 'Logo <kiri> & warna "biru"' in mail["text"]
