@@ -243,7 +243,7 @@ def report(lat: dict[str, float], dup: dict[str, int], args: argparse.Namespace)
         if key.startswith("cpu_ms_per_message"):
             print(f"   {key[len('cpu_ms_per_message['):-1]:24} {value:6.1f}")
     print(f"   total {cpu_ms:.1f} ms: 0.05 cores buys {0.05 / cpu_ms * 1000 * 3600:,.0f} messages an hour. Items "
-          f"that only wait cost nothing (nothing polls; each reminder and miss is a Deadline Alert firing once).")
+          f"that only wait cost nothing (nothing polls; each miss is a Deadline Alert firing once, each reminder wakes its waiting step once).")
     print(f"\n3. {dup['items']} items round a revise loop (request, revise, request, approve, published), each call "
           f"made {TRIES} times, a restart between rounds, a crash after every 10th send (before its record):")
     print(f"   expected {dup['expected_messages']}, received {dup['received']}, duplicates {dup['duplicates']}; "

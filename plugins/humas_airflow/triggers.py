@@ -5,6 +5,7 @@ import asyncio
 import logging
 import time
 import weakref
+from datetime import datetime, timezone
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable
@@ -181,26 +182,37 @@ class BucketChangeTrigger(BaseTrigger):
     """Waits until the objects under ``prefix`` differ from ``seen`` (key -> ETag); yields the new listing.
 
     Used for an approver's flag (one key, not there yet or rewritten) and for a corrected asset (the item
-    folder's listing changes). Every such trigger in a triggerer shares one listing per interval
+    folder's listing changes). With ``wake_at`` it yields ``wake`` at that moment if nothing changed before
+    (a waiting step's reminder is due). Every such trigger in a triggerer shares one listing per interval
     (``SharedBucketPoller``), so a wait costs next to nothing however many items wait.
     """
 
-    def __init__(self, prefix: str, seen: dict[str, str], aws_conn_id: str, poll_interval: float = 5.0) -> None:
+    def __init__(self, prefix: str, seen: dict[str, str], aws_conn_id: str, poll_interval: float = 5.0,
+                 wake_at: str | None = None) -> None:
         super().__init__()
         self.prefix = prefix
         self.seen = seen
         self.aws_conn_id = aws_conn_id
         self.poll_interval = poll_interval
+        self.wake_at = wake_at  # ISO moment: yield ``wake`` then if nothing changed (the step looks again)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (f"{type(self).__module__}.{type(self).__qualname__}",
                 {"prefix": self.prefix, "seen": self.seen, "aws_conn_id": self.aws_conn_id,
-                 "poll_interval": self.poll_interval})
+                 "poll_interval": self.poll_interval, "wake_at": self.wake_at})
+
+    def _seconds_to_wake(self) -> float | None:
+        if self.wake_at is None:
+            return None
+        return max((datetime.fromisoformat(self.wake_at) - datetime.now(timezone.utc)).total_seconds(), 0.0)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
-            outcome = await shared_poller(self.aws_conn_id, self.prefix).wait(self.prefix, self.seen,
-                                                                               self.poll_interval)
+            outcome = await asyncio.wait_for(
+                shared_poller(self.aws_conn_id, self.prefix).wait(self.prefix, self.seen, self.poll_interval),
+                self._seconds_to_wake())
+        except TimeoutError:
+            outcome = {"status": "wake"}
         except Exception as exc:  # any failure becomes an error event, never a silent end
             outcome = {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
         if outcome["status"] == "ok":

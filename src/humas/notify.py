@@ -2,7 +2,8 @@
 
 - a step that starts waiting for people: its role's holders get an approval request (a gate) or a work
   request (``notify_work_request``: a design sent back, or any step that waits for a person's work);
-- 80% of a step's standard time gone and the step still open: a reminder to its role's holders;
+- 80% of a step's standard time gone, counted from when that step started waiting, and the step still open: a
+  reminder to its role's holders (``remind_when_due``, from the waiting step itself);
 - a missed step: its role's holders, and an escalation to the supervising role (``supervisors`` in the
   roster), once per step per item;
 - every decision and the publishing: the item's submitter; a publish failure, or a channel waiting for its
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from humas import layout, outbox, sla
@@ -82,7 +83,7 @@ def tell(item: "ItemStep", kind: str, people: Callable[["Roster"], Iterable["Per
             item.note("notice_skipped", f"{person.name} tidak diberi tahu ({_KIND_WORDS.get(kind, kind)}): tidak ada "
                                         "email, telegram atau whatsapp di roster; tambahkan salah satunya",
                       person=person.id, kind=kind)
-        if item.transport is not None and person.contacts:
+        if item.transport is not None:  # (without contacts: nothing to send, its pending marker goes)
             outbox.deliver(item.store, folder, roster, item.transport, notice=record)
     return created
 
@@ -131,8 +132,9 @@ def notify_work_request(item: "ItemStep", what: str, round_: str, due: datetime 
     return tell(item, "work_request", holders(item.step.actor), message, round_)
 
 
-def notify_reminder(item: "ItemStep", due: datetime, now: datetime | None = None) -> int:
-    """The step's role holders: most of the standard time has gone and the step is still open."""
+def notify_reminder(item: "ItemStep", due: datetime, now: datetime | None = None, round_: str = "0") -> int:
+    """The step's role holders: most of the standard time has gone and the step is still open (once per
+    ``round_``: each wait of the step)."""
     title, left = item.brief.title, max(due - (now or utcnow()), timedelta(0))
 
     def message(person: "Person") -> Message:
@@ -142,7 +144,23 @@ def notify_reminder(item: "ItemStep", due: datetime, now: datetime | None = None
                 + _footer(item.item_id))
         return Message(f"Pengingat: {title}", text, "reminder", item.item_id)
 
-    return tell(item, "reminder", holders(item.step.actor), message)
+    return tell(item, "reminder", holders(item.step.actor), message, round_)
+
+
+def remind_when_due(item: "ItemStep", since: datetime, now: datetime | None = None) -> datetime | None:
+    """A step that waits for people, waiting since ``since`` (when this step started, however late the steps
+    before it were): once ``REMINDER_SHARE`` of its own standard time has gone and it is still open, remind
+    its role (once per wait). Returns when the step should look again to do so; None when no reminder is
+    ahead (sent, due already passed: the miss says it, or no fixed standard time)."""
+    budget, now = step_budget(item.step), now or utcnow()
+    if budget is None:
+        return None
+    remind_at, due = since + budget * REMINDER_SHARE, since + budget
+    if now < remind_at:
+        return remind_at
+    if now < due:
+        notify_reminder(item, due, now, since.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%f"))
+    return None
 
 
 def notify_missed(item: "ItemStep", deadline: datetime, now: datetime | None = None) -> int:
@@ -234,21 +252,6 @@ def notify_quota_wait(item: "ItemStep", channel_name: str, until: datetime, roun
     return tell(item, "quota_wait", holders(item.step.actor), message, round_)
 
 
-def reminder_offset(step: "Step") -> timedelta | None:
-    """How long before a step's run deadline its reminder is due (the last 20% of its standard time)."""
-    budget = step_budget(step)
-    return budget * (1 - REMINDER_SHARE) if budget else None
-
-
-def remind_open_step(store: "Store", sop: "Sop", item_id: str, step_number: int, due: datetime,
-                     transport: "Transport | None") -> int:
-    """A reminder deadline passed: remind step ``step_number``'s role if the item is still at that step."""
-    current = sla.open_step(store, sop, item_id, step_number)
-    if current is None or current.number != step_number:
-        return 0  # done already, or held up earlier (that step's own miss says so)
-    return _at_step(store, sop, item_id, current, transport, lambda item: notify_reminder(item, due))
-
-
 def escalate_late_step(store: "Store", sop: "Sop", item_id: str, step_number: int, deadline: datetime,
                        transport: "Transport | None") -> str | None:
     """A run deadline passed: record the miss on the step the item is held at, and tell its role and their
@@ -283,7 +286,7 @@ def send_pending(store: "Store", transport: "Transport", older_than: timedelta |
         if roster is None:
             log.warning("pending notice %s names no known SOP (%r); left for later", marker["folder"], marker["sop"])
             continue
-        done = outbox.deliver(store, marker["folder"], roster, transport)
+        done = outbox.deliver(store, marker["folder"], roster, transport, notice=marker["notice"])
         sent += sum(1 for state in done.values() if state == "sent")
     return sent
 

@@ -69,9 +69,11 @@ def post(store: "Store", folder: str, person: "Person", message: Message, sop_id
 
 def deliver(store: "Store", folder: str, roster: "Roster", transport: Transport,
             notice: dict[str, Any] | None = None) -> dict[str, str]:
-    """Send the notice in ``folder`` on each of its channels not claimed yet; channel -> what happened now.
-    Once every channel is claimed (or has no address) the notice's pending marker goes."""
-    notice = notice if notice is not None else store.get_json(layout.notice_key(folder))
+    """Send the notice in ``folder`` (``notice``: its record, as ``post`` or ``pending`` gave it) on each of its
+    channels not claimed yet; channel -> what happened now. Then every channel is claimed (or has no address),
+    so the notice's pending marker goes."""
+    given = notice is not None
+    notice = notice if given else store.get_json(layout.notice_key(folder))
     if not notice:
         return {}
     person = roster.person(notice.get("person", ""))
@@ -83,12 +85,13 @@ def deliver(store: "Store", folder: str, roster: "Roster", transport: Transport,
         if not address or not store.put_json_if_absent(key, {"state": "claimed", "at": utcnow().isoformat()}):
             continue
         done[channel] = _send(store, key, transport, channel, address, message)
-    store.delete(layout.outbox_pending_key(folder))
+    if done or given:  # a later look at a notice sent long ago costs no request here
+        store.delete(layout.outbox_pending_key(folder))
     return done
 
 
-def pending(store: "Store", older_than: timedelta, now: datetime | None = None) -> list[dict[str, str]]:
-    """The markers (folder, sop) of notices that may still have a channel nobody claimed, written more than
+def pending(store: "Store", older_than: timedelta, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The notices (folder, sop, notice) that may still have a channel nobody claimed, marked more than
     ``older_than`` ago (a younger one is its sender's to finish). A marker whose notice never got written
     (a crash between the two) is removed once it is ``ORPHAN_AGE`` old."""
     now = now or utcnow()
@@ -101,8 +104,8 @@ def pending(store: "Store", older_than: timedelta, now: datetime | None = None) 
         if not layout.is_notice_folder(folder) or obj.key != layout.outbox_pending_key(folder):
             log.warning("outbox marker %s names no notice folder; removed", obj.key)
             store.delete(obj.key)
-        elif store.head(layout.notice_key(folder)) is not None:
-            found.append({"folder": folder, "sop": str(marker.get("sop", ""))})
+        elif (notice := store.get_json(layout.notice_key(folder))) is not None:
+            found.append({"folder": folder, "sop": str(marker.get("sop", "")), "notice": notice})
         elif obj.last_modified <= now - ORPHAN_AGE:
             store.delete(obj.key)
     return found

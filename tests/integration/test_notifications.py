@@ -8,6 +8,7 @@ import json
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from PIL import Image
 from humas import layout, notify, outbox
 from humas.approval import make_flag
 from humas.roster import load_roster
-from humas.status import read_events, record_state
+from humas.status import read_events, read_status, record_state
 from humas.steps.base import ItemStep, WaitForChange
 from humas.steps.gate import current_review, decide_gate
 from humas_airflow.notifiers import NotifierTransport
@@ -159,15 +160,53 @@ def test_a_missed_step_tells_its_role_and_escalates_exactly_once(store, sops, sa
     assert len(escalated) == 3 and "Rizki Pratama" in escalated[0]["text"]
 
 
-def test_a_reminder_goes_only_while_the_item_is_still_at_that_step(store, sops, sandbox) -> None:
-    _drop(store)
-    sop = sops["singkawang"]
-    record_state(store, ITEM, "awaiting_approval", step="step_3_decision")
-    due = datetime.now(timezone.utc) + timedelta(minutes=3)
-    assert notify.remind_open_step(store, sop, ITEM, 2, due, NotifierTransport()) == 0  # step 2 is done
-    assert notify.remind_open_step(store, sop, ITEM, 3, due, NotifierTransport()) == 1
+def _clock(monkeypatch, moment: datetime) -> None:
+    """The notifications' clock reads ``moment`` (a woken step looks again then)."""
+    monkeypatch.setattr(notify, "utcnow", lambda: moment)
+
+
+def test_a_gate_after_a_late_step_is_reminded_at_80_percent_of_its_own_time(store, sops, sandbox,
+                                                                           monkeypatch) -> None:
+    gate, _ = _at_gate(store, sops)
+    # The run was accepted 5 hours ago and the design (3 h) ran late: a run-level reminder of this gate (accepted
+    # + 3 h + 80% of 15 min) would have gone off while the item was still at the design, and never again.
+    gate = replace(gate, accepted=datetime.now(timezone.utc) - timedelta(hours=5))
+    wait = decide_gate(gate)
+    since = datetime.fromisoformat(read_status(store, ITEM)["step_since"])
+    assert isinstance(wait, WaitForChange) and wait.wake_at == since + timedelta(minutes=12)
+
+    _clock(monkeypatch, since + timedelta(minutes=5))          # woken early (a restart): nothing yet
+    assert decide_gate(gate).wake_at == since + timedelta(minutes=12) and received(sandbox, kind="reminder") == []
+    _clock(monkeypatch, since + timedelta(minutes=12))
+    assert decide_gate(gate).wake_at is None                    # reminded: nothing more to wake for
+    assert decide_gate(gate).wake_at is None                    # a retry, or woken by another change
     got = received(sandbox, item=ITEM, kind="reminder")
-    assert len(got) == 3 and "Sisa waktu 2 menit" in got[0]["text"] and got[0]["to"].startswith(("hendra", "7", "+"))
+    assert sorted(m["to"] for m in got) == ["+628120000003", "700000003", "hendra@singkawangkota.example"]
+    assert "Sisa waktu 3 menit" in got[0]["text"] and "http://humas.example/humas/approvals/notify-item" in got[0]["text"]
+
+
+def test_a_step_still_open_past_its_due_time_gets_no_reminder(store, sops, sandbox, monkeypatch) -> None:
+    gate, _ = _at_gate(store, sops)
+    decide_gate(gate)
+    since = datetime.fromisoformat(read_status(store, ITEM)["step_since"])
+    _clock(monkeypatch, since + timedelta(minutes=16))          # woken only after its 15 minutes: the miss says it
+    assert decide_gate(gate).wake_at is None and received(sandbox, kind="reminder") == []
+
+
+def test_a_work_step_is_reminded_from_when_it_started_waiting_once_per_request(store, sops, sandbox,
+                                                                              monkeypatch) -> None:
+    from humas.steps.work import do_work
+
+    _revised_at_gate(store, sops, "Logo terlalu kecil")        # the design waits for a corrected file (3 h)
+    design = _step(store, sops["singkawang"], 2)
+    wait = do_work(design)
+    since = datetime.fromisoformat(store.get_json(layout.work_key(ITEM, "step_2_design"))["since"])
+    assert wait.wake_at == since + timedelta(hours=2, minutes=24)
+    _clock(monkeypatch, since + timedelta(hours=2, minutes=30))
+    assert do_work(design).wake_at is None and do_work(design).wake_at is None
+    got = received(sandbox, item=ITEM, kind="reminder")
+    assert sorted(m["to"] for m in got) == ["+628120000002", "700000002", "rizki@singkawangkota.example"]
+    assert "Sisa waktu 30 menit" in got[0]["text"]
 
 
 def test_a_person_without_contacts_is_skipped_with_a_note(store, sops, sandbox, tmp_path, monkeypatch) -> None:
@@ -234,9 +273,7 @@ def test_a_refused_delivery_is_recorded_as_failed_without_the_address(store, sop
 def test_the_messages_page_is_readable_html(sandbox, store, sops) -> None:
     _drop(store)
     sop = sops["singkawang"]
-    record_state(store, ITEM, "awaiting_approval", step="step_3_decision")
-    notify.remind_open_step(store, sop, ITEM, 3, datetime.now(timezone.utc) + timedelta(minutes=3),
-                            NotifierTransport())
+    notify.notify_reminder(_step(store, sop, 3), datetime.now(timezone.utc) + timedelta(minutes=3))
     page = requests.get(f"{sandbox.base_url}/_sandbox/messages/page", timeout=5)
     assert page.headers["Content-Type"].startswith("text/html") and "Pengingat: HUT Kota ke-25" in page.text
 
