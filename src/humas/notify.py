@@ -135,11 +135,13 @@ def notify_work_request(item: "ItemStep", what: str, round_: str, due: datetime 
 def notify_reminder(item: "ItemStep", due: datetime, now: datetime | None = None, round_: str = "0") -> int:
     """The step's role holders: most of the standard time has gone and the step is still open (once per
     ``round_``: each wait of the step)."""
-    title, left = item.brief.title, max(due - (now or utcnow()), timedelta(0))
+    title, left = item.brief.title, due - (now or utcnow())
+    when = (f"Sisa waktu {duration_words(left)}, batas waktu {wib(due)}." if left > timedelta(0) else
+            f"Batas waktunya, {wib(due)}, sudah lewat {duration_words(-left)}.")
 
     def message(person: "Person") -> Message:
         text = (f"Yth. {person.name},\n\nPengingat: langkah {item.step.number} ({item.step.activity}) untuk konten "
-                f"\"{title}\" belum selesai. Sisa waktu {duration_words(left)}, batas waktu {wib(due)}."
+                f"\"{title}\" belum selesai. {when}"
                 + (f"\nHalaman persetujuan: {approval_link(item.item_id)}" if item.step.is_gate else "")
                 + _footer(item.item_id))
         return Message(f"Pengingat: {title}", text, "reminder", item.item_id)
@@ -150,16 +152,16 @@ def notify_reminder(item: "ItemStep", due: datetime, now: datetime | None = None
 def remind_when_due(item: "ItemStep", since: datetime, now: datetime | None = None) -> datetime | None:
     """A step that waits for people, waiting since ``since`` (when this step started, however late the steps
     before it were): once ``REMINDER_SHARE`` of its own standard time has gone and it is still open, remind
-    its role (once per wait). Returns when the step should look again to do so; None when no reminder is
-    ahead (sent, due already passed: the miss says it, or no fixed standard time)."""
+    its role, once per wait (woken late, after a restart or a long outage, it still reminds, saying the due
+    time has passed). Returns when the step should look again to do so; None when no reminder is ahead (sent,
+    or no fixed standard time)."""
     budget, now = step_budget(item.step), now or utcnow()
     if budget is None:
         return None
-    remind_at, due = since + budget * REMINDER_SHARE, since + budget
+    remind_at = since + budget * REMINDER_SHARE
     if now < remind_at:
         return remind_at
-    if now < due:
-        notify_reminder(item, due, now, since.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%f"))
+    notify_reminder(item, since + budget, now, since.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%f"))
     return None
 
 

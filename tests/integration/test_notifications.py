@@ -185,12 +185,15 @@ def test_a_gate_after_a_late_step_is_reminded_at_80_percent_of_its_own_time(stor
     assert "Sisa waktu 3 menit" in got[0]["text"] and "http://humas.example/humas/approvals/notify-item" in got[0]["text"]
 
 
-def test_a_step_still_open_past_its_due_time_gets_no_reminder(store, sops, sandbox, monkeypatch) -> None:
+def test_a_step_woken_only_after_its_due_time_still_reminds_saying_it_has_passed(store, sops, sandbox,
+                                                                                 monkeypatch) -> None:
     gate, _ = _at_gate(store, sops)
     decide_gate(gate)
     since = datetime.fromisoformat(read_status(store, ITEM)["step_since"])
-    _clock(monkeypatch, since + timedelta(minutes=16))          # woken only after its 15 minutes: the miss says it
-    assert decide_gate(gate).wake_at is None and received(sandbox, kind="reminder") == []
+    _clock(monkeypatch, since + timedelta(minutes=20))          # the triggerer was down when it should have woken
+    assert decide_gate(gate).wake_at is None
+    got = received(sandbox, item=ITEM, kind="reminder")
+    assert len(got) == 3 and "sudah lewat 5 menit" in got[0]["text"] and "Sisa waktu" not in got[0]["text"]
 
 
 def test_a_work_step_is_reminded_from_when_it_started_waiting_once_per_request(store, sops, sandbox,
