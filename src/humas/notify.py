@@ -266,11 +266,20 @@ def escalate_late_step(store: "Store", sop: "Sop", item_id: str, step_number: in
     _at_step(store, sop, item_id, current, None, lambda item: notify_missed(item, deadline))
     message = sla.record_late_step(store, sop, item_id, step_number, deadline)
     if transport is not None:
-        roster = load_roster(sop)
-        for kind in ("missed", "escalation"):
-            for folder in outbox.folders(store, layout.notice_kind_prefix(item_id, current.task_id, kind)):
-                outbox.deliver(store, folder, roster, transport)
+        _deliver_step_notices(store, sop, item_id, current, ("missed", "escalation"), transport)
     return message
+
+
+def _deliver_step_notices(store: "Store", sop: "Sop", item_id: str, step: "Step", kinds: tuple[str, ...],
+                          transport: "Transport") -> None:
+    """Send what is unsent of the item's notices of ``kinds`` at ``step``."""
+    try:
+        roster = load_roster(sop)
+    except RosterError:
+        return  # logged by tell(); the notices wait for send_pending
+    for kind in kinds:
+        for folder in outbox.folders(store, layout.notice_kind_prefix(item_id, step.task_id, kind)):
+            outbox.deliver(store, folder, roster, transport)
 
 
 def send_pending(store: "Store", transport: "Transport", older_than: timedelta | None = None) -> int:
