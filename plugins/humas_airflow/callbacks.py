@@ -1,6 +1,6 @@
 """Callbacks: deadline alerts (a run passed a SOP step's cumulative deadline) and the step-done nudge. A step's
 80% reminder is not a run deadline: it counts from when that step started, so the waiting step sends it
-(``humas.notify.remind_when_due``)."""
+(``humas.notify.remind_or_escalate``)."""
 from __future__ import annotations
 
 import asyncio

@@ -3,9 +3,10 @@
 - a step that starts waiting for people: its role's holders get an approval request (a gate) or a work
   request (``notify_work_request``: a design sent back, or any step that waits for a person's work);
 - 80% of a step's standard time gone, counted from when that step started waiting, and the step still open: a
-  reminder to its role's holders (``remind_when_due``, from the waiting step itself);
-- a missed step: its role's holders, and an escalation to the supervising role (``supervisors`` in the
-  roster), once per step per item;
+  reminder to its role's holders (``remind_or_escalate``, from the waiting step itself);
+- a missed step (a run deadline passed, ``escalate_late_step``, or the waiting step's own standard time,
+  ``escalate_open_step``): its role's holders, and an escalation to the supervising role (``supervisors`` in
+  the roster), once per step per item;
 - every decision and the publishing: the item's submitter; a publish failure, or a channel waiting for its
   quota (``humas.quota.record_quota_wait``): the upload role.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Iterable
 
@@ -149,20 +151,38 @@ def notify_reminder(item: "ItemStep", due: datetime, now: datetime | None = None
     return tell(item, "reminder", holders(item.step.actor), message, round_)
 
 
-def remind_when_due(item: "ItemStep", since: datetime, now: datetime | None = None) -> datetime | None:
+def remind_or_escalate(item: "ItemStep", since: datetime, now: datetime | None = None) -> datetime | None:
     """A step that waits for people, waiting since ``since`` (when this step started, however late the steps
-    before it were): once ``REMINDER_SHARE`` of its own standard time has gone and it is still open, remind
-    its role, once per wait (woken late, after a restart or a long outage, it still reminds, saying the due
-    time has passed). Returns when the step should look again to do so; None when no reminder is ahead (sent,
-    or no fixed standard time)."""
+    before it were), measured against its own standard time: at ``REMINDER_SHARE`` of it its role is reminded
+    (once per wait; woken late, after a restart or an outage, it still reminds, saying the due time has
+    passed, unless the step was already told it is late); at all of it the miss is recorded and told as a run
+    deadline's is (``escalate_open_step``). Returns when the step should look again for the next of these;
+    None when nothing is ahead (or it has no fixed standard time)."""
     budget, now = step_budget(item.step), now or utcnow()
     if budget is None:
         return None
-    remind_at = since + budget * REMINDER_SHARE
+    remind_at, due = since + budget * REMINDER_SHARE, since + budget
     if now < remind_at:
         return remind_at
-    notify_reminder(item, since + budget, now, since.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%f"))
+    if not outbox.folders(item.store, layout.notice_kind_prefix(item.item_id, item.step.task_id, "missed")):
+        notify_reminder(item, due, now, since.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%f"))
+    if now < due:
+        return due
+    escalate_open_step(item, since, due)
     return None
+
+
+def escalate_open_step(item: "ItemStep", since: datetime, due: datetime) -> None:
+    """The step has been open past its own standard time: tell its role and their supervisor (once per step per
+    item, shared with the run deadlines' misses) and, if that is news, record the miss. Written before the miss
+    is recorded and sent after, as ``escalate_late_step`` does."""
+    if notify_missed(replace(item, transport=None), due):
+        item.note("sla_missed", f"Langkah {item.step.number} ({item.step.activity}) belum selesai setelah waktu "
+                                f"bakunya ({item.step.time.describe()}) sejak dimulai {wib(since)}; batas waktunya "
+                                f"{wib(due)}. Penanggung jawab: {item.role_name}",
+                  deadline=due.isoformat(), deadline_step=item.step.task_id, role=item.step.actor)
+    if item.transport is not None:
+        _deliver_step_notices(item.store, item.sop, item.item_id, item.step, ("missed", "escalation"), item.transport)
 
 
 def notify_missed(item: "ItemStep", deadline: datetime, now: datetime | None = None) -> int:

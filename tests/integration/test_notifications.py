@@ -178,25 +178,38 @@ def test_a_gate_after_a_late_step_is_reminded_at_80_percent_of_its_own_time(stor
     _clock(monkeypatch, since + timedelta(minutes=5))          # woken early (a restart): nothing yet
     assert decide_gate(gate).wake_at == since + timedelta(minutes=12) and received(sandbox, kind="reminder") == []
     _clock(monkeypatch, since + timedelta(minutes=12))
-    assert decide_gate(gate).wake_at is None                    # reminded: nothing more to wake for
-    assert decide_gate(gate).wake_at is None                    # a retry, or woken by another change
+    assert decide_gate(gate).wake_at == since + timedelta(minutes=15)   # reminded; next: its own due time
+    assert decide_gate(gate).wake_at == since + timedelta(minutes=15)   # a retry, or woken by another change
     got = received(sandbox, item=ITEM, kind="reminder")
     assert sorted(m["to"] for m in got) == ["+628120000003", "700000003", "hendra@singkawangkota.example"]
     assert "Sisa waktu 3 menit" in got[0]["text"] and "http://humas.example/humas/approvals/notify-item" in got[0]["text"]
 
 
-def test_a_step_woken_only_after_its_due_time_still_reminds_saying_it_has_passed(store, sops, sandbox,
-                                                                                 monkeypatch) -> None:
+def test_a_gate_woken_only_after_its_due_time_reminds_saying_so_and_tells_the_miss_once(store, sops, sandbox,
+                                                                                        monkeypatch) -> None:
     gate, _ = _at_gate(store, sops)
     decide_gate(gate)
     since = datetime.fromisoformat(read_status(store, ITEM)["step_since"])
     _clock(monkeypatch, since + timedelta(minutes=20))          # the triggerer was down when it should have woken
-    assert decide_gate(gate).wake_at is None
-    got = received(sandbox, item=ITEM, kind="reminder")
-    assert len(got) == 3 and "sudah lewat 5 menit" in got[0]["text"] and "Sisa waktu" not in got[0]["text"]
+    assert decide_gate(gate).wake_at is None and decide_gate(gate).wake_at is None
+    reminded, missed = received(sandbox, item=ITEM, kind="reminder"), received(sandbox, item=ITEM, kind="missed")
+    assert len(reminded) == 3 and "sudah lewat 5 menit" in reminded[0]["text"] and "Sisa" not in reminded[0]["text"]
+    assert len(missed) == 3 and "terlambat 5 menit" in missed[0]["text"]
+    misses = [e for e in read_events(store, ITEM) if e["state"] == "sla_missed"]
+    assert len(misses) == 1 and "Kepala Bidang" in misses[0]["message"] and "15 menit" in misses[0]["message"]
 
 
-def test_a_work_step_is_reminded_from_when_it_started_waiting_once_per_request(store, sops, sandbox,
+def test_a_gate_a_run_deadline_already_called_late_gets_no_reminder(store, sops, sandbox, monkeypatch) -> None:
+    gate, _ = _at_gate(store, sops)
+    decide_gate(gate)
+    since = datetime.fromisoformat(read_status(store, ITEM)["step_since"])
+    notify.escalate_late_step(store, sops["singkawang"], ITEM, 3, since, NotifierTransport())  # the SOP's clock
+    _clock(monkeypatch, since + timedelta(minutes=12))
+    decide_gate(gate)
+    assert received(sandbox, item=ITEM, kind="reminder") == [] and len(received(sandbox, item=ITEM, kind="missed")) == 3
+
+
+def test_a_work_step_is_reminded_then_escalated_from_when_it_started_waiting(store, sops, sandbox,
                                                                               monkeypatch) -> None:
     from humas.steps.work import do_work
 
@@ -206,10 +219,17 @@ def test_a_work_step_is_reminded_from_when_it_started_waiting_once_per_request(s
     since = datetime.fromisoformat(store.get_json(layout.work_key(ITEM, "step_2_design"))["since"])
     assert wait.wake_at == since + timedelta(hours=2, minutes=24)
     _clock(monkeypatch, since + timedelta(hours=2, minutes=30))
-    assert do_work(design).wake_at is None and do_work(design).wake_at is None
+    assert do_work(design).wake_at == do_work(design).wake_at == since + timedelta(hours=3)
     got = received(sandbox, item=ITEM, kind="reminder")
     assert sorted(m["to"] for m in got) == ["+628120000002", "700000002", "rizki@singkawangkota.example"]
     assert "Sisa waktu 30 menit" in got[0]["text"]
+
+    _clock(monkeypatch, since + timedelta(hours=3, minutes=1))   # still nothing delivered: late on its own time
+    assert do_work(design).wake_at is None and do_work(design).wake_at is None
+    assert len(received(sandbox, item=ITEM, kind="missed")) == 3
+    [boss] = received(sandbox, item=ITEM, kind="escalation", channel="email")
+    assert boss["to"] == "hendra@singkawangkota.example" and "Rizki Pratama" in boss["text"]
+    assert len(received(sandbox, item=ITEM, kind="reminder")) == 3
 
 
 def test_a_person_without_contacts_is_skipped_with_a_note(store, sops, sandbox, tmp_path, monkeypatch) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from humas import layout
 from humas.approval import MAX_FLAG_BYTES, ApprovalFlag, parse_flag, signing_key
 from humas.exceptions import InvalidInputError
-from humas.notify import notify_approval_request, notify_decision, remind_when_due
+from humas.notify import notify_approval_request, notify_decision, remind_or_escalate
 from humas.reports import write_item_report
 from humas.review import Review, review_of
 from humas.roster import load_roster
@@ -78,8 +78,9 @@ def decide_gate(item: "ItemStep") -> dict[str, Any] | WaitForChange | SendBack |
 
 
 def _wait(item: "ItemStep", key: str, seen: dict[str, str]) -> WaitForChange:
-    """Wait for the flag at ``key``; look again when the reminder is due (80% of the gate's own time)."""
-    return WaitForChange(key, seen, DECISION_WAIT, wake_at=remind_when_due(item, item.step_since()))
+    """Wait for the flag at ``key``; look again when the gate's reminder or miss is due (80% and 100% of its own
+    standard time from when it started waiting)."""
+    return WaitForChange(key, seen, DECISION_WAIT, wake_at=remind_or_escalate(item, item.step_since()))
 
 
 def _parse(item: "ItemStep", data: bytes, review: Review) -> ApprovalFlag:
