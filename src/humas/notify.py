@@ -155,8 +155,7 @@ def remind_or_escalate(item: "ItemStep", since: datetime, now: datetime | None =
     """A step that waits for people, waiting since ``since`` (when this step started, however late the steps
     before it were), measured against its own standard time: at ``REMINDER_SHARE`` of it its role is reminded
     (once per wait; woken late, after a restart or an outage, it still reminds, saying the due time has
-    passed, unless the step was already told it is late); at all of it the miss is recorded and told as a run
-    deadline's is (``escalate_open_step``). Returns when the step should look again for the next of these;
+    passed); at all of it the miss is recorded and told as a run deadline's is (``escalate_open_step``). Returns when the step should look again for the next of these;
     None when nothing is ahead (or it has no fixed standard time)."""
     budget, now = step_budget(item.step), now or utcnow()
     if budget is None:
@@ -164,8 +163,7 @@ def remind_or_escalate(item: "ItemStep", since: datetime, now: datetime | None =
     remind_at, due = since + budget * REMINDER_SHARE, since + budget
     if now < remind_at:
         return remind_at
-    if not outbox.folders(item.store, layout.notice_kind_prefix(item.item_id, item.step.task_id, "missed")):
-        notify_reminder(item, due, now, since.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%f"))
+    notify_reminder(item, due, now, since.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%f"))
     if now < due:
         return due
     escalate_open_step(item, since, due)

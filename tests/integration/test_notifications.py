@@ -199,16 +199,6 @@ def test_a_gate_woken_only_after_its_due_time_reminds_saying_so_and_tells_the_mi
     assert len(misses) == 1 and "Kepala Bidang" in misses[0]["message"] and "15 menit" in misses[0]["message"]
 
 
-def test_a_gate_a_run_deadline_already_called_late_gets_no_reminder(store, sops, sandbox, monkeypatch) -> None:
-    gate, _ = _at_gate(store, sops)
-    decide_gate(gate)
-    since = datetime.fromisoformat(read_status(store, ITEM)["step_since"])
-    notify.escalate_late_step(store, sops["singkawang"], ITEM, 3, since, NotifierTransport())  # the SOP's clock
-    _clock(monkeypatch, since + timedelta(minutes=12))
-    decide_gate(gate)
-    assert received(sandbox, item=ITEM, kind="reminder") == [] and len(received(sandbox, item=ITEM, kind="missed")) == 3
-
-
 def test_a_work_step_is_reminded_then_escalated_from_when_it_started_waiting(store, sops, sandbox,
                                                                               monkeypatch) -> None:
     from humas.steps.work import do_work
