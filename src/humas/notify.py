@@ -85,7 +85,7 @@ def tell(item: "ItemStep", kind: str, people: Callable[["Roster"], Iterable["Per
             item.note("notice_skipped", f"{person.name} tidak diberi tahu ({_KIND_WORDS.get(kind, kind)}): tidak ada "
                                         "email, telegram atau whatsapp di roster; tambahkan salah satunya",
                       person=person.id, kind=kind)
-        if item.transport is not None:  # (without contacts: nothing to send, its pending marker goes)
+        if item.transport is not None and person.contacts:
             outbox.deliver(item.store, folder, roster, item.transport, notice=record)
     return created
 

@@ -63,7 +63,8 @@ def post(store: "Store", folder: str, person: "Person", message: Message, sop_id
     record = {"person": person.id, "subject": message.subject, "text": message.text, "kind": message.kind,
               "item_id": message.item_id, "sop": sop_id, "channels": [c for c in CHANNELS if c in person.contacts],
               "at": utcnow().isoformat()}
-    store.put_json(layout.outbox_pending_key(folder), {"folder": folder, "sop": sop_id, "at": record["at"]})
+    if record["channels"]:  # (a person without contacts: nothing will ever be sent, nothing to find)
+        store.put_json(layout.outbox_pending_key(folder), {"folder": folder, "sop": sop_id, "at": record["at"]})
     return record if store.put_json_if_absent(key, record) else None
 
 

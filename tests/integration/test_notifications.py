@@ -109,6 +109,7 @@ def test_a_gate_that_starts_waiting_asks_its_approvers_once_on_every_channel(sto
     assert "http://humas.example/humas/approvals/notify-item" in text
     assert " WIB (waktu baku 15 menit)" in text and "pukul" in text
     assert all("ayu" not in m["to"] for m in got)  # the submitter may not decide, so is not asked
+    assert list(store.list(layout.OUTBOX_PENDING)) == []  # sent: nothing for the sweep
 
 
 def _revised_at_gate(store, sops, comment: str) -> None:
@@ -236,6 +237,7 @@ def test_a_person_without_contacts_is_skipped_with_a_note(store, sops, sandbox, 
     assert received(sandbox, item=ITEM, kind="approval_request") == []
     skipped = [e for e in read_events(store, ITEM) if e["state"] == "notice_skipped"]
     assert len(skipped) == 1 and "Hendra Wijaya tidak diberi tahu" in skipped[0]["message"]
+    assert list(store.list(layout.OUTBOX_PENDING)) == []  # nothing will ever be sent: nothing left to sweep
 
 
 def test_a_claim_left_by_a_crash_is_reported_never_sent_again(store, sops, sandbox) -> None:
@@ -419,6 +421,15 @@ def test_a_pending_marker_whose_notice_was_never_written_is_dropped_in_time(stor
     assert outbox.pending(store, timedelta(0)) == []
     assert len(list(store.list(layout.OUTBOX_PENDING))) == 1          # the poster may still be writing it
     assert outbox.pending(store, timedelta(0), now=datetime.now(timezone.utc) + outbox.ORPHAN_AGE) == []
+    assert list(store.list(layout.OUTBOX_PENDING)) == []
+
+
+def test_a_notice_to_someone_without_contacts_leaves_nothing_to_sweep(store, sops) -> None:
+    from humas.roster import Person
+
+    folder = layout.digest_folder("singkawang", "2026-11-30", "skw.tamu")
+    assert outbox.post(store, folder, Person("skw.tamu", "Tamu", ("kepala_bidang",)), outbox.Message("S", "T", "digest"),
+                       "singkawang")
     assert list(store.list(layout.OUTBOX_PENDING)) == []
 
 
