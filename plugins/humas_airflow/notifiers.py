@@ -1,9 +1,9 @@
 """Notifiers: how a notice (``humas.outbox.Message``) reaches a person, through Airflow's notifier mechanism.
 
 Email goes through the smtp provider's ``SmtpNotifier`` (connection ``smtp_default``; ``EmailNotifier`` adds
-the plain-text part the provider leaves out); Telegram and WhatsApp
-through the small ``BaseNotifier`` subclasses here, whose hooks own the connections ``humas_telegram`` (Bot
-API ``sendMessage``) and ``humas_whatsapp`` (Cloud API ``/{phone-number-id}/messages``).
+the plain-text part the provider leaves out); Telegram and WhatsApp through the small ``BaseNotifier``
+subclasses here, whose hooks own the connections ``humas_telegram`` (Bot API ``sendMessage``) and
+``humas_whatsapp`` (Cloud API ``/{phone-number-id}/messages``).
 
 The notifiers are called with ``notify(context)``, never through ``__call__``: that would render the fields as
 Jinja templates, and the texts carry what people wrote (titles, comments) which must not be evaluated.
@@ -123,7 +123,9 @@ class WhatsAppNotifier(_ChatNotifier):
 
 class _PlainAndHtmlSmtpHook(SmtpHook):
     """The smtp provider's hook, its message given a text/plain part before the HTML one (the provider sends
-    HTML only): a multipart/alternative mail reads well in any client."""
+    HTML only): a multipart/alternative mail reads well in any client. It extends the hook's private
+    ``_build_mime_message`` (the provider has no parameter for it); a test reads the mail as received, so a
+    provider that changes it is caught."""
 
     def __init__(self, plain_text: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)

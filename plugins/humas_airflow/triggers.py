@@ -5,9 +5,9 @@ import asyncio
 import logging
 import time
 import weakref
-from datetime import datetime, timezone
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Callable
 
 from asgiref.sync import sync_to_async
@@ -183,7 +183,7 @@ class BucketChangeTrigger(BaseTrigger):
 
     Used for an approver's flag (one key, not there yet or rewritten) and for a corrected asset (the item
     folder's listing changes). With ``wake_at`` it yields ``wake`` at that moment if nothing changed before
-    (a waiting step's reminder is due). Every such trigger in a triggerer shares one listing per interval
+    (a waiting step's reminder or miss is due). Every such trigger in a triggerer shares one listing per interval
     (``SharedBucketPoller``), so a wait costs next to nothing however many items wait.
     """
 
