@@ -272,8 +272,9 @@ def report(lat: dict[str, float], dup: dict[str, int], args: argparse.Namespace)
           f"{dup['crashes_injected']} crashes: {dup['claimed_not_recorded']} deliveries shown as 'belum pasti "
           f"terkirim' (claimed, not recorded), {dup['never_claimed']} never claimed")
     print(f"   {dup['died_before_claiming']} items' first request died before any claim in every try: "
-          f"{dup['pending_before_sweep']} notices still marked pending after all rounds, "
-          f"{dup['sent_by_sweep']} channels sent by one sweep (send_pending), {dup['sent_by_second_sweep']} by a second")
+          f"{dup['pending_before_sweep']} notices still marked pending after all rounds (theirs, and those whose "
+          f"channels were all claimed before a crash: cleared, not sent), {dup['sent_by_sweep']} channels sent by one "
+          f"sweep (send_pending), {dup['sent_by_second_sweep']} by a second; 'never claimed' above is after the sweep")
 
 
 if __name__ == "__main__":
