@@ -16,8 +16,9 @@ Telegram and WhatsApp, aiosmtpd for email), each in its own process; the Airflow
 2. cost: CPU per message of the sender, the S3 server and the receivers, measured over (1);
 3. duplicates: ``--loops`` items each go round a revise loop (request, revise, request again, approve,
    published), every call made three times (a step's tries), a "restart" (fresh clients, caches dropped) between rounds,
-   and a crash injected after the send and before the record on every 10th message; received messages are
-   compared with the notices x channels that should exist.
+   and a crash injected after the send and before the record on every 10th message, and on every 10th item's
+   first request a crash before any channel is claimed, in every try (then one ``send_pending`` sweep, as the
+   dispatcher's watch runs it); received messages are compared with the notices x channels that should exist.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import boto3
@@ -177,12 +178,26 @@ def _tries(call) -> None:
             pass  # the crash; the next try goes on in a "new process"
 
 
+def crash_before_claiming(doomed: set[str], marker: str):
+    """``outbox.deliver``, dying before any claim for the notices of ``doomed`` items whose folder has
+    ``marker`` (every try of their step dies there: only ``send_pending`` can send them)."""
+    real = outbox.deliver
+
+    def deliver(store: Store, folder: str, *args, **kwargs):
+        if marker in folder and any(folder.startswith(layout.notices_prefix(i)) for i in doomed):
+            raise KeyboardInterrupt("bench: the process dies before claiming")
+        return real(store, folder, *args, **kwargs)
+    return deliver
+
+
 def duplicates(store: Store, sandbox: str, loops: int) -> dict[str, int]:
     """(3): revise loops with retries, restarts and crashes; received vs expected messages."""
     from humas import resources
+    from humas_airflow.notifiers import NotifierTransport
 
     sop = available_sops()["singkawang"]
     ids = drop_items(store, "loop", loops)
+    doomed = set(ids[::10])  # their first approval request: every try dies before claiming a channel
     crashing = CrashAfterSend(every=10)
     gate, upload = sop.steps[2], sop.steps[3]
     posts = [{"channel": "facebook", "permalink": "https://facebook.example/1"}]
@@ -195,11 +210,17 @@ def duplicates(store: Store, sandbox: str, loops: int) -> dict[str, int]:
                                          "Hendra Wijaya (Kepala Bidang)", "", "skw.ayu", "r2"),
         lambda i: notify.notify_published(ItemStep(store, i, sop, upload, transport=crashing), posts, "skw.ayu"),
     ]
-    for step in rounds:
+    real_deliver = outbox.deliver
+    for number, step in enumerate(rounds):
         resources._CACHE.clear()  # a restart: no parsed SOP or roster survives (the bucket is all that does)
         crashing.inner = type(crashing.inner)()  # and fresh clients
+        outbox.deliver = crash_before_claiming(doomed, "/approval_request/r1/") if number == 0 else real_deliver
         with ThreadPoolExecutor(WORKERS) as pool:
             list(pool.map(lambda i: _tries(lambda: step(i)), ids))
+    outbox.deliver = real_deliver
+    pending_before = len(outbox.pending(store, timedelta(0)))
+    swept = notify.send_pending(store, NotifierTransport(), older_than=timedelta(0))  # the dispatcher's sweep
+    swept_again = notify.send_pending(store, NotifierTransport(), older_than=timedelta(0))
     got = [m for m in received(sandbox) if m["item"] in set(ids)]
     per_kind = {"approval_request": 2}  # the revise loop asks twice: two rounds, one message each
     counts = Counter((m["item"], m["kind"], m["channel"], m["to"]) for m in got)
@@ -208,7 +229,8 @@ def duplicates(store: Store, sandbox: str, loops: int) -> dict[str, int]:
     states = Counter(state for n in notices for state in n["deliveries"].values())
     return {"items": loops, "expected_messages": loops * len(rounds) * 3, "received": len(got), "duplicates": extra,
             "crashes_injected": crashing.crashed, "claimed_not_recorded": states["claimed"],
-            "never_claimed": states["pending"]}
+            "never_claimed": states["pending"], "died_before_claiming": len(doomed), "pending_before_sweep":
+            pending_before, "sent_by_sweep": swept, "sent_by_second_sweep": swept_again}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -243,12 +265,16 @@ def report(lat: dict[str, float], dup: dict[str, int], args: argparse.Namespace)
         if key.startswith("cpu_ms_per_message"):
             print(f"   {key[len('cpu_ms_per_message['):-1]:24} {value:6.1f}")
     print(f"   total {cpu_ms:.1f} ms: 0.05 cores buys {0.05 / cpu_ms * 1000 * 3600:,.0f} messages an hour. Items "
-          f"that only wait cost nothing (nothing polls; each reminder and miss is a Deadline Alert firing once).")
+          f"that only wait cost nothing (nothing polls; each miss is a Deadline Alert firing once, each reminder wakes its waiting step once).")
     print(f"\n3. {dup['items']} items round a revise loop (request, revise, request, approve, published), each call "
           f"made {TRIES} times, a restart between rounds, a crash after every 10th send (before its record):")
     print(f"   expected {dup['expected_messages']}, received {dup['received']}, duplicates {dup['duplicates']}; "
           f"{dup['crashes_injected']} crashes: {dup['claimed_not_recorded']} deliveries shown as 'belum pasti "
           f"terkirim' (claimed, not recorded), {dup['never_claimed']} never claimed")
+    print(f"   {dup['died_before_claiming']} items' first request died before any claim in every try: "
+          f"{dup['pending_before_sweep']} notices still marked pending after all rounds (theirs, and those whose "
+          f"channels were all claimed before a crash: cleared, not sent), {dup['sent_by_sweep']} channels sent by one "
+          f"sweep (send_pending), {dup['sent_by_second_sweep']} by a second; 'never claimed' above is after the sweep")
 
 
 if __name__ == "__main__":

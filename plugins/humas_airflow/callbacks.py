@@ -1,14 +1,15 @@
-"""Callbacks: deadline alerts (a run passed a SOP step's cumulative deadline, or 80% of it: a reminder) and the
-step-done nudge."""
+"""Callbacks: deadline alerts (a run passed a SOP step's cumulative deadline) and the step-done nudge. A step's
+80% reminder is not a run deadline: it counts from when that step started, so the waiting step sends it
+(``humas.notify.remind_or_escalate``)."""
 from __future__ import annotations
 
 import asyncio
 import functools
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from humas import notify, sla
+from humas import notify
 from humas.layout import item_id_from_run_id
 from humas.sop import available_sops
 
@@ -28,28 +29,17 @@ def _bucket() -> "Store":
 
 
 def record_late_step(run_id: str, sop_id: str, step_number: int, deadline_time: Any) -> str | None:
-    """The run's deadline for step ``step_number`` passed: record the miss (``humas.sla.record_late_step``)."""
+    """The run's deadline for step ``step_number`` passed: record the miss and tell its people
+    (``humas.notify.escalate_late_step``)."""
     item_id, sop = item_id_from_run_id(run_id), available_sops().get(sop_id)
     if item_id is None or sop is None:
         return None
-    deadline = _moment(deadline_time)
-    message = sla.record_late_step(_bucket(), sop, item_id, step_number, deadline)
-    if message:
-        notify.escalate_late_step(_bucket(), sop, item_id, step_number, deadline, NotifierTransport())
-    return message
+    return notify.escalate_late_step(_bucket(), sop, item_id, step_number, _moment(deadline_time),
+                                     NotifierTransport())
 
 
 def _moment(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-
-
-def remind_open_step(run_id: str, sop_id: str, step_number: int, deadline_time: Any) -> int:
-    """The run's reminder time for step ``step_number`` passed (80% of its standard time): remind its role."""
-    item_id, sop = item_id_from_run_id(run_id), available_sops().get(sop_id)
-    if item_id is None or sop is None:
-        return 0
-    due = _moment(deadline_time) + (notify.reminder_offset(sop.steps[step_number - 1]) or timedelta(0))
-    return notify.remind_open_step(_bucket(), sop, item_id, step_number, due, NotifierTransport())
 
 
 def _run_and_deadline(context: dict[str, Any]) -> tuple[str, Any]:
@@ -69,11 +59,8 @@ async def step_deadline_missed(context: dict[str, Any], sop_id: str, step_number
 
 
 async def step_reminder_due(context: dict[str, Any], sop_id: str, step_number: int, **_: Any) -> None:
-    """Deadline Alert callback at 80% of a step's standard time (runs in the triggerer): remind its role."""
-    run_id, deadline_time = _run_and_deadline(context)
-    sent = await asyncio.to_thread(remind_open_step, run_id, sop_id, step_number, deadline_time)
-    if sent:
-        log.info("reminded %d people of step %d of %s", sent, step_number, run_id)
+    """Named by the reminder deadlines of runs started before reminders moved to the waiting step: nothing to
+    do (the step sends its reminder itself), but the callback must still import."""
 
 
 def schedule_next_step(context: dict[str, Any]) -> None:

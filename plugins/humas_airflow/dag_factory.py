@@ -6,11 +6,11 @@ from typing import Any
 
 from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference
 
-from humas import notify, sla
+from humas import sla
 from humas.queues import KIND_QUEUES
 from humas.sop import Sop, Step
 
-from humas_airflow.callbacks import schedule_next_step, step_deadline_missed, step_reminder_due
+from humas_airflow.callbacks import schedule_next_step, step_deadline_missed
 from humas_airflow.operators import IntakeOperator, PublishOperator, WorkStepOperator
 from humas_airflow.sensors import ApprovalFlagSensor
 from humas_airflow.steps import step_kwargs
@@ -46,20 +46,6 @@ def deadlines(sop: Sop) -> list[DeadlineAlert]:
     ]
 
 
-def reminders(sop: Sop) -> list[DeadlineAlert]:
-    """One reminder per timed step, when 80% of its own standard time has gone (earlier steps on time)."""
-    return [
-        DeadlineAlert(
-            reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
-            interval=b.due_after_start - (notify.reminder_offset(b.step) or timedelta(0)),
-            callback=AsyncCallback(step_reminder_due, kwargs={"sop_id": sop.id, "step_number": b.step.number}),
-            name=f"remind_{b.step.task_id}",
-        )
-        for b in sla.budgets(sop)
-        if b.due_after_start is not None
-    ]
-
-
 def _step_task(sop: Sop, step: Step) -> Any:
     return KIND_TASKS[step.kind](queue=KIND_QUEUES[step.kind], **step_kwargs(sop, step))
 
@@ -79,7 +65,7 @@ def build_sop_dag(sop: Sop) -> DAG:
         # by executor slots instead; waiting runs hold none.
         max_active_runs=MAX_ACTIVE_ITEM_RUNS,
         tags=["humas", "sop", sop.id],
-        deadline=deadlines(sop) + reminders(sop),
+        deadline=deadlines(sop),
         # Every step is safe to run again (a gate finds a decision already taken, publishing never posts
         # twice). Airflow 3.3.2 can fail a task resumed moments after it deferred (the deferring process's
         # late "success" event arrives while it runs again); a retry carries on where it was.

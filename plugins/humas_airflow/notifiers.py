@@ -1,8 +1,9 @@
 """Notifiers: how a notice (``humas.outbox.Message``) reaches a person, through Airflow's notifier mechanism.
 
-Email goes through the smtp provider's ``SmtpNotifier`` (connection ``smtp_default``); Telegram and WhatsApp
-through the small ``BaseNotifier`` subclasses here, whose hooks own the connections ``humas_telegram`` (Bot
-API ``sendMessage``) and ``humas_whatsapp`` (Cloud API ``/{phone-number-id}/messages``).
+Email goes through the smtp provider's ``SmtpNotifier`` (connection ``smtp_default``; ``EmailNotifier`` adds
+the plain-text part the provider leaves out); Telegram and WhatsApp through the small ``BaseNotifier``
+subclasses here, whose hooks own the connections ``humas_telegram`` (Bot API ``sendMessage``) and
+``humas_whatsapp`` (Cloud API ``/{phone-number-id}/messages``).
 
 The notifiers are called with ``notify(context)``, never through ``__call__``: that would render the fields as
 Jinja templates, and the texts carry what people wrote (titles, comments) which must not be evaluated.
@@ -11,12 +12,14 @@ lists them).
 """
 from __future__ import annotations
 
+from email.mime.text import MIMEText
 from functools import cached_property
 from html import escape
 from typing import TYPE_CHECKING, Any
 
 import requests
 
+from airflow.providers.smtp.hooks.smtp import SmtpHook
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import BaseHook
 from airflow.sdk.bases.notifier import BaseNotifier
@@ -118,11 +121,40 @@ class WhatsAppNotifier(_ChatNotifier):
         self.hook.send_text(self.to, f"*{self.message.subject}*\n\n{self.message.text}", _tags(self.message))
 
 
+class _PlainAndHtmlSmtpHook(SmtpHook):
+    """The smtp provider's hook, its message given a text/plain part before the HTML one (the provider sends
+    HTML only): a multipart/alternative mail reads well in any client. It extends the hook's private
+    ``_build_mime_message`` (the provider has no parameter for it); a test reads the mail as received, so a
+    provider that changes it is caught."""
+
+    def __init__(self, plain_text: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.plain_text = plain_text
+
+    def _build_mime_message(self, *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
+        msg, recipients = super()._build_mime_message(*args, **kwargs)
+        msg.get_payload().insert(0, MIMEText(self.plain_text, "plain", kwargs.get("mime_charset", "utf-8")))
+        return msg, recipients
+
+
+class EmailNotifier(SmtpNotifier):
+    """The smtp provider's ``SmtpNotifier`` sending a plain-text part beside the HTML (``mime_subtype``
+    alternative: the client shows the one it prefers)."""
+
+    def __init__(self, *, plain_text: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.plain_text = plain_text
+
+    @cached_property
+    def hook(self) -> SmtpHook:
+        return _PlainAndHtmlSmtpHook(self.plain_text, smtp_conn_id=self.smtp_conn_id, auth_type=self.auth_type)
+
+
 def email_notifier(address: str, message: "Message") -> SmtpNotifier:
-    """The smtp provider's notifier for one message (plain text shown as HTML, escaped)."""
+    """The notifier of one email: the text as plain text and as HTML (escaped), in multipart/alternative."""
     html = "<html><body><p>" + escape(message.text).replace("\n", "<br>\n") + "</p></body></html>"
-    return SmtpNotifier(to=address, subject=message.subject, html_content=html, smtp_conn_id=SMTP_CONN_ID,
-                        mime_subtype="alternative", custom_headers=_tags(message))
+    return EmailNotifier(to=address, subject=message.subject, html_content=html, plain_text=message.text,
+                         smtp_conn_id=SMTP_CONN_ID, mime_subtype="alternative", custom_headers=_tags(message))
 
 
 class NotifierTransport:

@@ -66,8 +66,9 @@ class SopStepMixin:
         return self._carry_out(context)
 
     def execute_complete(self, context: "Context", event: Any = None) -> Any:
-        """After a wait: go on unless the wait itself failed (a bucket that stayed unreachable)."""
-        if isinstance(event, dict) and event.get("status") not in (None, "changed"):
+        """After a wait (something changed, or it is time to look again): go on unless the wait itself failed
+        (a bucket that stayed unreachable)."""
+        if isinstance(event, dict) and event.get("status") not in (None, "changed", "wake"):
             raise AirflowException(f"waiting for {self.waits_for} failed: {event.get('message')}")
         return self._carry_out(context)
 
@@ -86,8 +87,9 @@ class SopStepMixin:
         except StepFailed as exc:
             raise AirflowException(str(exc)) from exc
         if isinstance(outcome, WaitForChange):
+            wake_at = outcome.wake_at.isoformat() if outcome.wake_at else None
             self.defer(trigger=BucketChangeTrigger(outcome.prefix, outcome.seen, self.aws_conn_id,
-                                                   self.poll_interval),
+                                                   self.poll_interval, wake_at),
                        method_name="execute_complete", timeout=outcome.timeout)
         if isinstance(outcome, WaitUntil):
             self.defer(trigger=DateTimeTrigger(moment=outcome.moment), method_name="execute_complete")

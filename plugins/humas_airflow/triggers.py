@@ -7,17 +7,21 @@ import time
 import weakref
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Callable
 
 from asgiref.sync import sync_to_async
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from humas.dispatch import InboxWatch, actionable_items, start_item_runs
+from humas.notify import send_pending
 from humas.profiles import channel_ids
 from humas.sop import available_sops
 
 # A wait may last days: ride out a short bucket outage, report a long one.
 MAX_CONSECUTIVE_ERRORS = 12
+# How often the dispatcher's watch sends the notices a crashed sender left unclaimed (``send_pending``).
+OUTBOX_SWEEP_INTERVAL = 60.0
 
 
 async def poll_until(probe: Callable[[], Any], ready: Callable[[Any], bool], poll_interval: float,
@@ -178,26 +182,37 @@ class BucketChangeTrigger(BaseTrigger):
     """Waits until the objects under ``prefix`` differ from ``seen`` (key -> ETag); yields the new listing.
 
     Used for an approver's flag (one key, not there yet or rewritten) and for a corrected asset (the item
-    folder's listing changes). Every such trigger in a triggerer shares one listing per interval
+    folder's listing changes). With ``wake_at`` it yields ``wake`` at that moment if nothing changed before
+    (a waiting step's reminder or miss is due). Every such trigger in a triggerer shares one listing per interval
     (``SharedBucketPoller``), so a wait costs next to nothing however many items wait.
     """
 
-    def __init__(self, prefix: str, seen: dict[str, str], aws_conn_id: str, poll_interval: float = 5.0) -> None:
+    def __init__(self, prefix: str, seen: dict[str, str], aws_conn_id: str, poll_interval: float = 5.0,
+                 wake_at: str | None = None) -> None:
         super().__init__()
         self.prefix = prefix
         self.seen = seen
         self.aws_conn_id = aws_conn_id
         self.poll_interval = poll_interval
+        self.wake_at = wake_at  # ISO moment: yield ``wake`` then if nothing changed (the step looks again)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (f"{type(self).__module__}.{type(self).__qualname__}",
                 {"prefix": self.prefix, "seen": self.seen, "aws_conn_id": self.aws_conn_id,
-                 "poll_interval": self.poll_interval})
+                 "poll_interval": self.poll_interval, "wake_at": self.wake_at})
+
+    def _seconds_to_wake(self) -> float | None:
+        if self.wake_at is None:
+            return None
+        return max((datetime.fromisoformat(self.wake_at) - datetime.now(timezone.utc)).total_seconds(), 0.0)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
-            outcome = await shared_poller(self.aws_conn_id, self.prefix).wait(self.prefix, self.seen,
-                                                                               self.poll_interval)
+            outcome = await asyncio.wait_for(
+                shared_poller(self.aws_conn_id, self.prefix).wait(self.prefix, self.seen, self.poll_interval),
+                self._seconds_to_wake())
+        except TimeoutError:
+            outcome = {"status": "wake"}
         except Exception as exc:  # any failure becomes an error event, never a silent end
             outcome = {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
         if outcome["status"] == "ok":
@@ -223,7 +238,8 @@ class InboxDispatchTrigger(BaseTrigger):
     item's outcome goes to the log (the dispatcher task's log in the UI). It yields ``idle`` with the counts
     after ``max_wait`` seconds, so the dispatcher's run ends green and the next run takes over; ``failed``
     as soon as a run could not be asked for (the dispatcher run goes red; the item is asked for again within
-    minutes), and ``error`` when the bucket stays unreachable.
+    minutes), and ``error`` when the bucket stays unreachable. Meanwhile, every ``OUTBOX_SWEEP_INTERVAL``, it
+    sends the notices a crashed step or callback left unsent (never a channel already claimed).
     """
 
     def __init__(self, aws_conn_id: str, api_conn_id: str, poll_interval: float = 2.0,
@@ -267,12 +283,35 @@ class InboxDispatchTrigger(BaseTrigger):
             self._counts[outcome.partition(":")[0]] += 1
         return outcomes
 
+    def _send_pending_notices(self) -> int:
+        """Notices whose sender died before claiming every channel (``humas.notify.send_pending``)."""
+        from humas_airflow.hooks import HumasBucketHook
+        from humas_airflow.notifiers import NotifierTransport
+
+        return send_pending(HumasBucketHook(self.aws_conn_id).get_store(), NotifierTransport())
+
+    async def _outbox_sweeps(self) -> None:
+        """While the inbox is watched (the dispatcher always runs), send the notices nobody finished sending."""
+        while True:
+            await asyncio.sleep(OUTBOX_SWEEP_INTERVAL)
+            try:
+                sent = await asyncio.to_thread(self._send_pending_notices)
+            except Exception as exc:  # the inbox watch goes on; the next sweep tries again
+                self.log.warning("sending pending notices failed: %s: %s", type(exc).__name__, exc)
+            else:
+                if sent:
+                    self.log.info("sent %d pending notices (their sender had stopped)", sent)
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         def any_failed(outcomes: dict[str, str]) -> bool:
             return any(o.startswith("failed") for o in outcomes.values())
 
-        outcome = await poll_until(self._dispatch_new_items, any_failed, self.poll_interval, self.log,
-                                   self.max_wait)
+        sweeps = asyncio.get_running_loop().create_task(self._outbox_sweeps())
+        try:
+            outcome = await poll_until(self._dispatch_new_items, any_failed, self.poll_interval, self.log,
+                                       self.max_wait)
+        finally:
+            sweeps.cancel()
         if outcome["status"] == "ok":
             failed = {i: o for i, o in outcome["result"].items() if o.startswith("failed")}
             yield TriggerEvent({"status": "failed", "items": failed, "counts": dict(self._counts)})

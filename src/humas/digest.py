@@ -76,7 +76,8 @@ def send_daily_digest(store: "Store", sop: "Sop", day_of: datetime, now: datetim
     created = 0
     for person in recipients(sop, roster):
         folder = layout.digest_folder(sop.id, day, person.id)
-        record = outbox.post(store, folder, person, Message(subject, f"Yth. {person.name},\n\n{text}", "digest"))
+        record = outbox.post(store, folder, person, Message(subject, f"Yth. {person.name},\n\n{text}", "digest"),
+                             sop.id)
         created += record is not None
         if not person.contacts:
             log.warning("digest of %s: %s has no contact details in the roster; skipped", sop.id, person.id)

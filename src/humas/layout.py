@@ -31,6 +31,7 @@ One bucket holds everything. Who writes where:
     notices/<sop>/digest/<day>/<person>/    system     the daily digest of an agency to one person
     pipeline/_quota/<channel>.json          system     the channel's limit is used up until `until` (a note)
     pipeline/_quota/<channel>/<stamp>-<item>.json  system  the line of items waiting for the channel's quota
+    pipeline/_outbox/<hash>.json            system     a notice that may still have a channel to send (its folder)
 
 No other module builds a key by string concatenation.
 """
@@ -359,6 +360,11 @@ def notice_folder(item_id: str, step: str, kind: str, round_: str, person: str) 
     return notices_prefix(item_id) + "/".join(parts) + "/"
 
 
+def notice_kind_prefix(item_id: str, step: str, kind: str) -> str:
+    """Every notice of one kind about one step of an item (all rounds, all people)."""
+    return notices_prefix(item_id) + f"{_notice_part(step, 'step')}/{_notice_part(kind, 'kind')}/"
+
+
 def digest_folder(sop_id: str, day: str, person: str) -> str:
     """The outbox folder of one agency's daily digest (``day``: YYYY-MM-DD in WIB) to one person."""
     return f"{NOTICES}{_notice_part(sop_id, 'sop')}/digest/{_notice_part(day, 'day')}/{_notice_part(person, 'person')}/"
@@ -370,6 +376,24 @@ def notice_key(folder: str) -> str:
 
 def delivery_key(folder: str, channel: str) -> str:
     return folder + f"{_notice_part(channel, 'channel')}.json"
+
+
+_NOTICE_FOLDER = re.compile(r"^(pipeline/[A-Za-z0-9][A-Za-z0-9._-]{0,79}/notices(/[A-Za-z0-9][A-Za-z0-9._-]{0,79}){4}"
+                            r"|notices/[A-Za-z0-9][A-Za-z0-9._-]{0,79}/digest(/[A-Za-z0-9][A-Za-z0-9._-]{0,79}){2})/$")
+OUTBOX_PENDING = PIPELINE + "_outbox/"  # no item id starts with "_"
+
+
+def is_notice_folder(folder: object) -> bool:
+    """Whether ``folder`` is an outbox folder ``notice_folder`` or ``digest_folder`` could have made."""
+    return isinstance(folder, str) and bool(_NOTICE_FOLDER.fullmatch(folder))
+
+
+def outbox_pending_key(folder: str) -> str:
+    """The marker of a notice that may still have a channel to send (written before the notice itself, so a
+    crash at any point leaves it findable; removed once every channel is claimed)."""
+    if not is_notice_folder(folder):
+        raise LayoutError(f"{folder!r} is not a notice folder")
+    return f"{OUTBOX_PENDING}{hashlib.sha256(folder.encode()).hexdigest()[:32]}.json"
 
 
 def notice_folder_of_key(key: str) -> tuple[str, str] | None:

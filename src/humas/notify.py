@@ -2,10 +2,13 @@
 
 - a step that starts waiting for people: its role's holders get an approval request (a gate) or a work
   request (``notify_work_request``: a design sent back, or any step that waits for a person's work);
-- 80% of a step's standard time gone and the step still open: a reminder to its role's holders;
-- a missed step: its role's holders, and an escalation to the supervising role (``supervisors`` in the
-  roster), once per step per item;
-- every decision and the publishing: the item's submitter; a publish failure: the upload role.
+- 80% of a step's standard time gone, counted from when that step started waiting, and the step still open: a
+  reminder to its role's holders (``remind_or_escalate``, from the waiting step itself);
+- a missed step (a run deadline passed, ``escalate_late_step``, or the waiting step's own standard time,
+  ``escalate_open_step``): its role's holders, and an escalation to the supervising role (``supervisors`` in
+  the roster), once per step per item;
+- every decision and the publishing: the item's submitter; a publish failure, or a channel waiting for its
+  quota (``humas.quota.record_quota_wait``): the upload role.
 
 Each notice goes out once per (item, step, kind, round, person): a ``round_`` is what makes a new request of
 the same kind at the same step news (a new review after a revise, a new set of files). A person without
@@ -16,13 +19,15 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from humas import layout, outbox, sla
 from humas.exceptions import ItemRefused, RosterError
 from humas.outbox import Message
 from humas.roster import load_roster
+from humas.sop import available_sops
 from humas.status import utcnow
 from humas.timetext import duration_words, wib
 
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 UI_URL_ENV = "HUMAS_UI_URL"  # the Airflow UI as people reach it, e.g. https://humas.singkawangkota.go.id
 REMINDER_SHARE = 0.8         # a reminder when this share of a step's standard time has gone
+SEND_PENDING_AFTER = timedelta(minutes=2)  # a notice unsent this long lost its sender (which sends within seconds)
 
 
 def approval_link(item_id: str) -> str:
@@ -73,7 +79,7 @@ def tell(item: "ItemStep", kind: str, people: Callable[["Roster"], Iterable["Per
     created = 0
     for person in people(roster):
         folder = layout.notice_folder(item.item_id, (step or item.step).task_id, kind, round_, person.id)
-        record = outbox.post(item.store, folder, person, message_for(person))
+        record = outbox.post(item.store, folder, person, message_for(person), roster.sop_id)
         created += record is not None
         if record is not None and not person.contacts:
             item.note("notice_skipped", f"{person.name} tidak diberi tahu ({_KIND_WORDS.get(kind, kind)}): tidak ada "
@@ -87,7 +93,8 @@ def tell(item: "ItemStep", kind: str, people: Callable[["Roster"], Iterable["Per
 _KIND_WORDS = {"approval_request": "permintaan persetujuan", "work_request": "permintaan pekerjaan",
                "reminder": "pengingat", "missed": "keterlambatan", "escalation": "eskalasi",
                "approved": "keputusan", "revised": "keputusan", "declined": "keputusan",
-               "published": "hasil unggah", "publish_failed": "gagal unggah", "digest": "ringkasan harian"}
+               "published": "hasil unggah", "publish_failed": "gagal unggah", "quota_wait": "menunggu kuota",
+               "digest": "ringkasan harian"}
 
 
 def holders(role: str, *, besides: str | None = None) -> Callable[["Roster"], list["Person"]]:
@@ -127,18 +134,53 @@ def notify_work_request(item: "ItemStep", what: str, round_: str, due: datetime 
     return tell(item, "work_request", holders(item.step.actor), message, round_)
 
 
-def notify_reminder(item: "ItemStep", due: datetime, now: datetime | None = None) -> int:
-    """The step's role holders: most of the standard time has gone and the step is still open."""
-    title, left = item.brief.title, max(due - (now or utcnow()), timedelta(0))
+def notify_reminder(item: "ItemStep", due: datetime, now: datetime | None = None, round_: str = "0") -> int:
+    """The step's role holders: most of the standard time has gone and the step is still open (once per
+    ``round_``: each wait of the step)."""
+    title, left = item.brief.title, due - (now or utcnow())
+    when = (f"Sisa waktu {duration_words(left)}, batas waktu {wib(due)}." if left > timedelta(0) else
+            f"Batas waktunya, {wib(due)}, sudah lewat {duration_words(-left)}.")
 
     def message(person: "Person") -> Message:
         text = (f"Yth. {person.name},\n\nPengingat: langkah {item.step.number} ({item.step.activity}) untuk konten "
-                f"\"{title}\" belum selesai. Sisa waktu {duration_words(left)}, batas waktu {wib(due)}."
+                f"\"{title}\" belum selesai. {when}"
                 + (f"\nHalaman persetujuan: {approval_link(item.item_id)}" if item.step.is_gate else "")
                 + _footer(item.item_id))
         return Message(f"Pengingat: {title}", text, "reminder", item.item_id)
 
-    return tell(item, "reminder", holders(item.step.actor), message)
+    return tell(item, "reminder", holders(item.step.actor), message, round_)
+
+
+def remind_or_escalate(item: "ItemStep", since: datetime, now: datetime | None = None) -> datetime | None:
+    """A step that waits for people, waiting since ``since`` (when this step started, however late the steps
+    before it were), measured against its own standard time: at ``REMINDER_SHARE`` of it its role is reminded
+    (once per wait; woken late, after a restart or an outage, it still reminds, saying the due time has
+    passed); at all of it the miss is recorded and told as a run deadline's is (``escalate_open_step``). Returns when the step should look again for the next of these;
+    None when nothing is ahead (or it has no fixed standard time)."""
+    budget, now = step_budget(item.step), now or utcnow()
+    if budget is None:
+        return None
+    remind_at, due = since + budget * REMINDER_SHARE, since + budget
+    if now < remind_at:
+        return remind_at
+    notify_reminder(item, due, now, since.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%f"))
+    if now < due:
+        return due
+    escalate_open_step(item, since, due)
+    return None
+
+
+def escalate_open_step(item: "ItemStep", since: datetime, due: datetime) -> None:
+    """The step has been open past its own standard time: tell its role and their supervisor (once per step per
+    item, shared with the run deadlines' misses) and, if that is news, record the miss. Written before the miss
+    is recorded and sent after, as ``escalate_late_step`` does."""
+    if notify_missed(replace(item, transport=None), due):
+        item.note("sla_missed", f"Langkah {item.step.number} ({item.step.activity}) belum selesai setelah waktu "
+                                f"bakunya ({item.step.time.describe()}) sejak dimulai {wib(since)}; batas waktunya "
+                                f"{wib(due)}. Penanggung jawab: {item.role_name}",
+                  deadline=due.isoformat(), deadline_step=item.step.task_id, role=item.step.actor)
+    if item.transport is not None:
+        _deliver_step_notices(item.store, item.sop, item.item_id, item.step, ("missed", "escalation"), item.transport)
 
 
 def notify_missed(item: "ItemStep", deadline: datetime, now: datetime | None = None) -> int:
@@ -217,28 +259,65 @@ def notify_publish_failed(item: "ItemStep", failures: dict[str, str]) -> int:
     return tell(item, "publish_failed", holders(item.step.actor), message)
 
 
-def reminder_offset(step: "Step") -> timedelta | None:
-    """How long before a step's run deadline its reminder is due (the last 20% of its standard time)."""
-    budget = step_budget(step)
-    return budget * (1 - REMINDER_SHARE) if budget else None
+def notify_quota_wait(item: "ItemStep", channel_name: str, until: datetime, round_: str) -> int:
+    """The upload role: the item waits for a channel's quota and goes out by itself when it frees."""
+    def message(person: "Person") -> Message:
+        text = (f"Yth. {person.name},\n\nKonten \"{item.brief.title}\" menunggu kuota {channel_name}: batas "
+                f"unggahan kanal itu sedang habis. Kuota tersedia lagi sekitar {wib(until)}; unggahan ke "
+                f"{channel_name} dicoba lagi otomatis saat itu, tanpa unggahan ganda. Kanal lain tidak ikut menunggu. "
+                "Tidak perlu tindakan. Jika konten ini harus tayang lebih cepat, hubungi admin pipeline; jangan "
+                "mengunggahnya manual, karena unggahan otomatis tetap berjalan." + _footer(item.item_id))
+        return Message(f"Menunggu kuota {channel_name}: {item.brief.title}", text, "quota_wait", item.item_id)
 
-
-def remind_open_step(store: "Store", sop: "Sop", item_id: str, step_number: int, due: datetime,
-                     transport: "Transport | None") -> int:
-    """A reminder deadline passed: remind step ``step_number``'s role if the item is still at that step."""
-    current = sla.open_step(store, sop, item_id, step_number)
-    if current is None or current.number != step_number:
-        return 0  # done already, or held up earlier (that step's own miss says so)
-    return _at_step(store, sop, item_id, current, transport, lambda item: notify_reminder(item, due))
+    return tell(item, "quota_wait", holders(item.step.actor), message, round_)
 
 
 def escalate_late_step(store: "Store", sop: "Sop", item_id: str, step_number: int, deadline: datetime,
-                       transport: "Transport | None") -> int:
-    """A run deadline passed: tell the role of the step the item is held at, and its supervisor (once)."""
+                       transport: "Transport | None") -> str | None:
+    """A run deadline passed: record the miss on the step the item is held at, and tell its role and their
+    supervisor (once per step). The notices are written before the miss is recorded and sent after, so a crash
+    at any point leaves no recorded miss nobody hears of: unsent notices are sent by ``send_pending``. Returns
+    the miss's message, or None when the item is past that step or finished."""
     current = sla.open_step(store, sop, item_id, step_number)
     if current is None:
-        return 0
-    return _at_step(store, sop, item_id, current, transport, lambda item: notify_missed(item, deadline))
+        return None
+    _at_step(store, sop, item_id, current, None, lambda item: notify_missed(item, deadline))
+    message = sla.record_late_step(store, sop, item_id, step_number, deadline)
+    if transport is not None:
+        _deliver_step_notices(store, sop, item_id, current, ("missed", "escalation"), transport)
+    return message
+
+
+def _deliver_step_notices(store: "Store", sop: "Sop", item_id: str, step: "Step", kinds: tuple[str, ...],
+                          transport: "Transport") -> None:
+    """Send what is unsent of the item's notices of ``kinds`` at ``step``."""
+    try:
+        roster = load_roster(sop)
+    except RosterError:
+        return  # logged by tell(); the notices wait for send_pending
+    for kind in kinds:
+        for folder in outbox.folders(store, layout.notice_kind_prefix(item_id, step.task_id, kind)):
+            outbox.deliver(store, folder, roster, transport)
+
+
+def send_pending(store: "Store", transport: "Transport", older_than: timedelta | None = None) -> int:
+    """Send every notice whose sender stopped before claiming all its channels (a crashed step or callback);
+    a channel already claimed is never sent again. Run by the dispatcher's watch, every minute or so; how
+    many channels this call sent."""
+    sops, sent = available_sops(), 0
+    for marker in outbox.pending(store, SEND_PENDING_AFTER if older_than is None else older_than):
+        sop = sops.get(marker["sop"])
+        try:
+            roster = load_roster(sop) if sop else None
+        except RosterError as exc:
+            log.warning("pending notice %s not sent: %s", marker["folder"], exc)
+            continue
+        if roster is None:
+            log.warning("pending notice %s names no known SOP (%r); left for later", marker["folder"], marker["sop"])
+            continue
+        done = outbox.deliver(store, marker["folder"], roster, transport, notice=marker["notice"])
+        sent += sum(1 for state in done.values() if state == "sent")
+    return sent
 
 
 def _at_step(store: "Store", sop: "Sop", item_id: str, step: "Step", transport: "Transport | None",

@@ -9,6 +9,9 @@ notice that may not have gone out is visible, never silently re-sent.
   marked ``sent`` (or ``failed``, with the error) after. A channel already claimed is never sent again, so a
   crash between the claim and the mark leaves a ``claimed`` record that ``humas status`` reports
   (``undelivered``) instead of a duplicate message.
+- ``pending``: a marker (``layout.outbox_pending_key``) is written before each notice and removed once every
+  channel is claimed, so a sender that dies before claiming (a step whose every try crashed, a deadline
+  callback Airflow does not call again) leaves its notice findable; ``humas.notify.send_pending`` sends it.
 
 Addresses are never written to the bucket: the notice names the person and the channels they had; the
 sender reads the addresses from the roster at delivery. Transports (email, Telegram, WhatsApp) are supplied by
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from humas import layout
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CHANNELS = ("email", "telegram", "whatsapp")
+ORPHAN_AGE = timedelta(hours=1)  # a pending marker without its notice this old: the notice was never written
 
 
 @dataclass(frozen=True)
@@ -48,18 +53,28 @@ class Transport(Protocol):
         ...  # pragma: no cover
 
 
-def post(store: "Store", folder: str, person: "Person", message: Message) -> dict[str, Any] | None:
-    """Create the notice in ``folder`` for ``person``; the record if this call created it, None if it existed."""
+def post(store: "Store", folder: str, person: "Person", message: Message, sop_id: str) -> dict[str, Any] | None:
+    """Create the notice in ``folder`` for ``person`` (of SOP ``sop_id``'s roster); the record if this call created
+    it, None if it existed. A pending marker is written first, so a crash anywhere after leaves the notice for
+    ``pending`` to find (``humas.notify.send_pending`` sends what nobody claimed)."""
+    key = layout.notice_key(folder)
+    if store.head(key) is not None:
+        return None
     record = {"person": person.id, "subject": message.subject, "text": message.text, "kind": message.kind,
-              "item_id": message.item_id, "channels": [c for c in CHANNELS if c in person.contacts],
+              "item_id": message.item_id, "sop": sop_id, "channels": [c for c in CHANNELS if c in person.contacts],
               "at": utcnow().isoformat()}
-    return record if store.put_json_if_absent(layout.notice_key(folder), record) else None
+    if record["channels"]:  # (a person without contacts: nothing will ever be sent, nothing to find)
+        store.put_json(layout.outbox_pending_key(folder), {"folder": folder, "sop": sop_id, "at": record["at"]})
+    return record if store.put_json_if_absent(key, record) else None
 
 
 def deliver(store: "Store", folder: str, roster: "Roster", transport: Transport,
             notice: dict[str, Any] | None = None) -> dict[str, str]:
-    """Send the notice in ``folder`` on each of its channels not claimed yet; channel -> what happened now."""
-    notice = notice if notice is not None else store.get_json(layout.notice_key(folder))
+    """Send the notice in ``folder`` (``notice``: its record, as ``post`` or ``pending`` gave it) on each of its
+    channels not claimed yet; channel -> what happened now. Then every channel is claimed (or has no address),
+    so the notice's pending marker goes."""
+    given = notice is not None
+    notice = notice if given else store.get_json(layout.notice_key(folder))
     if not notice:
         return {}
     person = roster.person(notice.get("person", ""))
@@ -71,7 +86,30 @@ def deliver(store: "Store", folder: str, roster: "Roster", transport: Transport,
         if not address or not store.put_json_if_absent(key, {"state": "claimed", "at": utcnow().isoformat()}):
             continue
         done[channel] = _send(store, key, transport, channel, address, message)
+    if done or given:  # a later look at a notice sent long ago costs no request here
+        store.delete(layout.outbox_pending_key(folder))
     return done
+
+
+def pending(store: "Store", older_than: timedelta, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The notices (folder, sop, notice) that may still have a channel nobody claimed, marked more than
+    ``older_than`` ago (a younger one is its sender's to finish). A marker whose notice never got written
+    (a crash between the two) is removed once it is ``ORPHAN_AGE`` old."""
+    now = now or utcnow()
+    found = []
+    for obj in store.list(layout.OUTBOX_PENDING):
+        if obj.last_modified > now - older_than:
+            continue
+        marker = store.get_json(obj.key) or {}
+        folder = marker.get("folder")
+        if not layout.is_notice_folder(folder) or obj.key != layout.outbox_pending_key(folder):
+            log.warning("outbox marker %s names no notice folder; removed", obj.key)
+            store.delete(obj.key)
+        elif (notice := store.get_json(layout.notice_key(folder))) is not None:
+            found.append({"folder": folder, "sop": str(marker.get("sop", "")), "notice": notice})
+        elif obj.last_modified <= now - ORPHAN_AGE:
+            store.delete(obj.key)
+    return found
 
 
 def _send(store: "Store", key: str, transport: Transport, channel: str, address: str, message: Message) -> str:
@@ -85,6 +123,12 @@ def _send(store: "Store", key: str, transport: Transport, channel: str, address:
         return "failed"
     store.put_json(key, {"state": "sent", "at": utcnow().isoformat()})
     return "sent"
+
+
+def folders(store: "Store", prefix: str) -> list[str]:
+    """The folders of the notices under ``prefix``."""
+    found = (layout.notice_folder_of_key(obj.key) for obj in store.list(prefix))
+    return [hit[0] for hit in found if hit and hit[1] == "notice"]
 
 
 def notices(store: "Store", prefix: str) -> list[dict[str, Any]]:

@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING
 
 from humas import layout
 from humas.exceptions import QuotaExhausted
+from humas.notify import notify_quota_wait
 from humas.profiles import load_profiles
-from humas.status import utcnow
+from humas.review import sha256
+from humas.status import read_status, utcnow
 from humas.timetext import wib
 
 if TYPE_CHECKING:
@@ -116,20 +118,28 @@ def leave_line(store: "Store", channel: str, item_id: str) -> None:
 
 
 # -- what people read ---------------------------------------------------------------------------------------
+def channel_name(channel: str) -> str:
+    """The channel as people call it (Instagram, X)."""
+    return load_profiles()[channel].display_name if channel in load_profiles() else channel
+
+
 def wait_message(channel: str, until: datetime) -> str:
     """'Menunggu kuota Instagram, tersedia lagi sekitar Senin, 30 November 2026 pukul 14.05 WIB'."""
-    name = load_profiles()[channel].display_name if channel in load_profiles() else channel
-    return f"Menunggu kuota {name}, tersedia lagi sekitar {wib(until)}"
+    return f"Menunggu kuota {channel_name(channel)}, tersedia lagi sekitar {wib(until)}"
 
 
 def record_quota_wait(item: "ItemStep", waits: dict[str, QuotaExhausted]) -> datetime:
     """THE place where "item waits for the quota of <channel> until <time>" is recorded: the item's status (with
-    each channel's moment under ``details.quota``) and a warning in the log for operations. Returns the moment
-    the item should look again: the earliest channel's, at most ``MAX_WAIT`` ahead."""
+    each channel's moment under ``details.quota``), a warning in the log, and a message to the upload step's
+    role (who runs the uploads), once per channel per visit of the item to this step, not per look. Returns
+    the moment the item should look again: the earliest channel's, at most ``MAX_WAIT`` ahead."""
     for channel, exc in waits.items():
         log.warning("item %s waits for the quota of %s until %s: %s", item.item_id, channel,
                     exc.until.isoformat(), exc)
     message = "; ".join(wait_message(channel, exc.until) for channel, exc in sorted(waits.items()))
     item.record("waiting_quota", message,
                 quota={channel: {"until": exc.until.isoformat(), "reason": str(exc)} for channel, exc in waits.items()})
+    visit = (read_status(item.store, item.item_id) or {}).get("step_since", "")
+    for channel, exc in sorted(waits.items()):
+        notify_quota_wait(item, channel_name(channel), exc.until, f"{channel}-{sha256(visit.encode())[:16]}")
     return min(min(exc.until for exc in waits.values()), utcnow() + MAX_WAIT)

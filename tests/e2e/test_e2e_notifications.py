@@ -1,18 +1,21 @@
 """Notifications through the running stack: an item waits at a gate and its approver's messages arrive (email,
 Telegram, WhatsApp, at the sandbox's receivers); a person without contact details is skipped with a note; the
-80% reminder, the miss and the escalation arrive once even though the scheduler and the triggerer restart
-while the item waits; the decision and the published post reach the submitter. Nothing is received twice."""
+80% reminder (counted from when the gate started waiting), the miss and the escalation arrive once even though
+the scheduler and the triggerer restart while the item waits; the decision and the published post reach the
+submitter. Nothing is received twice, and no notice is left unsent."""
 from __future__ import annotations
 
 import os
 import time
 from collections import Counter
+from datetime import datetime, timedelta
 
 import pytest
 import requests
 import yaml
 
 from staff_cli import humas
+from humas import layout
 from humas.status import read_events
 from humas_dev.sample import draw_poster
 from humas_dev.stack import passwords, restart, wait_for_state
@@ -61,6 +64,8 @@ def test_people_are_told_once_through_a_wait_a_miss_a_restart_and_a_decision(tmp
     reminded = wait_for_messages(stack_cfg, "reminder", 3, 300)
     escalated = wait_for_messages(stack_cfg, "escalation", 1, 240)
     assert {m["to"] for m in reminded} == {"kabid@uji.example", "900000001", "+628990000001"}
+    # 80% of the gate's own minute, counted from when it started waiting (it asked then): its wait woke for it
+    assert _at(reminded) - _at(asked) >= timedelta(seconds=40)
     assert [m["to"] for m in escalated] == ["kadis@uji.example"] and "terlambat" in escalated[0]["text"]
     assert {m["to"] for m in messages(stack_cfg, kind="missed")} == {"kabid@uji.example", "900000001",
                                                                        "+628990000001"}
@@ -80,3 +85,13 @@ def test_people_are_told_once_through_a_wait_a_miss_a_restart_and_a_decision(tmp
     repeated = {k: n for k, n in Counter((m["kind"], m["channel"], m["to"]) for m in messages(stack_cfg)).items()
                 if n > 1}
     assert repeated == {}
+    # Nothing is left marked unsent: the senders finished, or the dispatcher's sweep (every minute, for notices
+    # marked over two minutes ago) did.
+    deadline = time.monotonic() + 240
+    while list(store.list(layout.OUTBOX_PENDING)) and time.monotonic() < deadline:
+        time.sleep(5)
+    assert [o.key for o in store.list(layout.OUTBOX_PENDING)] == []
+
+
+def _at(got: list[dict]) -> datetime:
+    return min(datetime.fromisoformat(m["at"]) for m in got)

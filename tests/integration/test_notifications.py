@@ -8,6 +8,7 @@ import json
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from PIL import Image
 from humas import layout, notify, outbox
 from humas.approval import make_flag
 from humas.roster import load_roster
-from humas.status import read_events, record_state
+from humas.status import read_events, read_status, record_state
 from humas.steps.base import ItemStep, WaitForChange
 from humas.steps.gate import current_review, decide_gate
 from humas_airflow.notifiers import NotifierTransport
@@ -108,6 +109,7 @@ def test_a_gate_that_starts_waiting_asks_its_approvers_once_on_every_channel(sto
     assert "http://humas.example/humas/approvals/notify-item" in text
     assert " WIB (waktu baku 15 menit)" in text and "pukul" in text
     assert all("ayu" not in m["to"] for m in got)  # the submitter may not decide, so is not asked
+    assert list(store.list(layout.OUTBOX_PENDING)) == []  # sent: nothing for the sweep
 
 
 def _revised_at_gate(store, sops, comment: str) -> None:
@@ -159,15 +161,66 @@ def test_a_missed_step_tells_its_role_and_escalates_exactly_once(store, sops, sa
     assert len(escalated) == 3 and "Rizki Pratama" in escalated[0]["text"]
 
 
-def test_a_reminder_goes_only_while_the_item_is_still_at_that_step(store, sops, sandbox) -> None:
-    _drop(store)
-    sop = sops["singkawang"]
-    record_state(store, ITEM, "awaiting_approval", step="step_3_decision")
-    due = datetime.now(timezone.utc) + timedelta(minutes=3)
-    assert notify.remind_open_step(store, sop, ITEM, 2, due, NotifierTransport()) == 0  # step 2 is done
-    assert notify.remind_open_step(store, sop, ITEM, 3, due, NotifierTransport()) == 1
+def _clock(monkeypatch, moment: datetime) -> None:
+    """The notifications' clock reads ``moment`` (a woken step looks again then)."""
+    monkeypatch.setattr(notify, "utcnow", lambda: moment)
+
+
+def test_a_gate_after_a_late_step_is_reminded_at_80_percent_of_its_own_time(store, sops, sandbox,
+                                                                           monkeypatch) -> None:
+    gate, _ = _at_gate(store, sops)
+    # The run was accepted 5 hours ago and the design (3 h) ran late: a run-level reminder of this gate (accepted
+    # + 3 h + 80% of 15 min) would have gone off while the item was still at the design, and never again.
+    gate = replace(gate, accepted=datetime.now(timezone.utc) - timedelta(hours=5))
+    wait = decide_gate(gate)
+    since = datetime.fromisoformat(read_status(store, ITEM)["step_since"])
+    assert isinstance(wait, WaitForChange) and wait.wake_at == since + timedelta(minutes=12)
+
+    _clock(monkeypatch, since + timedelta(minutes=5))          # woken early (a restart): nothing yet
+    assert decide_gate(gate).wake_at == since + timedelta(minutes=12) and received(sandbox, kind="reminder") == []
+    _clock(monkeypatch, since + timedelta(minutes=12))
+    assert decide_gate(gate).wake_at == since + timedelta(minutes=15)   # reminded; next: its own due time
+    assert decide_gate(gate).wake_at == since + timedelta(minutes=15)   # a retry, or woken by another change
     got = received(sandbox, item=ITEM, kind="reminder")
-    assert len(got) == 3 and "Sisa waktu 2 menit" in got[0]["text"] and got[0]["to"].startswith(("hendra", "7", "+"))
+    assert sorted(m["to"] for m in got) == ["+628120000003", "700000003", "hendra@singkawangkota.example"]
+    assert "Sisa waktu 3 menit" in got[0]["text"] and "http://humas.example/humas/approvals/notify-item" in got[0]["text"]
+
+
+def test_a_gate_woken_only_after_its_due_time_reminds_saying_so_and_tells_the_miss_once(store, sops, sandbox,
+                                                                                        monkeypatch) -> None:
+    gate, _ = _at_gate(store, sops)
+    decide_gate(gate)
+    since = datetime.fromisoformat(read_status(store, ITEM)["step_since"])
+    _clock(monkeypatch, since + timedelta(minutes=20))          # the triggerer was down when it should have woken
+    assert decide_gate(gate).wake_at is None and decide_gate(gate).wake_at is None
+    reminded, missed = received(sandbox, item=ITEM, kind="reminder"), received(sandbox, item=ITEM, kind="missed")
+    assert len(reminded) == 3 and "sudah lewat 5 menit" in reminded[0]["text"] and "Sisa" not in reminded[0]["text"]
+    assert len(missed) == 3 and "terlambat 5 menit" in missed[0]["text"]
+    misses = [e for e in read_events(store, ITEM) if e["state"] == "sla_missed"]
+    assert len(misses) == 1 and "Kepala Bidang" in misses[0]["message"] and "15 menit" in misses[0]["message"]
+
+
+def test_a_work_step_is_reminded_then_escalated_from_when_it_started_waiting(store, sops, sandbox,
+                                                                              monkeypatch) -> None:
+    from humas.steps.work import do_work
+
+    _revised_at_gate(store, sops, "Logo terlalu kecil")        # the design waits for a corrected file (3 h)
+    design = _step(store, sops["singkawang"], 2)
+    wait = do_work(design)
+    since = datetime.fromisoformat(store.get_json(layout.work_key(ITEM, "step_2_design"))["since"])
+    assert wait.wake_at == since + timedelta(hours=2, minutes=24)
+    _clock(monkeypatch, since + timedelta(hours=2, minutes=30))
+    assert do_work(design).wake_at == do_work(design).wake_at == since + timedelta(hours=3)
+    got = received(sandbox, item=ITEM, kind="reminder")
+    assert sorted(m["to"] for m in got) == ["+628120000002", "700000002", "rizki@singkawangkota.example"]
+    assert "Sisa waktu 30 menit" in got[0]["text"]
+
+    _clock(monkeypatch, since + timedelta(hours=3, minutes=1))   # still nothing delivered: late on its own time
+    assert do_work(design).wake_at is None and do_work(design).wake_at is None
+    assert len(received(sandbox, item=ITEM, kind="missed")) == 3
+    [boss] = received(sandbox, item=ITEM, kind="escalation", channel="email")
+    assert boss["to"] == "hendra@singkawangkota.example" and "Rizki Pratama" in boss["text"]
+    assert len(received(sandbox, item=ITEM, kind="reminder")) == 3
 
 
 def test_a_person_without_contacts_is_skipped_with_a_note(store, sops, sandbox, tmp_path, monkeypatch) -> None:
@@ -184,6 +237,7 @@ def test_a_person_without_contacts_is_skipped_with_a_note(store, sops, sandbox, 
     assert received(sandbox, item=ITEM, kind="approval_request") == []
     skipped = [e for e in read_events(store, ITEM) if e["state"] == "notice_skipped"]
     assert len(skipped) == 1 and "Hendra Wijaya tidak diberi tahu" in skipped[0]["message"]
+    assert list(store.list(layout.OUTBOX_PENDING)) == []  # nothing will ever be sent: nothing left to sweep
 
 
 def test_a_claim_left_by_a_crash_is_reported_never_sent_again(store, sops, sandbox) -> None:
@@ -191,7 +245,7 @@ def test_a_claim_left_by_a_crash_is_reported_never_sent_again(store, sops, sandb
     sop = sops["singkawang"]
     person = load_roster(sop).person("skw.hendra")
     folder = layout.notice_folder(ITEM, "step_3_decision", "approval_request", "r1", person.id)
-    record = outbox.post(store, folder, person, outbox.Message("S", "T", "approval_request", ITEM))
+    record = outbox.post(store, folder, person, outbox.Message("S", "T", "approval_request", ITEM), sop.id)
     store.put_json(layout.delivery_key(folder, "telegram"), {"state": "claimed", "at": "then"})  # crashed here
     done = outbox.deliver(store, folder, load_roster(sop), NotifierTransport(), notice=record)
     assert done == {"email": "sent", "whatsapp": "sent"}
@@ -206,7 +260,8 @@ def _upload_notice(store, sops) -> tuple[object, str, dict]:
     sop = sops["singkawang"]
     person = load_roster(sop).person("skw.sari")
     folder = layout.notice_folder(ITEM, "step_4_upload", "publish_failed", "0", person.id)
-    return sop, folder, outbox.post(store, folder, person, outbox.Message("S", "T", "publish_failed", ITEM))
+    return sop, folder, outbox.post(store, folder, person, outbox.Message("S", "T", "publish_failed", ITEM),
+                                      sop.id)
 
 
 def test_senders_racing_for_one_notice_send_it_once(store, sops, sandbox) -> None:
@@ -233,9 +288,7 @@ def test_a_refused_delivery_is_recorded_as_failed_without_the_address(store, sop
 def test_the_messages_page_is_readable_html(sandbox, store, sops) -> None:
     _drop(store)
     sop = sops["singkawang"]
-    record_state(store, ITEM, "awaiting_approval", step="step_3_decision")
-    notify.remind_open_step(store, sop, ITEM, 3, datetime.now(timezone.utc) + timedelta(minutes=3),
-                            NotifierTransport())
+    notify.notify_reminder(_step(store, sop, 3), datetime.now(timezone.utc) + timedelta(minutes=3))
     page = requests.get(f"{sandbox.base_url}/_sandbox/messages/page", timeout=5)
     assert page.headers["Content-Type"].startswith("text/html") and "Pengingat: HUT Kota ke-25" in page.text
 
@@ -296,3 +349,126 @@ def test_a_decline_tells_the_submitter_the_reason_and_a_publish_failure_tells_th
     [failed] = received(sandbox, item=ITEM, kind="publish_failed", channel="email")
     assert failed["to"] == "sari@singkawangkota.example" and "instagram: (#4)" in failed["text"]
     assert "tidak diunggah dua kali" in failed["text"]
+
+
+class Crash(BaseException):
+    """A process killed at this point (not an error the code could catch and carry on from)."""
+
+
+def _crash(*args, **kwargs) -> None:
+    raise Crash()
+
+
+def _sent(sandbox, **query: str) -> list[tuple[str, str]]:
+    return sorted((m["kind"], m["to"]) for m in received(sandbox, item=ITEM, **query))
+
+
+def test_a_deadline_callback_that_dies_after_recording_the_miss_leaves_its_notices_to_be_sent(
+        store, sops, sandbox, monkeypatch) -> None:
+    _drop(store)
+    sop = sops["singkawang"]
+    record_state(store, ITEM, "assets_failed", step="step_2_design")
+    deadline = datetime.now(timezone.utc) - timedelta(minutes=30)
+    with monkeypatch.context() as patched, pytest.raises(Crash):
+        patched.setattr(outbox, "deliver", _crash)   # dies once the miss is recorded, before anyone is told
+        notify.escalate_late_step(store, sop, ITEM, 2, deadline, NotifierTransport())
+    assert [e["step"] for e in read_events(store, ITEM) if e["state"] == "sla_missed"] == ["step_2_design"]
+    assert received(sandbox, item=ITEM) == []        # Airflow does not call the callback again
+
+    assert notify.send_pending(store, NotifierTransport()) == 0        # the sender may still be at it
+    assert notify.send_pending(store, NotifierTransport(), older_than=timedelta(0)) == 6
+    assert notify.send_pending(store, NotifierTransport(), older_than=timedelta(0)) == 0
+    notify.escalate_late_step(store, sop, ITEM, 3, deadline, NotifierTransport())  # a later deadline, same step
+    got = _sent(sandbox)
+    assert len(got) == 6 and {kind for kind, _ in got} == {"missed", "escalation"}
+    assert "terlambat 30 menit" in received(sandbox, item=ITEM, kind="missed")[0]["text"]
+
+
+def test_a_deadline_callback_that_dies_before_writing_the_notices_records_no_miss(store, sops, sandbox,
+                                                                                  monkeypatch) -> None:
+    _drop(store)
+    record_state(store, ITEM, "assets_failed", step="step_2_design")
+    monkeypatch.setattr(outbox, "post", _crash)
+    with pytest.raises(Crash):
+        notify.escalate_late_step(store, sops["singkawang"], ITEM, 2, datetime.now(timezone.utc),
+                                  NotifierTransport())
+    assert [e for e in read_events(store, ITEM) if e["state"] == "sla_missed"] == []
+
+
+def test_notices_of_a_step_whose_every_try_crashed_before_sending_are_sent_once_by_the_sweep(
+        store, sops, sandbox, monkeypatch) -> None:
+    gate, _ = _at_gate(store, sops)
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox, "deliver", _crash)
+        for _ in range(3):  # every try of the gate dies after writing its request, before claiming a channel
+            with pytest.raises(Crash):
+                decide_gate(gate)
+    [notice] = outbox.notices(store, layout.notices_prefix(ITEM))
+    assert set(notice["deliveries"].values()) == {"pending"} and received(sandbox, item=ITEM) == []
+    folder = notice["folder"]
+    store.put_json(layout.delivery_key(folder, "telegram"), {"state": "claimed", "at": "then"})  # a sender died
+
+    assert notify.send_pending(store, NotifierTransport(), older_than=timedelta(0)) == 2
+    assert notify.send_pending(store, NotifierTransport(), older_than=timedelta(0)) == 0
+    assert isinstance(decide_gate(gate), WaitForChange)    # the step running again later sends nothing either
+    assert _sent(sandbox) == [("approval_request", "+628120000003"), ("approval_request", "hendra@singkawangkota.example")]
+    assert list(store.list(layout.OUTBOX_PENDING)) == []   # nothing left for the next sweep to look at
+
+
+def test_a_pending_marker_whose_notice_was_never_written_is_dropped_in_time(store, sops, sandbox) -> None:
+    folder = layout.notice_folder(ITEM, "step_3_decision", "approval_request", "r1", "skw.hendra")
+    store.put_json(layout.outbox_pending_key(folder), {"folder": folder, "sop": "singkawang"})  # then a crash
+    assert outbox.pending(store, timedelta(0)) == []
+    assert len(list(store.list(layout.OUTBOX_PENDING))) == 1          # the poster may still be writing it
+    assert outbox.pending(store, timedelta(0), now=datetime.now(timezone.utc) + outbox.ORPHAN_AGE) == []
+    assert list(store.list(layout.OUTBOX_PENDING)) == []
+
+
+def test_a_notice_to_someone_without_contacts_leaves_nothing_to_sweep(store, sops) -> None:
+    from humas.roster import Person
+
+    folder = layout.digest_folder("singkawang", "2026-11-30", "skw.tamu")
+    assert outbox.post(store, folder, Person("skw.tamu", "Tamu", ("kepala_bidang",)), outbox.Message("S", "T", "digest"),
+                       "singkawang")
+    assert list(store.list(layout.OUTBOX_PENDING)) == []
+
+
+def test_the_dispatchers_watch_sends_what_a_crashed_sender_left(store, sops, sandbox, s3_server,
+                                                                 monkeypatch) -> None:
+    import asyncio
+
+    from humas_airflow import triggers
+
+    monkeypatch.setenv("AIRFLOW_CONN_HUMAS_BUCKET", json.dumps(
+        {"conn_type": "aws", "login": "testing", "password": "testing",
+         "extra": {"endpoint_url": s3_server, "region_name": "us-east-1",
+                   "config_kwargs": {"s3": {"addressing_style": "path"}},
+                   "service_config": {"s3": {"bucket_name": store.bucket}}}}))
+    monkeypatch.setattr(triggers, "OUTBOX_SWEEP_INTERVAL", 0.2)
+    monkeypatch.setattr(notify, "SEND_PENDING_AFTER", timedelta(0))
+    sop = sops["singkawang"]
+    folder = layout.notice_folder(ITEM, "step_4_upload", "publish_failed", "0", "skw.sari")
+    outbox.post(store, folder, load_roster(sop).person("skw.sari"), outbox.Message("S", "T", "publish_failed", ITEM),
+                sop.id)                                  # written, then its sender died (the inbox is empty)
+    watch = triggers.InboxDispatchTrigger("humas_bucket", "humas_airflow_api", 0.1, max_wait=3.0)
+
+    async def watch_once() -> dict:
+        async for event in watch.run():
+            return event.payload
+        raise AssertionError("no event")
+
+    event = asyncio.run(watch_once())
+    assert event["status"] == "idle", event
+    assert _sent(sandbox) == [("publish_failed", "+628120000004"), ("publish_failed", "700000004"),
+                              ("publish_failed", "sari@singkawangkota.example")]
+
+
+def test_an_email_carries_the_text_as_plain_text_beside_the_html(store, sops, sandbox) -> None:
+    _drop(store)
+    gate = _step(store, sops["singkawang"], 3)
+    notify.notify_decision(gate, "revise", "Hendra Wijaya (Kepala Bidang)", "Logo <kiri> & warna \"biru\"",
+                           "skw.ayu", "r1")
+    [mail] = received(sandbox, item=ITEM, kind="revised", channel="email")
+    [notice] = outbox.notices(store, layout.notices_prefix(ITEM))
+    assert mail["parts"] == "multipart/alternative: text/plain, text/html"   # plain first: the HTML is preferred
+    assert mail["text"] == notice["text"] and 'Logo <kiri> & warna "biru"' in mail["text"]

@@ -5,8 +5,10 @@ publishes when the limit frees; never twice, never failing because of a quota.""
 from __future__ import annotations
 
 import io
+import json
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -26,6 +28,7 @@ from humas.steps.gate import current_review, decide_gate
 from humas.steps.intake import take_in
 from humas.steps.upload import publish_item
 from humas.steps.work import do_work as check_design
+from humas.timetext import wib
 from humas_dev.sandbox import (
     FACEBOOK_PAGE_ID, INSTAGRAM_USER_ID, X_USER_ID, SandboxConfig, SandboxHTTPServer, make_server, serve_in_thread,
 )
@@ -126,6 +129,34 @@ def test_an_item_out_of_instagram_quota_posts_the_rest_waits_and_then_posts(stor
     assert receipt["complete"] and [p["channel"] for p in receipt["posts"]] == CHANNELS
     assert _per_channel(sandbox) == {"instagram": 2, "facebook": 2, "x": 2}
     assert list(store.list(layout.quota_line_prefix("instagram"))) == []       # its place went to the next
+
+
+def test_the_upload_role_is_told_once_per_wait_which_channel_waits_and_when_it_frees(store, sops, sandbox, clients,
+                                                                                      monkeypatch) -> None:
+    from humas_airflow.notifiers import NotifierTransport
+
+    for conn in ("HUMAS_TELEGRAM", "HUMAS_WHATSAPP"):
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn}", json.dumps(
+            {"conn_type": "http", "host": sandbox.base_url, "password": TOKEN,
+             "extra": {"phone_number_id": "109000000000001"}}))
+    first = approved_upload(store, sops, "quota-told-1", 1)
+    second = approved_upload(store, sops, "quota-told-2", 2)
+    assert publish_item(first(), clients)["complete"]
+
+    def told() -> list[dict]:
+        return requests.get(f"{sandbox.base_url}/_sandbox/messages", params={"kind": "quota_wait"}, timeout=5).json()
+
+    outcome = publish_item(replace(second(), transport=NotifierTransport()), clients)
+    assert isinstance(publish_item(replace(second(), transport=NotifierTransport()), clients), WaitUntil)  # a look
+    assert sorted(m["to"] for m in told()) == ["+628120000004", "700000004"]  # Sari, the upload role; once
+    text = told()[0]["text"]
+    until = datetime.fromisoformat(read_status(store, "quota-told-2")["details"]["quota"]["instagram"]["until"])
+    assert told()[0]["subject"] == "Menunggu kuota Instagram: Item 2"
+    assert f"Kuota tersedia lagi sekitar {wib(until)}" in text and "dicoba lagi otomatis" in text
+
+    time.sleep(max((outcome.moment - datetime.now(timezone.utc)).total_seconds(), 0))
+    assert publish_item(replace(second(), transport=NotifierTransport()), clients)["complete"]
+    assert len(told()) == 2
 
 
 def test_waiting_items_keep_their_order_in_line(store, sops, sandbox, clients) -> None:

@@ -2,7 +2,7 @@
 returns and asks its adapter to do (wait, send back, declined), and that a task reads the brief once."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import io
 
@@ -74,7 +74,10 @@ def test_the_design_step_returns_its_manifest_and_waits_for_a_correction_after_a
     assert read_status(store, ITEM)["state"] == "assets_passed"
     files = {o.key: o.etag for o in store.list(layout.item_prefix(ITEM))}
     store.put_json(layout.revision_key(ITEM), {"assets": files})
-    assert do_work(_step(store, sops, 2)) == WaitForChange(layout.item_prefix(ITEM), files, WORK_WAIT)
+    waiting = do_work(_step(store, sops, 2))
+    since = datetime.fromisoformat(store.get_json(layout.work_key(ITEM, "step_2_design"))["since"])
+    # the design's 3 hours: woken at 80% of them for the reminder
+    assert waiting == WaitForChange(layout.item_prefix(ITEM), files, WORK_WAIT, since + timedelta(hours=2, minutes=24))
 
 
 def _at_gate(store, sops) -> tuple[ItemStep, dict]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 import json
 
 import pytest
@@ -39,7 +40,7 @@ def test_bucket_change_trigger_serializes_exactly_its_arguments():
     trigger = BucketChangeTrigger("approvals/a/step_3_decision.json", {"k": "e"}, "humas_bucket", 2.0)
     assert trigger.serialize() == ("humas_airflow.triggers.BucketChangeTrigger",
                                    {"prefix": "approvals/a/step_3_decision.json", "seen": {"k": "e"},
-                                    "aws_conn_id": "humas_bucket", "poll_interval": 2.0})
+                                    "aws_conn_id": "humas_bucket", "poll_interval": 2.0, "wake_at": None})
 
 
 def test_inbox_dispatch_trigger_serializes_exactly_its_arguments():
@@ -93,6 +94,15 @@ def test_an_unchanged_listing_does_not_fire_but_a_rewritten_flag_does(bucket_con
 
     event = asyncio.run(rewrite_later())
     assert event["objects"][key] != seen[key]
+
+
+def test_a_wait_with_a_wake_moment_yields_wake_then_if_nothing_changed(bucket_conn, store):
+    key = layout.approval_key("item-1", "step_3_decision")
+    soon = (datetime.now(timezone.utc) + timedelta(seconds=0.5)).isoformat()
+    assert first_event(BucketChangeTrigger(key, {}, bucket_conn, 0.05, soon)) == {"status": "wake"}
+    store.put_bytes(key, b"{}")
+    later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    assert first_event(BucketChangeTrigger(key, {}, bucket_conn, 0.05, later))["status"] == "changed"
 
 
 async def _first(trigger) -> dict:

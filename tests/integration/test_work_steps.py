@@ -64,12 +64,12 @@ def test_a_concept_step_waits_for_the_narration_and_keeps_its_clock_across_tries
     sop = sops["yogyakarta"]
     outcome = do_work(_step(store, sop, 3))
     files = {o.key: o.etag for o in store.list(layout.item_prefix(ITEM))}
-    assert outcome == WaitForChange(layout.item_prefix(ITEM), files, WORK_WAIT)
+    record = store.get_json(layout.work_key(ITEM, "step_3_concept"))
+    since = datetime.fromisoformat(record["since"])
+    assert outcome == WaitForChange(layout.item_prefix(ITEM), files, WORK_WAIT, since + timedelta(minutes=72))
     status = read_status(store, ITEM)
     assert (status["state"], status["step"]) == ("awaiting_delivery", "step_3_concept")
     assert "Tim Konten" in status["message"] and "narasi" in status["message"] and "WIB" in status["message"]
-    record = store.get_json(layout.work_key(ITEM, "step_3_concept"))
-    since = datetime.fromisoformat(record["since"])
     assert datetime.fromisoformat(record["due"]) - since == timedelta(minutes=90)
     # a resumed or retried try goes on waiting on the same clock, and does not announce the wait again
     assert isinstance(do_work(_step(store, sop, 3)), WaitForChange)

@@ -61,3 +61,19 @@ def test_the_rerun_trigger_serializes_its_target_and_keeps_it_when_the_triggerer
                                     "from_try": 1})
     trigger.task_id = "step_3_decision"  # what the triggerer sets: the deferring task's own id
     assert trigger.serialize()[1]["to_task_id"] == "step_2_design"
+
+
+def test_a_wait_woken_for_its_reminder_looks_again_and_waits_on_with_the_wake_moment(monkeypatch):
+    from datetime import datetime, timezone
+
+    from airflow.sdk.exceptions import TaskDeferred
+
+    from humas.steps.base import WaitForChange
+
+    sensor = ApprovalFlagSensor(task_id="step_3_decision", sop_id="singkawang", step_number=3)
+    wake = datetime(2026, 11, 30, 11, 40, tzinfo=timezone.utc)
+    monkeypatch.setattr(sensor, "item_step", lambda context: None)
+    monkeypatch.setattr(sensor, "run_step", lambda item: WaitForChange("approvals/a/", {}, timedelta(days=1), wake))
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute_complete({}, {"status": "wake"})
+    assert deferred.value.trigger.serialize()[1]["wake_at"] == wake.isoformat()

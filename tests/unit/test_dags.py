@@ -86,10 +86,10 @@ def test_sop_dag_tasks_follow_the_sop_steps_in_order(parsed, sops):
         assert "sop" in dag["tags"] and sop.id in dag["tags"]
 
 
-def test_every_timed_step_gets_a_run_deadline_and_a_reminder(parsed, sops):
-    for sop in sops.values():
+def test_every_timed_step_gets_a_run_deadline_and_no_run_level_reminder(parsed, sops):
+    for sop in sops.values():  # a reminder counts from the step's own start: the waiting step sends it
         timed = [s for s in sop.steps if s.time.kind == "duration"]
-        assert parsed["dags"][sop.dag_id]["deadlines"] == 2 * len(timed)
+        assert parsed["dags"][sop.dag_id]["deadlines"] == len(timed)
 
 
 def test_in_a_burst_new_items_are_checked_first_then_later_steps_outrank_earlier_ones(parsed, sops):

@@ -11,7 +11,7 @@ from humas import layout
 from humas.digest import digest_text, recipients
 from humas.exceptions import LayoutError, RosterError
 from humas.itemview import Position, history_lines, overview_line, position, wrapped
-from humas.notify import approval_link, due_words, reminder_offset
+from humas.notify import approval_link, due_words
 from humas.roster import load_roster
 
 NOW = datetime(2026, 11, 30, 11, 28, tzinfo=timezone.utc)  # Senin, 30 November 2026 pukul 18.28 WIB
@@ -71,13 +71,24 @@ def test_one_notice_folder_per_item_step_kind_round_person() -> None:
         layout.notice_folder("hut-kota", "step_3_decision", "approval_request", "../x", "skw.hendra")
 
 
+def test_a_notice_folder_has_one_pending_marker_and_nothing_else_has_one() -> None:
+    folder = layout.notice_folder("hut-kota", "step_3_decision", "approval_request", "ab12", "skw.hendra")
+    digest = layout.digest_folder("kendal", "2026-11-30", "kdl.agus")
+    key = layout.outbox_pending_key(folder)
+    assert key.startswith(layout.OUTBOX_PENDING) and key == layout.outbox_pending_key(folder)
+    assert key != layout.outbox_pending_key(digest) and layout.is_notice_folder(digest)
+    for not_a_folder in ("pipeline/hut-kota/status.json", folder + "email.json", "pipeline/../notices/a/b/c/d/",
+                         folder.rstrip("/"), None):
+        assert not layout.is_notice_folder(not_a_folder)
+    with pytest.raises(LayoutError):
+        layout.outbox_pending_key("inbox/hut-kota/")
+
+
 def test_due_times_are_in_wib_and_a_flexible_step_says_it_has_none(sops) -> None:
     singkawang, kendal = sops["singkawang"], sops["kendal"]
     assert due_words(singkawang.steps[2], NOW) == \
         "Batas waktu: Senin, 30 November 2026 pukul 18.43 WIB (waktu baku 15 menit)"
     assert due_words(kendal.steps[4], NOW) == "Waktu baku: Menyesuaikan (tanpa batas waktu tetap)"
-    assert reminder_offset(singkawang.steps[1]) == timedelta(minutes=36)  # the last 20% of 3 hours
-    assert reminder_offset(kendal.steps[4]) is None
 
 
 def test_the_approval_link_uses_the_ui_address(monkeypatch) -> None:

@@ -14,7 +14,7 @@ from humas.exceptions import BriefError, ItemRefused
 from humas.profiles import channel_ids
 from humas.reports import write_item_report
 from humas.sop import available_sops
-from humas.status import note_event, record_state, utcnow
+from humas.status import note_event, read_status, record_state, utcnow
 from humas.timetext import duration_words
 
 if TYPE_CHECKING:
@@ -27,11 +27,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WaitForChange:
-    """Wait, holding no worker slot, until the objects under ``prefix`` differ from ``seen`` (key -> ETag)."""
+    """Wait, holding no worker slot, until the objects under ``prefix`` differ from ``seen`` (key -> ETag), or
+    until ``wake_at`` if given (the step then looks again, e.g. to send a reminder, and waits on)."""
 
     prefix: str
     seen: dict[str, str]
     timeout: timedelta
+    wake_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,14 @@ class ItemStep:
         """The item is now at this step (its words and role on the status)."""
         self.record(state, message or f"Langkah {self.step.number}: {self.step.activity}",
                     sop=self.sop.id, step_number=self.step.number, actor=self.step.actor)
+
+    def step_since(self) -> datetime:
+        """When the item reached this step (its status's ``step_since``; kept across retries and waits), else
+        when this try began."""
+        status = read_status(self.store, self.item_id) or {}
+        if status.get("step") == self.step.task_id and status.get("step_since"):
+            return datetime.fromisoformat(status["step_since"])
+        return self.started
 
     def check_time(self, since: datetime | None = None) -> None:
         """Compare the step's duration (from ``since``, default this try's start) with its standard time as it

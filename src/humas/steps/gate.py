@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from humas import layout
 from humas.approval import MAX_FLAG_BYTES, ApprovalFlag, parse_flag, signing_key
 from humas.exceptions import InvalidInputError
-from humas.notify import notify_approval_request, notify_decision
+from humas.notify import notify_approval_request, notify_decision, remind_or_escalate
 from humas.reports import write_item_report
 from humas.review import Review, review_of
 from humas.roster import load_roster
@@ -60,14 +60,14 @@ def decide_gate(item: "ItemStep") -> dict[str, Any] | WaitForChange | SendBack |
             return _act(item, taken, review)
         # Once per review (a new design after a revise is a new round): created even after a crash here.
         notify_approval_request(item, accepted_submitter(item), review.digest[:16])
-        return WaitForChange(key, {}, DECISION_WAIT)
+        return _wait(item, key, {})
     data = item.store.get_bytes(key, MAX_FLAG_BYTES + 1) or b""
     try:
         flag = _parse(item, data, review)
     except InvalidInputError as exc:
         log.warning("%s", exc)
         item.record("approval_flag_invalid", str(exc), problems=[p.__dict__ for p in exc.problems])
-        return WaitForChange(key, {key: info.etag}, DECISION_WAIT)
+        return _wait(item, key, {key: info.etag})
     # Consumed: the signed copy is kept under decisions/, so a later visit to this gate (after a revise or an
     # edit) waits for a new decision instead of finding this one.
     at = datetime.now(timezone.utc)
@@ -75,6 +75,12 @@ def decide_gate(item: "ItemStep") -> dict[str, Any] | WaitForChange | SendBack |
                          "application/json")
     item.store.delete(key)
     return _act(item, flag, review)
+
+
+def _wait(item: "ItemStep", key: str, seen: dict[str, str]) -> WaitForChange:
+    """Wait for the flag at ``key``; look again when the gate's reminder or miss is due (80% and 100% of its own
+    standard time from when it started waiting)."""
+    return WaitForChange(key, seen, DECISION_WAIT, wake_at=remind_or_escalate(item, item.step_since()))
 
 
 def _parse(item: "ItemStep", data: bytes, review: Review) -> ApprovalFlag:

@@ -27,7 +27,7 @@ from humas.assets import check_assets
 from humas.assets.limits import DEFAULT_LIMITS
 from humas.delivery import delivered_by
 from humas.exceptions import RosterError
-from humas.notify import notify_work_request
+from humas.notify import notify_work_request, remind_or_escalate
 from humas.platforms import text_with_reference
 from humas.review import sha256
 from humas.roster import load_roster
@@ -88,9 +88,11 @@ def _new_files(item: "ItemStep") -> list[str]:
 
 
 def wait_for_delivery(item: "ItemStep", files: dict[str, str], what: str) -> WaitForChange:
-    """Start (or go on) waiting for the step's person to deliver ``what``: until the item's folder changes."""
-    start_waiting(item, what)
-    return WaitForChange(layout.item_prefix(item.item_id), files, WORK_WAIT)
+    """Start (or go on) waiting for the step's person to deliver ``what``: until the item's folder changes, or
+    the step's reminder or miss is due (80% and 100% of its own standard time from when it started waiting)."""
+    since = datetime.fromisoformat(start_waiting(item, what)["since"])
+    wake_at = remind_or_escalate(item, since)
+    return WaitForChange(layout.item_prefix(item.item_id), files, WORK_WAIT, wake_at=wake_at)
 
 
 def start_waiting(item: "ItemStep", what: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The receiving ends of the notifications: Telegram's Bot API ``sendMessage``, WhatsApp Cloud API's
 ``/{phone-number-id}/messages`` and an SMTP server (aiosmtpd), all recording what they received.
 
-``GET /_sandbox/messages`` lists every message as JSON (channel, to, subject, text, item, kind, at; filter with
+``GET /_sandbox/messages`` lists every message as JSON (channel, to, subject, text, item, kind, at, and for an
+email its MIME ``parts``, e.g. "multipart/alternative: text/plain, text/html"; filter with
 ``?item=`` / ``?kind=`` / ``?channel=``), ``GET /_sandbox/messages/page`` as a page a person can read. The
 item and kind come from the ``X-Humas-Item`` / ``X-Humas-Kind`` headers the pipeline sends (the real services
 ignore them). Messages are kept in memory and, with a state file, appended to ``<state>.messages.jsonl``.
@@ -41,10 +42,11 @@ class MessageLog:
         if journal and journal.exists():
             self.items = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
 
-    def add(self, channel: str, to: str, subject: str, text: str, item: str, kind: str) -> dict[str, str]:
-        """Record one received message."""
+    def add(self, channel: str, to: str, subject: str, text: str, item: str, kind: str,
+            **extra: str) -> dict[str, str]:
+        """Record one received message (``extra``: what only some channels have, e.g. an email's ``parts``)."""
         entry = {"channel": channel, "to": to, "subject": subject, "text": text, "item": item, "kind": kind,
-                 "at": datetime.now(timezone.utc).isoformat()}
+                 "at": datetime.now(timezone.utc).isoformat(), **extra}
         with self.lock:
             self.items.append(entry)
             if self.journal:
@@ -142,9 +144,11 @@ class _SmtpHandler:
         text = part.get_content() if part is not None else ""
         if part is not None and part.get_content_type() == "text/html":
             text = _html_text(text)
+        parts = parsed.get_content_type() + (": " + ", ".join(p.get_content_type() for p in parsed.iter_parts())
+                                              if parsed.is_multipart() else "")
         for to in envelope.rcpt_tos:
             self.log.add("email", to, str(parsed.get("Subject", "")), text, str(parsed.get("X-Humas-Item", "")),
-                         str(parsed.get("X-Humas-Kind", "")))
+                         str(parsed.get("X-Humas-Kind", "")), parts=parts)
         return "250 Message accepted for delivery"
 
 
