@@ -34,7 +34,8 @@ def test_a_video_goes_through_its_sop_to_reels_facebook_and_x_once(tmp_path, cli
     wait_for_state(store, item_id, {"awaiting_approval"}, 300)
     findings = store.get_json(layout.findings_key(item_id))
     manifest = {r["channel"]: r for r in findings["renditions"]}
-    assert findings["placements"] == {"instagram": "reels", "facebook": "video", "x": "post_video"}
+    assert {c: v["placement"] for c, v in findings["channels"].items()} == \
+        {"instagram": "reels", "facebook": "video", "x": "post_video"}
     assert {r["kind"] for r in manifest.values()} == {"video"}
     assert all(store.exists(r["cover_key"]) for r in manifest.values())
     preview = Image.open(io.BytesIO(store.get_bytes(layout.preview_key(item_id))))
@@ -55,4 +56,5 @@ def test_a_video_goes_through_its_sop_to_reels_facebook_and_x_once(tmp_path, cli
     assert receipt["complete"] and {p["permalink"] for p in receipt["posts"]} == {p["permalink"] for p in mine}
     # The platforms processed the videos while the upload waited deferred (no worker held), then it came back.
     assert any(e["state"] == "platform_processing" for e in read_events(store, item_id))
+    assert not [e for e in read_events(store, item_id) if e["state"] == "publish_failed"]
     assert store.exists(layout.asset_key(item_id, "klip.mp4"))   # the original stays

@@ -66,7 +66,7 @@ EXPECTED: dict[str, tuple[list[str], dict[str, list[str]]]] = {
                             "facebook/reels": ["VIDEO_TOO_LONG", "VIDEO_TOO_SMALL"],
                             "x/post_video": ["VIDEO_TOO_LONG", "VIDEO_RENDITION_TOO_LARGE"]}),
     "animated.gif": ([], {"x/post_image": [],
-                          **{p: ["VIDEO_TOO_SHORT", "VIDEO_TOO_SMALL", "VIDEO_CODEC_CONVERTED", "VIDEO_FPS_CONVERTED"]
+                          **{p: ["VIDEO_GIF_LOOPED", "VIDEO_TOO_SMALL", "VIDEO_CODEC_CONVERTED", "VIDEO_FPS_CONVERTED"]
                              for p in ("instagram/reels", "instagram/story", "facebook/reels")},
                           "facebook/video": ["VIDEO_TOO_SMALL", "VIDEO_CODEC_CONVERTED", "VIDEO_FPS_CONVERTED"],
                           "x/post_video": ["VIDEO_CODEC_CONVERTED"]}),

@@ -369,6 +369,13 @@ _SPECS: dict[str, tuple[str, str, str, str, str]] = {
         "Durasi {asset} {duration}; {channel_name} perlu minimal {limit}: perpanjang video.",
         "{asset} lasts {duration}; {channel_name} needs at least {limit}: make the video longer.",
         "Make the video longer."),
+    "VIDEO_GIF_LOOPED": (
+        INFO, "channel",
+        "Animasi {asset} berdurasi {duration}; untuk {channel_name} (minimal {limit}) animasinya diputar ulang "
+        "sampai cukup panjang.",
+        "{asset} lasts {duration}; for {channel_name} (at least {limit}) the animation is played again until "
+        "long enough.",
+        "Nothing; make the animation longer if the repeat looks odd."),
     "VIDEO_TOO_LONG": (
         ERROR, "channel",
         "Durasi {asset} {duration}; {channel_name} menerima paling lama {limit}: potong video menjadi paling "

@@ -81,10 +81,12 @@ def publish_item(item: "ItemStep", client_for: Callable[[str], "PlatformClient"]
 
 
 def _processing(item: "ItemStep", processing: dict[str, datetime]) -> list[datetime]:
-    """Note the channels whose platform is still processing the video; when to look again."""
+    """Record that platforms are still processing the item's video (the upload looks again, holding no worker);
+    when to look."""
     if processing:
-        item.note("platform_processing", "Video sedang diproses oleh " + ", ".join(processing) +
-                  f"; diperiksa lagi {wib(min(processing.values()))}", channels=sorted(processing))
+        names = ", ".join(quota.channel_name(c) for c in processing)
+        item.record("platform_processing", f"Video sedang diproses oleh {names}; diperiksa lagi "
+                                           f"{wib(min(processing.values()))}", channels=sorted(processing))
     return list(processing.values())
 
 

@@ -71,6 +71,8 @@ def _gif_findings(info: VideoInfo, placement: Placement, profile: ChannelProfile
 
 def _duration_findings(info: VideoInfo, limits: VideoLimits, common: dict) -> list[Finding]:
     duration = seconds_text(info.duration)
+    if info.duration < limits.min_seconds and info.is_gif:   # the rendition plays the animation again
+        return [finding("VIDEO_GIF_LOOPED", duration=duration, limit=seconds_text(limits.min_seconds), **common)]
     if info.duration < limits.min_seconds:
         return [finding("VIDEO_TOO_SHORT", duration=duration, limit=seconds_text(limits.min_seconds), **common)]
     if info.duration > limits.max_seconds:
