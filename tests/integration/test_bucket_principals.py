@@ -122,6 +122,13 @@ def test_staff_drop_into_the_inbox_claim_as_themselves_and_read_their_items_prog
     assert [o.key for o in staff.list(layout.claims_prefix(ITEM))] == [layout.claim_key(ITEM, STAFF)]
 
 
+@pytest.mark.parametrize("look_alike", ["skwxayu", "skw-ayu", "skw_ayu", "skw.ayuxjson"])
+def test_a_claim_in_a_look_alike_login_is_refused(stores, look_alike: str) -> None:
+    # moto reads a policy's resource as a regular expression: unescaped, the '.' of skw.ayu matched any character
+    _denied(lambda: stores[STAFF].put_json(layout.claim_key(ITEM, look_alike), {"login": look_alike}))
+    _denied(lambda: stores[STAFF].client.put_object(Bucket=BUCKET, Key=f"claims/{ITEM}/skw.ayuxjson", Body=b"{}"))
+
+
 def test_the_pipeline_cannot_write_the_inbox_or_a_claim_and_approvals_write_only_approvals(stores) -> None:
     pipeline, approvals = stores[principals.PIPELINE].client, stores[principals.APPROVALS].client
     for key in (layout.brief_key(ITEM), layout.claim_key(ITEM, STAFF)):
