@@ -48,9 +48,10 @@ def test_revise_sends_the_run_back_to_the_design_and_the_correction_is_approved(
     assert not store.exists(layout.approval_key(item_id, "step_3_decision"))  # the decision is archived
     assert [o.key for o in store.list(layout.pipeline_prefix(item_id) + "decisions/")][0].endswith("-revise.json")
 
-    corrected = tmp_path / "poster-v2.jpg"
+    corrected = tmp_path / "v2" / "poster.jpg"
+    corrected.parent.mkdir()
     draw_poster(corrected, title="JUDUL BESAR")
-    store.put_bytes(layout.asset_key(item_id, "poster.jpg"), corrected.read_bytes(), "image/jpeg")
+    assert humas(["deliver", item_id, str(corrected), "--user", "skw.rizki"]) == 0  # the designer, as themselves
     wait_for_state(store, item_id, {"awaiting_approval"}, 240, step="step_3_decision")
     assert store.get_json(layout.review_key(item_id))["digest"] != first_review  # a new review to decide on
 
