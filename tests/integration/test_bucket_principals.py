@@ -4,6 +4,7 @@ write the issue names (overwrite, delete, copy-over, multipart upload, another's
 one is refused by the server with AccessDenied, and what staff need still works."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -195,3 +196,21 @@ def test_humas_status_works_with_a_staff_credential(stores, sops) -> None:
                       {"subject": "Pekerjaan diminta", "person": "skw.rizki", "at": "2026-11-30T01:00:00+00:00"})
     lines = "\n".join(item_lines(stores[STAFF], "status-item", sops))
     assert "Sedang dikerjakan" in lines and "Waktu baku" in lines and "tidak dapat dibaca" not in lines
+
+
+def test_why_staff_reads_are_not_narrowed_moto_passes_every_condition_and_expands_no_username(server, stores) -> None:
+    # README "The bucket contract": a per-person narrowing of reads cannot use Condition or ${aws:username} here
+    url, keys = server
+    iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id=keys[principals.ADMIN][
+        "access_key"], aws_secret_access_key=keys[principals.ADMIN]["secret_key"])
+    iam.create_user(UserName="probe")
+    iam.put_user_policy(UserName="probe", PolicyName="humas", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{BUCKET}/pipeline/*"],
+             "Condition": {"StringEquals": {"s3:ExistingObjectTag/humas-submitter": "nobody"}}},
+            {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{BUCKET}/${{aws:username}}/*"]}]}))
+    key = iam.create_access_key(UserName="probe")["AccessKey"]
+    probe = Store(_client(url, {"access_key": key["AccessKeyId"], "secret_key": key["SecretAccessKey"]}), BUCKET)
+    assert probe.get_json(layout.status_key(ITEM)) == {"state": "published"}  # the condition was not applied
+    stores[principals.ADMIN].put_bytes("probe/x.json", b"{}")
+    _denied(lambda: probe.get_bytes("probe/x.json"))  # ${aws:username} stayed literal

@@ -13,9 +13,11 @@ Identities (IAM users, one access key each):
 
 What moto 5.2.5 enforces (checked over HTTP, see tests/integration/test_bucket_principals.py): Allow and
 Deny statements on actions and object ARNs with ``*`` anywhere in them (PutObject, DeleteObject, CopyObject
-into a key, multipart uploads, DeleteObjects per key). It ignores ``Condition`` (so ``s3:prefix`` cannot
-narrow ListBucket) and does not expand ``${aws:username}``: each person therefore gets a policy of their own,
-naming their login. moto also reads a resource as a regular expression (``*`` made ``.*``, the rest as
+into a key, multipart uploads, DeleteObjects per key). For S3 it evaluates ``Condition`` with no request
+values, so every condition passes (``s3:prefix`` cannot narrow ListBucket, an object tag cannot narrow
+GetObject), and it does not expand ``${aws:username}``: each person therefore gets a policy of their own, naming
+their login. Which items a person may read cannot be narrowed either (staff read every item's progress): the keys
+do not name the item's people, in MinIO as here (README, "The bucket contract"). moto also reads a resource as a regular expression (``*`` made ``.*``, the rest as
 written), so the ``.`` in ``skw.ayu`` would match ``skwXayu``: the embedded stack's resources are escaped
 (``moto_resource``); MinIO's (``minio_policies``) stay globs, which is how MinIO reads them. Requests are
 unauthenticated until ``INITIAL_NO_AUTH_ACTION_COUNT`` actions have been
