@@ -238,3 +238,28 @@ def test_deliver_refuses_a_delivery_that_would_break_the_brief_and_writes_nothin
     assert "--user" in capsys.readouterr().err
     assert store.get_bytes(layout.brief_key(ITEM)) == before
     assert [o.key for o in store.list(layout.item_prefix(ITEM))] == [layout.brief_key(ITEM)]
+
+
+def test_an_edit_by_another_hand_after_the_design_goes_back_to_the_work_step_not_to_the_approver(
+        store, sops, cli) -> None:
+    from humas.steps.base import SendBack
+    from humas.steps.gate import decide_gate
+
+    store.put_bytes(layout.asset_key(ITEM, "poster.jpg"), _jpeg(), "image/jpeg")
+    _idea(store, sop="singkawang", submitter="skw.ayu", caption=CAPTION, assets=["poster.jpg"])
+    sop = sops["singkawang"]
+    concept = do_work(_step(store, sop, 1))
+    earlier = {"step_1_concept": concept, "step_2_design": do_work(_step(store, sop, 2, {"step_1_concept": concept}))}
+    brief = yaml.safe_load(store.get_bytes(layout.brief_key(ITEM)))
+    store.put_bytes(layout.brief_key(ITEM), yaml.safe_dump({**brief, "caption": "Promo pinjol #Singkawang"}).encode())
+    back = decide_gate(_step(store, sop, 3, earlier))
+    assert isinstance(back, SendBack) and back.to.task_id == "step_2_design"
+    status = read_status(store, ITEM)
+    assert status["state"] == "delivery_refused" and "tidak diajukan untuk diputuskan" in status["message"]
+    assert not store.exists(layout.review_key(ITEM))  # never put before the approver
+    assert isinstance(do_work(_step(store, sop, 2, earlier)), WaitForChange)  # the design step refuses it too
+    # the submitter puts the narration right with `humas deliver`: the item goes on to its approver
+    assert humas(["deliver", ITEM, "--caption", CAPTION, "--user", "skw.ayu"]) == 0
+    earlier["step_2_design"] = do_work(_step(store, sop, 2, earlier))
+    assert isinstance(decide_gate(_step(store, sop, 3, earlier)), WaitForChange)
+    assert read_status(store, ITEM)["state"] == "awaiting_approval"

@@ -62,7 +62,7 @@ def do_work(item: "ItemStep") -> dict[str, Any] | WaitForChange:
     missing = _missing(item, files)
     if missing:
         return wait_for_delivery(item, files, missing)
-    strangers = _not_entitled(item)
+    strangers = not_entitled(item)
     if strangers:
         return _refuse_delivery(item, files, strangers)
     if item.step.stage == "design":
@@ -181,8 +181,9 @@ def _roles_for(item: "ItemStep") -> dict[str, set[str]]:
     """For the brief and each file it lists: the roles whose people may have written it in this run so far (the
     brief: every work step's, as each delivery rewrites it; a file: the step that delivered it, else this one)."""
     steps = [s for s in item.sop.steps[: item.step.number] if s.kind == "work"]
-    roles = {layout.BRIEF_NAME: {s.actor for s in steps} | {item.step.actor}}
-    roles.update({name: {item.step.actor} for name in item.brief.assets})
+    mine = {item.step.actor} if item.step.kind == "work" else set()  # at a gate: only what earlier steps delivered
+    roles = {layout.BRIEF_NAME: {s.actor for s in steps} | mine}
+    roles.update({name: set(mine) for name in item.brief.assets})
     for step in (s for s in steps if s.task_id != item.step.task_id):
         for name in ((item.earlier(step.task_id) or {}).get("delivery") or {}).get("files") or []:
             roles[name] = {step.actor}
@@ -218,17 +219,17 @@ def _roster(item: "ItemStep") -> "Roster | None":
         return None
 
 
-def _not_entitled(item: "ItemStep") -> list[str]:
+def not_entitled(item: "ItemStep") -> list[str]:
     """The brief and the files it lists that were not written by the submitter or a roster person of the step
-    that delivered them, each with why (Bahasa Indonesia)."""
+    that delivered them (at a gate: a work step before it), each with why (Bahasa Indonesia)."""
     roles, entitled = _roles_for(item), _entitlement(item)
     problems = []
     for name, who in delivered_by(item.store, item.item_id, roles, item.brief_bytes).items():
         if not who.logins:
             problems.append(who.doubt)
         elif not entitled(who, roles[name]):
-            role_names = " atau ".join(sorted(item.sop.role(r).name for r in roles[name]))
-            problems.append(f"{name} diserahkan oleh {', '.join(who.logins)}, bukan pengaju item atau {role_names} "
+            role_names = "".join(f" atau {item.sop.role(r).name}" for r in sorted(roles[name]))
+            problems.append(f"{name} diserahkan oleh {', '.join(who.logins)}, bukan pengaju item{role_names} "
                             "menurut roster")
     return problems
 
