@@ -145,14 +145,16 @@ def test_the_pipeline_s_own_key_is_not_the_staff_key(stack_cfg):
     assert all(k["secret_key"] not in humas_env for name, k in keys.items() if name != "skw.ayu")
 
 
-def _event_saying(store: Store, item_id: str, words: str, timeout: float = 240) -> dict:
+def _refusal_saying(store: Store, item_id: str, words: str, timeout: float = 240) -> dict:
+    """The item's ``delivery_refused`` event whose reason has ``words``, once it is there."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = [e for e in read_events(store, item_id) if words in (e.get("message") or "")]
+        found = [e for e in read_events(store, item_id)
+                 if e["state"] == "delivery_refused" and words in (e.get("message") or "")]
         if found:
             return found[-1]
         time.sleep(1)
-    raise AssertionError(f"item {item_id}: no event saying {words!r} in {timeout:.0f}s")
+    raise AssertionError(f"item {item_id}: no refusal saying {words!r} in {timeout:.0f}s")
 
 
 def test_a_file_dropped_into_a_colleague_s_item_after_the_run_started_is_refused_with_the_reason(
@@ -167,13 +169,13 @@ def test_a_file_dropped_into_a_colleague_s_item_after_the_run_started_is_refused
 
     # the Kepala Bidang delivers it under his own name (his own key): not the submitter nor the step's designer
     assert humas(["deliver", SWAPPED, str(poster), "--user", "skw.hendra"]) == 0
-    refused = _event_saying(store, SWAPPED, "diserahkan oleh skw.hendra, bukan pengaju item atau Perancang Grafis")
-    assert refused["state"] == "delivery_refused" and refused["step"] == "step_2_design"
+    refused = _refusal_saying(store, SWAPPED, "diserahkan oleh skw.hendra, bukan pengaju item atau Perancang Grafis")
+    assert refused["step"] == "step_2_design" and read_status(store, SWAPPED)["state"] == "delivery_refused"
     # then drops one straight into the bucket, naming the designer in the object's metadata
     insider = _staff_store(stack_cfg, "skw.hendra")
     insider.put_bytes(layout.asset_key(SWAPPED, "poster.jpg"), corpus.camera_photo((1800, 1200), seed=12),
                       "image/jpeg", metadata={"humas-by": "skw.rizki"})
-    _event_saying(store, SWAPPED, "mengaku diserahkan oleh skw.rizki (metadata berkas), tetapi tidak ada klaim")
+    _refusal_saying(store, SWAPPED, "mengaku diserahkan oleh skw.rizki (metadata berkas), tetapi tidak ada klaim")
     assert not any(e["state"] in ("assets_passed", "awaiting_approval") for e in read_events(store, SWAPPED))
 
     # the designer delivers: that one is taken, and recorded as theirs
