@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
 import boto3
@@ -19,7 +20,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from humas import layout
+from humas.delivery import claim_delivery, delivered_by
 from humas.store import Store
+from humas.submission import read_claims
 from humas_dev.net import free_port
 from humas_dev.stack import principals
 
@@ -92,7 +95,7 @@ def _denied(call: Callable[[], Any]) -> None:
 PROTECTED = [layout.rendition_key(ITEM, "instagram", "01-poster.jpg"), layout.publish_key(ITEM, "x"),
              layout.publish_key(ITEM, "facebook"), layout.dispatch_key("started", OTHER),
              layout.dispatch_key("refused", ITEM), layout.status_key(ITEM), layout.approval_key(ITEM, "step_3_decision"),
-             layout.decision_key(ITEM, "step_3_decision", "approve", __import__("datetime").datetime(2026, 12, 1)),
+             layout.decision_key(ITEM, "step_3_decision", "approve", datetime(2026, 12, 1)),
              layout.claim_key(ITEM, COLLEAGUE)]
 
 
@@ -128,6 +131,19 @@ def test_a_claim_in_a_look_alike_login_is_refused(stores, look_alike: str) -> No
     # moto reads a policy's resource as a regular expression: unescaped, the '.' of skw.ayu matched any character
     _denied(lambda: stores[STAFF].put_json(layout.claim_key(ITEM, look_alike), {"login": look_alike}))
     _denied(lambda: stores[STAFF].client.put_object(Bucket=BUCKET, Key=f"claims/{ITEM}/skw.ayuxjson", Body=b"{}"))
+
+
+def test_staff_write_delivery_claims_only_in_their_own_name(stores) -> None:
+    item, staff, pipeline = "2026-12-03-klaim", stores[STAFF], stores[principals.PIPELINE]
+    at = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    staff.put_bytes(layout.asset_key(item, "foto.jpg"), b"photo")
+    etag = next(o.etag for o in staff.list(layout.item_prefix(item)))  # staff may list, not read, the inbox
+    claim_delivery(staff, item, STAFF, b"brief", {"foto.jpg": etag}, at)
+    _denied(lambda: claim_delivery(staff, item, COLLEAGUE, b"brief", {"foto.jpg": etag}, at))
+    nested = f"claims/{item}/deliveries/x/{COLLEAGUE}.json/{STAFF}.json"  # the bucket allows it: its own name last
+    staff.put_json(nested, {"login": COLLEAGUE, "files": {"foto.jpg": etag}})
+    assert [c.login for c in read_claims(pipeline, item)] == [STAFF]
+    assert delivered_by(pipeline, item, ["foto.jpg"])["foto.jpg"].logins == (STAFF,)
 
 
 def test_the_pipeline_cannot_write_the_inbox_or_a_claim_and_approvals_write_only_approvals(stores) -> None:
