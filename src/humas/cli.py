@@ -32,7 +32,7 @@ from humas.exceptions import HumasError, InvalidInputError
 from humas.itemview import item_lines, overview_line
 from humas.profiles import channel_ids
 from humas.sop import available_sops
-from humas.status import read_status
+from humas.status import read_status, utcnow
 from humas.store import Store
 from humas.submission import claim
 
@@ -113,11 +113,12 @@ def cmd_deliver(args: argparse.Namespace) -> int:
     updated = brief_with_delivery(current, args.caption, names)
     parse_brief(item_id, updated, available_sops(), channel_ids())  # refused here, before anything is written
     # the claim first (a step woken by a file finds it), then the files, the brief last: the step sees it complete
-    _claim(item_id, user, lambda: claim_delivery(store, item_id, user, updated,
-                                                 {name: etag_of(path) for name, path in zip(names, paths)}))
+    etags, at = {name: etag_of(path) for name, path in zip(names, paths)}, utcnow()
+    _claim(item_id, user, lambda: claim_delivery(store, item_id, user, updated, etags, at))
     for name, path in zip(names, paths):
         _upload(store, layout.asset_key(item_id, name), path)
     store.put_bytes(layout.brief_key(item_id), updated, "application/yaml")
+    claim_delivery(store, item_id, user, updated, etags, at, complete=True)  # wakes a step that refused the folder
     print(f"delivered to {item_id} as {user}" + (f": {', '.join(names)}" if names else "")
           + (" and the narration" if args.caption is not None else "") + f"; follow it with: humas status {item_id}")
     return 0

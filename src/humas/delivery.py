@@ -9,7 +9,7 @@ first writes the person's delivery claim with their own bucket credential
 (``claims/<item>/deliveries/<stamp>/<login>.json``: the bucket lets an identity write only claims whose name
 ends in its own login), naming the sha256 of the brief it is about to write and the ETag of each file it is
 about to upload (computed beforehand, as the server computes it), then the files, then the brief: a step that
-wakes on the files finds the claim already there.
+wakes on the files finds the claim already there; the claim is written once more when all is up.
 
 ``delivered_by`` is the one answer to "who delivered this file": the people whose own claim (a delivery, or the
 submission for what came with the item) names the object as it is now. Object metadata naming someone
@@ -64,12 +64,14 @@ def etag_of(path: "Path", part_bytes: int = PART_BYTES) -> str:
 
 
 def claim_delivery(store: "Store", item_id: str, login: str, brief_bytes: bytes, files: Mapping[str, str],
-                   at: datetime | None = None) -> dict[str, object]:
+                   at: datetime | None = None, complete: bool = False) -> dict[str, object]:
     """Write ``login``'s delivery claim: the brief about to be written and the files (name -> ETag) about to be
-    uploaded. Only ``login``'s own bucket identity may write it."""
+    uploaded. Only ``login``'s own bucket identity may write it. Written again, ``complete``, once the files and
+    the brief are up: a step that refused the folder waits for a change of the claims, not of the folder (a
+    delivery of the very bytes already there changes no file)."""
     at = at or utcnow()
     record = {"item_id": item_id, "login": login, "brief_sha256": hashlib.sha256(brief_bytes).hexdigest(),
-              "files": dict(files), "at": at.isoformat()}
+              "files": dict(files), "at": at.isoformat(), "complete": complete}
     store.put_json(layout.delivery_claim_key(item_id, login, at), record)
     return record
 

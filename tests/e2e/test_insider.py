@@ -167,15 +167,15 @@ def test_a_file_dropped_into_a_colleague_s_item_after_the_run_started_is_refused
     poster.parent.mkdir()
     poster.write_bytes(corpus.camera_photo((1800, 1200), seed=11))
 
-    # the Kepala Bidang delivers it under his own name (his own key): not the submitter nor the step's designer
-    assert humas(["deliver", SWAPPED, str(poster), "--user", "skw.hendra"]) == 0
-    refused = _refusal_saying(store, SWAPPED, "diserahkan oleh skw.hendra, bukan pengaju item atau Perancang Grafis")
-    assert refused["step"] == "step_2_design" and read_status(store, SWAPPED)["state"] == "delivery_refused"
-    # then drops one straight into the bucket, naming the designer in the object's metadata
+    # the Kepala Bidang drops one straight into the bucket, naming the designer in the object's metadata
     insider = _staff_store(stack_cfg, "skw.hendra")
     insider.put_bytes(layout.asset_key(SWAPPED, "poster.jpg"), corpus.camera_photo((1800, 1200), seed=12),
                       "image/jpeg", metadata={"humas-by": "skw.rizki"})
-    _refusal_saying(store, SWAPPED, "mengaku diserahkan oleh skw.rizki (metadata berkas), tetapi tidak ada klaim")
+    refused = _refusal_saying(store, SWAPPED, "mengaku diserahkan oleh skw.rizki (metadata berkas), tetapi tidak")
+    assert refused["step"] == "step_2_design" and read_status(store, SWAPPED)["state"] == "delivery_refused"
+    # then delivers one under his own name (his own key): not the submitter nor the step's designer
+    assert humas(["deliver", SWAPPED, str(poster), "--user", "skw.hendra"]) == 0
+    _refusal_saying(store, SWAPPED, "diserahkan oleh skw.hendra, bukan pengaju item atau Perancang Grafis")
     assert not any(e["state"] in ("assets_passed", "awaiting_approval") for e in read_events(store, SWAPPED))
 
     # the designer delivers: that one is taken, and recorded as theirs

@@ -145,9 +145,16 @@ def test_a_delivery_by_the_submitter_outside_the_role_is_taken_and_named_as_such
 
 
 def _refused(store, outcome) -> str:
+    """The refusal's reason; the step then waits for a new claim (every `humas deliver` writes one)."""
     status = read_status(store, ITEM)
     assert isinstance(outcome, WaitForChange) and status["state"] == "delivery_refused"
+    assert outcome.prefix == layout.claims_prefix(ITEM)
+    assert outcome.seen == {o.key: o.etag for o in store.list(layout.claims_prefix(ITEM))}
     return status["message"]
+
+
+def _wakes(store, outcome: WaitForChange) -> bool:
+    return {o.key: o.etag for o in store.list(outcome.prefix)} != outcome.seen
 
 
 def test_a_delivery_whose_metadata_names_someone_nobody_vouches_for_is_refused_then_taken_from_its_person(
@@ -186,8 +193,12 @@ def test_a_colleagues_file_or_a_file_changed_since_its_delivery_is_refused_with_
     store.put_bytes(layout.asset_key(ITEM, "poster.jpg"), _jpeg(30), "image/jpeg")
     message = _refused(store, do_work(_step(store, sop, 4, earlier)))
     assert "poster.jpg tidak sama dengan yang diserahkan ygy.yoga, ygy.eko" in message
-    (tmp_path / "poster.jpg").write_bytes(_jpeg(201))
+    # the designer had dropped those very bytes with another tool: delivering them again changes no file, yet
+    # their new claim wakes the step
+    (tmp_path / "poster.jpg").write_bytes(_jpeg(30))
+    wait, folder = do_work(_step(store, sop, 4, earlier)), _step(store, sop, 4).files()
     assert humas(["deliver", ITEM, str(tmp_path / "poster.jpg"), "--user", "ygy.yoga"]) == 0
+    assert _step(store, sop, 4).files() == folder and _wakes(store, wait)
     assert do_work(_step(store, sop, 4, earlier))["delivery"]["by"] == {"poster.jpg": "ygy.yoga"}
 
 

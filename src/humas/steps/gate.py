@@ -26,7 +26,7 @@ from humas.roster import load_roster
 from humas.status import WAITING_STATES, read_status
 from humas.steps.base import Declined, SendBack, WaitForChange
 from humas.steps.intake import accepted_submitter
-from humas.steps.work import not_entitled
+from humas.steps.work import claims_change, not_entitled
 
 if TYPE_CHECKING:
     from humas.sop import Step
@@ -133,14 +133,14 @@ def _announce(item: "ItemStep", review: Review) -> None:
 
 def _not_for_review(item: "ItemStep", problems: list[str]) -> SendBack | WaitForChange:
     """What someone not entitled wrote is not reviewed: back to the work step before the gate (which refuses it
-    and waits for its person), or, with none before it, a wait here for the folder to change."""
+    and waits for its person), or, with none before it, a wait here for a new claim."""
     work = [s for s in item.sop.steps[: item.step.number - 1] if s.kind == "work"]
     message = f"Langkah {item.step.number}: isi folder item tidak diajukan untuk diputuskan: {'; '.join(problems)}"
     item.record("delivery_refused", message + (f"; dikembalikan ke langkah {work[-1].number}" if work else ""),
                 step=work[-1] if work else None, problems=problems)
     if work:
         return SendBack(work[-1], message)
-    return WaitForChange(layout.item_prefix(item.item_id), item.files(), DECISION_WAIT)
+    return claims_change(item, DECISION_WAIT)  # as a work step waits after a refusal
 
 
 def _send_back(item: "ItemStep", who: str, comment: str) -> SendBack:

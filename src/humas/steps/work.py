@@ -238,7 +238,21 @@ def _refuse_delivery(item: "ItemStep", files: dict[str, str], problems: list[str
     """Refuse what is in the folder with the reasons and wait for the step's person to deliver again."""
     item.record("delivery_refused", f"Langkah {item.step.number}: isi folder item ditolak: {'; '.join(problems)}. "
                 f"{item.role_name} menyerahkan ulang dengan humas deliver {item.item_id}", problems=problems)
-    return wait_for_delivery(item, files, f"hasil kerja dari orang yang berhak ({'; '.join(problems)[:300]})")
+    return wait_for_claim(item, f"hasil kerja dari orang yang berhak ({'; '.join(problems)[:300]})")
+
+
+def wait_for_claim(item: "ItemStep", what: str) -> WaitForChange:
+    """Wait for ``what`` after a refusal: until someone's claim is written (every ``humas deliver`` writes one, the
+    second time after its files are up), not until the folder changes (a delivery of the very bytes already
+    there changes no file; a drop nobody claims is refused again anyway)."""
+    start_waiting(item, what)
+    return claims_change(item, WORK_WAIT)
+
+
+def claims_change(item: "ItemStep", timeout: timedelta) -> WaitForChange:
+    """A wait until the item's claims change (a new delivery or submission claim)."""
+    prefix = layout.claims_prefix(item.item_id)
+    return WaitForChange(prefix, {o.key: o.etag for o in item.store.list(prefix)}, timeout)
 
 
 def _who(item: "ItemStep", by: dict[str, str | None]) -> str:
