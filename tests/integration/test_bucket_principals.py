@@ -224,7 +224,8 @@ def test_why_staff_reads_are_not_narrowed_moto_passes_every_condition_and_expand
         {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{BUCKET}/pipeline/*"],
              "Condition": {"StringEquals": {"s3:ExistingObjectTag/humas-submitter": "nobody"}}},
-            {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{BUCKET}/${{aws:username}}/*"]}]}))
+            {"Effect": "Allow", "Action": ["s3:GetObject"],
+             "Resource": [f"arn:aws:s3:::{BUCKET}/${{aws:username}}/*"]}]}))
     key = iam.create_access_key(UserName="probe")["AccessKey"]
     probe = Store(_client(url, {"access_key": key["AccessKeyId"], "secret_key": key["SecretAccessKey"]}), BUCKET)
     assert probe.get_json(layout.status_key(ITEM)) == {"state": "published"}  # the condition was not applied

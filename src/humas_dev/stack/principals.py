@@ -77,7 +77,8 @@ def policies(bucket: str, logins: Iterable[str], render: Render = moto_resource)
                           _allow(["s3:PutObject", "s3:DeleteObject"],
                                  _objects(bucket, ["pipeline/*", "dispatch/*"], render)),
                           _allow(["s3:DeleteObject"], _objects(bucket, ["approvals/*"], render))),
-        APPROVALS: _policy(*_reader(bucket, render), _allow(["s3:PutObject"], _objects(bucket, ["approvals/*"], render))),
+        APPROVALS: _policy(*_reader(bucket, render),
+                           _allow(["s3:PutObject"], _objects(bucket, ["approvals/*"], render))),
     }
     for login in logins:
         found[login] = _policy(
