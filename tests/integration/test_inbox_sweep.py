@@ -138,11 +138,15 @@ def test_a_started_items_rewritten_brief_never_starts_a_second_run(store: Store,
 
 def test_a_folder_larger_than_a_page_is_decided_whole(store: Store, sops, channels) -> None:
     names = [f"foto-{n}.jpg" for n in range(PAGE * 2 + 1)]
-    _drop(store, "a-big", _brief(assets=names), assets=tuple(names))
-    _drop(store, "b-small", _brief())
+    _drop(store, "a-small", _brief())  # the big folder begins in the middle of the first page
+    _drop(store, "b-big", _brief(assets=names, sop="tidak_ada"), assets=tuple(names))
     dispatcher = Dispatcher(store, sops, channels)
-    assert sorted(dispatcher.look()) == ["a-big", "b-small"]
+    assert sorted(dispatcher.look()) == ["a-small", "b-big"]
+    assert dict(dispatcher.outcomes) == {"a-small": "created", "b-big": "refused"}
     assert dispatcher.round() == []
+    with SentRequests(store) as sent:  # the big refused folder is seen whole, unchanged: only the sweep's pages
+        assert dispatcher.round() == []
+    assert sent and all("list-type=2" in url for url in sent), sent
     _drop(store, "c-new", _brief())
     assert dispatcher.round() == ["c-new"]
     assert set(dispatcher.runs.calls.values()) == {1}
