@@ -162,7 +162,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:>38} {r['floor_s'] * 1000:10.1f} ms {r['steady_requests']:4.0f} req {r['steady_s'] * 1000:7.1f} ms "
               f"({r['steady_s'] / base['steady_s']:5.1f}x) {r['new_item_requests']:6.0f} req "
               f"{r['new_item_s'] * 1000:7.1f} ms ({r['new_item_s'] / base['new_item_s']:5.1f}x) "
-              f"{r['new_item_looks']:3.0f} looks (<= {r['new_item_looks'] * POLL_S:.0f} s)")
+              f"{r['new_item_looks']:3.0f} looks (<= {r['new_item_looks'] * POLL_S + r['new_item_s']:.0f} s "
+              f"at a look every {POLL_S:.0f} s)")
 
 
 if __name__ == "__main__":
