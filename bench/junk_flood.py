@@ -1,8 +1,8 @@
 """Benchmark: what the dispatcher's poll costs with a flood of briefs waiting for files, and with many settled
 items, against the same poll with none, measured side by side in one run on a real S3 server (moto over HTTP).
 
-    .venv/bin/python -m bench.junk_flood                      # 1,000 waiting, 10,000 settled: about 10 minutes
-    .venv/bin/python -m bench.junk_flood --waiting 200 --settled 1000   # a quick look
+    PYTHONPATH=src:plugins .venv/bin/python -m bench.junk_flood     # 1,000 waiting; 1,000 and 10,000 settled: long
+    PYTHONPATH=src:plugins .venv/bin/python -m bench.junk_flood --waiting 100 --settled 1000   # a quick look
 
 Issue 16 item 6: valid briefs whose asset never arrives used to be assessed again on every 2 s poll (a brief
 read and a listing each); the dispatcher's watch now remembers them until their files change or their grace
@@ -16,6 +16,7 @@ the waiting flood also without the memory of waits (issue 16's before).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import subprocess
@@ -132,17 +133,55 @@ def measure(store: Store, watch: dispatch.InboxWatch) -> dict[str, float]:
             "new_item_looks": max(k for _, _, k in found)}
 
 
+def _worst_wait(r: dict[str, float]) -> float:
+    return r["steady_s"] + r["new_item_looks"] * POLL_S + r["new_item_s"]
+
+
+def poller_look(store: Store, cap: int, waiters: int = 20, looks: int = 6) -> tuple[float, float]:
+    """List requests and seconds per look of the shared bucket poller with ``waiters`` work steps waiting under
+    the inbox, reading at most ``cap`` pages a look (``10**6``: the whole root every look, as before)."""
+    from humas_airflow import triggers  # Airflow's import: only when the poller is measured
+
+    def page(prefix: str, after: str) -> tuple[dict[str, str], bool]:
+        objects, more = store.list_after(prefix, after, 1000)
+        return {o.key: o.etag for o in objects}, more
+
+    triggers.MAX_REQUESTS_PER_LOOK, triggers.MAX_LIST_REQUESTS_PER_SECOND = cap, 1e9
+    poller = triggers.SharedBucketPoller("bench", layout.INBOX, page)
+    seen: list[tuple[float, int]] = []  # (when, requests so far) at the end of each look
+    real = poller._deliver
+
+    def deliver(*args: object) -> None:
+        seen.append((time.perf_counter(), poller.requests))
+        real(*args)
+
+    poller._deliver = deliver  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        waits = [asyncio.ensure_future(poller.wait(f"inbox/wait-{n}/", {}, 0.0)) for n in range(waiters)]
+        while len(seen) < looks + 2:
+            await asyncio.sleep(0.01)
+        for w in waits:
+            w.cancel()
+
+    asyncio.run(scenario())
+    (t0, r0), (t1, r1) = seen[1], seen[looks + 1]  # from the second look: the first learns the root's size
+    return (r1 - r0) / looks, (t1 - t0) / looks
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--waiting", type=int, default=1000)
-    parser.add_argument("--settled", type=int, default=10000)
+    parser.add_argument("--settled", default="1000,10000", help="settled items per inbox, comma-separated")
     args = parser.parse_args(argv)
+    settled = [10, *(int(n) for n in args.settled.split(","))]
     proc, url = _server()
     try:
-        cases = {"empty": _store(url, "empty"), "10 settled": _store(url, "few"),
-                 f"{args.settled} settled": _store(url, "many"), f"{args.waiting} waiting": _store(url, "waiting")}
-        _fill(cases["10 settled"], 10, _settled, "done")
-        _fill(cases[f"{args.settled} settled"], args.settled, _settled, "done")
+        cases = {"empty": _store(url, "empty"),
+                 **{f"{n} settled": _store(url, f"settled-{n}") for n in settled},
+                 f"{args.waiting} waiting": _store(url, "waiting")}
+        for n in settled:
+            _fill(cases[f"{n} settled"], n, _settled, "done")
         _fill(cases[f"{args.waiting} waiting"], args.waiting, _waiting, "junk")
         results: dict[str, dict[str, float]] = {}
         for name, store in cases.items():  # before and after side by side, on the same bucket
@@ -150,6 +189,8 @@ def main(argv: list[str] | None = None) -> None:
             results[f"{name}, sweep"] = measure(store, dispatch.InboxWatch())
         results[f"{args.waiting} waiting, no memory of waits"] = measure(cases[f"{args.waiting} waiting"],
                                                                           _Forgetful())
+        polls = {name: (poller_look(cases[name], 10**6), poller_look(cases[name], 4))
+                 for name in ("empty", *(f"{n} settled" for n in settled))}
     finally:
         proc.terminate()
     base = results["empty, sweep"]
@@ -162,8 +203,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:>38} {r['floor_s'] * 1000:10.1f} ms {r['steady_requests']:4.0f} req {r['steady_s'] * 1000:7.1f} ms "
               f"({r['steady_s'] / base['steady_s']:5.1f}x) {r['new_item_requests']:6.0f} req "
               f"{r['new_item_s'] * 1000:7.1f} ms ({r['new_item_s'] / base['new_item_s']:5.1f}x) "
-              f"{r['new_item_looks']:3.0f} looks (<= {r['new_item_looks'] * POLL_S + r['new_item_s']:.0f} s "
-              f"at a look every {POLL_S:.0f} s)")
+              f"{r['new_item_looks']:3.0f} looks (<= {_worst_wait(r):.0f} s)")
+    print(f"worst drop -> decided: a look every {POLL_S:.0f} s after the last one ended, the drop landing just "
+          "after a steady look began")
+    print("\nshared bucket poller, 20 work steps waiting under the inbox: list requests and time per look")
+    for name, ((before_req, before_s), (after_req, after_s)) in polls.items():
+        print(f"{name:>20}: whole root a look {before_req:4.1f} req {before_s * 1000:7.1f} ms; "
+              f"at most 4 pages a look {after_req:4.1f} req {after_s * 1000:7.1f} ms")
 
 
 if __name__ == "__main__":
