@@ -203,7 +203,7 @@ def test_bucket_change_triggers_go_through_the_shared_poller(monkeypatch: pytest
     bucket = FakeBucket({flag("b"): "eb"})
     real = SharedBucketPoller.__init__
 
-    def with_fake_bucket(self, aws_conn_id, root, list_objects=None):
+    def with_fake_bucket(self, aws_conn_id, root, list_page=None):
         real(self, aws_conn_id, root, bucket.page)
 
     monkeypatch.setattr(SharedBucketPoller, "__init__", with_fake_bucket)
