@@ -123,7 +123,8 @@ class InboxWatch:
         now = now or utcnow()
         changed = self._sweep(store)
         for folder in sorted(f for f in changed if f in self._settled and self._settled[f] is None):
-            log.info("item %s changed after its run started: its run sees the change; no second run", folder)
+            log.info("item %s changed after its run started: no second run (one run per item); a running run's "
+                     "steps read the change, a finished item needs a new item folder", folder)
         candidates = sorted(f for f in changed | self._open
                             if f in self._files and not self._unchanged(f, self._files[f], now))
         if not candidates:
