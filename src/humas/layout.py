@@ -154,9 +154,14 @@ def unusable_folder_key(folder: str) -> str:
     return f"{DISPATCH}unusable/{digest}.json"
 
 
+def inbox_folder_prefix(folder: str) -> str:
+    """``inbox/<folder>/`` for any folder name, an item id or not (where the dispatcher's sweep finds it)."""
+    return f"{INBOX}{folder}/"
+
+
 def folder_brief_key(folder: str) -> str:
     """``inbox/<folder>/brief.yaml`` for any folder name, an item id or not (only to find the brief's ETag)."""
-    return f"{INBOX}{folder}/{BRIEF_NAME}"
+    return inbox_folder_prefix(folder) + BRIEF_NAME
 
 
 def inbox_folder_of(key: str) -> tuple[str, str] | None:
