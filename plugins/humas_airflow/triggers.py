@@ -50,9 +50,15 @@ async def poll_until(probe: Callable[[], Any], ready: Callable[[Any], bool], pol
 # MAX_LIST_REQUESTS_PER_SECOND list requests a second.
 SHARED_POLL_INTERVAL = 1.0
 MAX_LIST_REQUESTS_PER_SECOND = 10.0
+# A look sends at most this many list requests: a root larger than that (an inbox of thousands of finished
+# items) is read this many pages a look, going on where the last look stopped, so its waiters are woken once
+# the round ends and what finished items cost per look does not grow with their number.
+MAX_REQUESTS_PER_LOOK = 4
 _LIST_PAGE_SIZE = 1000  # keys per ListObjectsV2 page (S3 and MinIO)
 
 log = logging.getLogger(__name__)
+
+ListPage = Callable[[str, str], tuple[dict[str, str], bool]]  # (prefix, start after) -> (key -> ETag, more)
 
 
 def prefix_root(prefix: str) -> str:
@@ -67,6 +73,7 @@ class _Waiter:
     seen: dict[str, str]
     interval: float
     future: asyncio.Future
+    joined: int = 0  # rounds of the root begun when it started waiting: it sees only later rounds
     errors: int = 0
 
 
@@ -75,19 +82,23 @@ class SharedBucketPoller:
 
     Triggers in one triggerer share an event loop, so 500 gates waiting on ``approvals/<item>/<gate>.json``
     cost one listing of ``approvals/`` per interval instead of 500 requests. When a few waiters sit under a
-    large root, listing their own prefixes is cheaper and the poller does that instead. Either way a waiter
-    sees exactly what listing its own prefix would show, only from listings begun after it started waiting,
-    and it gets an error only after ``MAX_CONSECUTIVE_ERRORS`` failed listings in a row (as ``poll_until``).
+    large root, listing their own prefixes is cheaper and the poller does that instead; when many wait under
+    a root of many pages, it reads ``MAX_REQUESTS_PER_LOOK`` pages a look and wakes them when a round of the
+    root ends. Either way a waiter sees exactly what listing its own prefix would show, only from listings
+    begun after it started waiting, and it gets an error only after ``MAX_CONSECUTIVE_ERRORS`` failed
+    listings in a row (as ``poll_until``).
     """
 
-    def __init__(self, aws_conn_id: str, root: str,
-                 list_objects: Callable[[str], dict[str, str]] | None = None) -> None:
+    def __init__(self, aws_conn_id: str, root: str, list_page: ListPage | None = None) -> None:
         self.aws_conn_id, self.root = aws_conn_id, root
-        self._list = list_objects or self._bucket_listing
+        self._page = list_page or self._bucket_page
         self._store: Any = None
         self._waiters: set[_Waiter] = set()
         self._task: asyncio.Task | None = None
-        self._root_pages = 1  # pages the last full listing of the root took
+        self._root_pages = 1  # pages the last whole round of the root took
+        self._rounds = 0  # rounds of the root begun
+        self._cursor: str | None = None  # the round goes on after this key; None: no round under way
+        self._round: dict[str, str] = {}  # what the round under way has read
         self.requests = 0  # list requests sent so far (for tests and benchmarks)
 
     async def wait(self, prefix: str, seen: dict[str, str], interval: float) -> dict[str, Any]:
@@ -96,7 +107,7 @@ class SharedBucketPoller:
         Returns ``{"status": "ok", "result": listing}`` or ``{"status": "error", "message": ...}``.
         """
         loop = asyncio.get_running_loop()
-        waiter = _Waiter(prefix, dict(seen), interval, loop.create_future())
+        waiter = _Waiter(prefix, dict(seen), interval, loop.create_future(), self._rounds)
         self._waiters.add(waiter)
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._run())
@@ -113,36 +124,71 @@ class SharedBucketPoller:
         while self._waiters:
             waiters = [w for w in self._waiters if not w.future.done()]
             prefixes = sorted({w.prefix for w in waiters})
-            whole_root = len(prefixes) >= self._root_pages
+            whole_root = len(prefixes) >= self._root_pages or len(prefixes) > MAX_REQUESTS_PER_LOOK
+            if not whole_root:
+                self._cursor = None  # a round begun earlier would be stale when taken up again
+            elif self._cursor is None:
+                self._cursor, self._round, self._rounds = "", {}, self._rounds + 1
             try:
                 # A thread of the loop's pool: asgiref's sync_to_async runs every caller in one shared thread,
                 # where hundreds of deadline callbacks firing at once held the listing back for half a minute.
-                results = await asyncio.to_thread(self._probe, [self.root] if whole_root else prefixes)
+                results, sent = await asyncio.to_thread(self._read_root if whole_root else self._probe, prefixes)
             except Exception as exc:  # never let the shared loop die: every waiter would hang
-                results = {p: exc for p in [self.root, *prefixes]}
-            sent = self._deliver(waiters, results, whole_root)
+                results, sent = {p: exc for p in [self.root, *prefixes]}, 1
+            self._deliver(waiters, results, whole_root)
             shortest = min([SHARED_POLL_INTERVAL, *(w.interval for w in waiters)])
             await asyncio.sleep(max(shortest, sent / MAX_LIST_REQUESTS_PER_SECOND))
 
-    def _probe(self, prefixes: list[str]) -> dict[str, dict[str, str] | Exception]:
+    def _probe(self, prefixes: list[str]) -> tuple[dict[str, dict[str, str] | Exception], int]:
         results: dict[str, dict[str, str] | Exception] = {}
+        sent = self.requests
         for prefix in prefixes:
             try:
                 results[prefix] = self._list(prefix)
             except Exception as exc:  # reported per waiter; a hiccup must not end a days-long wait
                 results[prefix] = exc
                 self._store = None  # rebuild the client: the connection may have changed
-        return results
+        return results, self.requests - sent
+
+    def _list(self, prefix: str) -> dict[str, str]:
+        found, after, more = {}, "", True
+        while more:
+            page, more = self._counted_page(prefix, after)
+            found.update(page)
+            after = max(page, default=after)
+        return found
+
+    def _read_root(self, _: list[str]) -> tuple[dict[str, dict[str, str] | Exception], int]:
+        """Up to ``MAX_REQUESTS_PER_LOOK`` pages of the round under way; the root's listing when it ended."""
+        for sent in range(1, MAX_REQUESTS_PER_LOOK + 1):
+            try:
+                page, more = self._counted_page(self.root, self._cursor or "")
+            except Exception as exc:  # the same page is asked again at the next look
+                self._store = None
+                return {self.root: exc}, sent
+            self._round.update(page)
+            self._cursor = max(page, default=self._cursor)
+            if not more:
+                found, self._cursor = self._round, None
+                self._root_pages = max(1, -(-len(found) // _LIST_PAGE_SIZE))
+                return {self.root: found}, sent
+        return {}, MAX_REQUESTS_PER_LOOK
+
+    def _counted_page(self, prefix: str, after: str) -> tuple[dict[str, str], bool]:
+        self.requests += 1
+        return self._page(prefix, after)
 
     def _deliver(self, waiters: list[_Waiter], results: dict[str, dict[str, str] | Exception],
-                 whole_root: bool) -> int:
-        """Wake the waiters whose objects changed; return how many list requests the probe took."""
+                 whole_root: bool) -> None:
+        """Wake the waiters whose objects changed (with the root: those waiting since before its round)."""
         root = results.get(self.root)
-        if whole_root and isinstance(root, dict):
-            self._root_pages = max(1, -(-len(root) // _LIST_PAGE_SIZE))
+        if whole_root and not results:
+            return  # a round of the root is under way
         for exc in {id(r): r for r in results.values() if isinstance(r, Exception)}.values():
             log.warning("bucket listing under %s failed: %s", self.root, exc)
         for w in waiters:
+            if whole_root and isinstance(root, dict) and w.joined >= self._rounds:
+                continue  # it started waiting after this round began
             found = root if whole_root else results.get(w.prefix)
             if isinstance(found, Exception) or found is None:
                 w.errors += 1
@@ -153,15 +199,14 @@ class SharedBucketPoller:
             now = {k: v for k, v in found.items() if k.startswith(w.prefix)} if whole_root else found
             if now and now != w.seen and not w.future.done():
                 w.future.set_result({"status": "ok", "result": now})
-        return self._root_pages if whole_root else len(results)
 
-    def _bucket_listing(self, prefix: str) -> dict[str, str]:
+    def _bucket_page(self, prefix: str, after: str) -> tuple[dict[str, str], bool]:
         if self._store is None:
             from humas_airflow.hooks import HumasBucketHook
 
             self._store = HumasBucketHook(self.aws_conn_id).get_store()
-        self.requests += 1
-        return {obj.key: obj.etag for obj in self._store.list(prefix)}
+        objects, more = self._store.list_after(prefix, after, _LIST_PAGE_SIZE)
+        return {obj.key: obj.etag for obj in objects}, more
 
 
 # event loop -> (connection, root) -> its poller; a loop's pollers go with it

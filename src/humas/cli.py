@@ -21,17 +21,18 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 from humas import layout
 from humas.airflow_api import AirflowApi
 from humas.assets.cli import register as register_check
 from humas.brief import parse_brief, read_brief_bytes
-from humas.delivery import brief_with_delivery, by_metadata
+from humas.delivery import PART_BYTES, brief_with_delivery, claim_delivery, etag_of
 from humas.exceptions import HumasError, InvalidInputError
 from humas.itemview import item_lines, overview_line
 from humas.profiles import channel_ids
 from humas.sop import available_sops
-from humas.status import read_status
+from humas.status import read_status, utcnow
 from humas.store import Store
 from humas.submission import claim
 
@@ -75,10 +76,13 @@ class _Progress:
               end="", flush=True)
 
 
-def _upload(store: Store, key: str, path: Path, by: str) -> None:
-    """One local file into the bucket, marked with who delivered it, with progress on one line."""
-    store.client.upload_file(str(path), store.bucket, key, ExtraArgs={"Metadata": by_metadata(by)},
-                             Callback=_Progress(path.name, path.stat().st_size))
+def _upload(store: Store, key: str, path: Path) -> None:
+    """One local file into the bucket in parts of ``PART_BYTES`` (so its ETag is known beforehand: the claim names
+    it), with progress on one line."""
+    from boto3.s3.transfer import TransferConfig
+
+    store.client.upload_file(str(path), store.bucket, key, Callback=_Progress(path.name, path.stat().st_size),
+                             Config=TransferConfig(multipart_threshold=PART_BYTES, multipart_chunksize=PART_BYTES))
     print()
 
 
@@ -92,7 +96,7 @@ def _who_delivers(args: argparse.Namespace, default: str = "") -> str:
 
 def cmd_deliver(args: argparse.Namespace) -> int:
     """Hand a waiting work step its product: files beside the brief and listed in its assets, the narration as
-    its caption; every object written is marked with the person delivering."""
+    its caption; first the person's own claim of what they are about to write (``humas.delivery``)."""
     item_id = layout.check_item_id(args.item)
     paths = [Path(name) for name in args.files]
     absent = [str(p) for p in paths if not p.is_file()]
@@ -108,9 +112,13 @@ def cmd_deliver(args: argparse.Namespace) -> int:
     names = [layout.check_asset_name(item_id, p.name) for p in paths]
     updated = brief_with_delivery(current, args.caption, names)
     parse_brief(item_id, updated, available_sops(), channel_ids())  # refused here, before anything is written
-    for name, path in zip(names, paths):  # files first, the brief last: the step sees a complete delivery
-        _upload(store, layout.asset_key(item_id, name), path, user)
-    store.put_bytes(layout.brief_key(item_id), updated, "application/yaml", metadata=by_metadata(user))
+    # the claim first (a step woken by a file finds it), then the files, the brief last: the step sees it complete
+    etags, at = {name: etag_of(path) for name, path in zip(names, paths)}, utcnow()
+    _claim(item_id, user, lambda: claim_delivery(store, item_id, user, updated, etags, at))
+    for name, path in zip(names, paths):
+        _upload(store, layout.asset_key(item_id, name), path)
+    store.put_bytes(layout.brief_key(item_id), updated, "application/yaml")
+    claim_delivery(store, item_id, user, updated, etags, at, complete=True)  # wakes a step that refused the folder
     print(f"delivered to {item_id} as {user}" + (f": {', '.join(names)}" if names else "")
           + (" and the narration" if args.caption is not None else "") + f"; follow it with: humas status {item_id}")
     return 0
@@ -129,26 +137,27 @@ def cmd_submit(args: argparse.Namespace) -> int:
     store, user = open_store(), _who_delivers(args, brief.submitter)
     print(f"submitting {item_id} ({brief.sop}, {', '.join(brief.channels)})")
     for name in brief.assets:  # assets first, brief last: the dispatcher starts on a complete item
-        _upload(store, layout.asset_key(item_id, name), folder / name, user)
+        _upload(store, layout.asset_key(item_id, name), folder / name)
     # then the claim, with this person's own bucket identity (the bucket refuses a claim in another's name),
     # and the brief last: the dispatcher starts on a complete, claimed item
-    _claim(store, item_id, user, brief_path.read_bytes())
-    store.put_bytes(layout.brief_key(item_id), brief_path.read_bytes(), "application/yaml", metadata=by_metadata(user))
+    _claim(item_id, user, lambda: claim(store, item_id, user, brief_path.read_bytes()))
+    store.put_bytes(layout.brief_key(item_id), brief_path.read_bytes(), "application/yaml")
     print(f"dropped into {layout.item_prefix(item_id)}; follow it with: humas status {item_id}")
     return 0
 
 
-def _claim(store: Store, item_id: str, login: str, brief_bytes: bytes) -> None:
+def _claim(item_id: str, login: str, write: Callable[[], object]) -> None:
+    """``write`` the person's claim; the bucket refusing it (not their own identity) becomes what to do."""
     from botocore.exceptions import ClientError
 
     try:
-        claim(store, item_id, login, brief_bytes)
+        write()
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "AccessDenied":
             raise
         raise HumasError(f"item {item_id}: the bucket refused a claim as {login!r}: your bucket credential is not "
-                         f"{login}'s; use your own (HUMAS_USER and the key the admin gave you) and write "
-                         "submitter: <your login> in brief.yaml") from None
+                         f"{login}'s; use your own login (--user or HUMAS_USER) with the key the admin gave you, and "
+                         "as a brief's submitter: that login") from None
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -63,28 +63,36 @@ def _dispatch_records(store: "Store") -> dict[str, dict[str, "ObjectInfo"]]:
     return records
 
 
-def _inbox_files(store: "Store") -> dict[str, dict[str, "ObjectInfo"]]:
-    """Every folder of the inbox (an item id or not) -> its files by name (the brief too), from one listing."""
-    items: dict[str, dict[str, ObjectInfo]] = {}
-    for obj in store.list(layout.INBOX):
-        place = layout.inbox_folder_of(obj.key)
-        if place:
-            items.setdefault(place[0], {})[place[1]] = obj
-    return items
-
-
 def _item_files(store: "Store", item_id: str) -> dict[str, "ObjectInfo"]:
     prefix = layout.item_prefix(item_id)
     return {obj.key[len(prefix):]: obj for obj in store.list(prefix)}
 
 
-def _item_records(store: "Store", item_id: str) -> dict[str, dict[str, "ObjectInfo"]]:
-    """``_dispatch_records`` for one item, from a look at each of its records (no listing of ``dispatch/``)."""
-    records: dict[str, dict[str, ObjectInfo]] = {"unusable": {}}
-    for stage in layout.DISPATCH_STAGES:
-        info = store.head(layout.dispatch_key(stage, item_id))
-        records[stage] = {item_id: info} if info is not None else {}
+def _folder_records(store: "Store", folders: Collection[str]) -> dict[str, dict[str, "ObjectInfo"]]:
+    """``_dispatch_records`` for a few folders, from a look at each of their records (no listing of ``dispatch/``)."""
+    records: dict[str, dict[str, ObjectInfo]] = {stage: {} for stage in (*layout.DISPATCH_STAGES, "unusable")}
+    for folder in folders:
+        if not layout.is_item_id(folder):
+            key = layout.unusable_folder_key(folder)
+            info = store.head(key)
+            if info is not None:
+                records["unusable"][key] = info
+            continue
+        for stage in layout.DISPATCH_STAGES:
+            info = store.head(layout.dispatch_key(stage, folder))
+            if info is not None:
+                records[stage][folder] = info
     return records
+
+
+# A look at the inbox reads one page of it (S3's largest) after where the last look stopped, so it costs one
+# request however many items the inbox holds; a change in a folder is seen within one round of the inbox
+# (its keys / SWEEP_KEYS looks, e.g. 10,000 two-file items: 20 looks).
+SWEEP_KEYS = 1000
+# With at most this many folders to decide, each one's records are read one by one (3 HEADs), not the
+# listing of dispatch/ (which holds a record of every item ever started).
+RECORD_HEADS_UP_TO = 8
+_Files = dict[str, "ObjectInfo"]
 
 
 class InboxWatch:
@@ -92,36 +100,97 @@ class InboxWatch:
 
     An item is pending until its run has started; a request with no started run is asked again after
     ``RETRY_AFTER``; a refused item is pending again when its brief changes or a file it lacked arrives.
-    The watch remembers the items it found settled: started (for good), or refused and still holding exactly
-    the files they were refused with. A look that finds every inbox folder settled and unchanged costs one
-    listing of the inbox; ``dispatch/``, which holds records of every item ever started, is listed only when
-    an item is new or changed. What it remembers is pruned to the items the inbox holds.
-    It also remembers items that wait for files (``note``): they are looked at again only when their files
-    change or their wait ends, so briefs whose assets never arrive cost nothing per look.
+    The first look reads the whole inbox; every later look reads the next ``SWEEP_KEYS`` keys after where
+    the last one stopped (whole folders; back to the start after the last), so settled items cost no
+    request of their own: a steady look is one listing request whether the inbox holds 10 items or 10,000.
+    A folder is decided again only when its files (names and ETags) differ from what the sweep saw last,
+    or while it is open (neither settled nor waiting): started items never again (their run owns the folder),
+    refused ones when their brief or a missing file changes. ``dispatch/`` is listed only when many folders
+    changed at once (the first look); otherwise each changed folder's records are looked at by key.
+    Items that wait for files (``note``) are looked at again only when their files change or their wait ends.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, sweep_keys: int = SWEEP_KEYS) -> None:
+        self._sweep_keys = sweep_keys
+        self._cursor: str | None = None  # the sweep goes on after this key ("": from the first); None: not begun
+        self._files: dict[str, _Files] = {}  # folder -> its files as the sweep saw them last
         self._settled: dict[str, frozenset[tuple[str, str]] | None] = {}  # item -> its files; None: started
         self._refusals: dict[str, tuple[str, dict[str, Any]]] = {}  # item -> (its marker's ETag, the record)
         self._waiting: dict[str, tuple[frozenset[tuple[str, str]], datetime]] = {}  # item -> (files, until)
-        self._inbox: dict[str, dict[str, ObjectInfo]] = {}
+        self._open: set[str] = set()  # folders neither settled nor waiting: decided again on every look
 
     def pending_items(self, store: "Store", now: datetime | None = None) -> list[str]:
         """Inbox items with no started run and no fresh request, oldest-named first."""
         now = now or utcnow()
-        inbox = self._inbox = _inbox_files(store)
-        if all(self._unchanged(item_id, files, now) for item_id, files in inbox.items()):
+        changed = self._sweep(store)
+        for folder in sorted(f for f in changed if f in self._settled and self._settled[f] is None):
+            log.info("item %s changed after its run started: no second run (one run per item); a running run's "
+                     "steps read the change, a finished item needs a new item folder", folder)
+        candidates = sorted(f for f in changed | self._open
+                            if f in self._files and not self._unchanged(f, self._files[f], now))
+        if not candidates:
             return []
-        self._refusals = {i: r for i, r in self._refusals.items() if i in inbox}
-        pending, self._settled = _pending_in(store, inbox, _dispatch_records(store), now, self._refusals)
-        self._waiting = {i: w for i, w in self._waiting.items() if i in inbox and i not in self._settled}
-        return [item_id for item_id in pending if not self._still_waiting(item_id, inbox[item_id], now)]
+        inbox = {folder: self._files[folder] for folder in candidates}
+        records = (_dispatch_records(store) if len(candidates) > RECORD_HEADS_UP_TO
+                   else _folder_records(store, candidates))
+        pending, settled = _pending_in(store, inbox, records, now, self._refusals)
+        for folder in candidates:
+            if folder in settled:
+                self._settled[folder] = settled[folder]
+                self._waiting.pop(folder, None)
+                self._open.discard(folder)
+            else:
+                self._settled.pop(folder, None)
+                self._open.add(folder)
+        return pending
 
     def note(self, decision: Decision) -> None:
         """Remember a "wait" that only a file change (or its ``recheck_at``) can end."""
-        files = self._inbox.get(decision.item_id)
+        files = self._files.get(decision.item_id)
         if decision.action == "wait" and decision.recheck_at is not None and files is not None:
             self._waiting[decision.item_id] = (_file_signature(files), decision.recheck_at)
+
+    def _sweep(self, store: "Store") -> set[str]:
+        """Read the next part of the inbox (all of it on the first look); the folders new or changed since."""
+        whole = self._cursor is None
+        changed: set[str] = set()
+        while True:
+            start = self._cursor or ""
+            folders, self._cursor = self._next_part(store, start)
+            changed |= self._take(folders, start, self._cursor)
+            if not whole or self._cursor == "":
+                return changed
+
+    def _next_part(self, store: "Store", start: str) -> tuple[dict[str, _Files], str]:
+        """The whole folders of one page after ``start`` (more pages while one folder fills them), and the key
+        the next part starts after ("" when the inbox ended: the next part is its start)."""
+        got: list[ObjectInfo] = []
+        after = start
+        while True:
+            page, more = store.list_after(layout.INBOX, after, self._sweep_keys)
+            got += page
+            if not more or not page:
+                return _by_folder(got), ""
+            last, cut = _group(page[-1].key), len(got)
+            while cut > 0 and _group(got[cut - 1].key) == last:
+                cut -= 1  # the page's last folder may go on in the next page: the next part starts with it
+            if cut > 0:
+                return _by_folder(got[:cut]), got[cut - 1].key
+            after = page[-1].key
+
+    def _take(self, folders: Mapping[str, _Files], start: str, end: str) -> set[str]:
+        """Remember the folders read between the keys ``start`` and ``end``; forget those no longer there."""
+        for gone in [f for f in self._files if f not in folders and _between(f, start, end)]:
+            for memory in (self._files, self._settled, self._refusals, self._waiting):
+                memory.pop(gone, None)
+            self._open.discard(gone)
+        changed = set()
+        for folder, files in folders.items():
+            before = self._files.get(folder)
+            if before is None or _file_signature(before) != _file_signature(files):
+                changed.add(folder)
+            self._files[folder] = dict(files)
+        return changed
 
     def _unchanged(self, item_id: str, files: Mapping[str, "ObjectInfo"], now: datetime) -> bool:
         if item_id not in self._settled:
@@ -134,9 +203,30 @@ class InboxWatch:
         return now < until and signature == _file_signature(files)
 
 
+def _group(key: str) -> str:
+    """The folder of an inbox key, or the key itself for a file outside any folder."""
+    place = layout.inbox_folder_of(key)
+    return place[0] if place else key
+
+
+def _by_folder(objects: list["ObjectInfo"]) -> dict[str, _Files]:
+    folders: dict[str, _Files] = {}
+    for obj in objects:
+        place = layout.inbox_folder_of(obj.key)
+        if place:
+            folders.setdefault(place[0], {})[place[1]] = obj
+    return folders
+
+
+def _between(folder: str, start: str, end: str) -> bool:
+    """Whether the folder's keys lie after the key ``start`` and up to the key ``end`` ("": to the end)."""
+    prefix = layout.inbox_folder_prefix(folder)
+    return prefix > start and (end == "" or prefix <= end)
+
+
 def item_pending(store: "Store", item_id: str, now: datetime | None = None) -> bool:
     """Whether one item needs the dispatcher (what the bucket webhook asks), as ``InboxWatch`` decides for all."""
-    pending, _ = _pending_in(store, {item_id: _item_files(store, item_id)}, _item_records(store, item_id),
+    pending, _ = _pending_in(store, {item_id: _item_files(store, item_id)}, _folder_records(store, [item_id]),
                              now or utcnow(), {})
     return bool(pending)
 

@@ -6,6 +6,7 @@ One bucket holds everything. Who writes where:
     inbox/<item>/<asset>                    staff      design assets; a corrected file is dropped here too
     claims/<item>/<login>.json              staff      "I submitted this": written with the person's own bucket
                                                        identity, which may write only claims named after it
+    claims/<item>/deliveries/<stamp>/<login>.json  staff  "I delivered this" (``humas deliver``), the same way
     approvals/<item>/<gate>.json            approvers  a decision flag for one decision gate
     approvals/_board/items.json.gz          approvers  the approval service's item index, kept to start warm
     dispatch/requested/<item>.json          system     the dispatcher asked Airflow for the item's run
@@ -113,6 +114,21 @@ def login_from_claim_key(item_id: str, key: str) -> str | None:
     return login if name.endswith(".json") and LOGIN_PATTERN.fullmatch(login) else None
 
 
+def delivery_claim_key(item_id: str, login: str, at: datetime) -> str:
+    """Where ``login`` says it delivered work to the item at ``at``: like a claim, the key ends in the login, so
+    only that person's identity may write it (the policy's ``claims/*/<login>.json``)."""
+    stamp = at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    return claim_key(item_id, login).replace(claims_prefix(item_id), f"{claims_prefix(item_id)}deliveries/{stamp}/", 1)
+
+
+def login_from_delivery_claim_key(item_id: str, key: str) -> str | None:
+    """``claims/<item>/deliveries/<stamp>/<login>.json`` -> ``<login>``; None for anything else."""
+    prefix = f"{claims_prefix(item_id)}deliveries/"
+    stamp, _, name = key[len(prefix):].partition("/") if key.startswith(prefix) else ("", "", "")
+    login = name.removesuffix(".json")
+    return login if stamp and name.endswith(".json") and LOGIN_PATTERN.fullmatch(login) else None
+
+
 def approval_prefix(item_id: str) -> str:
     return f"{APPROVALS}{check_item_id(item_id)}/"
 
@@ -139,9 +155,14 @@ def unusable_folder_key(folder: str) -> str:
     return f"{DISPATCH}unusable/{digest}.json"
 
 
+def inbox_folder_prefix(folder: str) -> str:
+    """``inbox/<folder>/`` for any folder name, an item id or not (where the dispatcher's sweep finds it)."""
+    return f"{INBOX}{folder}/"
+
+
 def folder_brief_key(folder: str) -> str:
     """``inbox/<folder>/brief.yaml`` for any folder name, an item id or not (only to find the brief's ETag)."""
-    return f"{INBOX}{folder}/{BRIEF_NAME}"
+    return inbox_folder_prefix(folder) + BRIEF_NAME
 
 
 def inbox_folder_of(key: str) -> tuple[str, str] | None:

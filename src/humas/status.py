@@ -16,6 +16,7 @@ STATE_LABELS: dict[str, str] = {
     "in_step": "Sedang dikerjakan",
     "awaiting_delivery": "Menunggu hasil kerja",
     "delivered": "Hasil kerja diserahkan",
+    "delivery_refused": "Hasil kerja ditolak: pengirimnya tidak berhak atau tidak terverifikasi",
     "assets_failed": "Desain perlu diperbaiki",
     "assets_passed": "Desain lolos pemeriksaan",
     "awaiting_approval": "Menunggu persetujuan",

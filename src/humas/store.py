@@ -116,6 +116,15 @@ class Store:
             for obj in page.get("Contents", []):
                 yield ObjectInfo(obj["Key"], obj["Size"], obj["ETag"].strip('"'), obj["LastModified"])
 
+    def list_after(self, prefix: str, start_after: str, max_keys: int) -> tuple[list[ObjectInfo], bool]:
+        """One request: up to ``max_keys`` objects under ``prefix`` after the key ``start_after`` ("" = from
+        the first), in key order, and whether more follow."""
+        page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, StartAfter=start_after,
+                                           MaxKeys=max_keys)
+        found = [ObjectInfo(o["Key"], o["Size"], o["ETag"].strip('"'), o["LastModified"])
+                 for o in page.get("Contents", [])]
+        return found, bool(page.get("IsTruncated"))
+
     def list_folders(self, prefix: str) -> list[str]:
         """The immediate sub-prefixes of ``prefix`` (``inbox/a/``, ``inbox/b/``...)."""
         paginator = self.client.get_paginator("list_objects_v2")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
 from humas import layout
@@ -34,19 +35,40 @@ def claim(store: "Store", item_id: str, login: str, brief_bytes: bytes) -> dict[
     return record
 
 
-def _claims(store: "Store", item_id: str) -> dict[str, dict[str, Any]]:
-    """Every readable claim of the item by login (the key names the login: the bucket vouches for it)."""
-    found: dict[str, dict[str, Any]] = {}
+@dataclass(frozen=True)
+class Claim:
+    """One claim as the bucket holds it: ``login`` is what its key names, so the server vouches for it."""
+
+    login: str
+    record: dict[str, Any]
+    delivery: bool  # a delivery (``humas deliver``), else the submission
+
+
+def read_claims(store: "Store", item_id: str) -> list[Claim]:
+    """Every readable claim of the item, the submission's and the deliveries'."""
+    found: list[Claim] = []
     for obj in store.list(layout.claims_prefix(item_id)):
-        login = layout.login_from_claim_key(item_id, obj.key)
+        direct = layout.login_from_claim_key(item_id, obj.key)
+        login = direct or layout.login_from_delivery_claim_key(item_id, obj.key)
         data = store.get_bytes(obj.key, MAX_CLAIM_BYTES) if login else None
         try:
             record = json.loads(data) if data else None
         except ValueError:
             record = None
         if login and isinstance(record, dict):
-            found[login] = record
+            found.append(Claim(login, record, delivery=direct is None))
     return found
+
+
+def _claims(store: "Store", item_id: str) -> dict[str, dict[str, Any]]:
+    """The submission claims of the item by login."""
+    return {c.login: c.record for c in read_claims(store, item_id) if not c.delivery}
+
+
+def sole_claimant(store: "Store", item_id: str) -> str | None:
+    """The one person who claimed to submit the item, or None when nobody or several did."""
+    logins = list(_claims(store, item_id))
+    return logins[0] if len(logins) == 1 else None
 
 
 def verified_submitter(store: "Store", item_id: str, brief_digest: str, named: str,

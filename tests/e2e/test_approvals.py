@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-import yaml
 
 from humas import layout
 from humas.status import read_events
@@ -48,9 +47,10 @@ def test_revise_sends_the_run_back_to_the_design_and_the_correction_is_approved(
     assert not store.exists(layout.approval_key(item_id, "step_3_decision"))  # the decision is archived
     assert [o.key for o in store.list(layout.pipeline_prefix(item_id) + "decisions/")][0].endswith("-revise.json")
 
-    corrected = tmp_path / "poster-v2.jpg"
+    corrected = tmp_path / "v2" / "poster.jpg"
+    corrected.parent.mkdir()
     draw_poster(corrected, title="JUDUL BESAR")
-    store.put_bytes(layout.asset_key(item_id, "poster.jpg"), corrected.read_bytes(), "image/jpeg")
+    assert humas(["deliver", item_id, str(corrected), "--user", "skw.rizki"]) == 0  # the designer, as themselves
     wait_for_state(store, item_id, {"awaiting_approval"}, 240, step="step_3_decision")
     assert store.get_json(layout.review_key(item_id))["digest"] != first_review  # a new review to decide on
 
@@ -143,9 +143,9 @@ def test_an_edit_after_approval_goes_back_to_the_gate_and_only_the_approved_capt
     assert decide(stack_cfg, store, item_id, "singkawang") == 0
     wait_for_state(store, item_id, {"in_step"}, 60, step="step_4_upload")  # scheduled, waiting for publish_at
 
-    brief = yaml.safe_load((folder / "brief.yaml").read_text())
-    brief["caption"] = f"Konten uji {item_id} DIUBAH SETELAH DISETUJUI"
-    store.put_bytes(layout.brief_key(item_id), yaml.safe_dump(brief, allow_unicode=True).encode())
+    # the submitter edits the narration as themselves (an edit by another hand goes back to the work step)
+    edited = f"Konten uji {item_id} DIUBAH SETELAH DISETUJUI"
+    assert humas(["deliver", item_id, "--caption", edited, "--user", "skw.ayu"]) == 0
     status = wait_for_state(store, item_id, {"awaiting_approval"}, 240, step="step_3_decision")
     events = [e["state"] for e in read_events(store, item_id)]
     assert "changed_after_approval" in events

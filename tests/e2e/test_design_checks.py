@@ -30,7 +30,9 @@ def test_a_bad_design_is_sent_back_and_its_correction_passes_in_the_same_run(tmp
 
     # The designer drops a corrected camera photo (with the GPS position in its EXIF) under the same name.
     corrected = corpus.camera_photo((1800, 1200), seed=7)
-    store.put_bytes(layout.asset_key(item_id, "poster.jpg"), corrected, "image/jpeg")
+    (tmp_path / "v2").mkdir()
+    (tmp_path / "v2" / "poster.jpg").write_bytes(corrected)
+    assert humas(["deliver", item_id, str(tmp_path / "v2" / "poster.jpg"), "--user", "skw.rizki"]) == 0
     wait_for_state(store, item_id, {"awaiting_approval"}, 240, step="step_3_decision")
     assert store.get_bytes(layout.asset_key(item_id, "poster.jpg")) == corrected  # originals intact
 

@@ -1,9 +1,12 @@
 """The insider corpus: a member of staff holding the bucket credential the stack hands them (their own, from
 ``.stack/staff/<login>.env``) attacks a running item on the real embedded stack. Every attack of issue 16 and
 its variants is refused by the S3 server (AccessDenied) or recorded with a reason, and the sandbox platforms
-receive exactly one post per channel, of exactly the approved bytes."""
+receive exactly one post per channel, of exactly the approved bytes. Writing into a colleague's item folder,
+which the bucket allows every member of staff, is refused by the pipeline with the reason: only the item's
+submitter and the people of the step that delivers a file are taken as its deliverers, as the bucket vouches."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 import boto3
@@ -11,8 +14,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+import asset_corpus as corpus
 from humas import layout
-from humas.status import read_status
+from humas.status import read_events, read_status
 from humas.store import Store
 from humas_dev import stack
 from humas_dev.stack.principals import PIPELINE
@@ -23,6 +27,7 @@ from test_item_flow import decide, write_item
 pytestmark = pytest.mark.e2e
 
 ITEM, COLLEAGUES_ITEM, SELF_APPROVED = "e2e-insider", "e2e-insider-colleague", "e2e-insider-self"
+SWAPPED = "e2e-insider-swap"
 CHANNELS = ["instagram", "facebook", "x"]
 
 
@@ -138,3 +143,44 @@ def test_the_pipeline_s_own_key_is_not_the_staff_key(stack_cfg):
     assert env["AWS_ACCESS_KEY_ID"] == keys["skw.ayu"]["access_key"] != keys[PIPELINE]["access_key"]
     humas_env = (stack_cfg.home / "humas.env").read_text()
     assert all(k["secret_key"] not in humas_env for name, k in keys.items() if name != "skw.ayu")
+
+
+def _refusal_saying(store: Store, item_id: str, words: str, timeout: float = 240) -> dict:
+    """The item's ``delivery_refused`` event whose reason has ``words``, once it is there."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [e for e in read_events(store, item_id)
+                 if e["state"] == "delivery_refused" and words in (e.get("message") or "")]
+        if found:
+            return found[-1]
+        time.sleep(1)
+    raise AssertionError(f"item {item_id}: no refusal saying {words!r} in {timeout:.0f}s")
+
+
+def test_a_file_dropped_into_a_colleague_s_item_after_the_run_started_is_refused_with_the_reason(
+        tmp_path, cli_env, store, stack_cfg):
+    folder = write_item(tmp_path, SWAPPED, "singkawang", ["facebook"])
+    (folder / "poster.jpg").write_bytes(corpus.pdf_bytes())  # a bad design: the step waits for its designer
+    assert humas(["submit", str(folder)]) == 0
+    stack.wait_for_state(store, SWAPPED, {"assets_failed", "awaiting_delivery"}, 240, step="step_2_design")
+    poster = tmp_path / "insider" / "poster.jpg"
+    poster.parent.mkdir()
+    poster.write_bytes(corpus.camera_photo((1800, 1200), seed=11))
+
+    # the Kepala Bidang drops one straight into the bucket, naming the designer in the object's metadata
+    insider = _staff_store(stack_cfg, "skw.hendra")
+    insider.put_bytes(layout.asset_key(SWAPPED, "poster.jpg"), corpus.camera_photo((1800, 1200), seed=12),
+                      "image/jpeg", metadata={"humas-by": "skw.rizki"})
+    refused = _refusal_saying(store, SWAPPED, "mengaku diserahkan oleh skw.rizki (metadata berkas), tetapi tidak")
+    assert refused["step"] == "step_2_design" and read_status(store, SWAPPED)["state"] == "delivery_refused"
+    # then delivers one under his own name (his own key): not the submitter nor the step's designer
+    assert humas(["deliver", SWAPPED, str(poster), "--user", "skw.hendra"]) == 0
+    _refusal_saying(store, SWAPPED, "diserahkan oleh skw.hendra, bukan pengaju item atau Perancang Grafis")
+    assert not any(e["state"] in ("assets_passed", "awaiting_approval") for e in read_events(store, SWAPPED))
+
+    # the designer delivers: that one is taken, and recorded as theirs
+    poster.write_bytes(corpus.camera_photo((1800, 1200), seed=13))
+    assert humas(["deliver", SWAPPED, str(poster), "--user", "skw.rizki"]) == 0
+    stack.wait_for_state(store, SWAPPED, {"awaiting_approval"}, 240, step="step_3_decision")
+    delivered = [e for e in read_events(store, SWAPPED) if e["state"] == "delivered"][-1]
+    assert delivered["details"]["delivery"]["by"] == {"poster.jpg": "skw.rizki"}

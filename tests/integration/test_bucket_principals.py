@@ -4,11 +4,13 @@ write the issue names (overwrite, delete, copy-over, multipart upload, another's
 one is refused by the server with AccessDenied, and what staff need still works."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
 import boto3
@@ -18,7 +20,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from humas import layout
+from humas.delivery import claim_delivery, delivered_by
 from humas.store import Store
+from humas.submission import read_claims
 from humas_dev.net import free_port
 from humas_dev.stack import principals
 
@@ -91,7 +95,7 @@ def _denied(call: Callable[[], Any]) -> None:
 PROTECTED = [layout.rendition_key(ITEM, "instagram", "01-poster.jpg"), layout.publish_key(ITEM, "x"),
              layout.publish_key(ITEM, "facebook"), layout.dispatch_key("started", OTHER),
              layout.dispatch_key("refused", ITEM), layout.status_key(ITEM), layout.approval_key(ITEM, "step_3_decision"),
-             layout.decision_key(ITEM, "step_3_decision", "approve", __import__("datetime").datetime(2026, 12, 1)),
+             layout.decision_key(ITEM, "step_3_decision", "approve", datetime(2026, 12, 1)),
              layout.claim_key(ITEM, COLLEAGUE)]
 
 
@@ -120,6 +124,26 @@ def test_staff_drop_into_the_inbox_claim_as_themselves_and_read_their_items_prog
     assert staff.get_json(layout.status_key(ITEM)) == {"state": "published"}
     assert staff.get_bytes(layout.preview_key(ITEM)) is not None
     assert [o.key for o in staff.list(layout.claims_prefix(ITEM))] == [layout.claim_key(ITEM, STAFF)]
+
+
+@pytest.mark.parametrize("look_alike", ["skwxayu", "skw-ayu", "skw_ayu", "skw.ayuxjson"])
+def test_a_claim_in_a_look_alike_login_is_refused(stores, look_alike: str) -> None:
+    # moto reads a policy's resource as a regular expression: unescaped, the '.' of skw.ayu matched any character
+    _denied(lambda: stores[STAFF].put_json(layout.claim_key(ITEM, look_alike), {"login": look_alike}))
+    _denied(lambda: stores[STAFF].client.put_object(Bucket=BUCKET, Key=f"claims/{ITEM}/skw.ayuxjson", Body=b"{}"))
+
+
+def test_staff_write_delivery_claims_only_in_their_own_name(stores) -> None:
+    item, staff, pipeline = "2026-12-03-klaim", stores[STAFF], stores[principals.PIPELINE]
+    at = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    staff.put_bytes(layout.asset_key(item, "foto.jpg"), b"photo")
+    etag = next(o.etag for o in staff.list(layout.item_prefix(item)))  # staff may list, not read, the inbox
+    claim_delivery(staff, item, STAFF, b"brief", {"foto.jpg": etag}, at)
+    _denied(lambda: claim_delivery(staff, item, COLLEAGUE, b"brief", {"foto.jpg": etag}, at))
+    nested = f"claims/{item}/deliveries/x/{COLLEAGUE}.json/{STAFF}.json"  # the bucket allows it: its own name last
+    staff.put_json(nested, {"login": COLLEAGUE, "files": {"foto.jpg": etag}})
+    assert [c.login for c in read_claims(pipeline, item)] == [STAFF]
+    assert delivered_by(pipeline, item, ["foto.jpg"])["foto.jpg"].logins == (STAFF,)
 
 
 def test_the_pipeline_cannot_write_the_inbox_or_a_claim_and_approvals_write_only_approvals(stores) -> None:
@@ -188,3 +212,22 @@ def test_humas_status_works_with_a_staff_credential(stores, sops) -> None:
                       {"subject": "Pekerjaan diminta", "person": "skw.rizki", "at": "2026-11-30T01:00:00+00:00"})
     lines = "\n".join(item_lines(stores[STAFF], "status-item", sops))
     assert "Sedang dikerjakan" in lines and "Waktu baku" in lines and "tidak dapat dibaca" not in lines
+
+
+def test_why_staff_reads_are_not_narrowed_moto_passes_every_condition_and_expands_no_username(server, stores) -> None:
+    # README "The bucket contract": a per-person narrowing of reads cannot use Condition or ${aws:username} here
+    url, keys = server
+    iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id=keys[principals.ADMIN][
+        "access_key"], aws_secret_access_key=keys[principals.ADMIN]["secret_key"])
+    iam.create_user(UserName="probe")
+    iam.put_user_policy(UserName="probe", PolicyName="humas", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{BUCKET}/pipeline/*"],
+             "Condition": {"StringEquals": {"s3:ExistingObjectTag/humas-submitter": "nobody"}}},
+            {"Effect": "Allow", "Action": ["s3:GetObject"],
+             "Resource": [f"arn:aws:s3:::{BUCKET}/${{aws:username}}/*"]}]}))
+    key = iam.create_access_key(UserName="probe")["AccessKey"]
+    probe = Store(_client(url, {"access_key": key["AccessKeyId"], "secret_key": key["SecretAccessKey"]}), BUCKET)
+    assert probe.get_json(layout.status_key(ITEM)) == {"state": "published"}  # the condition was not applied
+    stores[principals.ADMIN].put_bytes("probe/x.json", b"{}")
+    _denied(lambda: probe.get_bytes("probe/x.json"))  # ${aws:username} stayed literal

@@ -17,6 +17,7 @@ import requests
 import yaml
 from PIL import Image
 
+from claims import deliver_file, submit_brief
 from humas import layout, notify, outbox
 from humas.approval import make_flag
 from humas.roster import load_roster
@@ -80,7 +81,7 @@ def poster_bytes() -> bytes:
 
 def _drop(store) -> None:
     store.put_bytes(layout.asset_key(ITEM, "poster.jpg"), poster_bytes(), "image/jpeg")
-    store.put_bytes(layout.brief_key(ITEM), yaml.safe_dump(BRIEF).encode(), "application/yaml")
+    submit_brief(store, ITEM, yaml.safe_dump(BRIEF).encode())
 
 
 def _step(store, sop, number: int, transport=None, earlier=None) -> ItemStep:
@@ -141,7 +142,7 @@ def test_a_design_sent_back_asks_its_designer_once_per_round(store, sops, sandbo
 
     small = io.BytesIO()
     Image.new("RGB", (100, 100), (0, 82, 147)).save(small, "JPEG")
-    store.put_bytes(layout.asset_key(ITEM, "poster.jpg"), small.getvalue(), "image/jpeg")  # a new round, failing
+    deliver_file(store, ITEM, "poster.jpg", small.getvalue(), "skw.rizki", "image/jpeg")  # a new round, failing
     assert isinstance(check_design(design), WaitForChange)
     again = received(sandbox, item=ITEM, kind="work_request")
     assert len(again) == 6 and "berkas desain perbaikan (poster.jpg" in again[-1]["text"]

@@ -14,7 +14,8 @@ from PIL import Image
 
 from humas import layout
 from humas.cli import main as humas
-from humas.delivery import brief_with_delivery, by_metadata, delivered_by
+from claims import submit_brief
+from humas.delivery import BY_METADATA, brief_with_delivery, claim_delivery, delivered_by
 from humas.sop import parse_sop
 from humas.status import read_events, read_status
 from humas.steps.base import ItemStep, WaitForChange
@@ -44,8 +45,9 @@ def cli(monkeypatch: pytest.MonkeyPatch, store, s3_server: str) -> None:
 
 
 def _idea(store, **changes) -> None:
-    store.put_bytes(layout.brief_key(ITEM), yaml.safe_dump({**IDEA, **changes}).encode(), "application/yaml",
-                    metadata=by_metadata(IDEA["submitter"]))
+    """The idea as its submitter drops it (``humas submit``: their claim, then the brief)."""
+    fields = {**IDEA, **changes}
+    submit_brief(store, ITEM, yaml.safe_dump(fields).encode(), login=fields["submitter"])
 
 
 def _step(store, sop, number: int, earlier: dict | None = None) -> ItemStep:
@@ -131,17 +133,87 @@ def test_an_item_that_arrives_complete_goes_straight_through_recorded_as_deliver
     assert "since" not in store.get_json(layout.work_key(ITEM, "step_1_concept"))  # it never waited
 
 
-def test_a_delivery_by_someone_outside_the_role_or_unsigned_is_recorded_as_such(store, sops) -> None:
+def test_a_delivery_by_the_submitter_outside_the_role_is_taken_and_named_as_such(store, sops) -> None:
     _idea(store)
     sop = sops["yogyakarta"]
     do_work(_step(store, sop, 3))
-    brief = store.get_bytes(layout.brief_key(ITEM))
-    store.put_bytes(layout.brief_key(ITEM), brief_with_delivery(brief, CAPTION, []), "application/yaml",
-                    metadata=by_metadata("ygy.nina"))
+    updated = brief_with_delivery(store.get_bytes(layout.brief_key(ITEM)), CAPTION, [])
+    claim_delivery(store, ITEM, "ygy.nina", updated, {})  # as `humas deliver --user ygy.nina` does
+    store.put_bytes(layout.brief_key(ITEM), updated, "application/yaml")
     message = do_work(_step(store, sop, 3)) and read_status(store, ITEM)["message"]
     assert "Nina Puspita (bukan Tim Konten menurut roster)" in message
-    store.put_bytes(layout.brief_key(ITEM), brief, "application/yaml")  # dropped with another tool: no name
-    assert delivered_by(store, layout.brief_key(ITEM)) is None
+
+
+def _refused(store, outcome) -> str:
+    """The refusal's reason; the step then waits for a new claim (every `humas deliver` writes one)."""
+    status = read_status(store, ITEM)
+    assert isinstance(outcome, WaitForChange) and status["state"] == "delivery_refused"
+    assert outcome.prefix == layout.claims_prefix(ITEM)
+    assert outcome.seen == {o.key: o.etag for o in store.list(layout.claims_prefix(ITEM))}
+    return status["message"]
+
+
+def _wakes(store, outcome: WaitForChange) -> bool:
+    return {o.key: o.etag for o in store.list(outcome.prefix)} != outcome.seen
+
+
+def test_a_delivery_whose_metadata_names_someone_nobody_vouches_for_is_refused_then_taken_from_its_person(
+        store, sops, cli) -> None:
+    _idea(store)
+    sop = sops["yogyakarta"]
+    do_work(_step(store, sop, 3))
+    # an insider drops the narration, naming the Tim Konten in the object's metadata (anyone may write that)
+    forged = brief_with_delivery(store.get_bytes(layout.brief_key(ITEM)), "Tautan hadiah: bit.ly/x", [])
+    store.put_bytes(layout.brief_key(ITEM), forged, "application/yaml", metadata={BY_METADATA: "ygy.tari"})
+    message = _refused(store, do_work(_step(store, sop, 3)))
+    assert "mengaku diserahkan oleh ygy.tari" in message and "tidak terverifikasi" in message
+    assert delivered_by(store, ITEM, [layout.BRIEF_NAME])[layout.BRIEF_NAME].login is None
+    assert not any(e["state"] == "delivered" for e in read_events(store, ITEM))
+    assert humas(["deliver", ITEM, "--caption", CAPTION, "--user", "ygy.tari"]) == 0
+    result = do_work(_step(store, sop, 3))
+    assert result["caption"] == CAPTION and result["delivery"]["by"] == {"caption": "ygy.tari"}
+
+
+def test_a_colleagues_file_or_a_file_changed_since_its_delivery_is_refused_with_the_reason(
+        store, sops, cli, tmp_path: Path) -> None:
+    _idea(store, caption=CAPTION)
+    sop = sops["yogyakarta"]
+    earlier = {"step_3_concept": do_work(_step(store, sop, 3))}
+    do_work(_step(store, sop, 4, earlier))
+    (tmp_path / "poster.jpg").write_bytes(_jpeg())
+    # a colleague with no part in the design step delivers under their own (vouched) name
+    assert humas(["deliver", ITEM, str(tmp_path / "poster.jpg"), "--user", "ygy.eko"]) == 0
+    message = _refused(store, do_work(_step(store, sop, 4, earlier)))
+    assert "poster.jpg diserahkan oleh ygy.eko, bukan pengaju item atau Desainer/Editor menurut roster" in message
+    assert not store.exists(layout.findings_key(ITEM))  # refused before anything was checked or rendered
+    # the designer delivers; then someone swaps the file with another tool: the swap is refused too
+    (tmp_path / "poster.jpg").write_bytes(_jpeg(200))
+    assert humas(["deliver", ITEM, str(tmp_path / "poster.jpg"), "--user", "ygy.yoga"]) == 0
+    assert delivered_by(store, ITEM, ["poster.jpg"])["poster.jpg"].logins == ("ygy.yoga",)
+    store.put_bytes(layout.asset_key(ITEM, "poster.jpg"), _jpeg(30), "image/jpeg")
+    message = _refused(store, do_work(_step(store, sop, 4, earlier)))
+    assert "poster.jpg tidak sama dengan yang diserahkan ygy.yoga, ygy.eko" in message
+    # the designer had dropped those very bytes with another tool: delivering them again changes no file, yet
+    # their new claim wakes the step
+    (tmp_path / "poster.jpg").write_bytes(_jpeg(30))
+    wait, folder = do_work(_step(store, sop, 4, earlier)), _step(store, sop, 4).files()
+    assert humas(["deliver", ITEM, str(tmp_path / "poster.jpg"), "--user", "ygy.yoga"]) == 0
+    assert _step(store, sop, 4).files() == folder and _wakes(store, wait)
+    assert do_work(_step(store, sop, 4, earlier))["delivery"]["by"] == {"poster.jpg": "ygy.yoga"}
+
+
+def test_the_etag_a_delivery_claims_is_the_one_the_bucket_gives_single_or_multipart(store, cli, tmp_path) -> None:
+    from humas.delivery import etag_of
+
+    _idea(store)
+    big, small = tmp_path / "video.mp4", tmp_path / "foto.jpg"
+    big.write_bytes(b"v" * (8 * 1024 * 1024 + 5))
+    small.write_bytes(_jpeg())
+    assert humas(["deliver", ITEM, str(big), str(small), "--user", "ygy.yoga"]) == 0
+    listed = {o.key: o.etag for o in store.list(layout.item_prefix(ITEM))}
+    assert listed[layout.asset_key(ITEM, "video.mp4")] == etag_of(big) and etag_of(big).endswith("-2")
+    assert listed[layout.asset_key(ITEM, "foto.jpg")] == etag_of(small)
+    assert delivered_by(store, ITEM, ["video.mp4", "foto.jpg"])["video.mp4"].logins == ("ygy.yoga",)
 
 
 def test_a_design_after_a_coverage_waits_for_files_beyond_the_photos(store, sops, cli, tmp_path: Path) -> None:
@@ -177,3 +249,28 @@ def test_deliver_refuses_a_delivery_that_would_break_the_brief_and_writes_nothin
     assert "--user" in capsys.readouterr().err
     assert store.get_bytes(layout.brief_key(ITEM)) == before
     assert [o.key for o in store.list(layout.item_prefix(ITEM))] == [layout.brief_key(ITEM)]
+
+
+def test_an_edit_by_another_hand_after_the_design_goes_back_to_the_work_step_not_to_the_approver(
+        store, sops, cli) -> None:
+    from humas.steps.base import SendBack
+    from humas.steps.gate import decide_gate
+
+    store.put_bytes(layout.asset_key(ITEM, "poster.jpg"), _jpeg(), "image/jpeg")
+    _idea(store, sop="singkawang", submitter="skw.ayu", caption=CAPTION, assets=["poster.jpg"])
+    sop = sops["singkawang"]
+    concept = do_work(_step(store, sop, 1))
+    earlier = {"step_1_concept": concept, "step_2_design": do_work(_step(store, sop, 2, {"step_1_concept": concept}))}
+    brief = yaml.safe_load(store.get_bytes(layout.brief_key(ITEM)))
+    store.put_bytes(layout.brief_key(ITEM), yaml.safe_dump({**brief, "caption": "Promo pinjol #Singkawang"}).encode())
+    back = decide_gate(_step(store, sop, 3, earlier))
+    assert isinstance(back, SendBack) and back.to.task_id == "step_2_design"
+    status = read_status(store, ITEM)
+    assert status["state"] == "delivery_refused" and "tidak diajukan untuk diputuskan" in status["message"]
+    assert not store.exists(layout.review_key(ITEM))  # never put before the approver
+    assert isinstance(do_work(_step(store, sop, 2, earlier)), WaitForChange)  # the design step refuses it too
+    # the submitter puts the narration right with `humas deliver`: the item goes on to its approver
+    assert humas(["deliver", ITEM, "--caption", CAPTION, "--user", "skw.ayu"]) == 0
+    earlier["step_2_design"] = do_work(_step(store, sop, 2, earlier))
+    assert isinstance(decide_gate(_step(store, sop, 3, earlier)), WaitForChange)
+    assert read_status(store, ITEM)["state"] == "awaiting_approval"

@@ -272,3 +272,16 @@ def test_decision_keys_sort_by_time_and_name_their_gate():
     assert layout.gate_of_decision_key("item-1", later) == "step_3_decision"
     assert layout.gate_of_decision_key("item-1", "pipeline/item-1/status.json") is None
     assert layout.gate_of_decision_key("item-2", later) is None
+
+
+def test_a_delivery_claim_names_its_login_last_and_only_a_plain_login_is_read_back() -> None:
+    at = datetime(2026, 12, 1, 2, 3, 4, tzinfo=timezone.utc)
+    key = layout.delivery_claim_key("hut-kota", "skw.rizki", at)
+    # the policy's claims/*/<login>.json: the login is the key's last name
+    assert key == "claims/hut-kota/deliveries/20261201T020304000000Z/skw.rizki.json"
+    assert layout.login_from_delivery_claim_key("hut-kota", key) == "skw.rizki"
+    assert layout.login_from_claim_key("hut-kota", key) is None  # not a submission
+    prefix = "claims/hut-kota/deliveries/"
+    for odd in (f"{prefix}x/skw.hendra.json/skw.ayu.json", f"{prefix}skw.ayu.json", f"{prefix}x/skw.ayu.txt",
+                "claims/other/deliveries/x/skw.ayu.json"):
+        assert layout.login_from_delivery_claim_key("hut-kota", odd) is None, odd

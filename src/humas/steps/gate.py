@@ -6,7 +6,9 @@ renditions, pinned by one digest), then waits, holding no worker slot, for the f
 ``approve`` lets the run go on; ``revise`` sends it back to the gate's ``revise_to`` step, by default the
 design before it (every gate from there decides again); ``decline`` ends the item. A forged, stale or
 misplaced flag is reported with the reason, and the wait goes on. A gate with ``when_label`` applies only
-to briefs with that label.
+to briefs with that label. A brief or file written since by someone the bucket does not vouch for as its
+submitter or the person of the step that delivered it is not put before the approver: the run goes back to the
+work step before the gate, which refuses it with the reason and waits for its person.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from humas.roster import load_roster
 from humas.status import WAITING_STATES, read_status
 from humas.steps.base import Declined, SendBack, WaitForChange
 from humas.steps.intake import accepted_submitter
+from humas.steps.work import claims_change, not_entitled
 
 if TYPE_CHECKING:
     from humas.sop import Step
@@ -49,6 +52,9 @@ def decide_gate(item: "ItemStep") -> dict[str, Any] | WaitForChange | SendBack |
         item.note("gate_not_required", f"Langkah {item.step.number} hanya untuk konten berlabel {label} "
                                        f"({(item.sop.labels or {}).get(label, '')}); brief ini tidak berlabel itu")
         return {"decision": "not_required"}
+    strangers = not_entitled(item)
+    if strangers:
+        return _not_for_review(item, strangers)
     review = current_review(item)
     _announce(item, review)
     key = layout.approval_key(item.item_id, item.step.task_id)
@@ -129,6 +135,18 @@ def _announce(item: "ItemStep", review: Review) -> None:
     item.enter("awaiting_approval",
                f"Menunggu keputusan {item.role_name}: {item.step.activity} (halaman Persetujuan Humas "
                f"/humas/approvals/{item.item_id}, atau humas approve {item.item_id})")
+
+
+def _not_for_review(item: "ItemStep", problems: list[str]) -> SendBack | WaitForChange:
+    """What someone not entitled wrote is not reviewed: back to the work step before the gate (which refuses it
+    and waits for its person), or, with none before it, a wait here for a new claim."""
+    work = [s for s in item.sop.steps[: item.step.number - 1] if s.kind == "work"]
+    message = f"Langkah {item.step.number}: isi folder item tidak diajukan untuk diputuskan: {'; '.join(problems)}"
+    item.record("delivery_refused", message + (f"; dikembalikan ke langkah {work[-1].number}" if work else ""),
+                step=work[-1] if work else None, problems=problems)
+    if work:
+        return SendBack(work[-1], message)
+    return claims_change(item, DECISION_WAIT)  # as a work step waits after a refusal
 
 
 def _send_back(item: "ItemStep", who: str, comment: str) -> SendBack:

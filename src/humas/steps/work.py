@@ -5,8 +5,12 @@ files (photos, design files: listed in the brief's ``assets`` and dropped beside
 design. While its product is missing the step waits for its person, holding no worker slot, until something in
 the item's folder changes (``humas deliver`` or a drop into the bucket). The step's clock starts when it starts
 waiting (``start_waiting``, kept in ``work/<step>.json`` so it survives the wait) and stops at the delivery,
-which records who delivered (``humas.delivery.delivered_by``) and compares the time with the standard time. A
-product already there when the step starts is recorded as delivered already, and the step goes straight on.
+which records who delivered (``humas.delivery.delivered_by``: whom the bucket vouches for) and compares the time
+with the standard time. A product already there when the step starts is recorded as delivered already, and the
+step goes straight on. Before that, the brief and every file it lists must be as the item's submitter or a
+roster person of the step that delivered it wrote them; anything else (a colleague's file dropped into the
+folder, a file changed since it was delivered, one nobody vouches for) is refused with the reason, and the step
+waits for its person again.
 
 A design is then checked and each channel's renditions and the preview are made; a design that fails a check
 goes back to its maker with the findings and the step waits again, as it does after an approver sent it back,
@@ -20,12 +24,12 @@ import logging
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from humas import layout, sla
 from humas.assets import check_assets
 from humas.assets.limits import DEFAULT_LIMITS
-from humas.delivery import delivered_by
+from humas.delivery import Deliverer, delivered_by
 from humas.exceptions import RosterError
 from humas.notify import notify_work_request, remind_or_escalate
 from humas.platforms import text_with_reference
@@ -33,17 +37,20 @@ from humas.review import sha256
 from humas.roster import load_roster
 from humas.status import read_status, utcnow
 from humas.steps.base import WaitForChange
+from humas.steps.intake import accepted_submitter
+from humas.submission import sole_claimant
 from humas.timetext import duration_words, wib
 
 if TYPE_CHECKING:
     from humas.assets import AssetReview, Rendition
+    from humas.roster import Roster
     from humas.steps.base import ItemStep
 
 log = logging.getLogger(__name__)
 # How long a work step keeps waiting for its person; lateness is reported long before by the SLA.
 WORK_WAIT = timedelta(days=14)
 # States in which the person was already told what to deliver at this step (a send-back): a wait keeps them.
-_TOLD_STATES = ("assets_failed", "revision_requested")
+_TOLD_STATES = ("assets_failed", "revision_requested", "delivery_refused")
 
 
 def do_work(item: "ItemStep") -> dict[str, Any] | WaitForChange:
@@ -57,6 +64,9 @@ def do_work(item: "ItemStep") -> dict[str, Any] | WaitForChange:
     missing = _missing(item, files)
     if missing:
         return wait_for_delivery(item, files, missing)
+    strangers = not_entitled(item)
+    if strangers:
+        return _refuse_delivery(item, files, strangers)
     if item.step.stage == "design":
         return _check_design(item, files)
     return {**item.brief.to_dict(), "delivery": _record_delivery(item, files)}
@@ -162,23 +172,96 @@ def _record_delivery(item: "ItemStep", folder: dict[str, str]) -> dict[str, Any]
 
 
 def _deliverers(item: "ItemStep") -> dict[str, str | None]:
-    """Who delivered each part of the step's product: the narration (the brief) and each new file."""
-    by: dict[str, str | None] = {}
-    if "caption" in item.step.deliverables:
-        by["caption"] = delivered_by(item.store, layout.brief_key(item.item_id))
-    if "assets" in item.step.deliverables:
-        for name in _new_files(item):
-            by[name] = delivered_by(item.store, layout.asset_key(item.item_id, name))
-    return by
+    """Who delivered each part of the step's product (the narration: the brief; each new file), as vouched."""
+    names = ([layout.BRIEF_NAME] if "caption" in item.step.deliverables else []) + \
+        (_new_files(item) if "assets" in item.step.deliverables else [])
+    found, roles, entitled = delivered_by(item.store, item.item_id, names, item.brief_bytes), _roles_for(item), \
+        _entitlement(item)
+    return {("caption" if name == layout.BRIEF_NAME else name): entitled(who, roles.get(name, set())) or who.login
+            for name, who in found.items()}
+
+
+def _roles_for(item: "ItemStep") -> dict[str, set[str]]:
+    """For the brief and each file it lists: the roles whose people may have written it in this run so far (the
+    brief: every work step's, as each delivery rewrites it; a file: the step that delivered it, else this one)."""
+    steps = [s for s in item.sop.steps[: item.step.number] if s.kind == "work"]
+    mine = {item.step.actor} if item.step.kind == "work" else set()  # at a gate: only what earlier steps delivered
+    roles = {layout.BRIEF_NAME: {s.actor for s in steps} | mine}
+    roles.update({name: set(mine) for name in item.brief.assets})
+    for step in (s for s in steps if s.task_id != item.step.task_id):
+        for name in ((item.earlier(step.task_id) or {}).get("delivery") or {}).get("files") or []:
+            roles[name] = {step.actor}
+    return roles
+
+
+def _submitter(item: "ItemStep") -> str | None:
+    """The item's submitter as accepted; at the run's first step, the one person who claimed the submission
+    (the brief's field alone could be rewritten by anyone)."""
+    first = item.sop.steps[0].task_id == item.step.task_id
+    return sole_claimant(item.store, item.item_id) if first else accepted_submitter(item)
+
+
+def _entitlement(item: "ItemStep") -> Callable[[Deliverer, set[str]], str | None]:
+    """Who may have written an object: its first vouched person who is the submitter or a roster person of one
+    of the object's roles (any vouched person while the roster cannot be read)."""
+    roster, submitter = _roster(item), _submitter(item)
+
+    def entitled(who: Deliverer, roles: set[str]) -> str | None:
+        for login in who.logins:
+            person = roster.person(login) if roster else None
+            if login == submitter or roster is None or (person and roles & set(person.roles)):
+                return login
+        return None
+    return entitled
+
+
+def _roster(item: "ItemStep") -> "Roster | None":
+    try:
+        return load_roster(item.sop)
+    except RosterError as exc:  # a broken roster must not hold the work up: deliverers go by their claims
+        log.warning("item %s: roster unreadable, deliverers checked by their claims only: %s", item.item_id, exc)
+        return None
+
+
+def not_entitled(item: "ItemStep") -> list[str]:
+    """The brief and the files it lists that were not written by the submitter or a roster person of the step
+    that delivered them (at a gate: a work step before it), each with why (Bahasa Indonesia)."""
+    roles, entitled = _roles_for(item), _entitlement(item)
+    problems = []
+    for name, who in delivered_by(item.store, item.item_id, roles, item.brief_bytes).items():
+        if not who.logins:
+            problems.append(who.doubt)
+        elif not entitled(who, roles[name]):
+            role_names = "".join(f" atau {item.sop.role(r).name}" for r in sorted(roles[name]))
+            problems.append(f"{name} diserahkan oleh {', '.join(who.logins)}, bukan pengaju item{role_names} "
+                            "menurut roster")
+    return problems
+
+
+def _refuse_delivery(item: "ItemStep", files: dict[str, str], problems: list[str]) -> WaitForChange:
+    """Refuse what is in the folder with the reasons and wait for the step's person to deliver again."""
+    item.record("delivery_refused", f"Langkah {item.step.number}: isi folder item ditolak: {'; '.join(problems)}. "
+                f"{item.role_name} menyerahkan ulang dengan humas deliver {item.item_id}", problems=problems)
+    return wait_for_claim(item, f"hasil kerja dari orang yang berhak ({'; '.join(problems)[:300]})")
+
+
+def wait_for_claim(item: "ItemStep", what: str) -> WaitForChange:
+    """Wait for ``what`` after a refusal: until someone's claim is written (every ``humas deliver`` writes one, the
+    second time after its files are up), not until the folder changes (a delivery of the very bytes already
+    there changes no file; a drop nobody claims is refused again anyway)."""
+    start_waiting(item, what)
+    return claims_change(item, WORK_WAIT)
+
+
+def claims_change(item: "ItemStep", timeout: timedelta) -> WaitForChange:
+    """A wait until the item's claims change (a new delivery or submission claim)."""
+    prefix = layout.claims_prefix(item.item_id)
+    return WaitForChange(prefix, {o.key: o.etag for o in item.store.list(prefix)}, timeout)
 
 
 def _who(item: "ItemStep", by: dict[str, str | None]) -> str:
     """The deliverers by name, each flagged when the roster does not give them the step's role."""
-    try:
-        roster = load_roster(item.sop)
-    except RosterError as exc:  # naming people is a courtesy: a broken roster must not hold the work up
-        log.warning("item %s: deliverers named by login only: %s", item.item_id, exc)
-        roster = None
+    roster = _roster(item)
     names = []
     for login in dict.fromkeys(by.values()):
         person = roster.person(login) if login and roster else None

@@ -13,15 +13,21 @@ Identities (IAM users, one access key each):
 
 What moto 5.2.5 enforces (checked over HTTP, see tests/integration/test_bucket_principals.py): Allow and
 Deny statements on actions and object ARNs with ``*`` anywhere in them (PutObject, DeleteObject, CopyObject
-into a key, multipart uploads, DeleteObjects per key). It ignores ``Condition`` (so ``s3:prefix`` cannot
-narrow ListBucket) and does not expand ``${aws:username}``: each person therefore gets a policy of their own,
-naming their login. Requests are unauthenticated until ``INITIAL_NO_AUTH_ACTION_COUNT`` actions have been
+into a key, multipart uploads, DeleteObjects per key). For S3 it evaluates ``Condition`` with no request
+values, so every condition passes (``s3:prefix`` cannot narrow ListBucket, an object tag cannot narrow
+GetObject), and it does not expand ``${aws:username}``: each person therefore gets a policy of their own, naming
+their login. Which items a person may read cannot be narrowed either (staff read every item's progress): the keys
+do not name the item's people, in MinIO as here (README, "The bucket contract"). moto also reads a resource as a regular expression (``*`` made ``.*``, the rest as
+written), so the ``.`` in ``skw.ayu`` would match ``skwXayu``: the embedded stack's resources are escaped
+(``moto_resource``); MinIO's (``minio_policies``) stay globs, which is how MinIO reads them. Requests are
+unauthenticated until ``INITIAL_NO_AUTH_ACTION_COUNT`` actions have been
 served; ``bootstrap`` spends exactly those on creating the admin.
 """
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+import re
+from typing import Any, Callable, Iterable
 
 NO_AUTH_ACTIONS = 3  # CreateUser, PutUserPolicy, CreateAccessKey of the admin: every later request is signed
 ADMIN, PIPELINE, APPROVALS = "humas-admin", "humas-pipeline", "humas-approvals"
@@ -32,8 +38,21 @@ STAFF_READS = ("inbox/*/brief.yaml", "pipeline/*/notices/*", "pipeline/*/status.
                "pipeline/*/refusal.json", "pipeline/*/receipt.json", "dispatch/unusable/*")
 
 
-def _objects(bucket: str, patterns: Iterable[str]) -> list[str]:
-    return [f"arn:aws:s3:::{bucket}/{pattern}" for pattern in patterns]
+def moto_resource(glob: str) -> str:
+    """A glob resource as moto 5.2.5 must be given it: it makes ``*`` into ``.*`` and reads the rest as a regular
+    expression, so everything but ``*`` is escaped (``skw.ayu`` must not match ``skwXayu``)."""
+    return "*".join(re.escape(part) for part in glob.split("*"))
+
+
+def _glob(resource: str) -> str:
+    return resource
+
+
+Render = Callable[[str], str]
+
+
+def _objects(bucket: str, patterns: Iterable[str], render: Render) -> list[str]:
+    return [render(f"arn:aws:s3:::{bucket}/{pattern}") for pattern in patterns]
 
 
 def _policy(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -44,25 +63,28 @@ def _allow(actions: list[str], resources: list[str]) -> dict[str, Any]:
     return {"Effect": "Allow", "Action": actions, "Resource": resources}
 
 
-def _reader(bucket: str) -> list[dict[str, Any]]:
-    return [_allow(["s3:ListBucket", "s3:ListBucketVersions"], [f"arn:aws:s3:::{bucket}"]),
-            _allow(["s3:GetObject", "s3:GetObjectVersion"], _objects(bucket, ["*"]))]
+def _reader(bucket: str, render: Render) -> list[dict[str, Any]]:
+    return [_allow(["s3:ListBucket", "s3:ListBucketVersions"], [render(f"arn:aws:s3:::{bucket}")]),
+            _allow(["s3:GetObject", "s3:GetObjectVersion"], _objects(bucket, ["*"], render))]
 
 
-def policies(bucket: str, logins: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Each identity's one policy document, by IAM user name."""
+def policies(bucket: str, logins: Iterable[str], render: Render = moto_resource) -> dict[str, dict[str, Any]]:
+    """Each identity's one policy document, by IAM user name; ``render`` writes a glob resource as the server
+    reads it (default: moto's regular expressions)."""
     found = {
         ADMIN: _policy(_allow(["*"], ["*"])),
-        PIPELINE: _policy(*_reader(bucket),
-                          _allow(["s3:PutObject", "s3:DeleteObject"], _objects(bucket, ["pipeline/*", "dispatch/*"])),
-                          _allow(["s3:DeleteObject"], _objects(bucket, ["approvals/*"]))),
-        APPROVALS: _policy(*_reader(bucket), _allow(["s3:PutObject"], _objects(bucket, ["approvals/*"]))),
+        PIPELINE: _policy(*_reader(bucket, render),
+                          _allow(["s3:PutObject", "s3:DeleteObject"],
+                                 _objects(bucket, ["pipeline/*", "dispatch/*"], render)),
+                          _allow(["s3:DeleteObject"], _objects(bucket, ["approvals/*"], render))),
+        APPROVALS: _policy(*_reader(bucket, render),
+                           _allow(["s3:PutObject"], _objects(bucket, ["approvals/*"], render))),
     }
     for login in logins:
         found[login] = _policy(
-            _allow(["s3:ListBucket"], [f"arn:aws:s3:::{bucket}"]),
-            _allow(["s3:PutObject"], _objects(bucket, ["inbox/*", f"claims/*/{login}.json"])),
-            _allow(["s3:GetObject"], _objects(bucket, STAFF_READS)))
+            _allow(["s3:ListBucket"], [render(f"arn:aws:s3:::{bucket}")]),
+            _allow(["s3:PutObject"], _objects(bucket, ["inbox/*", f"claims/*/{login}.json"], render)),
+            _allow(["s3:GetObject"], _objects(bucket, STAFF_READS, render)))
     return found
 
 
@@ -96,7 +118,7 @@ MINIO_STAFF = "${aws:username}"  # MinIO expands it (moto does not): one staff p
 
 def minio_policies(bucket: str = "humas") -> dict[str, dict[str, Any]]:
     """The production (MinIO) policies, from the same rules: ``deploy/minio/policies/<name>.json``."""
-    rules = policies(bucket, [MINIO_STAFF])
+    rules = policies(bucket, [MINIO_STAFF], render=_glob)
     return {PIPELINE: rules[PIPELINE], APPROVALS: rules[APPROVALS], "humas-staff": rules[MINIO_STAFF]}
 
 
