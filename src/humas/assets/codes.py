@@ -403,6 +403,13 @@ _SPECS: dict[str, tuple[str, str, str, str, str]] = {
         "The video {asset} ({aspect}) is brought to {target} for {channel_name} (padded or cropped per 'fit'); "
         "check the preview that no text or face is cut.",
         "Check the preview; export at the target ratio to avoid bars or cuts."),
+    "VIDEO_BITRATE_LOWERED": (
+        WARNING, "channel",
+        "Video {asset} ({duration}) dibuat untuk {channel_name} pada sekitar {bitrate} agar di bawah batas {limit}. "
+        "Periksa ketajamannya di pratinjau; potong video bila gambarnya kurang tajam.",
+        "{asset} ({duration}) is made for {channel_name} at about {bitrate} to stay under its {limit} limit; check "
+        "its sharpness, cut the video if it looks soft.",
+        "Nothing; cut the video if the lower bit rate shows."),
     "VIDEO_RENDITION_TOO_LARGE": (
         ERROR, "channel",
         "Video {asset} ({duration}) pada kualitas {bitrate} menjadi sekitar {size}, melebihi batas {channel_name} "
