@@ -73,3 +73,12 @@ def test_a_video_in_memory_without_a_workdir_is_checked_in_a_folder_the_review_k
     review = check_assets("item-video", [("klip.mp4", clips["vertical"])], ["x"], None)
 
     assert review.ok and Path(review.renditions[0].path).is_file()
+
+
+@pytest.mark.parametrize("module", ["humas.video.render", "humas.video.frames", "humas.assets", "humas.assets.video"])
+def test_each_video_module_imports_first_in_a_fresh_interpreter(module):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-1500:]

@@ -27,7 +27,6 @@ from humas.assets.model import AssetReview, Finding, Rendition
 from humas.assets.preview import GREEN, ORANGE, RED, Tile, Verdict, preview_sheet
 from humas.assets.probe import AssetRefused, Header, extension_finding, open_header
 from humas.assets.renditions import Renderer, Source
-from humas.assets.video import check_video
 from humas.exceptions import HumasError
 from humas.profiles import ChannelProfile, Placement, load_profiles
 from humas.video.checks import gif_kept
@@ -253,6 +252,10 @@ def _check_video(name: str, content: "bytes | Path", digest: str, targets: dict[
                  limits: Limits, skip: set[str], workdir: Path | None) -> Outcome:
     if workdir is None:
         raise HumasError(f"asset {name} is a video: check_assets needs a workdir for its renditions")
+    # Imported here: FFmpeg's libraries load only for an item that has a video (and humas.video's frames use
+    # humas.assets' colour profile, so a module-level import would go round in a circle).
+    from humas.assets.video import check_video
+
     if isinstance(content, bytes):   # a GIF handed over in memory: the video tools read files
         path = workdir / f"original-{digest[:16]}{Path(name).suffix}"
         path.write_bytes(content)
