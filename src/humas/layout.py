@@ -18,6 +18,7 @@ One bucket holds everything. Who writes where:
     pipeline/<item>/refusal.json            system     why a brief was refused and how to fix it
     pipeline/<item>/findings.json|.md       system     asset-check findings
     pipeline/<item>/renditions/<channel>/<file>  system  per-platform renditions
+    pipeline/<item>/renditions/<channel>/<video>.cover.jpg  system  a video rendition's cover frame
     pipeline/<item>/preview.jpg             system     the preview sheet approvers look at
     pipeline/<item>/review.json             system     what the gate now waiting shows its approver, and its digest
     pipeline/<item>/decisions/<stamp>-<gate>-<decision>.json  system  every decision taken, as signed
@@ -214,6 +215,11 @@ def rendition_prefix(item_id: str, channel: str) -> str:
 
 def rendition_key(item_id: str, channel: str, name: str) -> str:
     return rendition_prefix(item_id, channel) + check_asset_name(item_id, name)
+
+
+def cover_key(item_id: str, channel: str, video_name: str) -> str:
+    """The cover frame posted with a video rendition (Reels' cover, the approver's still)."""
+    return rendition_key(item_id, channel, video_name) + ".cover.jpg"
 
 
 def preview_key(item_id: str) -> str:

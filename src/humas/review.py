@@ -43,7 +43,16 @@ def review_of(item_id: str, brief_bytes: bytes, design: Mapping[str, Any] | None
     if not design:
         return Review(item_id, sha256(brief_bytes))
     return Review(item_id, sha256(brief_bytes), str(design.get("review_id", "")),
-                  str(design.get("preview_sha256", "")),
-                  tuple((str(r["key"]), str(r["sha256"])) for r in design.get("renditions", [])))
+                  str(design.get("preview_sha256", "")), _signed_files(design.get("renditions", [])))
+
+
+def _signed_files(renditions: list[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """(key, sha256) of every file that will be posted: each rendition and a video's cover, in post order."""
+    files = []
+    for r in renditions:
+        files.append((str(r["key"]), str(r["sha256"])))
+        if r.get("cover_key"):
+            files.append((str(r["cover_key"]), str(r["cover_sha256"])))
+    return tuple(files)
 
 

@@ -28,6 +28,7 @@ STATE_LABELS: dict[str, str] = {
     "declined": "Tidak disetujui",
     "publishing": "Sedang diunggah",
     "waiting_quota": "Menunggu kuota platform",
+    "platform_processing": "Video sedang diproses platform",
     "published": "Sudah diunggah",
     "publish_failed": "Gagal diunggah",
     "sla_missed": "Melewati waktu baku SOP",

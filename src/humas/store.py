@@ -4,13 +4,30 @@ The Airflow hook and the CLI both build a ``Store``; keys come from ``humas.layo
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
+
+from boto3.s3.transfer import TransferConfig
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client  # pragma: no cover
+
+CHUNK = 1024 * 1024
+# Large files (videos) go up in 16 MiB parts, two at a time: memory stays bounded whatever the file's size.
+TRANSFER = TransferConfig(multipart_threshold=16 * CHUNK, multipart_chunksize=16 * CHUNK, max_concurrency=2)
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    """A file streamed from the bucket to disk: its digest, the version it was, and its size."""
+
+    sha256: str
+    version: str | None
+    size: int
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,22 @@ class Store:
             return None
         version = answer.get("VersionId")
         return answer["Body"].read(), (version if version and version != "null" else None)
+
+    def download(self, key: str, path: Path, version_id: str | None = None) -> Downloaded | None:
+        """Stream the object (that version, if given) to ``path`` in bounded memory; None when it does not exist."""
+        extra = {"VersionId": version_id} if version_id else {}
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=key, **extra)
+        except self.client.exceptions.NoSuchKey:
+            return None
+        digest, size = hashlib.sha256(), 0
+        with open(path, "wb") as out:
+            for chunk in answer["Body"].iter_chunks(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+        version = answer.get("VersionId")
+        return Downloaded(digest.hexdigest(), version if version and version != "null" else None, size)
 
     def get_json(self, key: str) -> Any | None:
         data = self.get_bytes(key)
@@ -105,6 +138,11 @@ class Store:
                   metadata: dict[str, str] | None = None) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
                                Metadata=metadata or {})
+
+    def put_file(self, key: str, path: Path, content_type: str, metadata: dict[str, str] | None = None) -> None:
+        """Upload a file from disk (multipart when large), never holding it whole in memory."""
+        self.client.upload_file(str(path), self.bucket, key, Config=TRANSFER,
+                                ExtraArgs={"ContentType": content_type, "Metadata": metadata or {}})
 
     def put_json(self, key: str, value: Any) -> None:
         body = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str).encode()

@@ -471,3 +471,20 @@ def test_a_submitter_who_is_not_a_roster_login_is_refused(store, sops, channels,
     decision = dispatch.assess_item(store, ITEM, sops, channels)
     assert decision.action == "refuse" and [p.field for p in decision.problems] == ["submitter"]
     assert "skw.ayu" in decision.problems[0].fix  # names the logins to choose from
+
+
+def test_a_large_file_goes_up_in_parts_and_comes_down_to_disk_with_its_digest(store: Store, tmp_path) -> None:
+    import hashlib
+    import os
+
+    original = tmp_path / "video.mp4"
+    original.write_bytes(os.urandom(40 * 1024 * 1024 + 123))   # over the multipart threshold
+    store.put_file("pipeline/a/renditions/x/video.mp4", original, "video/mp4", {"sha256": "abc"})
+
+    assert store.head("pipeline/a/renditions/x/video.mp4").etag.endswith("-3")   # three parts
+    assert store.metadata("pipeline/a/renditions/x/video.mp4") == {"sha256": "abc"}
+    copy = tmp_path / "copy.mp4"
+    got = store.download("pipeline/a/renditions/x/video.mp4", copy)
+    assert got.sha256 == hashlib.sha256(original.read_bytes()).hexdigest() and got.size == original.stat().st_size
+    assert copy.read_bytes() == original.read_bytes()
+    assert store.download("pipeline/a/missing.mp4", tmp_path / "none") is None

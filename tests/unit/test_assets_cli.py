@@ -21,7 +21,7 @@ EXPECTED = {
     "cetak.jpg": (corpus.cmyk_jpeg_with_icc, "ASSET_CMYK_CONVERTED"),
     "foto-hp.jpg": (corpus.rotated_photo_with_gps, "ASSET_GPS_REMOVED"),
     "grafik16.png": (corpus.png16_rgb, "ASSET_16BIT_REDUCED"),
-    "animasi.gif": (corpus.animated_gif, "ASSET_ANIMATED"),
+    "animasi.gif": (corpus.animated_gif, "VIDEO_GIF_LOOPED"),   # kept as GIF on X, a looped MP4 elsewhere
     "besar.jpg": (corpus.noise_jpeg, "ASSET_FILE_TOO_LARGE"),
 }
 
@@ -107,3 +107,15 @@ def test_the_humas_command_line_registers_check(capsys):
     args = parser.parse_args(["check", "x.jpg", "--json"])
 
     assert args.func.__name__ == "run_check"
+
+
+def test_a_video_is_checked_from_its_file_and_its_renditions_written_out(tmp_path, capsys):
+    import video_corpus
+
+    clip = video_corpus.clip(tmp_path / "klip.mp4", width=540, height=960, seconds=3.5)
+    status, out, _ = run(["check", str(clip), "--channel", "x", "--json", "--out", str(tmp_path / "hasil")], capsys)
+
+    verdict = json.loads(out)["files"][0]
+    assert status == 0 and verdict["ok"], verdict
+    written = tmp_path / "hasil" / "x" / "klip.mp4"
+    assert written.stat().st_size > 0 and written.read_bytes()[4:8] == b"ftyp"

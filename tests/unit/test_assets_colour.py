@@ -117,12 +117,12 @@ def test_opaque_rgba_png_is_not_reported_as_transparent():
     assert "ASSET_TRANSPARENCY_FLATTENED" not in {f.code for f in review.findings}
 
 
-def test_animated_gif_publishes_its_first_frame_with_a_warning():
+def test_an_animated_gif_is_published_whole_as_a_video_not_as_its_first_frame():
     review = _review("animasi.gif", corpus.animated_gif(frames=3), channels=["facebook"])
 
-    animated = next(f for f in review.findings if f.code == "ASSET_ANIMATED")
-    assert animated.severity == "warning" and "3 bingkai" in animated.message_id
-    assert _close(_pixel(review.renditions[0], (400, 400)), (255, 0, 0), 10)
+    assert review.placements == {"facebook": "video"} and "ASSET_ANIMATED" not in {f.code for f in review.findings}
+    [video] = review.renditions
+    assert video.kind == "video" and video.content_type == "video/mp4" and video.duration >= 1.0
 
 
 def test_multi_page_tiff_uses_the_first_page():

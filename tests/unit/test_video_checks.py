@@ -61,12 +61,12 @@ EXPECTED: dict[str, tuple[list[str], dict[str, list[str]]]] = {
     "story_61s.mp4": ([], {**SMALL, **NO_VIDEO, "instagram/story": ["VIDEO_TOO_LONG"]}),
     "x_141s.mp4": ([], {**NO_VIDEO, "instagram/story": ["VIDEO_TOO_LONG"],
                         "facebook/reels": ["VIDEO_TOO_LONG", "VIDEO_TOO_SMALL"], "x/post_video": ["VIDEO_TOO_LONG"]}),
-    "reels_901s.mp4": ([], {**NO_VIDEO, "instagram/reels": ["VIDEO_TOO_LONG", "VIDEO_RENDITION_TOO_LARGE"],
+    "reels_901s.mp4": ([], {**NO_VIDEO, "instagram/reels": ["VIDEO_TOO_LONG", "VIDEO_BITRATE_LOWERED"],
                             "instagram/story": ["VIDEO_TOO_LONG", "VIDEO_RENDITION_TOO_LARGE"],
                             "facebook/reels": ["VIDEO_TOO_LONG", "VIDEO_TOO_SMALL"],
-                            "x/post_video": ["VIDEO_TOO_LONG", "VIDEO_RENDITION_TOO_LARGE"]}),
+                            "x/post_video": ["VIDEO_TOO_LONG", "VIDEO_BITRATE_LOWERED"]}),
     "animated.gif": ([], {"x/post_image": [],
-                          **{p: ["VIDEO_TOO_SHORT", "VIDEO_TOO_SMALL", "VIDEO_CODEC_CONVERTED", "VIDEO_FPS_CONVERTED"]
+                          **{p: ["VIDEO_GIF_LOOPED", "VIDEO_TOO_SMALL", "VIDEO_CODEC_CONVERTED", "VIDEO_FPS_CONVERTED"]
                              for p in ("instagram/reels", "instagram/story", "facebook/reels")},
                           "facebook/video": ["VIDEO_TOO_SMALL", "VIDEO_CODEC_CONVERTED", "VIDEO_FPS_CONVERTED"],
                           "x/post_video": ["VIDEO_CODEC_CONVERTED"]}),
@@ -227,3 +227,15 @@ def test_an_image_for_a_video_only_placement_is_a_finding(corpus):
 def test_a_still_image_named_mp4_is_flagged_on_the_image_path():
     review = check_assets("i", [("poster.mp4", video_corpus.jpeg_bytes())], ["facebook"], "Halo")
     assert "ASSET_EXTENSION_MISMATCH" in [f.code for f in review.findings] and review.ok
+
+
+def test_a_ten_minute_reel_is_made_at_a_lower_bit_rate_and_only_a_far_longer_one_must_be_cut(infos):
+    reels = load_profiles()["instagram"].placements["reels"]
+    ten_minutes = dataclasses.replace(infos["good.mp4"], duration=600.0)
+    [lowered] = [f for f in video_findings("good.mp4", ten_minutes, "instagram", "Instagram reels", reels)
+                 if f.code.startswith("VIDEO_B") or f.code == "VIDEO_RENDITION_TOO_LARGE"]
+    assert lowered.code == "VIDEO_BITRATE_LOWERED" and lowered.severity == "warning"
+
+    story = load_profiles()["instagram"].placements["story"]   # 100 MB: 10 minutes would need under 40% of 5 Mbit/s
+    found = video_findings("good.mp4", ten_minutes, "instagram", "Instagram story", story)
+    assert "VIDEO_RENDITION_TOO_LARGE" in [f.code for f in found if f.blocking]

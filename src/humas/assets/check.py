@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PIL import Image
 
@@ -27,6 +29,11 @@ from humas.assets.probe import AssetRefused, Header, extension_finding, open_hea
 from humas.assets.renditions import Renderer, Source
 from humas.exceptions import HumasError
 from humas.profiles import ChannelProfile, Placement, load_profiles
+from humas.video.checks import gif_kept
+from humas.video.probe import HEAD_BYTES, media_kind
+
+# An asset: its name and either its bytes (an image) or the file it was saved to (any asset, a video always).
+Asset = tuple[str, "bytes | Path"]
 
 FITS = ("pad", "crop")
 log = logging.getLogger(__name__)
@@ -54,8 +61,9 @@ class Outcome:
 
 
 def resolve_targets(item_id: str, channels: list[str], overrides: dict[str, str] | None,
-                    profiles: dict[str, ChannelProfile]) -> dict[str, Target]:
-    """The placement of each requested channel (its default unless overridden); raise naming a bad one."""
+                    profiles: dict[str, ChannelProfile], kinds: tuple[str, ...] = ()) -> dict[str, Target]:
+    """The placement of each requested channel (its default unless overridden, see ``_default``); raise naming
+    a bad one. ``kinds`` are the item's assets' kinds in brief order ("image", "video", "gif")."""
     overrides = overrides or {}
     strays = sorted(set(overrides) - set(channels))
     if strays:
@@ -65,13 +73,26 @@ def resolve_targets(item_id: str, channels: list[str], overrides: dict[str, str]
         profile = profiles.get(channel)
         if profile is None:
             raise HumasError(f"item {item_id}: unknown channel {channel!r}; use one of {sorted(profiles)}")
-        name = overrides.get(channel, profile.default_placement)
+        name = overrides.get(channel) or _default(profile, kinds)
         if name not in profile.placements:
             raise HumasError(f"item {item_id}: {channel} has no placement {name!r}; use one of "
                              f"{sorted(profile.placements)}")
         placement = profile.placements[name]
         targets[channel] = Target(channel, placement, checks.channel_label(profile, placement))
     return targets
+
+
+def _default(profile: ChannelProfile, kinds: tuple[str, ...]) -> str:
+    """The channel's default placement, unless the item has a video it cannot post: then its video placement.
+    A lone video goes to the video placement (a single Instagram video is a Reel); an animated GIF counts as an
+    image where the placement posts GIFs (X)."""
+    placement = profile.default
+    videos = [k for k in kinds if k == "video" or (k == "gif" and placement.max_gif_bytes is None)]
+    if not videos or not profile.default_video_placement:
+        return profile.default_placement
+    if len(kinds) > 1 and placement.video is not None:
+        return profile.default_placement   # a carousel that takes videos
+    return profile.default_video_placement
 
 
 def _plan(size: tuple[int, int], targets: dict[str, Target], policy: str, limits: Limits) -> dict[str, Fit]:
@@ -186,6 +207,32 @@ def _preview(item_id: str, outcomes: list[Outcome], item_findings: list[Finding]
     return preview_sheet(item_id, tiles, ok, notes, limits.preview_tile)
 
 
+def _kind(name: str, content: "bytes | Path") -> str:
+    """"video", "gif" (an animated GIF, which some placements take as it is) or "image", from the first bytes."""
+    if isinstance(content, bytes):
+        return media_kind(name, content[:HEAD_BYTES])
+    with open(content, "rb") as fh:
+        return media_kind(name, fh.read(HEAD_BYTES))
+
+
+def _digest(content: "bytes | Path") -> str:
+    if isinstance(content, bytes):
+        return hashlib.sha256(content).hexdigest()
+    digest = hashlib.sha256()
+    with open(content, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _image_bytes(content: "bytes | Path", limits: Limits) -> bytes:
+    """An image's bytes; of a file, enough to refuse a huge one (ASSET_INPUT_TOO_LARGE) without reading it all."""
+    if isinstance(content, bytes):
+        return content
+    with open(content, "rb") as fh:
+        return fh.read(limits.max_input_bytes + 1)
+
+
 def _video_only(name: str, targets: dict[str, Target], profiles: dict[str, ChannelProfile]) -> list[Finding]:
     """An image sent to a placement that takes only video (Instagram reels): an error naming the ones that do."""
     return [finding("ASSET_VIDEO_ONLY_PLACEMENT", asset=name, channel=channel, channel_name=target.label,
@@ -193,18 +240,47 @@ def _video_only(name: str, targets: dict[str, Target], profiles: dict[str, Chann
             for channel, target in targets.items() if not target.placement.takes_images]
 
 
-def _check_each(assets: list[tuple[str, bytes]], targets: dict[str, Target], policy: str, limits: Limits,
-                 item_findings: list[Finding], profiles: dict[str, ChannelProfile]) -> list[Outcome]:
+def _check_image(index: int, name: str, content: "bytes | Path", digest: str, targets: dict[str, Target],
+                 policy: str, limits: Limits, skip: set[str], profiles: dict[str, ChannelProfile]) -> Outcome:
+    images = {c: t for c, t in targets.items() if t.placement.takes_images}   # no image geometry for reels
+    outcome = check_one(index, name, _image_bytes(content, limits), digest, images, policy, limits, skip)
+    outcome.findings += _video_only(name, targets, profiles)
+    return outcome
+
+
+def _check_video(name: str, content: "bytes | Path", digest: str, targets: dict[str, Target], policy: str,
+                 limits: Limits, skip: set[str], workdir: Path | None) -> Outcome:
+    if workdir is None:
+        raise HumasError(f"asset {name} is a video: check_assets needs a workdir for its renditions")
+    # Imported here: FFmpeg's libraries load only for an item that has a video (and humas.video's frames use
+    # humas.assets' colour profile, so a module-level import would go round in a circle).
+    from humas.assets.video import check_video
+
+    if isinstance(content, bytes):   # a GIF handed over in memory: the video tools read files
+        path = workdir / f"original-{digest[:16]}{Path(name).suffix}"
+        path.write_bytes(content)
+        content = path
+    found = check_video(name, content, targets, policy, limits, skip, workdir)
+    outcome = Outcome(name, digest, found.findings, found.renditions, found.thumbnail)
+    outcome.dhash = checks.dhash(found.thumbnail) if found.thumbnail else None
+    return outcome
+
+
+def _check_each(assets: list[Asset], kinds: tuple[str, ...], targets: dict[str, Target], policy: str,
+                limits: Limits, item_findings: list[Finding], profiles: dict[str, ChannelProfile],
+                workdir: Path | None) -> list[Outcome]:
     outcomes: list[Outcome] = []
     prints: list[checks.Fingerprint] = []
     skip = _blocked(item_findings, targets)
-    images = {c: t for c, t in targets.items() if t.placement.takes_images}   # no image geometry for reels
-    for index, (name, data) in enumerate(assets, start=1):
-        digest = hashlib.sha256(data).hexdigest()
+    for index, ((name, content), kind) in enumerate(zip(assets, kinds), start=1):
+        digest = _digest(content)
         twin = checks.duplicate_of(name, digest, prints)
-        outcome = (Outcome(name, digest, [twin]) if twin
-                   else check_one(index, name, data, digest, images, policy, limits, skip))
-        outcome.findings += _video_only(name, targets, profiles)
+        if twin:
+            outcome = Outcome(name, digest, [twin])
+        elif kind == "image":
+            outcome = _check_image(index, name, content, digest, targets, policy, limits, skip, profiles)
+        else:
+            outcome = _check_video(name, content, digest, targets, policy, limits, skip, workdir)
         outcomes.append(outcome)
         prints.append(checks.Fingerprint(name, digest, outcome.dhash))
     near = checks.near_duplicates(prints, limits)
@@ -213,14 +289,16 @@ def _check_each(assets: list[tuple[str, bytes]], targets: dict[str, Target], pol
     return outcomes
 
 
-def check_assets(item_id: str, assets: list[tuple[str, bytes]], channels: list[str], caption: str | None, *,
+def check_assets(item_id: str, assets: list[Asset], channels: list[str], caption: str | None, *,
                  placement_overrides: dict[str, str] | None = None, fit: str = "pad",
-                 profiles: dict[str, ChannelProfile] | None = None, limits: Limits | None = None) -> AssetReview:
+                 profiles: dict[str, ChannelProfile] | None = None, limits: Limits | None = None,
+                 workdir: Path | None = None) -> AssetReview:
     """Check an item's assets and caption for `channels`; make renditions for every channel nothing blocks.
 
-    `assets` are (file name, original bytes) in brief order; `fit` is "pad" or "crop"
-    (docs/asset-checks.md); a None `caption` skips the caption checks. `profiles` and `limits`
-    default to include/platforms.yaml and the documented policy.
+    `assets` are (file name, original bytes or the file it was saved to) in brief order; a video must come as a
+    file, and its renditions are written to `workdir`. `fit` is "pad" or "crop" (docs/asset-checks.md); a None
+    `caption` skips the caption checks. `profiles` and `limits` default to include/platforms.yaml and the
+    documented policy.
     """
     profiles = profiles or load_profiles()
     limits = limits or DEFAULT_LIMITS
@@ -229,11 +307,16 @@ def check_assets(item_id: str, assets: list[tuple[str, bytes]], channels: list[s
     names = [name for name, _ in assets]
     if len(set(names)) != len(names):
         raise HumasError(f"item {item_id}: asset names must be unique, got {names}")
-    targets = resolve_targets(item_id, list(channels), placement_overrides, profiles)
+    kinds = tuple(_kind(name, content) for name, content in assets)
+    targets = resolve_targets(item_id, list(channels), placement_overrides, profiles, kinds)
+    scratch = None
+    if workdir is None and set(kinds) - {"image"}:   # the review keeps its renditions' folder while it lives
+        scratch = tempfile.TemporaryDirectory(prefix="humas-video-")
+        workdir = Path(scratch.name)
     labels = {c: t.label for c, t in targets.items()}
     item_findings = [] if caption is None else check_caption(caption, list(channels), profiles=profiles)
     item_findings += checks.count_findings(len(assets), {c: t.placement for c, t in targets.items()}, labels)
-    outcomes = _check_each(assets, targets, fit, limits, item_findings, profiles)
+    outcomes = _check_each(assets, kinds, targets, fit, limits, item_findings, profiles, workdir)
     findings = item_findings + [f for o in outcomes for f in o.findings]
     blocked = _blocked(findings, targets)
     renditions = [r for c in targets if c not in blocked for o in outcomes for r in o.renditions if r.channel == c]
@@ -241,5 +324,5 @@ def check_assets(item_id: str, assets: list[tuple[str, bytes]], channels: list[s
         item_id=item_id, findings=findings, renditions=renditions,
         preview=_preview(item_id, outcomes, item_findings, targets, not any(f.blocking for f in findings), limits),
         asset_digests={o.name: o.sha256 for o in outcomes},
-        channels=list(targets), placements={c: t.placement.name for c, t in targets.items()},
+        channels=list(targets), placements={c: t.placement.name for c, t in targets.items()}, scratch=scratch,
     )

@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
 from humas.assets.check import FITS, check_assets
-from humas.assets.limits import DEFAULT_LIMITS
 from humas.assets.model import AssetReview, Finding
 from humas.exceptions import HumasError
 from humas.profiles import load_profiles
@@ -53,18 +53,18 @@ def _overrides(pairs: list[str]) -> dict[str, str]:
     return overrides
 
 
-def _read(paths: list[str]) -> tuple[list[str], list[tuple[str, bytes]]]:
-    """(display paths, [(asset name, bytes)]); names are base names unless two files share one."""
+def _read(paths: list[str]) -> tuple[list[str], list[tuple[str, Path]]]:
+    """(display paths, [(asset name, file)]); names are base names unless two files share one. The check reads
+    each file itself: an image up to the size it refuses, a video streamed."""
     bases = [os.path.basename(p) for p in paths]
     names = [b if bases.count(b) == 1 else p for b, p in zip(bases, paths)]
-    assets = []
-    for path, name in zip(paths, names):
+    for path in paths:
         try:
-            with open(path, "rb") as fh:
-                assets.append((name, fh.read(DEFAULT_LIMITS.max_input_bytes + 1)))  # enough to refuse a huge file
+            with open(path, "rb"):
+                pass
         except OSError as exc:
             raise UsageError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
-    return paths, assets
+    return paths, [(name, Path(path)) for name, path in zip(names, paths)]
 
 
 def _file_json(review: AssetReview, path: str, name: str) -> dict:
@@ -112,7 +112,10 @@ def _write_out(review: AssetReview, folder: str) -> None:
     for rendition in review.renditions:
         target = root / rendition.channel / rendition.name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(rendition.data)
+        if rendition.path:
+            shutil.copyfile(rendition.path, target)
+        else:
+            target.write_bytes(rendition.data)
     if review.preview is not None:
         root.mkdir(parents=True, exist_ok=True)
         (root / "preview.jpg").write_bytes(review.preview)

@@ -369,6 +369,13 @@ _SPECS: dict[str, tuple[str, str, str, str, str]] = {
         "Durasi {asset} {duration}; {channel_name} perlu minimal {limit}: perpanjang video.",
         "{asset} lasts {duration}; {channel_name} needs at least {limit}: make the video longer.",
         "Make the video longer."),
+    "VIDEO_GIF_LOOPED": (
+        INFO, "channel",
+        "Animasi {asset} berdurasi {duration}; untuk {channel_name} (minimal {limit}) animasinya diputar ulang "
+        "sampai cukup panjang.",
+        "{asset} lasts {duration}; for {channel_name} (at least {limit}) the animation is played again until "
+        "long enough.",
+        "Nothing; make the animation longer if the repeat looks odd."),
     "VIDEO_TOO_LONG": (
         ERROR, "channel",
         "Durasi {asset} {duration}; {channel_name} menerima paling lama {limit}: potong video menjadi paling "
@@ -396,6 +403,13 @@ _SPECS: dict[str, tuple[str, str, str, str, str]] = {
         "The video {asset} ({aspect}) is brought to {target} for {channel_name} (padded or cropped per 'fit'); "
         "check the preview that no text or face is cut.",
         "Check the preview; export at the target ratio to avoid bars or cuts."),
+    "VIDEO_BITRATE_LOWERED": (
+        WARNING, "channel",
+        "Video {asset} ({duration}) dibuat untuk {channel_name} pada sekitar {bitrate} agar di bawah batas {limit}. "
+        "Periksa ketajamannya di pratinjau; potong video bila gambarnya kurang tajam.",
+        "{asset} ({duration}) is made for {channel_name} at about {bitrate} to stay under its {limit} limit; check "
+        "its sharpness, cut the video if it looks soft.",
+        "Nothing; cut the video if the lower bit rate shows."),
     "VIDEO_RENDITION_TOO_LARGE": (
         ERROR, "channel",
         "Video {asset} ({duration}) pada kualitas {bitrate} menjadi sekitar {size}, melebihi batas {channel_name} "

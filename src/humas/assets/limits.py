@@ -10,6 +10,9 @@ class Limits:
 
     max_input_bytes: int = 64 * 1024 * 1024
     """Files larger than this are refused before any parsing (no phone or Canva export comes near it)."""
+    max_video_input_bytes: int = 2 * 1024 * 1024 * 1024
+    """A video larger than this is refused before it is downloaded (the largest platform limit we post to
+    is Facebook's; no Reel or X video comes near it)."""
     max_pixels: int = 100_000_000
     """Declared width x height above this is a decompression bomb, refused from the header.
     Keep it at or below 2 x PIL.Image.MAX_IMAGE_PIXELS (about 179 MP), where Pillow refuses anyway."""

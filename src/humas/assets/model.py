@@ -1,6 +1,7 @@
 """What the design check returns: findings, renditions and the per-item review."""
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 
 from humas.assets import report
@@ -35,7 +36,8 @@ class Finding:
 
 @dataclass(frozen=True)
 class Rendition:
-    """One file made for one channel from one original asset."""
+    """One file made for one channel from one original asset: an image in ``data``, or a video (``kind``
+    "video") in the file at ``path`` with its ``duration`` and ``cover`` (JPEG), or an animated GIF as it is."""
 
     channel: str
     placement: str
@@ -47,11 +49,19 @@ class Rendition:
     height: int
     format: str
     content_type: str
+    kind: str = "image"
+    path: str | None = None
+    duration: float | None = None
+    cover: bytes | None = field(default=None, repr=False)
+
+    @property
+    def size(self) -> int:
+        return os.path.getsize(self.path) if self.path else len(self.data)
 
     def to_dict(self) -> dict:
-        """Everything but the image bytes (their length is `bytes`)."""
-        meta = {k: v for k, v in asdict(self).items() if k != "data"}
-        meta["bytes"] = len(self.data)
+        """Everything but the bytes (their length is `bytes`) and where the file sits on this machine."""
+        meta = {k: v for k, v in asdict(self).items() if k not in ("data", "cover", "path")}
+        meta["bytes"] = self.size
         return meta
 
 
@@ -66,6 +76,7 @@ class AssetReview:
     asset_digests: dict[str, str]
     channels: list[str] = field(default_factory=list)
     placements: dict[str, str] = field(default_factory=dict)
+    scratch: object | None = field(default=None, repr=False)   # the temporary folder of video renditions, if ours
 
     @property
     def ok(self) -> bool:

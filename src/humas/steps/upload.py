@@ -8,13 +8,16 @@ re-tries the channels that are missing (``humas.publish``).
 from __future__ import annotations
 
 import logging
+import tempfile
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from humas import layout, quota
-from humas.exceptions import PlatformError, PublishUncertainError, QuotaExhausted, StepFailed
+from humas.exceptions import PlatformError, PublishUncertainError, QuotaExhausted, StepFailed, StillProcessing
 from humas.notify import notify_publish_failed, notify_published
 from humas.platforms import MediaRef, PostRequest
-from humas.publish import publish_once, receipt
+from humas.publish import publish_once, read_record, receipt
 from humas.reports import write_item_report
 from humas.review import sha256
 from humas.status import utcnow
@@ -41,23 +44,32 @@ def publish_item(item: "ItemStep", client_for: Callable[[str], "PlatformClient"]
     if brief.publish_at and brief.publish_at > utcnow():
         item.enter(message=f"Dijadwalkan tayang {wib(brief.publish_at)}")
         return WaitUntil(brief.publish_at)
-    approved = _approved_content(item)
-    if isinstance(approved, SendBack):
-        return approved
-    item.enter("publishing", f"Mengunggah ke {', '.join(brief.channels)}")
-    failures: dict[str, str] = {}
-    waits: dict[str, QuotaExhausted] = {}
-    for channel in brief.channels:
-        try:
-            _publish_channel(item, client_for(channel), approved.get(channel))
-        except QuotaExhausted as exc:   # this channel waits; the others go on
-            waits[channel] = exc
-            _wait_for_quota(item, exc)
-        except (PlatformError, PublishUncertainError) as exc:
-            failures[channel] = str(exc)
-            log.error("item %s not published on %s: %s", item.item_id, channel, exc)
-    if waits and not failures:
-        return WaitUntil(quota.record_quota_wait(item, waits))
+    with tempfile.TemporaryDirectory(prefix="humas-upload-") as folder:   # approved videos, streamed to disk
+        approved = _approved_content(item, Path(folder))
+        if isinstance(approved, SendBack):
+            return approved
+        item.enter("publishing", f"Mengunggah ke {', '.join(brief.channels)}")
+        failures: dict[str, str] = {}
+        waits: dict[str, QuotaExhausted] = {}
+        processing: dict[str, datetime] = {}
+        for channel in brief.channels:
+            if read_record(item.store, item.item_id, channel)["state"] == "published":
+                continue   # posted on an earlier try; its link is in the record
+            try:
+                _publish_channel(item, client_for(channel), approved.get(channel))
+            except QuotaExhausted as exc:   # this channel waits; the others go on
+                waits[channel] = exc
+                _wait_for_quota(item, exc)
+            except StillProcessing as exc:  # the platform is still processing a video: look again later
+                processing[channel] = exc.check_at
+            except (PlatformError, PublishUncertainError) as exc:
+                failures[channel] = str(exc)
+                log.error("item %s not published on %s: %s", item.item_id, channel, exc)
+    if (waits or processing) and not failures:
+        wake = _processing(item, processing)
+        if waits:
+            wake.append(quota.record_quota_wait(item, waits))
+        return WaitUntil(min(wake))
     if failures:
         item.record("publish_failed", "; ".join(f"{c}: {m}" for c, m in failures.items()), failed=failures)
         notify_publish_failed(item, failures)
@@ -66,6 +78,16 @@ def publish_item(item: "ItemStep", client_for: Callable[[str], "PlatformClient"]
     record = _record_links(item)
     item.check_time()
     return record
+
+
+def _processing(item: "ItemStep", processing: dict[str, datetime]) -> list[datetime]:
+    """Record that platforms are still processing the item's video (the upload looks again, holding no worker);
+    when to look."""
+    if processing:
+        names = ", ".join(quota.channel_name(c) for c in processing)
+        item.record("platform_processing", f"Video sedang diproses oleh {names}; diperiksa lagi "
+                                           f"{wib(min(processing.values()))}", channels=sorted(processing))
+    return list(processing.values())
 
 
 def _publish_channel(item: "ItemStep", client: "PlatformClient", images: list[MediaRef] | None) -> None:
@@ -107,22 +129,46 @@ def _record_links(item: "ItemStep") -> dict[str, Any]:
     return record
 
 
-def _approved_content(item: "ItemStep") -> dict[str, list[MediaRef]] | SendBack:
-    """Each channel's renditions exactly as approved; a send-back if anything changed since."""
+def _approved_content(item: "ItemStep", folder: Path) -> dict[str, list[MediaRef]] | SendBack:
+    """Each channel's renditions exactly as approved (videos streamed into ``folder``); a send-back if anything
+    changed since. Channels already published are not read again."""
     gate, approval = _last_approval(item)
     if current_review(item, gate).digest != approval.get("review_digest"):
         return _changed(item, gate, "brief.yaml berubah setelah disetujui")
-    images: dict[str, list[MediaRef]] = {}
+    media: dict[str, list[MediaRef]] = {}
     # The renditions of the design step before the upload (after the gate, in a SOP that checks the idea
     # before the design exists: then the design step's own checks are what stands for them).
-    for r in (item.design_manifest() or {}).get("renditions", []):
-        data, version = item.store.get_pinned(r["key"]) or (b"", None)
-        if sha256(data) != r["sha256"]:
+    for n, r in enumerate((item.design_manifest() or {}).get("renditions", []), start=1):
+        if read_record(item.store, item.item_id, r["channel"])["state"] == "published":
+            continue
+        ref = _approved_file(item, r, folder / f"{n}-{r['name']}")
+        if ref is None:
             return _changed(item, item.sop.design_before(item.step) or gate, f"berkas {r['key']} berubah setelah disetujui")
-        # Pinned to the version just checked: a platform fetching later gets these bytes, whatever is written since.
-        images.setdefault(r["channel"], []).append(
-            MediaRef(r["name"], item.store.presigned_get_url(r["key"], version_id=version), data, r["content_type"]))
-    return images
+        media.setdefault(r["channel"], []).append(ref)
+    return media
+
+
+def _approved_file(item: "ItemStep", r: dict[str, Any], path: Path) -> MediaRef | None:
+    """One rendition exactly as approved, or None when its bytes (or its cover's) are not the ones signed.
+    URLs are pinned to the version just checked: a platform fetching later gets these bytes, whatever is
+    written to the key since."""
+    store = item.store
+    if r.get("kind", "image") == "image":
+        data, version = store.get_pinned(r["key"]) or (b"", None)
+        if sha256(data) != r["sha256"]:
+            return None
+        return MediaRef(r["name"], store.presigned_get_url(r["key"], version_id=version), data, r["content_type"])
+    got = store.download(r["key"], path)
+    if got is None or got.sha256 != r["sha256"]:
+        return None
+    cover_url = None
+    if r.get("cover_key"):
+        cover, cover_version = store.get_pinned(r["cover_key"]) or (b"", None)
+        if sha256(cover) != r.get("cover_sha256"):
+            return None
+        cover_url = store.presigned_get_url(r["cover_key"], version_id=cover_version)
+    return MediaRef(r["name"], store.presigned_get_url(r["key"], version_id=got.version), b"", r["content_type"],
+                    path=str(path), kind=r["kind"], duration=r.get("duration"), cover_url=cover_url)
 
 
 def _last_approval(item: "ItemStep") -> tuple["Step", dict[str, Any]]:

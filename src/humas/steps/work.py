@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from humas import layout, sla
@@ -40,7 +42,7 @@ from humas.submission import sole_claimant
 from humas.timetext import duration_words, wib
 
 if TYPE_CHECKING:
-    from humas.assets import AssetReview
+    from humas.assets import AssetReview, Rendition
     from humas.roster import Roster
     from humas.steps.base import ItemStep
 
@@ -276,15 +278,15 @@ def _who(item: "ItemStep", by: dict[str, str | None]) -> str:
 def _check_design(item: "ItemStep", files: dict[str, str]) -> dict[str, Any] | WaitForChange:
     """Check the brief's design files for every channel; the manifest, or a wait for a corrected file."""
     brief = item.brief
-    # Enough of each file to refuse a huge one without holding it all in memory.
-    limit = DEFAULT_LIMITS.max_input_bytes + 1
-    assets = [(name, item.store.get_bytes(layout.asset_key(item.item_id, name), limit) or b"")
-              for name in brief.assets]
-    item.enter(message=f"Memeriksa {len(assets)} berkas desain")
-    checked = check_assets(item.item_id, assets, list(brief.channels),
-                           text_with_reference(brief.caption, item.item_id),
-                           placement_overrides=dict(brief.placements or {}), fit=brief.fit)
-    manifest = _write_check(item, checked, files)
+    with tempfile.TemporaryDirectory(prefix="humas-design-") as folder:   # videos and their renditions
+        workdir = Path(folder)
+        assets = [(name, _fetch(item, name, workdir / f"original-{n}{Path(name).suffix}"))
+                  for n, name in enumerate(brief.assets, start=1)]
+        item.enter(message=f"Memeriksa {len(assets)} berkas desain")
+        checked = check_assets(item.item_id, assets, list(brief.channels),
+                               text_with_reference(brief.caption, item.item_id),
+                               placement_overrides=dict(brief.placements or {}), fit=brief.fit, workdir=workdir)
+        manifest = _write_check(item, checked, files)
     log.info("asset findings for %s:\n%s", item.item_id, checked.to_markdown())
     if not checked.ok:
         _send_back_to_maker(item, checked)
@@ -296,15 +298,42 @@ def _check_design(item: "ItemStep", files: dict[str, str]) -> dict[str, Any] | W
     return {**manifest, "delivery": delivery}
 
 
+def _fetch(item: "ItemStep", name: str, path: Path) -> bytes | Path:
+    """One design file, saved to ``path`` (streamed: a video never sits whole in memory). A file too large to
+    be any asset comes as its first bytes only, enough for the check to refuse it by its size."""
+    key = layout.asset_key(item.item_id, name)
+    info = item.store.head(key)
+    if info is None:
+        return b""
+    if info.size > DEFAULT_LIMITS.max_video_input_bytes:
+        return item.store.get_bytes(key, DEFAULT_LIMITS.max_input_bytes + 1) or b""
+    return path if item.store.download(key, path) else b""
+
+
+def _store_rendition(item: "ItemStep", r: "Rendition") -> dict[str, Any]:
+    """Put one rendition (and a video's cover) in the bucket; its manifest entry."""
+    store, item_id = item.store, item.item_id
+    key = layout.rendition_key(item_id, r.channel, r.name)
+    metadata = {"sha256": r.sha256, "source": r.source}
+    if r.path:
+        store.put_file(key, Path(r.path), r.content_type, metadata=metadata)
+    else:
+        store.put_bytes(key, r.data, r.content_type, metadata=metadata)
+    entry = {"channel": r.channel, "key": key, "name": r.name, "sha256": r.sha256, "kind": r.kind,
+             "content_type": r.content_type, "width": r.width, "height": r.height, "bytes": r.size}
+    if r.duration is not None:
+        entry["duration"] = round(r.duration, 3)
+    if r.cover:
+        cover = layout.cover_key(item_id, r.channel, r.name)
+        store.put_bytes(cover, r.cover, "image/jpeg")
+        entry.update(cover_key=cover, cover_sha256=sha256(r.cover))
+    return entry
+
+
 def _write_check(item: "ItemStep", checked: "AssetReview", files: dict[str, str]) -> dict[str, Any]:
     """Store the renditions, preview and findings; return the manifest the gates review and the upload posts."""
     store, item_id = item.store, item.item_id
-    renditions = []
-    for r in checked.renditions:
-        key = layout.rendition_key(item_id, r.channel, r.name)
-        store.put_bytes(key, r.data, r.content_type, metadata={"sha256": r.sha256, "source": r.source})
-        renditions.append({"channel": r.channel, "key": key, "name": r.name, "sha256": r.sha256,
-                           "content_type": r.content_type, "width": r.width, "height": r.height})
+    renditions = [_store_rendition(item, r) for r in checked.renditions]
     if checked.preview:
         store.put_bytes(layout.preview_key(item_id), checked.preview, "image/jpeg")
     store.put_json(layout.findings_key(item_id), {**checked.to_json(), "renditions": renditions,

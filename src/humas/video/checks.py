@@ -71,6 +71,8 @@ def _gif_findings(info: VideoInfo, placement: Placement, profile: ChannelProfile
 
 def _duration_findings(info: VideoInfo, limits: VideoLimits, common: dict) -> list[Finding]:
     duration = seconds_text(info.duration)
+    if info.duration < limits.min_seconds and info.is_gif:   # the rendition plays the animation again
+        return [finding("VIDEO_GIF_LOOPED", duration=duration, limit=seconds_text(limits.min_seconds), **common)]
     if info.duration < limits.min_seconds:
         return [finding("VIDEO_TOO_SHORT", duration=duration, limit=seconds_text(limits.min_seconds), **common)]
     if info.duration > limits.max_seconds:
@@ -104,18 +106,30 @@ def _picture_findings(info: VideoInfo, limits: VideoLimits, common: dict) -> lis
     return [finding("VIDEO_ASPECT_ADJUSTED", aspect=aspect, target=aspect_text(target), **common)]
 
 
+# A rendition's video bit rate may be lowered to fit a byte limit down to this share of the target, no further.
+MIN_BITRATE_SHARE = 0.4
+
+
 def rendition_bit_rate(info: VideoInfo, limits: VideoLimits) -> int:
     """What a rendition carries per second: the target video bit rate, plus AAC when the video has sound."""
     return limits.target_bitrate + (limits.target_audio_bitrate if info.audio_codec else 0)
 
 
 def _bytes_findings(info: VideoInfo, limits: VideoLimits, common: dict) -> list[Finding]:
+    """A long video's rendition is made at a lower bit rate to stay under the byte limit (the renditions do it);
+    only below MIN_BITRATE_SHARE of the target would it look too poor, and then the video must be cut."""
     rate = rendition_bit_rate(info, limits)
     estimate = info.duration * rate / 8 * OVERHEAD
     if estimate > limits.max_bytes:
-        fits = limits.max_bytes * 8 / (rate * OVERHEAD)
+        audio = rate - limits.target_bitrate
+        lowered = limits.max_bytes * 8 / (info.duration * OVERHEAD) - audio
+        if lowered >= limits.target_bitrate * MIN_BITRATE_SHARE:
+            return [finding("VIDEO_BITRATE_LOWERED", duration=seconds_text(info.duration),
+                            bitrate=bitrate_text(int(lowered)), limit=size_text(limits.max_bytes), **common)]
+        floor = limits.target_bitrate * MIN_BITRATE_SHARE + audio
+        fits = limits.max_bytes * 8 / (floor * OVERHEAD)
         return [finding("VIDEO_RENDITION_TOO_LARGE", duration=seconds_text(info.duration),
-                        bitrate=bitrate_text(rate), size=size_text(round(estimate)),
+                        bitrate=bitrate_text(int(floor)), size=size_text(round(info.duration * floor / 8 * OVERHEAD)),
                         limit=size_text(limits.max_bytes), max_duration=seconds_text(int(fits)), **common)]
     if info.bytes > limits.max_bytes:
         return [finding("VIDEO_FILE_TOO_LARGE", size=size_text(info.bytes), limit=size_text(limits.max_bytes),
