@@ -73,13 +73,15 @@ def test_the_digest_and_the_monthly_report_are_made_by_the_scheduler(tmp_path, c
     assert humas(["submit", str(write_item(tmp_path, ITEM, SOP, ["facebook"]))]) == 0
     wait_for_state(store, ITEM, {"awaiting_approval"}, 240, step=GATE)
 
-    # The scheduler itself ran today's digest when the stack started (catchup=False runs the latest 00:00 UTC
-    # tick, never an earlier one), so the day before that tick is one no scheduled run takes: a missed day's
-    # digest an operator sends by hand.
-    tick = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    day_of = tick - timedelta(days=1)
-    day = day_of.astimezone(WIB).date().isoformat()
+    # The scheduler itself ran the digest of its latest 00:00 UTC tick when the stack started (catchup=False
+    # never runs an earlier one), so the day before its first run is one no scheduled run takes: a missed
+    # day's digest an operator sends by hand.
     dag_id = f"humas_digest_{SOP}"
+    runs = api(f"/api/v2/dags/{dag_id}/dagRuns?order_by=logical_date&limit=1")["dag_runs"]
+    first = min([datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0),
+                 *(datetime.fromisoformat(r["logical_date"]) for r in runs if r["logical_date"])])
+    day_of = first - timedelta(days=1)
+    day = day_of.astimezone(WIB).date().isoformat()
     assert run_dag(stack_cfg, api, dag_id, f"e2e_digest_{day}", day_of)["state"] == "success"
 
     assert digests_of_item(stack_cfg) == SUPERVISOR  # the Kabid PIP (the roster's supervisor), not the staff
