@@ -270,12 +270,12 @@ def report_key(item_id: str, ext: str = "json") -> str:
     return pipeline_prefix(item_id) + f"report.{ext}"
 
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def check_month(month: str) -> str:
     """Return ``month`` if it is ``YYYY-MM``, else raise."""
-    if not isinstance(month, str) or not _MONTH.fullmatch(month):
+    if not isinstance(month, str) or not MONTH_PATTERN.fullmatch(month):
         raise LayoutError(f"month {month!r} is not allowed: write it as YYYY-MM, e.g. 2026-11")
     return month
 

@@ -20,7 +20,8 @@ from staff_cli import humas
 pytestmark = pytest.mark.e2e
 
 # Who submits items of each SOP in these tests (roster ids: include/rosters/, tests/e2e/rosters/).
-SUBMITTERS = {"singkawang": "skw.ayu", "yogyakarta": "ygy.nina", "uji_sla": "uji.staf", "uji_strategis": "uji.staf"}
+SUBMITTERS = {"singkawang": "skw.ayu", "yogyakarta": "ygy.nina", "gunung_mas": "gms.yohanes", "uji_sla": "uji.staf",
+              "uji_strategis": "uji.staf"}
 
 
 def write_item(root: Path, item_id: str, sop: str, channels: list[str], **extra: object) -> Path:

@@ -157,6 +157,18 @@ def test_the_pipeline_cannot_write_the_inbox_or_a_claim_and_approvals_write_only
     pipeline.delete_object(Bucket=BUCKET, Key=layout.approval_key(ITEM, "step_3_decision"))  # consumed
 
 
+def test_the_pipeline_writes_the_daily_digest_and_the_monthly_report_and_nobody_else_does(stores) -> None:
+    # The scheduled DAGs' outputs live outside pipeline/ (per agency, not per item).
+    folder = layout.digest_folder("singkawang", "2026-12-01", COLLEAGUE)
+    keys = [layout.notice_key(folder), layout.delivery_key(folder, "email"),
+            *(layout.monthly_report_key("singkawang", "2026-11", ext) for ext in ("html", "csv", "xlsx"))]
+    for key in keys:
+        stores[principals.PIPELINE].put_bytes(key, b"{}")
+        for other in (STAFF, principals.APPROVALS):
+            _denied(lambda: stores[other].client.put_object(Bucket=BUCKET, Key=key, Body=b"forged"))
+    _denied(lambda: stores[principals.PIPELINE].client.put_object(Bucket=BUCKET, Key="notices-x/y", Body=b"x"))
+
+
 def test_staff_cannot_touch_versioning_policies_or_the_servers_control_api(server, stores) -> None:
     url, keys = server
     staff = stores[STAFF].client

@@ -5,7 +5,8 @@ Identities (IAM users, one access key each):
 - ``humas-admin``: the stack's own tooling (makes the bucket, snapshots and restores it). Never given to
   Airflow or staff.
 - ``humas-pipeline``: Airflow's ``humas_bucket`` connection. Reads everything; writes ``pipeline/`` and
-  ``dispatch/``; deletes only consumed approval flags. It cannot write the inbox or a claim.
+  ``dispatch/``, and puts the daily digests (``notices/``) and monthly reports (``reports/``); deletes only
+  consumed approval flags. It cannot write the inbox or a claim.
 - ``humas-approvals``: the approval service's ``humas_bucket_approvals`` connection. Reads everything; writes
   ``approvals/`` only.
 - one per roster login (staff): puts files into ``inbox/`` and its own claims (``claims/*/<login>.json``);
@@ -76,6 +77,8 @@ def policies(bucket: str, logins: Iterable[str], render: Render = moto_resource)
         PIPELINE: _policy(*_reader(bucket, render),
                           _allow(["s3:PutObject", "s3:DeleteObject"],
                                  _objects(bucket, ["pipeline/*", "dispatch/*"], render)),
+                          # the daily digests' outbox and the monthly reports (the scheduled DAGs)
+                          _allow(["s3:PutObject"], _objects(bucket, ["notices/*", "reports/*"], render)),
                           _allow(["s3:DeleteObject"], _objects(bucket, ["approvals/*"], render))),
         APPROVALS: _policy(*_reader(bucket, render),
                            _allow(["s3:PutObject"], _objects(bucket, ["approvals/*"], render))),
