@@ -25,6 +25,7 @@ from humas.steps.base import SendBack, WaitUntil
 from humas.steps.gate import current_review
 from humas.steps.intake import accepted_submitter
 from humas.timetext import wib
+from humas.verify import check_post
 
 if TYPE_CHECKING:
     from humas.platforms import PlatformClient
@@ -97,12 +98,12 @@ def _publish_channel(item: "ItemStep", client: "PlatformClient", images: list[Me
         raise PlatformError(channel, f"item {item.item_id} has no renditions for {channel}; "
                                      "the design step must pass for this channel first")
     brief = item.brief
-    post = publish_once(item.store, client, PostRequest(item.item_id, brief.caption, tuple(images),
-                                                        placement=(brief.placements or {}).get(channel)),
-                        since=item.accepted)
+    request = PostRequest(item.item_id, brief.caption, tuple(images), placement=(brief.placements or {}).get(channel))
+    post = publish_once(item.store, client, request, since=item.accepted)
     log.info("item %s published on %s: %s", item.item_id, channel, post.permalink)
     quota.leave_line(item.store, channel, item.item_id)
     quota.note_after_post(item.store, client)
+    check_post(item, client, request, post)   # what the platform shows is what was approved, or the step stops
 
 
 def _wait_for_quota(item: "ItemStep", exc: QuotaExhausted) -> None:
