@@ -814,10 +814,11 @@ class FacebookClient(_GraphClient):
 
     def shown_pictures(self, post: PublishedPost, request: PostRequest, progress: Progress) -> list[bytes]:
         """What the post shows, one picture per media: a video's `picture` (Graph reference, Video), else the
-        photos of the post's attachments (Page Post > attachments: media.image.src, an album's subattachments).
+        pictures of the post's attachments (Page Post > attachments: media.image.src, a video's thumbnail there;
+        an album's subattachments).
         Facebook re-encodes and resizes: compare by picture, not bytes."""
         step = f"{request.item_id}: reading what post {post.remote_id} shows"
-        if _moving(request):
+        if "_" not in post.remote_id:    # a video's own id (a Page post's is {page-id}_{post-id})
             node = self._call("GET", self._path(post.remote_id), step, params={"fields": "picture"})
             return [self._download(node.get("picture") or "")]
         node = self._call("GET", self._path(post.remote_id), step, params={"fields": "attachments"})
@@ -1213,13 +1214,13 @@ def picture_hash(data: bytes) -> int | None:
 
 
 def first_frame_hash(media: MediaRef) -> int | None:
-    """The difference hash of a video's first frame (decoded from its file with PyAV), or None."""
-    if not media.path:
+    """The difference hash of a video's first frame (decoded with PyAV from its file, else its bytes), or None."""
+    if not media.path and not media.data:
         return None
     import av
     from humas.assets.checks import dhash
     try:
-        with av.open(media.path) as box:
+        with av.open(media.path or io.BytesIO(media.data)) as box:
             frame = next(box.decode(video=0))
             return dhash(frame.to_image())
     except (av.FFmpegError, StopIteration, OSError):
