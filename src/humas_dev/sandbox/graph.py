@@ -18,6 +18,11 @@ the container stays IN_PROGRESS for `video_processing` seconds, then FINISHED, o
 spec in humas_dev.sandbox.videos (status "Error: ... 2207026 ..."). A carousel takes its video items only once
 they are FINISHED.
 
+Reading back what a post shows (IG Media reference: media_url, a VIDEO's thumbnail_url, GET /{ig-media-id}/children
+for a carousel's items; Page Post reference: attachments with Story Attachment media.image.src, an album's
+subattachments; Video reference: picture). The sandbox serves the bytes it received (a video: its first frame as
+a JPEG) from /_sandbox/media and /_sandbox/thumbnail, where the platforms give a CDN address of a re-encoded copy.
+
 Facebook Page video (Meta, "Uploading Videos with the Graph API" / Video API publishing guide): POST
 /{page-id}/videos with upload_phase start (file_size) -> upload_session_id, video_id, start_offset, end_offset;
 transfer (upload_session_id, start_offset, video_file_chunk) -> the next start_offset/end_offset; finish

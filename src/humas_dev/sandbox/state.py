@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 # (Graph: code 4/32 with a time to regain access in X-Business-Use-Case-Usage; X: 429 with x-rate-limit-reset),
 # `http_429` with a plain 429 and Retry-After; both say the limit frees after `retry_after` seconds.
 # `swap_media` carries the request out and answers normally, but the post shows other pictures than it was sent
-# (each image inverted): what a swapped file fetched by the platform would look like afterwards.
+# (each image inverted): what a swapped file fetched by the platform would look like afterwards. Arm it on the
+# request that makes the post (Instagram media_publish, Facebook photos or feed, X tweets).
 FAULT_MODES = ("timeout_after_commit", "error_500", "rate_limit", "http_429", "error_500_after_commit",
                "rate_limit_after_commit", "http_429_after_commit", "swap_media")
 FAULT_OPERATIONS = {

@@ -1,4 +1,10 @@
-"""X API v2 routes: media upload (one-shot images; chunked video and GIF), create post, a user's posts, a user.
+"""X API v2 routes: media upload (one-shot images; chunked video and GIF), create post, look a post up, a user's
+posts, a user.
+
+Post lookup (docs.x.com, GET /2/tweets/:id and the Media object's fields): with expansions=attachments.media_keys
+the post's data.attachments.media_keys, and includes.media with each media's media_key and type (photo, video,
+animated_gif), plus the media.fields asked for: url (a photo's) and preview_image_url (a video's or GIF's). The
+sandbox keeps no media ids with a post, so its media keys are made from the post id.
 
 Chunked upload (docs.x.com, "Media upload chunked" quickstart and the X samples' media_upload_v2.py, 2025):
 POST /2/media/upload/initialize {media_type, total_bytes, media_category} -> data.id;
