@@ -1202,14 +1202,15 @@ PICTURE_MATCH_BITS = 6   # of the 64 bits of a difference hash: a re-encoded cop
 
 
 def picture_hash(data: bytes) -> int | None:
-    """The picture's 64-bit difference hash (as the asset checks compute it), or None if it is no image."""
+    """The picture's 64-bit difference hash (as the asset checks compute it), or None if it is no image (or one
+    too large to decode safely: what a platform serves is read here too)."""
     from PIL import Image, UnidentifiedImageError
 
     from humas.assets.checks import dhash
     try:
         with Image.open(io.BytesIO(data)) as picture:
             return dhash(picture)
-    except (UnidentifiedImageError, OSError, ValueError):
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         return None
 
 
