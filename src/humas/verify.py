@@ -4,8 +4,8 @@ The upload pins what a platform fetches to the checked version, but the proof is
 is confirmed, its client reads back the picture of each media as the platform serves it (``shown_pictures``) and
 each is compared with the approved rendition by its 64-bit difference hash (``humas.assets.checks.dhash``), since
 Instagram, Facebook and X all re-encode what they receive: none documents that it keeps the bytes, so equal
-bytes are recorded (``same_bytes``) but never required. A video is compared by its first frame with the
-thumbnail the platform shows.
+bytes are recorded (``same_bytes``) but never required. A video is compared by its first frame, or its cover when
+it has one, with the thumbnail the platform shows.
 
 The result goes into the channel's publish record (``verification``). A difference stops the upload step: the
 item's state says what differs, on which channel, with the post's link, and the upload role is told. Nothing is
@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
+
+import requests
 
 from humas.exceptions import PlatformError, StepFailed
 from humas.notify import notify_media_mismatch
@@ -30,18 +32,34 @@ if TYPE_CHECKING:
     from humas.steps.base import ItemStep
 
 log = logging.getLogger(__name__)
+COVER_TIMEOUT = 30.0   # seconds to read a video's approved cover back from the bucket
 
 
 def compare(approved: "MediaRef", shown: bytes) -> dict[str, Any]:
     """One media: ``match`` (difference hash within PICTURE_MATCH_BITS), ``mismatch``, or ``unreadable``."""
-    wanted = picture_hash(approved.data) if approved.kind == "image" else first_frame_hash(approved)
+    wanted = [h for h in _approved_hashes(approved) if h is not None]
     seen = picture_hash(shown) if shown else None
     row: dict[str, Any] = {"name": approved.name, "shown_sha256": hashlib.sha256(shown).hexdigest() if shown else None,
                            "same_bytes": bool(shown) and approved.kind == "image" and shown == approved.data}
-    if wanted is None or seen is None:
+    if not wanted or seen is None:
         return row | {"result": "unreadable", "distance": None}
-    distance = bin(wanted ^ seen).count("1")
+    distance = min(bin(h ^ seen).count("1") for h in wanted)
     return row | {"result": "match" if distance <= PICTURE_MATCH_BITS else "mismatch", "distance": distance}
+
+
+def _approved_hashes(approved: "MediaRef") -> list[int | None]:
+    """The pictures the post may show for this media: an image; a video's first frame, or its cover (a Reel's
+    thumbnail_url may be the cover it was given), read from its pinned URL."""
+    if approved.kind == "image":
+        return [picture_hash(approved.data)]
+    hashes = [first_frame_hash(approved)]
+    if approved.cover_url:
+        try:
+            response = requests.get(approved.cover_url, timeout=COVER_TIMEOUT)
+            hashes.append(picture_hash(response.content) if response.status_code == 200 else None)
+        except requests.RequestException as exc:
+            log.warning("the cover of %s could not be read to compare: %s", approved.name, type(exc).__name__)
+    return hashes
 
 
 def verify_post(client: "PlatformClient", request: "PostRequest", post: "PublishedPost",
@@ -61,6 +79,14 @@ def verify_post(client: "PlatformClient", request: "PostRequest", post: "Publish
     return {"result": result, "media": media, "checked_at": checked_at}
 
 
+def stop_if_mismatched(item: "ItemStep", channel: str) -> None:
+    """On a later try, a channel already posted is not read again; a difference recorded for it still stops the
+    step, so the channels after it are not posted until a person has checked."""
+    record = read_record(item.store, item.item_id, channel)
+    if (record.get("verification") or {}).get("result") == "mismatch":
+        raise _mismatch(item, channel, record["post"]["permalink"], record["verification"])
+
+
 def check_post(item: "ItemStep", client: "PlatformClient", request: "PostRequest", post: "PublishedPost") -> None:
     """Verify a confirmed post once (a match is not read again on a retry) and record it; on a difference record
     the item's state, tell the upload role and raise StepFailed, which stops the upload step."""
@@ -70,22 +96,29 @@ def check_post(item: "ItemStep", client: "PlatformClient", request: "PostRequest
         return
     found = verify_post(client, request, post, Progress(dict(record.get("progress") or {})))
     record_verification(item.store, item.item_id, channel, found)
-    name = load_profiles()[channel].display_name
     if found["result"] == "unverified":
-        item.note("media_unverified", f"Tampilan postingan di {name} belum dapat diperiksa ({post.permalink}); "
-                                      "periksa sendiri bahwa gambarnya sesuai yang disetujui", channel=channel)
-        return
-    if found["result"] == "match":
-        return
-    what = _differences(found)
+        item.note("media_unverified", f"Tampilan postingan di {_name(channel)} belum dapat diperiksa "
+                  f"({post.permalink}); periksa sendiri bahwa gambarnya sesuai yang disetujui", channel=channel)
+    elif found["result"] == "mismatch":
+        raise _mismatch(item, channel, post.permalink, found)
+
+
+def _mismatch(item: "ItemStep", channel: str, link: str, found: dict[str, Any]) -> StepFailed:
+    """Record the item's state and tell the upload role (once per person, however often the step runs); the
+    error that stops the step."""
+    what, name = _differences(found), _name(channel)
     item.record("media_mismatch", f"Postingan di {name} menampilkan media yang berbeda dari yang disetujui "
-                f"({what}): {post.permalink}. Tidak ada yang dihapus atau diunggah ulang otomatis; periksa "
-                "postingan itu, hapus manual jika salah, lalu hubungi admin pipeline", channel=channel,
-                link=post.permalink, verification=found)
-    notify_media_mismatch(item, name, post.permalink, what)
-    log.error("item %s: %s post %s shows other media than approved: %s", item.item_id, channel, post.permalink, what)
-    raise StepFailed(f"item {item.item_id}: the {channel} post {post.permalink} shows other media than approved "
-                     f"({what}); nothing is posted further until a person has checked it")
+                f"({what}): {link}. Tidak ada yang dihapus atau diunggah ulang otomatis; periksa postingan itu, "
+                "hapus manual jika salah, lalu hubungi admin pipeline", channel=channel, link=link,
+                verification=found)
+    notify_media_mismatch(item, name, link, what)
+    log.error("item %s: %s post %s shows other media than approved: %s", item.item_id, channel, link, what)
+    return StepFailed(f"item {item.item_id}: the {channel} post {link} shows other media than approved ({what}); "
+                      "nothing is posted further until a person has checked it")
+
+
+def _name(channel: str) -> str:
+    return load_profiles()[channel].display_name
 
 
 def _differences(found: dict[str, Any]) -> str:

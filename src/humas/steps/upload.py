@@ -25,7 +25,7 @@ from humas.steps.base import SendBack, WaitUntil
 from humas.steps.gate import current_review
 from humas.steps.intake import accepted_submitter
 from humas.timetext import wib
-from humas.verify import check_post
+from humas.verify import check_post, stop_if_mismatched
 
 if TYPE_CHECKING:
     from humas.platforms import PlatformClient
@@ -55,6 +55,7 @@ def publish_item(item: "ItemStep", client_for: Callable[[str], "PlatformClient"]
         processing: dict[str, datetime] = {}
         for channel in brief.channels:
             if read_record(item.store, item.item_id, channel)["state"] == "published":
+                stop_if_mismatched(item, channel)   # a post showing other media than approved holds the rest
                 continue   # posted on an earlier try; its link is in the record
             try:
                 _publish_channel(item, client_for(channel), approved.get(channel))
