@@ -30,6 +30,7 @@ from humas.status import utcnow
 if TYPE_CHECKING:
     from humas.platforms import MediaRef, PlatformClient, PostRequest, PublishedPost
     from humas.steps.base import ItemStep
+    from humas.store import Store
 
 log = logging.getLogger(__name__)
 COVER_TIMEOUT = 30.0   # seconds to read a video's approved cover back from the bucket
@@ -77,6 +78,13 @@ def verify_post(client: "PlatformClient", request: "PostRequest", post: "Publish
     results = {row["result"] for row in media}
     result = "mismatch" if "mismatch" in results else "unverified" if "unreadable" in results else "match"
     return {"result": result, "media": media, "checked_at": checked_at}
+
+
+def posted_and_checked(store: "Store", item_id: str, channel: str) -> bool:
+    """Whether the channel's post is published and what it shows was compared: a post confirmed just before a
+    crash is compared on the next try (its renditions are read again for that; nothing is posted again)."""
+    record = read_record(store, item_id, channel)
+    return record["state"] == "published" and bool(record.get("verification"))
 
 
 def stop_if_mismatched(item: "ItemStep", channel: str) -> None:

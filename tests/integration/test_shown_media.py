@@ -14,7 +14,7 @@ from PIL import Image
 from approved_items import approved_upload
 from humas import layout
 from humas.exceptions import StepFailed
-from humas.platforms import ClientConfig, MediaRef, PlatformClient, PostRequest, Progress, make_client
+from humas.platforms import ClientConfig, MediaRef, PlatformClient, PostRequest, Progress, XClient, make_client
 from humas.publish import publish_once, read_record
 from humas.status import read_status
 from humas.steps.upload import publish_item
@@ -133,3 +133,26 @@ def test_a_carousel_or_album_is_read_back_picture_by_picture(store: Store, sandb
     swapped = PostRequest(request.item_id, request.caption, tuple(reversed(images)))   # the order matters too
     check = verify_post(client, swapped, post, Progress())
     assert check["result"] == "mismatch" and all(row["result"] == "mismatch" for row in check["media"])
+
+
+class Crash(BaseException):
+    """The worker dies (not an Exception: nothing in the pipeline may catch it)."""
+
+
+def test_a_post_confirmed_just_before_a_crash_is_compared_on_the_next_try(
+        store, sops, sandbox, clients, monkeypatch: pytest.MonkeyPatch) -> None:
+    item = approved_upload(store, sops, "shown-crash", 3, KEY, gradient(), channels=["x", "facebook"])
+    swap(sandbox, "x")
+
+    def crash(*args: object) -> list[bytes]:
+        raise Crash
+    with monkeypatch.context() as patched:
+        patched.setattr(XClient, "shown_pictures", crash)
+        with pytest.raises(Crash):
+            publish_item(item(), clients)
+    assert read_record(store, "shown-crash", "x")["state"] == "published"   # posted, never compared
+
+    with pytest.raises(StepFailed, match="shows other media than approved"):
+        publish_item(item(), clients)
+    assert [p["channel"] for p in posts(sandbox)] == ["x"]                  # not again; Facebook held back
+    assert read_record(store, "shown-crash", "x")["verification"]["result"] == "mismatch"
