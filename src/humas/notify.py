@@ -7,8 +7,9 @@
 - a missed step (a run deadline passed, ``escalate_late_step``, or the waiting step's own standard time,
   ``escalate_open_step``): its role's holders, and an escalation to the supervising role (``supervisors`` in
   the roster), once per step per item;
-- every decision and the publishing: the item's submitter; a publish failure, or a channel waiting for its
-  quota (``humas.quota.record_quota_wait``): the upload role.
+- every decision and the publishing: the item's submitter; a publish failure, a post showing other media than
+  approved (``humas.verify``), or a channel waiting for its quota (``humas.quota.record_quota_wait``): the upload
+  role.
 
 Each notice goes out once per (item, step, kind, round, person): a ``round_`` is what makes a new request of
 the same kind at the same step news (a new review after a revise, a new set of files). A person without
@@ -93,7 +94,8 @@ def tell(item: "ItemStep", kind: str, people: Callable[["Roster"], Iterable["Per
 _KIND_WORDS = {"approval_request": "permintaan persetujuan", "work_request": "permintaan pekerjaan",
                "reminder": "pengingat", "missed": "keterlambatan", "escalation": "eskalasi",
                "approved": "keputusan", "revised": "keputusan", "declined": "keputusan",
-               "published": "hasil unggah", "publish_failed": "gagal unggah", "quota_wait": "menunggu kuota",
+               "published": "hasil unggah", "publish_failed": "gagal unggah", "media_mismatch": "media tayang berbeda",
+               "quota_wait": "menunggu kuota",
                "digest": "ringkasan harian"}
 
 
@@ -257,6 +259,19 @@ def notify_publish_failed(item: "ItemStep", failures: dict[str, str]) -> int:
         return Message(f"Gagal diunggah: {item.brief.title}", text, "publish_failed", item.item_id)
 
     return tell(item, "publish_failed", holders(item.step.actor), message)
+
+
+def notify_media_mismatch(item: "ItemStep", channel_name: str, link: str, what: str) -> int:
+    """The upload role: a post shows other media than approved; what differs, where, and what to do."""
+    def message(person: "Person") -> Message:
+        text = (f"Yth. {person.name},\n\nPostingan konten \"{item.brief.title}\" di {channel_name} menampilkan "
+                f"media yang berbeda dari yang disetujui ({what}).\nTautan: {link}\nYang perlu dilakukan: buka "
+                "tautan itu dan bandingkan dengan desain yang disetujui; jika salah, hapus postingan itu secara "
+                "manual dan hubungi admin pipeline. Tidak ada yang dihapus atau diunggah ulang otomatis, dan kanal "
+                "lain tidak diunggah sampai ini diperiksa." + _footer(item.item_id))
+        return Message(f"Media berbeda di {channel_name}: {item.brief.title}", text, "media_mismatch", item.item_id)
+
+    return tell(item, "media_mismatch", holders(item.step.actor), message)
 
 
 def notify_quota_wait(item: "ItemStep", channel_name: str, until: datetime, round_: str) -> int:

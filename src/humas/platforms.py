@@ -175,6 +175,8 @@ class PlatformClient(Protocol):
 
     def observed_until(self) -> datetime | None: ...
 
+    def shown_pictures(self, post: PublishedPost, request: PostRequest, progress: Progress) -> list[bytes]: ...
+
 
 # -- the item's reference in the posted text -------------------------------------------------------------
 REFERENCE_LABEL = "Ref."
@@ -332,6 +334,16 @@ class _ApiClient:
     def quota_until(self, rank: int = 0) -> datetime | None:
         """None when a post may be sent now; else when the platform will take it. Here: what headers said."""
         return self.observed_until()
+
+    def _download(self, url: str) -> bytes:
+        """A picture the platform shows (a CDN address: no token is sent there); b'' if unreadable."""
+        if not url.startswith(("http://", "https://")):
+            return b""
+        try:
+            response = self.session.get(url, timeout=self.config.timeout, headers={"User-Agent": USER_AGENT})
+        except requests.RequestException:
+            return b""
+        return response.content if response.status_code == 200 else b""
 
     def text_of(self, post: PostRequest) -> str:
         """The text this client posts for `post` (see `post_text`)."""
@@ -539,6 +551,20 @@ class InstagramClient(_GraphClient):
             stories.append(story)
         return _series(stories) if stories else None
 
+    def shown_pictures(self, post: PublishedPost, request: PostRequest, progress: Progress) -> list[bytes]:
+        """What the post shows, one picture per media (IG Media reference: an IMAGE's media_url, a VIDEO's
+        thumbnail_url; a carousel's items by its children edge; each story by the media id in `progress`).
+        Instagram re-encodes: compare by picture, not bytes."""
+        step, fields = f"{request.item_id}: reading what post {post.remote_id} shows", "media_url,thumbnail_url"
+        if placement_of(self.channel, request) == "story":
+            ids = [progress.get(f"story-{n}").get("media") for n in range(len(request.images))]
+            rows = [self._call("GET", self._path(str(i)), step, params={"fields": fields}) if i else {} for i in ids]
+        elif len(request.images) > 1:
+            rows = list(self._edge(self._path(post.remote_id, "children"), {"fields": fields}, step))
+        else:
+            rows = [self._call("GET", self._path(post.remote_id), step, params={"fields": fields})]
+        return [self._download(row.get("thumbnail_url") or row.get("media_url") or "") for row in rows]
+
     def _publish_container(self, post: PostRequest, container_id: str) -> PublishedPost:
         """Wait until the container is FINISHED, publish it, and read the new media's permalink."""
         media_id = self._media_publish(post, container_id)
@@ -686,7 +712,7 @@ class InstagramClient(_GraphClient):
         """The oldest unclaimed story since `since` whose picture looks like `image` (difference hash); for a
         video, its first frame against the story's thumbnail_url (IG Media reference: a VIDEO's thumbnail)."""
         video = image.kind != "image"
-        wanted = _first_frame_hash(image) if video else _picture_hash(image.data)
+        wanted = first_frame_hash(image) if video else picture_hash(image.data)
         cutoff = _whole_second(since)
         if wanted is None:
             return None
@@ -696,20 +722,10 @@ class InstagramClient(_GraphClient):
         recent = [r for r in rows if r["id"] not in claimed and parse_time(r[self.time_field]) >= cutoff
                   and (r.get("media_type") == "VIDEO") == video]
         for row in sorted(recent, key=lambda r: parse_time(r[self.time_field])):
-            seen = _picture_hash(self._download(row.get("thumbnail_url" if video else "media_url") or ""))
+            seen = picture_hash(self._download(row.get("thumbnail_url" if video else "media_url") or ""))
             if seen is not None and bin(seen ^ wanted).count("1") <= PICTURE_MATCH_BITS:
                 return str(row["id"])
         return None
-
-    def _download(self, url: str) -> bytes:
-        """A story's picture from its media_url (a CDN address: no token is sent there); b'' if unreadable."""
-        if not url.startswith(("http://", "https://")):
-            return b""
-        try:
-            response = self.session.get(url, timeout=self.config.timeout, headers={"User-Agent": USER_AGENT})
-        except requests.RequestException:
-            return b""
-        return response.content if response.status_code == 200 else b""
 
     def _status(self, container_id: str, item_id: str) -> str | None:
         """A container's status_code: IN_PROGRESS, FINISHED, PUBLISHED, ERROR or EXPIRED."""
@@ -795,6 +811,20 @@ class FacebookClient(_GraphClient):
         body = self._call("POST", self._path(self.config.account_id, "feed"), f"{post.item_id}: creating the post",
                           commits=True, data=data)
         return self._confirmed(_committed_id(self.channel, body, "id"))
+
+    def shown_pictures(self, post: PublishedPost, request: PostRequest, progress: Progress) -> list[bytes]:
+        """What the post shows, one picture per media: a video's `picture` (Graph reference, Video), else the
+        pictures of the post's attachments (Page Post > attachments: media.image.src, a video's thumbnail there;
+        an album's subattachments).
+        Facebook re-encodes and resizes: compare by picture, not bytes."""
+        step = f"{request.item_id}: reading what post {post.remote_id} shows"
+        if "_" not in post.remote_id:    # a video's own id (a Page post's is {page-id}_{post-id})
+            node = self._call("GET", self._path(post.remote_id), step, params={"fields": "picture"})
+            return [self._download(node.get("picture") or "")]
+        node = self._call("GET", self._path(post.remote_id), step, params={"fields": "attachments"})
+        shown = [sub for a in (node.get("attachments") or {}).get("data") or []
+                 for sub in ((a.get("subattachments") or {}).get("data") or [a])]
+        return [self._download(((s.get("media") or {}).get("image") or {}).get("src") or "") for s in shown]
 
     def _single_photo(self, post: PostRequest) -> PublishedPost:
         image = post.images[0]
@@ -1032,6 +1062,17 @@ class XClient(_ApiClient):
         return PublishedPost(self.channel, tweet_id, f"https://x.com/{username}/status/{tweet_id}",
                              _snowflake_time(tweet_id))
 
+    def shown_pictures(self, post: PublishedPost, request: PostRequest, progress: Progress) -> list[bytes]:
+        """What the post shows, one picture per media (X API v2 post lookup with expansions=attachments.media_keys:
+        a photo's url, a video's or GIF's preview_image_url). X re-encodes: compare by picture, not bytes."""
+        step = f"{request.item_id}: reading what post {post.remote_id} shows"
+        body = self._call("GET", f"/2/tweets/{post.remote_id}", step, params={
+            "expansions": "attachments.media_keys", "media.fields": "type,url,preview_image_url"})
+        keys = ((self._data(body, step).get("attachments") or {}).get("media_keys")) or []
+        media = {m.get("media_key"): m for m in (body.get("includes") or {}).get("media", [])}
+        return [self._download(media.get(k, {}).get("url") or media.get(k, {}).get("preview_image_url") or "")
+                for k in keys]
+
     def _upload(self, post: PostRequest, image: MediaRef, progress: Progress | None = None, n: int = 0) -> str:
         if image.kind in ("video", "gif"):
             return self._chunked(post, image, progress or Progress(), f"media-{n}")
@@ -1160,26 +1201,27 @@ class XClient(_ApiClient):
 PICTURE_MATCH_BITS = 6   # of the 64 bits of a difference hash: a re-encoded copy differs by a few at most
 
 
-def _picture_hash(data: bytes) -> int | None:
-    """The picture's 64-bit difference hash (as the asset checks compute it), or None if it is no image."""
+def picture_hash(data: bytes) -> int | None:
+    """The picture's 64-bit difference hash (as the asset checks compute it), or None if it is no image (or one
+    too large to decode safely: what a platform serves is read here too)."""
     from PIL import Image, UnidentifiedImageError
 
     from humas.assets.checks import dhash
     try:
         with Image.open(io.BytesIO(data)) as picture:
             return dhash(picture)
-    except (UnidentifiedImageError, OSError, ValueError):
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         return None
 
 
-def _first_frame_hash(media: MediaRef) -> int | None:
-    """The difference hash of a video's first frame (decoded from its file with PyAV), or None."""
-    if not media.path:
+def first_frame_hash(media: MediaRef) -> int | None:
+    """The difference hash of a video's first frame (decoded with PyAV from its file, else its bytes), or None."""
+    if not media.path and not media.data:
         return None
     import av
     from humas.assets.checks import dhash
     try:
-        with av.open(media.path) as box:
+        with av.open(media.path or io.BytesIO(media.data)) as box:
             frame = next(box.decode(video=0))
             return dhash(frame.to_image())
     except (av.FFmpegError, StopIteration, OSError):

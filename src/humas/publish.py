@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from humas.assets.model import Finding
     from humas.store import Store
 
-__all__ = ["LOOKBACK_SLACK", "caption_findings", "post_text", "publish_once", "read_record", "receipt"]
+__all__ = ["LOOKBACK_SLACK", "caption_findings", "post_text", "publish_once", "read_record", "receipt",
+           "record_verification"]
 
 # Clock skew allowance when asking a platform for posts made since an attempt began.
 LOOKBACK_SLACK = timedelta(minutes=2)
@@ -42,6 +43,13 @@ def read_record(store: "Store", item_id: str, channel: str) -> dict[str, Any]:
 
 def _write(store: "Store", item_id: str, channel: str, record: dict[str, Any]) -> None:
     store.put_json(layout.publish_key(item_id, channel), record)
+
+
+def record_verification(store: "Store", item_id: str, channel: str, verification: dict[str, Any]) -> None:
+    """Keep in the channel's record what the platform showed against the approved media (``humas.verify``)."""
+    record = read_record(store, item_id, channel)
+    record["verification"] = verification
+    _write(store, item_id, channel, record)
 
 
 def _published(store: "Store", item_id: str, record: dict[str, Any], post: PublishedPost, how: str) -> PublishedPost:

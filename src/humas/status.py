@@ -31,6 +31,8 @@ STATE_LABELS: dict[str, str] = {
     "platform_processing": "Video sedang diproses platform",
     "published": "Sudah diunggah",
     "publish_failed": "Gagal diunggah",
+    "media_mismatch": "Media tayang berbeda dari yang disetujui",
+    "media_unverified": "Media tayang belum dapat diperiksa",
     "sla_missed": "Melewati waktu baku SOP",
     "notice_skipped": "Pemberitahuan tidak terkirim: tanpa kontak",
 }

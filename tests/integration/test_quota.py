@@ -4,7 +4,6 @@ returns ``WaitUntil``, which its Airflow task turns into a deferral holding no s
 publishes when the limit frees; never twice, never failing because of a quota."""
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -13,21 +12,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-import yaml
-from PIL import Image
 
-from claims import submit_brief
+from approved_items import CHANNELS, approved_upload as approved
 from humas import layout, quota
-from humas.approval import make_flag
 from humas.exceptions import QuotaExhausted
 from humas.platforms import ClientConfig, PlatformClient, make_client
 from humas.publish import read_record
 from humas.status import read_status
 from humas.steps.base import ItemStep, WaitUntil
-from humas.steps.gate import current_review, decide_gate
-from humas.steps.intake import take_in
 from humas.steps.upload import publish_item
-from humas.steps.work import do_work as check_design
 from humas.timetext import wib
 from humas_dev.sandbox import (
     FACEBOOK_PAGE_ID, INSTAGRAM_USER_ID, X_USER_ID, SandboxConfig, SandboxHTTPServer, make_server, serve_in_thread,
@@ -38,7 +31,6 @@ pytestmark = pytest.mark.integration
 TOKEN = "sandbox-quota-token"
 KEY = "q" * 48
 ACCOUNTS = {"instagram": INSTAGRAM_USER_ID, "facebook": FACEBOOK_PAGE_ID, "x": X_USER_ID}
-CHANNELS = ["instagram", "facebook", "x"]
 WINDOW = 4     # seconds: the sandbox's Instagram window, so a test sees it roll on
 
 
@@ -70,31 +62,9 @@ def arm(sandbox: SandboxHTTPServer, **fault: object) -> None:
     requests.post(f"{sandbox.base_url}/_sandbox/faults", json=fault, timeout=5).raise_for_status()
 
 
-def _poster(seed: int) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (1080, 1350), (seed * 40 % 256, 82, 147)).save(out, "JPEG", quality=85)
-    return out.getvalue()
-
-
 def approved_upload(store, sops, item_id: str, seed: int) -> Callable[[], ItemStep]:
     """Drop an item for all three channels, take it through intake, design and approval; its upload step."""
-    sop = sops["singkawang"]
-    brief = {"title": f"Item {seed}", "caption": f"Kabar ke-{seed} #Singkawang", "channels": CHANNELS,
-             "sop": "singkawang", "assets": ["poster.jpg"], "submitter": "skw.ayu"}
-    store.put_bytes(layout.asset_key(item_id, "poster.jpg"), _poster(seed), "image/jpeg")
-    submit_brief(store, item_id, yaml.safe_dump(brief).encode())
-    earlier: dict = {}
-
-    def step(number: int) -> ItemStep:
-        return ItemStep(store, item_id, sop, sop.steps[number - 1], earlier=earlier.get)
-    earlier["step_1_concept"] = take_in(step(1))
-    earlier["step_2_design"] = check_design(step(2))
-    decide_gate(step(3))
-    flag = make_flag(item_id, step(3).step, "approve", "skw.hendra", current_review(step(3)).digest,
-                     datetime.now(timezone.utc).isoformat(), KEY.encode())
-    store.put_bytes(layout.approval_key(item_id, "step_3_decision"), flag.to_json(), "application/json")
-    earlier["step_3_decision"] = decide_gate(step(3))
-    return lambda: step(4)
+    return approved(store, sops, item_id, seed, KEY)
 
 
 def _per_channel(sandbox: SandboxHTTPServer) -> dict[str, int]:

@@ -164,6 +164,9 @@ class _Platform:
     def observed_until(self):
         return None
 
+    def shown_pictures(self, post, request, progress):
+        return [image.data for image in request.images]   # shows exactly what it was sent
+
 
 def test_upload_posts_what_was_approved_once_and_records_the_links(store, sops) -> None:
     gate, earlier = _at_gate(store, sops)

@@ -23,9 +23,12 @@ import requests
 from PIL import Image
 
 from humas.exceptions import PlatformError, PublishUncertainError, StillProcessing
-from humas.platforms import ClientConfig, MediaRef, PlatformClient, PostRequest, PublishedPost, make_client
+from humas.platforms import (
+    ClientConfig, MediaRef, PlatformClient, PostRequest, Progress, PublishedPost, make_client,
+)
 from humas.publish import publish_once, read_record
 from humas.store import Store
+from humas.verify import verify_post
 from humas_dev.sandbox import (
     FACEBOOK_PAGE_ID, INSTAGRAM_USER_ID, X_USER_ID, SandboxConfig, SandboxHTTPServer, make_server, serve_in_thread,
 )
@@ -410,3 +413,34 @@ def test_out_of_spec_video_is_refused_with_the_platforms_reason(
     assert "publish again" in str(refused.value)
     assert read_record(store, post.item_id, channel)["state"] == "failed"
     assert posts(sandbox, channel) == []
+
+
+# -- what the post shows: its first frame, read back as each platform serves a video's picture ------------------
+@pytest.mark.parametrize(("channel", "clip", "placement", "kind"), [
+    ("instagram", "reel", "reels", "video"), ("instagram", "good", "story", "video"),
+    ("facebook", "good", "video", "video"), ("x", "good", "post_video", "video"), ("x", "gif", None, "gif"),
+])
+def test_a_published_video_shows_its_first_frame(store: Store, sandbox: SandboxHTTPServer,
+                                                 client: Callable[..., PlatformClient], clips: dict[str, Path],
+                                                 media: Callable[..., MediaRef], channel: str, clip: str,
+                                                 placement: str | None, kind: str) -> None:
+    post = PostRequest(f"item-shown-{channel}-{clip}", "" if placement == "story" else "Video kegiatan.",
+                       (media(clips[clip], kind),), placement)
+    platform = client(channel)
+    published, _ = until_published(store, platform, post)
+    progress = Progress(read_record(store, post.item_id, channel).get("progress") or {})
+
+    check = verify_post(platform, post, published, progress)
+    assert check["result"] == "match", check
+    assert check["media"][0]["distance"] <= 6 and not check["media"][0]["same_bytes"]   # a frame, not the file
+
+
+def test_a_carousel_video_item_is_read_back_by_its_thumbnail(store: Store, sandbox: SandboxHTTPServer,
+                                                             client: Callable[..., PlatformClient],
+                                                             clips: dict[str, Path], media: Callable[..., MediaRef],
+                                                             photo: MediaRef) -> None:
+    post = PostRequest("item-shown-mix", "Foto dan video.", (photo, media(clips["square"])), "feed")
+    instagram = client("instagram")
+    published, _ = until_published(store, instagram, post)
+    check = verify_post(instagram, post, published, Progress())
+    assert check["result"] == "match" and [row["result"] for row in check["media"]] == ["match", "match"]

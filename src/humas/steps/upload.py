@@ -17,7 +17,7 @@ from humas import layout, quota
 from humas.exceptions import PlatformError, PublishUncertainError, QuotaExhausted, StepFailed, StillProcessing
 from humas.notify import notify_publish_failed, notify_published
 from humas.platforms import MediaRef, PostRequest
-from humas.publish import publish_once, read_record, receipt
+from humas.publish import publish_once, receipt
 from humas.reports import write_item_report
 from humas.review import sha256
 from humas.status import utcnow
@@ -25,6 +25,7 @@ from humas.steps.base import SendBack, WaitUntil
 from humas.steps.gate import current_review
 from humas.steps.intake import accepted_submitter
 from humas.timetext import wib
+from humas.verify import check_post, posted_and_checked, stop_if_mismatched
 
 if TYPE_CHECKING:
     from humas.platforms import PlatformClient
@@ -53,7 +54,8 @@ def publish_item(item: "ItemStep", client_for: Callable[[str], "PlatformClient"]
         waits: dict[str, QuotaExhausted] = {}
         processing: dict[str, datetime] = {}
         for channel in brief.channels:
-            if read_record(item.store, item.item_id, channel)["state"] == "published":
+            if posted_and_checked(item.store, item.item_id, channel):
+                stop_if_mismatched(item, channel)   # a post showing other media than approved holds the rest
                 continue   # posted on an earlier try; its link is in the record
             try:
                 _publish_channel(item, client_for(channel), approved.get(channel))
@@ -97,12 +99,12 @@ def _publish_channel(item: "ItemStep", client: "PlatformClient", images: list[Me
         raise PlatformError(channel, f"item {item.item_id} has no renditions for {channel}; "
                                      "the design step must pass for this channel first")
     brief = item.brief
-    post = publish_once(item.store, client, PostRequest(item.item_id, brief.caption, tuple(images),
-                                                        placement=(brief.placements or {}).get(channel)),
-                        since=item.accepted)
+    request = PostRequest(item.item_id, brief.caption, tuple(images), placement=(brief.placements or {}).get(channel))
+    post = publish_once(item.store, client, request, since=item.accepted)
     log.info("item %s published on %s: %s", item.item_id, channel, post.permalink)
     quota.leave_line(item.store, channel, item.item_id)
     quota.note_after_post(item.store, client)
+    check_post(item, client, request, post)   # what the platform shows is what was approved, or the step stops
 
 
 def _wait_for_quota(item: "ItemStep", exc: QuotaExhausted) -> None:
@@ -139,7 +141,7 @@ def _approved_content(item: "ItemStep", folder: Path) -> dict[str, list[MediaRef
     # The renditions of the design step before the upload (after the gate, in a SOP that checks the idea
     # before the design exists: then the design step's own checks are what stands for them).
     for n, r in enumerate((item.design_manifest() or {}).get("renditions", []), start=1):
-        if read_record(item.store, item.item_id, r["channel"])["state"] == "published":
+        if posted_and_checked(item.store, item.item_id, r["channel"]):
             continue
         ref = _approved_file(item, r, folder / f"{n}-{r['name']}")
         if ref is None:

@@ -45,12 +45,13 @@ def media(app: Sandbox, req: Request, channel: str, post_id: str, index: str) ->
     return Response(200, image.data, content_type=image.info.mime_type)
 
 
-def thumbnail(app: Sandbox, req: Request, channel: str, post_id: str) -> Response:
-    """GET /_sandbox/thumbnail/{channel}/{id}: a video post's first frame as a JPEG (its thumbnail_url)."""
-    post = app.state.find_post(post_id, channel)
-    if post is None or not post.images or post.images[0].info.duration is None:
-        raise _problem(404, f"no video for {channel} post {post_id}")
-    return Response(200, videos.first_frame_jpeg(post.images[0].data), content_type="image/jpeg")
+def thumbnail(app: Sandbox, req: Request, channel: str, post_id: str, index: str | None = None) -> Response:
+    """GET /_sandbox/thumbnail/{channel}/{id}[/{n}]: the first frame of a post's (n-th) video as a JPEG (its
+    thumbnail_url, picture or preview_image_url)."""
+    post, n = app.state.find_post(post_id, channel), int(index or 0)
+    if post is None or n >= len(post.images) or post.images[n].info.duration is None:
+        raise _problem(404, f"no video {n} for {channel} post {post_id}")
+    return Response(200, videos.first_frame_jpeg(post.images[n].data), content_type="image/jpeg")
 
 
 def reset(app: Sandbox, req: Request) -> Response:

@@ -18,6 +18,11 @@ the container stays IN_PROGRESS for `video_processing` seconds, then FINISHED, o
 spec in humas_dev.sandbox.videos (status "Error: ... 2207026 ..."). A carousel takes its video items only once
 they are FINISHED.
 
+Reading back what a post shows (IG Media reference: media_url, a VIDEO's thumbnail_url, GET /{ig-media-id}/children
+for a carousel's items; Page Post reference: attachments with Story Attachment media.image.src, an album's
+subattachments; Video reference: picture). The sandbox serves the bytes it received (a video: its first frame as
+a JPEG) from /_sandbox/media and /_sandbox/thumbnail, where the platforms give a CDN address of a re-encoded copy.
+
 Facebook Page video (Meta, "Uploading Videos with the Graph API" / Video API publishing guide): POST
 /{page-id}/videos with upload_phase start (file_size) -> upload_session_id, video_id, start_offset, end_offset;
 transfer (upload_session_id, start_offset, video_file_chunk) -> the next start_offset/end_offset; finish
@@ -367,6 +372,26 @@ def _ig_media_fields(post: Post, base_url: str) -> dict[str, Any]:
     return fields
 
 
+def _ig_child_fields(post: Post, n: int, base_url: str) -> dict[str, Any]:
+    """The n-th item of a carousel as IG Media (the sandbox keeps no ids of its own for them)."""
+    video = post.images[n].info.duration is not None
+    fields = {"id": f"{post.id}{n:02d}", "media_type": "VIDEO" if video else "IMAGE",
+              "media_url": f"{base_url}/_sandbox/media/instagram/{post.id}/{n}",
+              "timestamp": graph_time(post.created_at)}
+    if video:
+        fields["thumbnail_url"] = f"{base_url}/_sandbox/thumbnail/instagram/{post.id}/{n}"
+    return fields
+
+
+def ig_media_children(app: Sandbox, req: Request, media_id: str) -> Response:
+    """GET /{ig-media-id}/children (IG Media > Children edge): a carousel's items, in order; none for other media."""
+    post = app.state.find_post(media_id, "instagram")
+    if post is None:
+        raise graph_not_found(media_id)
+    rows = [_ig_child_fields(post, n, req.base_url) for n in range(len(post.images))] if len(post.images) > 1 else []
+    return Response(200, _page(req, [_pick(row, _fields(req, "id")) for row in rows]))
+
+
 def ig_list_media(app: Sandbox, req: Request, account_id: str) -> Response:
     """GET /{ig-user-id}/media: the account's feed posts, newest first (supports `since`, `limit`, `after`)."""
     _ig_account(account_id, "get")
@@ -473,9 +498,29 @@ def fb_feed_post(app: Sandbox, req: Request, page_id: str) -> Response:
     return Response(200, {"id": post_id})
 
 
-def _fb_post_fields(post: Post) -> dict[str, Any]:
-    return {"id": post.id, "message": post.caption, "created_time": graph_time(post.created_at),
-            "permalink_url": post.permalink}
+def _fb_post_fields(post: Post, base_url: str = "") -> dict[str, Any]:
+    fields = {"id": post.id, "message": post.caption, "created_time": graph_time(post.created_at),
+              "permalink_url": post.permalink}
+    photos = [_fb_photo_attachment(post, n, base_url) for n in range(len(post.images))]
+    if len(photos) == 1:
+        fields["attachments"] = {"data": photos}
+    elif photos:
+        fields["attachments"] = {"data": [{"type": "album", "subattachments": {"data": photos}}]}
+    return fields
+
+
+def _fb_photo_attachment(post: Post, n: int, base_url: str) -> dict[str, Any]:
+    """A Page post's n-th picture as a story attachment (Graph reference, Story Attachment: media.image.src;
+    a video's image is its thumbnail, and media.source the video)."""
+    info = post.images[n].info
+    if info.duration is None:
+        image = {"src": f"{base_url}/_sandbox/media/facebook/{post.id}/{n}", "width": info.width,
+                 "height": info.height}
+        return {"type": "photo", "media": {"image": image}}
+    image = {"src": f"{base_url}/_sandbox/thumbnail/facebook/{post.id}/{n}", "width": info.width,
+             "height": info.height}
+    return {"type": "video_inline", "media": {"image": image,
+                                               "source": f"{base_url}/_sandbox/media/facebook/{post.id}/{n}"}}
 
 
 def fb_list_feed(app: Sandbox, req: Request, page_id: str) -> Response:
@@ -484,7 +529,7 @@ def fb_list_feed(app: Sandbox, req: Request, page_id: str) -> Response:
     fields, since = _fields(req, "id,message,created_time"), _since(req)
     now = time.time()
     posts = [p for p in app.state.posts_of("facebook", page_id) if p.created_at >= since and p.visible_at <= now]
-    return Response(200, _page(req, [_pick(_fb_post_fields(p), fields) for p in posts]))
+    return Response(200, _page(req, [_pick(_fb_post_fields(p, req.base_url), fields) for p in posts]))
 
 
 # -- Facebook Page video: resumable upload ------------------------------------------------------------
@@ -612,7 +657,7 @@ def _fb_video_permalink(session: MediaUpload) -> str:
     return f"https://www.facebook.com/{session.account_id}/videos/{session.video_id}/"
 
 
-def _fb_video_fields(app: Sandbox, session: MediaUpload) -> dict[str, Any]:
+def _fb_video_fields(app: Sandbox, session: MediaUpload, base_url: str = "") -> dict[str, Any]:
     """A video node: its status in Graph's shape (video_status and the three phases), permalink when ready."""
     processed = session.finished and time.time() >= session.ready_at
     if session.expired and not session.finished:
@@ -635,8 +680,9 @@ def _fb_video_fields(app: Sandbox, session: MediaUpload) -> dict[str, Any]:
               "publishing_phase": {"status": "complete" if video_status == "ready" else "not_started"}}
     node: dict[str, Any] = {"id": session.video_id, "status": status, "description": session.message,
                             "created_time": graph_time(session.created_at)}
-    if video_status == "ready":
-        node |= {"permalink_url": _fb_video_permalink(session), "post_id": session.post_id}
+    if video_status == "ready":   # `picture`: the video's thumbnail (Graph reference, Video)
+        node |= {"permalink_url": _fb_video_permalink(session), "post_id": session.post_id,
+                 "picture": f"{base_url}/_sandbox/thumbnail/facebook/{session.post_id}"}
     return node
 
 
@@ -652,10 +698,11 @@ def get_node(app: Sandbox, req: Request, object_id: str) -> Response:
                                     "status": _status_text(status, container)}, _fields(req, "id")))
     video = next((u for u in app.state.uploads.values() if u.video_id == object_id), None)
     if video is not None:
-        return Response(200, _pick(_fb_video_fields(app, video), _fields(req, "id")))
+        return Response(200, _pick(_fb_video_fields(app, video, req.base_url), _fields(req, "id")))
     post = app.state.find_post(object_id)
     if post is not None:
-        node = _ig_media_fields(post, req.base_url) if post.channel == "instagram" else _fb_post_fields(post)
+        node = (_ig_media_fields(post, req.base_url) if post.channel == "instagram"
+                else _fb_post_fields(post, req.base_url))
         return Response(200, _pick(node, _fields(req, "id")))
     accounts = {INSTAGRAM_USER_ID: {"id": INSTAGRAM_USER_ID, "username": INSTAGRAM_USERNAME},
                 FACEBOOK_PAGE_ID: {"id": FACEBOOK_PAGE_ID, "name": FACEBOOK_PAGE_NAME}}

@@ -49,6 +49,7 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", rf"{GRAPH}/(?P<page_id>\d+)/photos", "graph", graph.fb_photos, "facebook", "photos"),
     _route("POST", rf"{GRAPH}/(?P<page_id>\d+)/feed", "graph", graph.fb_feed_post, "facebook", "feed"),
     _route("GET", rf"{GRAPH}/(?P<page_id>\d+)/feed", "graph", graph.fb_list_feed),
+    _route("GET", rf"{GRAPH}/(?P<media_id>\d+)/children", "graph", graph.ig_media_children),
     _route("GET", rf"{GRAPH}/(?P<object_id>[0-9_]+)", "graph", graph.get_node),
     _route("POST", rf"{GRAPH}/(?P<phone_number_id>\d+)/messages", "graph", messages.whatsapp_send),
     _route("POST", r"/bot(?P<token>[^/]+)/sendMessage", "telegram", messages.telegram_send),
@@ -64,11 +65,13 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", r"/2/media/upload/(?P<media_id>\d+)/finalize", "x", xapi.x_media_finalize, "x", "media_finalize"),
     _route("POST", r"/2/tweets", "x", xapi.x_create_tweet, "x", "tweets"),
     _route("GET", r"/2/users/(?P<user_id>\d+)/tweets", "x", xapi.x_user_tweets),
+    _route("GET", r"/2/tweets/(?P<tweet_id>\d+)", "x", xapi.x_tweet),
     _route("GET", r"/2/users/(?P<user_id>\d+)", "x", xapi.x_user),
     _route("GET", r"/_sandbox/health", "admin", admin.health),
     _route("GET", r"/_sandbox/posts", "admin", admin.list_posts),
     _route("GET", r"/_sandbox/media/(?P<channel>\w+)/(?P<post_id>[0-9_]+)/(?P<index>\d+)", "admin", admin.media),
-    _route("GET", r"/_sandbox/thumbnail/(?P<channel>\w+)/(?P<post_id>[0-9_]+)", "admin", admin.thumbnail),
+    _route("GET", r"/_sandbox/thumbnail/(?P<channel>\w+)/(?P<post_id>[0-9_]+)(?:/(?P<index>\d+))?", "admin",
+           admin.thumbnail),
     _route("POST", r"/_sandbox/reset", "admin", admin.reset),
     _route("GET", r"/_sandbox/uploads", "admin", admin.list_uploads),
     _route("POST", r"/_sandbox/uploads/expire", "admin", admin.expire_uploads),
@@ -183,7 +186,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 time.sleep(random.uniform(*app.config.latency))
             if route.operation:
                 fault = app.state.take_fault(route.channel or "", route.operation)
-                if fault and not fault.mode.endswith("_after_commit"):
+                if fault and not fault.mode.endswith("_after_commit") and fault.mode != "swap_media":
                     raise fault_error(route, fault)
             response = route.func(app, req, **params)
         except ApiError as err:
@@ -191,6 +194,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         except Exception:  # a sandbox bug: answer 500 rather than drop the connection
             log.exception("sandbox error on %s", ACCESS_TOKEN_IN_URL.sub(r"\1***", self.path))
             response = Response(500, {"error": "sandbox internal error; see the sandbox log"})
+        if fault and fault.mode == "swap_media" and response.status < 400:
+            app.state.swap_newest(fault.channel)
         if fault and fault.mode == "timeout_after_commit" and response.status < 400:
             self._drop(fault)
             return

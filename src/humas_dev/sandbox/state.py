@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from humas_dev.sandbox import images
 from humas_dev.sandbox.images import ImageInfo
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,11 @@ log = logging.getLogger(__name__)
 # exists) and then answer with an error, or (timeout) not at all. `rate_limit` answers in the platform's own way
 # (Graph: code 4/32 with a time to regain access in X-Business-Use-Case-Usage; X: 429 with x-rate-limit-reset),
 # `http_429` with a plain 429 and Retry-After; both say the limit frees after `retry_after` seconds.
+# `swap_media` carries the request out and answers normally, but the post shows other pictures than it was sent
+# (each image inverted): what a swapped file fetched by the platform would look like afterwards. Arm it on the
+# request that makes the post (Instagram media_publish, Facebook photos or feed, X tweets).
 FAULT_MODES = ("timeout_after_commit", "error_500", "rate_limit", "http_429", "error_500_after_commit",
-               "rate_limit_after_commit", "http_429_after_commit")
+               "rate_limit_after_commit", "http_429_after_commit", "swap_media")
 FAULT_OPERATIONS = {
     "instagram": ("media", "media_publish"),
     "facebook": ("photos", "feed", "videos", "video_reels", "reel_upload"),
@@ -142,6 +146,15 @@ def check_fault(raw: dict[str, Any]) -> Fault:
     return Fault(channel, operation, mode, count, delay, after, retry_after)
 
 
+def swapped(image: StoredImage) -> StoredImage:
+    """The image inverted, in its own format (a video or unreadable bytes: unchanged)."""
+    if image.info.duration is not None:
+        return image
+    data = images.inverted(image.data, image.info.format)
+    info = images.inspect(data)
+    return StoredImage(info, data) if info else image
+
+
 class State:
     """Thread-safe in-memory state, optionally kept in a journal file (one JSON change per line)."""
 
@@ -230,6 +243,15 @@ class State:
         with self.lock:
             mine = [p for p in self.posts if p.channel == channel and p.account_id == account_id]
         return sorted(mine, key=lambda p: (p.created_at, p.id), reverse=True)
+
+    def swap_newest(self, channel: str) -> None:
+        """The `swap_media` fault: the channel's newest post now shows each of its images inverted (videos are
+        left as they are). In memory only: the journal keeps what was really received."""
+        with self.lock:
+            mine = [p for p in self.posts if p.channel == channel]
+            if mine:
+                post = max(mine, key=lambda p: (p.created_at, p.id))
+                post.images = [swapped(image) for image in post.images]
 
     def find_post(self, post_id: str, channel: str | None = None) -> Post | None:
         with self.lock:

@@ -1,4 +1,10 @@
-"""X API v2 routes: media upload (one-shot images; chunked video and GIF), create post, a user's posts, a user.
+"""X API v2 routes: media upload (one-shot images; chunked video and GIF), create post, look a post up, a user's
+posts, a user.
+
+Post lookup (docs.x.com, GET /2/tweets/:id and the Media object's fields): with expansions=attachments.media_keys
+the post's data.attachments.media_keys, and includes.media with each media's media_key and type (photo, video,
+animated_gif), plus the media.fields asked for: url (a photo's) and preview_image_url (a video's or GIF's). The
+sandbox keeps no media ids with a post, so its media keys are made from the post id.
 
 Chunked upload (docs.x.com, "Media upload chunked" quickstart and the X samples' media_upload_v2.py, 2025):
 POST /2/media/upload/initialize {media_type, total_bytes, media_category} -> data.id;
@@ -261,10 +267,11 @@ def x_create_tweet(app: Sandbox, req: Request) -> Response:
     return Response(201, {"data": {"id": tweet_id, "text": shown, "edit_history_tweet_ids": [tweet_id]}}, headers)
 
 
-def _user_missing(user_id: str) -> Response:
+def _missing(resource: str, value: str) -> Response:
+    """X's answer for an unknown user or post: 200 with a Not Found Error."""
     return Response(200, {"errors": [{
-        "value": user_id, "detail": f"Could not find user with id: [{user_id}].", "title": "Not Found Error",
-        "resource_type": "user", "parameter": "id", "resource_id": user_id,
+        "value": value, "detail": f"Could not find {resource} with id: [{value}].", "title": "Not Found Error",
+        "resource_type": resource, "parameter": "id", "resource_id": value,
         "type": "https://api.twitter.com/2/problems/resource-not-found"}]})
 
 
@@ -291,7 +298,7 @@ def _timeline_params(req: Request) -> tuple[int, float, int, bool]:
 def x_user_tweets(app: Sandbox, req: Request, user_id: str) -> Response:
     """GET /2/users/{id}/tweets: newest first; supports max_results, start_time, pagination_token, tweet.fields."""
     if user_id != X_USER_ID:
-        return _user_missing(user_id)
+        return _missing("user", user_id)
     max_results, start, offset, with_created = _timeline_params(req)
     posts = [p for p in app.state.posts_of("x", user_id) if p.created_at >= start]
     chunk = posts[offset:offset + max_results]
@@ -307,8 +314,40 @@ def x_user_tweets(app: Sandbox, req: Request, user_id: str) -> Response:
     return Response(200, ({"data": data} if data else {}) | {"meta": meta})
 
 
+MEDIA_KEY_PREFIX = {"photo": "3", "video": "7", "animated_gif": "16"}
+
+
+def _x_media(post: Post, n: int, base_url: str) -> dict[str, Any]:
+    """The n-th media of a post as X's Media object (type, url of a photo, preview_image_url of a video or GIF)."""
+    info = post.images[n].info
+    kind = "photo" if info.duration is None else "animated_gif" if info.format == "GIF" else "video"
+    media = {"media_key": f"{MEDIA_KEY_PREFIX[kind]}_{post.id}{n:02d}", "type": kind,
+             "width": info.width, "height": info.height}
+    if kind == "photo":
+        return media | {"url": f"{base_url}/_sandbox/media/x/{post.id}/{n}"}
+    return media | {"preview_image_url": f"{base_url}/_sandbox/thumbnail/x/{post.id}/{n}"}
+
+
+def x_tweet(app: Sandbox, req: Request, tweet_id: str) -> Response:
+    """GET /2/tweets/{id} (X API v2, Post lookup): the post; with expansions=attachments.media_keys, its media
+    keys in data.attachments and the Media objects in includes.media."""
+    post = app.state.find_post(tweet_id, "x")
+    if post is None:
+        return _missing("tweet", tweet_id)
+    data: dict[str, Any] = {"id": post.id, "text": post.caption, "edit_history_tweet_ids": [post.id]}
+    media = [_x_media(post, n, req.base_url) for n in range(len(post.images))]
+    if media:
+        data["attachments"] = {"media_keys": [m["media_key"] for m in media]}
+    body: dict[str, Any] = {"data": data}
+    if media and "attachments.media_keys" in req.query.get("expansions", "").split(","):
+        asked = set(req.query.get("media.fields", "").split(","))
+        body["includes"] = {"media": [{k: v for k, v in m.items() if k in ("media_key", "type") or k in asked}
+                                      for m in media]}
+    return Response(200, body)
+
+
 def x_user(app: Sandbox, req: Request, user_id: str) -> Response:
     """GET /2/users/{id}."""
     if user_id != X_USER_ID:
-        return _user_missing(user_id)
+        return _missing("user", user_id)
     return Response(200, {"data": {"id": X_USER_ID, "name": "Humas Sandbox", "username": X_USERNAME}})
