@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
 from humas import layout
+from humas.brief import read_brief_bytes
 from humas.exceptions import Problem
 from humas.status import utcnow
 
@@ -79,7 +80,7 @@ def _matching(store: "Store", item_id: str, brief_digest: str) -> dict[str, dict
 def uploader(store: "Store", item_id: str) -> str | None:
     """The one person whose own claim is of the brief the inbox holds now (whom a refusal of it is for), or None
     when nobody or several claimed it."""
-    data = store.get_bytes(layout.brief_key(item_id))
+    data = read_brief_bytes(store, item_id)  # bounded: an oversized brief matches no claim, nothing is held
     matching = list(_matching(store, item_id, hashlib.sha256(data).hexdigest())) if data is not None else []
     return matching[0] if len(matching) == 1 else None
 
