@@ -266,3 +266,16 @@ def test_why_staff_reads_are_narrowed_by_key_moto_passes_every_condition_and_exp
     assert probe.get_json(layout.status_key(ITEM)) == {"state": "published"}  # the condition was not applied
     stores[principals.ADMIN].put_bytes("probe/x.json", b"{}")
     _denied(lambda: probe.get_bytes("probe/x.json"))  # ${aws:username} stayed literal
+
+
+def test_humas_status_reads_the_persons_view_and_the_pipelines_records_only_with_an_ops_credential(stores) -> None:
+    from humas.cli import _item_status
+    from humas.status import record_state
+
+    record_state(stores[principals.PIPELINE], "cli-item", "received", submitter=STAFF)
+    assert _item_status(stores[STAFF], "cli-item", STAFF)[0]["submitter"] == STAFF
+    assert _item_status(stores[STAFF], "cli-item", STAFF)[1] == STAFF
+    assert _item_status(stores[COLLEAGUE], "cli-item", COLLEAGUE) == (None, None)  # not theirs: no status at all
+    assert _item_status(stores[COLLEAGUE], "cli-item", STAFF) == (None, None)  # another's login, own key: none
+    ops, source = _item_status(stores[principals.PIPELINE], "cli-item", None)
+    assert ops["state"] == "received" and source is None
