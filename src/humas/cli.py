@@ -161,13 +161,15 @@ def _claim(item_id: str, login: str, write: Callable[[], object]) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    store = open_store()
+    store, viewer = open_store(), _viewer()
     if args.item:
         if not layout.is_item_id(args.item):  # a folder that cannot be an item: the dispatcher's record says why
             record = store.get_json(layout.unusable_folder_key(args.item)) or {}
             print(f"{args.item!r}: {record.get('message') or 'bukan nama item yang sah (belum diperiksa dispatcher)'}")
             return 1
-        print("\n".join(item_lines(store, args.item, available_sops())))
+        status, source = _item_status(store, args.item, viewer)
+        print("\n".join(item_lines(store, args.item, available_sops(), viewer=source)) if status is not None
+              else f"{args.item}: {NOT_YOURS}")
         return 0
     folders = store.list_folders(layout.INBOX)
     for folder in folders:
@@ -176,10 +178,40 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"{folder:40} NOT AN ITEM: rename the folder to letters, digits, '.', '_' or '-' "
                   "(e.g. 2026-12-01-hut-kota) and drop it again")
             continue
-        print(overview_line(item_id, read_status(store, item_id) or {}))
+        status, _ = _item_status(store, item_id, viewer)
+        print(overview_line(item_id, status or ({"label": "(bukan ajuan Anda)"} if viewer else {})))
     if not folders:
         print("no items in the inbox")
     return 0
+
+
+NOT_YOURS = ("belum ada status yang dapat Anda baca: item ini belum diterima dispatcher, atau bukan ajuan Anda "
+             "(staf hanya membaca item yang mereka ajukan sendiri dengan `humas submit`)")
+
+
+def _viewer() -> str | None:
+    """The person running the CLI ($HUMAS_USER), whose own view of their items staff read; None: ops."""
+    user = (_env().get("HUMAS_USER") or "").strip()
+    return user if layout.LOGIN_PATTERN.fullmatch(user) else None
+
+
+def _item_status(store: Store, item_id: str, viewer: str | None) -> tuple[dict | None, str | None]:
+    """The item's status and whose view it came from: the person's own view first, else the pipeline's records
+    (None), which an ops credential may read and a staff one may not (then: no status)."""
+    status = _readable(lambda: read_status(store, item_id, viewer)) if viewer else None
+    return (status, viewer) if status is not None else (_readable(lambda: read_status(store, item_id)), None)
+
+
+def _readable(read: Callable[[], dict | None]) -> dict | None:
+    """``read()``, or None when the bucket says this credential may not read it."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "AccessDenied":
+            raise
+        return None
 
 
 def _airflow_session(args: argparse.Namespace) -> tuple[AirflowApi, str, str]:

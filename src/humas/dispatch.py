@@ -22,7 +22,7 @@ from humas.exceptions import BriefError, LayoutError, Problem
 from humas.reports import write_item_report
 from humas.roster import submitter_problems
 from humas.status import record_state, utcnow
-from humas.submission import verified_submitter
+from humas.submission import uploader, verified_submitter
 from humas.yamlio import short_repr
 
 if TYPE_CHECKING:
@@ -420,9 +420,19 @@ def record_refusal(store: "Store", decision: Decision) -> None:
         return
     store.put_json(layout.refusal_key(decision.item_id), record)
     store.put_json(layout.dispatch_key("refused", decision.item_id), record)
-    record_state(store, decision.item_id, "refused", message=decision.reason,
+    record_state(store, decision.item_id, "refused", message=decision.reason, submitter=_uploader(store, decision),
                  details={"problems": problems, "links": {"refusal": layout.refusal_key(decision.item_id)}})
     write_item_report(store, decision.item_id)  # the SOP's record of the item, as for one that ends later
+
+
+def _uploader(store: "Store", decision: Decision) -> str | None:
+    """Whom a refusal is for: the one person whose own claim is of the refused brief (their view shows it)."""
+    try:
+        return uploader(store, decision.item_id)
+    except Exception:  # noqa: BLE001 - the refusal is recorded all the same, only without a view
+        log.warning("item %s: cannot read its claims; the refusal has no submitter's view", decision.item_id,
+                    exc_info=True)
+        return None
 
 
 def record_requested(store: "Store", decision: Decision, dag_id: str) -> None:
@@ -489,7 +499,7 @@ def _start_one(store: "Store", decision: Decision, dag_ids: Mapping[str, str],
         return "wait"
     dag_id = dag_ids[decision.brief.sop]
     record_requested(store, decision, dag_id)
-    record_state(store, decision.item_id, "received",
+    record_state(store, decision.item_id, "received", submitter=decision.brief.submitter,  # vouched: _submitted
                  message=f"Diterima; menjalankan SOP {decision.brief.sop} ({dag_id})")
     run_id = layout.run_id_for(decision.item_id)
     outcome = start_run(dag_id, run_id, {"item_id": decision.item_id})

@@ -98,12 +98,16 @@ def notice_lines(store: "Store", item_id: str, width: int = WIDTH) -> list[str]:
 
 
 def item_lines(store: "Store", item_id: str, sops: Mapping[str, "Sop"], now: datetime | None = None,
-               width: int = WIDTH) -> list[str]:
-    """What ``humas status <item>`` prints: state, step and its time, problems, links, history, notifications."""
-    status = read_status(store, item_id)
+               width: int = WIDTH, viewer: str | None = None) -> list[str]:
+    """What ``humas status <item>`` prints: state, step and its time, problems, links, history, notifications.
+
+    ``viewer``: read the item as that person's view holds it (``humas.progress``: what staff may read; it has
+    no notifications); None: the pipeline's own records (the ops credential).
+    """
+    status = read_status(store, item_id, viewer)
     if status is None:
         return [f"{item_id}: belum ada status (menunggu dispatcher)"]
-    now, events = now or utcnow(), read_events(store, item_id)
+    now, events = now or utcnow(), read_events(store, item_id, viewer)
     sop = item_sop(events, sops)
     lines = [f"{item_id}: {status['label']} [{status['state']}], sejak {wib(datetime.fromisoformat(status['at']))}"]
     lines += wrapped(status.get("message", ""), "  ", width)
@@ -116,7 +120,7 @@ def item_lines(store: "Store", item_id: str, sops: Mapping[str, "Sop"], now: dat
     lines += [f"  {name}: s3://{store.bucket}/{key}" for name, key in sorted(status.get("links", {}).items())]
     lines += [f"  {p['channel']}: {p['permalink']}" for p in status.get("details", {}).get("posts", [])]
     lines += ["riwayat:", *history_lines(events, width)]
-    notices = notice_lines(store, item_id, width)
+    notices = notice_lines(store, item_id, width) if viewer is None else []
     return lines + (["pemberitahuan:", *notices] if notices else [])
 
 

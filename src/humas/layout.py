@@ -33,6 +33,10 @@ One bucket holds everything. Who writes where:
     pipeline/_quota/<channel>.json          system     the channel's limit is used up until `until` (a note)
     pipeline/_quota/<channel>/<stamp>-<item>.json  system  the line of items waiting for the channel's quota
     pipeline/_outbox/<hash>.json            system     a notice that may still have a channel to send (its folder)
+    progress/<login>/<item>/...             system     the submitter's read-only view of the item: status.json,
+                                                       events/, and copies of findings.md, preview.jpg,
+                                                       refusal.json, receipt.json, report.html (humas.progress);
+                                                       the key names the login, so only that person may read it
 
 No other module builds a key by string concatenation.
 """
@@ -49,6 +53,7 @@ APPROVALS = "approvals/"
 CLAIMS = "claims/"
 DISPATCH = "dispatch/"
 PIPELINE = "pipeline/"
+PROGRESS = "progress/"
 REPORTS = "reports/"
 BRIEF_NAME = "brief.yaml"
 
@@ -100,11 +105,16 @@ def claims_prefix(item_id: str) -> str:
     return f"{CLAIMS}{check_item_id(item_id)}/"
 
 
+def check_login(login: str, what: str = "a claim") -> str:
+    """Return ``login`` if it is a roster id that may name a key, else raise."""
+    if not isinstance(login, str) or not LOGIN_PATTERN.fullmatch(login):
+        raise LayoutError(f"login {login!r} cannot name {what}: use the roster id (lowercase, digits, '.', '_', '-')")
+    return login
+
+
 def claim_key(item_id: str, login: str) -> str:
     """Where ``login`` says it submitted the item; the bucket lets only ``login``'s own identity write it."""
-    if not isinstance(login, str) or not LOGIN_PATTERN.fullmatch(login):
-        raise LayoutError(f"login {login!r} cannot name a claim: use the roster id (lowercase, digits, '.', '_', '-')")
-    return f"{claims_prefix(item_id)}{login}.json"
+    return f"{claims_prefix(item_id)}{check_login(login)}.json"
 
 
 def login_from_claim_key(item_id: str, key: str) -> str | None:
@@ -185,6 +195,20 @@ def item_id_from_dispatch_key(stage: str, key: str) -> str | None:
 
 def pipeline_prefix(item_id: str) -> str:
     return f"{PIPELINE}{check_item_id(item_id)}/"
+
+
+def progress_prefix(login: str, item_id: str) -> str:
+    """``progress/<login>/<item>/``: the item as its submitter may read it (the bucket lets only them)."""
+    return f"{PROGRESS}{check_login(login, 'a progress view')}/{check_item_id(item_id)}/"
+
+
+def progress_key(login: str, item_id: str, key: str) -> str:
+    """The view's copy of the item's pipeline record ``key`` (``pipeline/<item>/<name>`` ->
+    ``progress/<login>/<item>/<name>``)."""
+    prefix = pipeline_prefix(item_id)
+    if not key.startswith(prefix) or len(key) == len(prefix):
+        raise LayoutError(f"item {item_id}: {key!r} is not one of the item's pipeline records")
+    return progress_prefix(login, item_id) + key[len(prefix):]
 
 
 def status_key(item_id: str) -> str:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from humas import layout
+from humas import layout, progress
 from humas.approval import decision_label
 from humas.board import read_record
 from humas.roster import load_roster
@@ -172,6 +172,7 @@ def write_item_report(store: "Store", item_id: str, sop: "Sop | None" = None) ->
         store.put_json(layout.report_key(item_id, "json"), report)
         store.put_bytes(layout.report_key(item_id, "html"), item_report_html(report).encode(),
                         "text/html; charset=utf-8")
+        progress.share_all(store, item_id, [layout.report_key(item_id, "html")], read_status(store, item_id))
     except Exception:  # noqa: BLE001
         log.exception("item %s: the item report could not be written (the item itself is unaffected)", item_id)
 

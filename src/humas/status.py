@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from humas import layout
+from humas import layout, progress
 
 if TYPE_CHECKING:
     from humas.store import Store
@@ -45,34 +45,55 @@ def utcnow() -> datetime:
 
 
 def record_state(store: "Store", item_id: str, state: str, *, message: str = "", step: str | None = None,
-                 details: dict[str, Any] | None = None, at: datetime | None = None) -> dict[str, Any]:
-    """Append an event for ``state`` and make it the item's current status; return the status record."""
-    event = note_event(store, item_id, state, message=message, step=step, details=details, at=at)
+                 details: dict[str, Any] | None = None, at: datetime | None = None,
+                 submitter: str | None = None) -> dict[str, Any]:
+    """Append an event for ``state`` and make it the item's current status; return the status record.
+
+    ``submitter``: the person vouched for as the item's submitter (``humas.submission``), kept on the status
+    from then on; the view they may read (``humas.progress``) is brought up to date with every change.
+    """
+    key, event = _event(store, item_id, state, message=message, step=step, details=details, at=at)
     previous = store.get_json(layout.status_key(item_id)) or {}
     # When the item reached the step it is at (the board's "waiting since"): kept while the step stays the same.
     since = previous.get("step_since") if previous.get("step") == step and previous.get("step_since") else event["at"]
     status = {**previous, **event, "step_since": since,
               "links": {**previous.get("links", {}), **(details or {}).get("links", {})}}
+    if submitter or previous.get("submitter"):
+        status["submitter"] = submitter or previous["submitter"]
     store.put_json(layout.status_key(item_id), status)
+    progress.keep(store, item_id, status, key, event)
     return status
 
 
 def note_event(store: "Store", item_id: str, state: str, *, message: str = "", step: str | None = None,
                details: dict[str, Any] | None = None, at: datetime | None = None) -> dict[str, Any]:
     """Record an event without changing the current state (e.g. an SLA miss while a step is open)."""
+    key, event = _event(store, item_id, state, message=message, step=step, details=details, at=at)
+    progress.keep(store, item_id, read_status(store, item_id), key, event, changed=False)
+    return event
+
+
+def _event(store: "Store", item_id: str, state: str, *, message: str, step: str | None,
+           details: dict[str, Any] | None, at: datetime | None) -> tuple[str, dict[str, Any]]:
+    """Write one event of the item; its key and record."""
     if state not in STATE_LABELS:
         raise ValueError(f"unknown item state {state!r}")
     at = at or utcnow()
     event = {"item_id": item_id, "state": state, "label": STATE_LABELS[state], "step": step,
              "message": message, "details": details or {}, "at": at.isoformat()}
-    store.put_json(layout.event_key(item_id, state, at), event)
-    return event
+    key = layout.event_key(item_id, state, at)
+    store.put_json(key, event)
+    return key, event
 
 
-def read_status(store: "Store", item_id: str) -> dict[str, Any] | None:
-    return store.get_json(layout.status_key(item_id))
+def read_status(store: "Store", item_id: str, viewer: str | None = None) -> dict[str, Any] | None:
+    """The item's status; ``viewer``: as that person's view holds it (what staff may read)."""
+    key = layout.status_key(item_id)
+    return store.get_json(layout.progress_key(viewer, item_id, key) if viewer else key)
 
 
-def read_events(store: "Store", item_id: str) -> list[dict[str, Any]]:
-    """Every recorded event of the item, oldest first."""
-    return [store.get_json(obj.key) for obj in store.list(layout.events_prefix(item_id))]
+def read_events(store: "Store", item_id: str, viewer: str | None = None) -> list[dict[str, Any]]:
+    """Every recorded event of the item, oldest first; ``viewer``: as that person's view holds them."""
+    prefix = layout.events_prefix(item_id)
+    prefix = layout.progress_key(viewer, item_id, prefix) if viewer else prefix
+    return [store.get_json(obj.key) for obj in store.list(prefix)]

@@ -148,6 +148,10 @@ class Store:
         body = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str).encode()
         self.put_bytes(key, body, "application/json")
 
+    def copy(self, source: str, target: str) -> None:
+        """Copy ``source`` to ``target`` inside the bucket, on the server (the bytes never pass through here)."""
+        self.client.copy_object(Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source})
+
     def put_json_if_absent(self, key: str, value: Any) -> bool:
         """Write only when no object exists at ``key``; True if this call wrote it.
 

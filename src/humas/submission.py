@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
 from humas import layout
+from humas.brief import read_brief_bytes
 from humas.exceptions import Problem
 from humas.status import utcnow
 
@@ -71,6 +72,19 @@ def sole_claimant(store: "Store", item_id: str) -> str | None:
     return logins[0] if len(logins) == 1 else None
 
 
+def _matching(store: "Store", item_id: str, brief_digest: str) -> dict[str, dict[str, Any]]:
+    """The submission claims of the item whose brief is the one with ``brief_digest``, by login."""
+    return {login: c for login, c in _claims(store, item_id).items() if c.get("brief_sha256") == brief_digest}
+
+
+def uploader(store: "Store", item_id: str) -> str | None:
+    """The one person whose own claim is of the brief the inbox holds now (whom a refusal of it is for), or None
+    when nobody or several claimed it."""
+    data = read_brief_bytes(store, item_id)  # bounded: an oversized brief matches no claim, nothing is held
+    matching = list(_matching(store, item_id, hashlib.sha256(data).hexdigest())) if data is not None else []
+    return matching[0] if len(matching) == 1 else None
+
+
 def verified_submitter(store: "Store", item_id: str, brief_digest: str, named: str,
                        files: Mapping[str, "ObjectInfo"] | None = None) -> tuple[str | None, list[Problem]]:
     """The login that submitted the item as it is now, or None and the problems (in Bahasa Indonesia).
@@ -78,7 +92,7 @@ def verified_submitter(store: "Store", item_id: str, brief_digest: str, named: s
     ``brief_digest``: sha256 of the brief now; ``named``: the brief's ``submitter``; ``files``: the item's
     files now by name (the brief included or not), each checked against the claim; None: not checked.
     """
-    matching = {login: c for login, c in _claims(store, item_id).items() if c.get("brief_sha256") == brief_digest}
+    matching = _matching(store, item_id, brief_digest)
     if not matching:
         return None, [Problem("submitter", "tidak ada pengaju terverifikasi untuk brief.yaml ini (brief diunggah "
                               "tanpa `humas submit`, atau diubah orang lain sesudahnya)", SUBMIT_FIX)]

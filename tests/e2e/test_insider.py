@@ -62,6 +62,8 @@ def _attacks(item_id: str, bucket: str) -> dict[str, tuple[str, dict]]:
         "claim in a colleague's name": ("put_object", {"Key": layout.claim_key(COLLEAGUES_ITEM, "skw.rizki"),
                                                         "Body": b"{}"}),
         "rewrite the status": ("put_object", {"Key": layout.status_key(item_id), "Body": b"{}"}),
+        "rewrite the own view": ("put_object", {"Key": layout.progress_key("skw.ayu", item_id,
+                                                                           layout.status_key(item_id)), "Body": b"{}"}),
         "suspend versioning": ("put_bucket_versioning", {"VersioningConfiguration": {"Status": "Suspended"}}),
     }
     return attacks
@@ -106,6 +108,15 @@ def test_an_insider_with_a_staff_key_cannot_forge_swap_suppress_or_duplicate(tmp
     assert instagram["images"][0]["sha256"] == approved["instagram"]  # exactly the approved bytes
     receipt = store.get_json(layout.receipt_key(ITEM))
     assert receipt["complete"] and not any("fake" in p["permalink"] for p in receipt["posts"])
+
+    # the submitter follows the item through their own view; a colleague may not read it, nor staff the pipeline's
+    view = layout.progress_key("skw.ayu", ITEM, layout.status_key(ITEM))
+    assert insider.get_json(view)["state"] == "published"
+    assert insider.get_json(layout.progress_key("skw.ayu", ITEM, layout.receipt_key(ITEM)))["complete"]
+    reads = {"colleague reads the view": (_staff_store(stack_cfg, "skw.hendra"), view),
+             "submitter reads pipeline/": (insider, layout.status_key(ITEM))}
+    assert {name: _refused_by_the_server(who, {name: ("get_object", {"Key": key})})[name]
+            for name, (who, key) in reads.items()} == dict.fromkeys(reads, "AccessDenied")
 
 
 def test_a_colleague_s_item_still_runs_after_the_insider_tried_to_mark_it(tmp_path, cli_env, store, stack_cfg):

@@ -117,13 +117,42 @@ def test_staff_delete_nothing_one_by_one_or_in_bulk(stores, key: str) -> None:
     assert [e["Code"] for e in answer.get("Errors", [])] == ["AccessDenied"] and not answer.get("Deleted")
 
 
-def test_staff_drop_into_the_inbox_claim_as_themselves_and_read_their_items_progress(stores) -> None:
+def test_staff_drop_into_the_inbox_and_claim_as_themselves_but_read_nothing_of_the_pipelines(stores) -> None:
     staff = stores[STAFF]
     staff.put_bytes(layout.brief_key(ITEM), b"title: x\n")
     staff.put_json(layout.claim_key(ITEM, STAFF), {"login": STAFF})
-    assert staff.get_json(layout.status_key(ITEM)) == {"state": "published"}
-    assert staff.get_bytes(layout.preview_key(ITEM)) is not None
     assert [o.key for o in staff.list(layout.claims_prefix(ITEM))] == [layout.claim_key(ITEM, STAFF)]
+    for key in (layout.status_key(ITEM), layout.preview_key(ITEM), layout.publish_key(ITEM, "facebook")):
+        _denied(lambda: staff.get_bytes(key))
+
+
+def test_the_submitter_reads_their_items_view_and_no_colleague_does(stores) -> None:
+    # humas.progress: the pipeline keeps progress/<submitter>/<item>/ as it records; the key names the login
+    from humas.reports import write_item_report
+    from humas.status import record_state
+
+    item, pipeline, staff, colleague = "2026-12-04-view", stores[principals.PIPELINE], stores[STAFF], stores[COLLEAGUE]
+    record_state(pipeline, item, "received", message="Diterima", submitter=STAFF)
+    pipeline.put_bytes(layout.preview_key(item), b"preview-bytes", "image/jpeg")
+    pipeline.put_bytes(layout.findings_key(item, "md"), b"# Temuan", "text/markdown")
+    record_state(pipeline, item, "assets_passed", step="step_2_design", details={"links": {
+        "findings": layout.findings_key(item, "md"), "preview": layout.preview_key(item)}})
+    write_item_report(pipeline, item)
+    view = layout.progress_prefix(STAFF, item)
+    status = staff.get_json(view + "status.json")
+    assert status["state"] == "assets_passed" and status["submitter"] == STAFF
+    assert status["links"] == {"findings": view + "findings.md", "preview": view + "preview.jpg"}
+    assert staff.get_bytes(status["links"]["preview"]) == b"preview-bytes"
+    assert staff.get_bytes(status["links"]["findings"]) == b"# Temuan"
+    assert b"<html" in staff.get_bytes(view + "report.html")
+    assert [e["state"] for e in (staff.get_json(o.key) for o in staff.list(view + "events/"))] == [
+        "received", "assets_passed"]
+    for key in (view + "status.json", view + "preview.jpg", view + "findings.md", view + "report.html"):
+        _denied(lambda: colleague.get_bytes(key))  # a colleague's item: not theirs to read
+    for key in (layout.status_key(item), layout.preview_key(item), layout.findings_key(item, "md")):
+        _denied(lambda: staff.get_bytes(key))  # the pipeline's own records: the view is all staff read
+    _denied(lambda: staff.put_bytes(view + "status.json", b"{}"))  # and the view is the pipeline's to write
+    _denied(lambda: staff.delete(view + "status.json"))
 
 
 @pytest.mark.parametrize("look_alike", ["skwxayu", "skw-ayu", "skw_ayu", "skw.ayuxjson"])
@@ -205,29 +234,35 @@ def test_presigned_urls_are_checked_by_the_server_forged_expired_or_beyond_the_s
     assert requests.get(expired, timeout=10).status_code == 403
     # a staff member's own presigned URL reaches only what their policy lets them read
     assert requests.get(staff.presigned_get_url(key), timeout=10).status_code == 403
-    assert requests.get(staff.presigned_get_url(layout.status_key(ITEM)), timeout=10).status_code == 200
+    assert requests.get(staff.presigned_get_url(layout.status_key(ITEM)), timeout=10).status_code == 403
+    own = layout.progress_key(STAFF, ITEM, layout.status_key(ITEM))
+    pipeline.put_json(own, {"state": "published"})
+    assert requests.get(staff.presigned_get_url(own), timeout=10).status_code == 200
     # and a presigned PUT is no way around the policy
     put = staff.client.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": key})
     assert requests.put(put, data=b"forged", timeout=10).status_code == 403
     assert pipeline.get_json(key) == {"state": "published"}
 
 
-def test_humas_status_works_with_a_staff_credential(stores, sops) -> None:
-    # What `humas status ITEM` reads (the item's events, status and notifications) is readable by staff; the SOP
-    # comes from the events, not from the dispatcher's records, which only the pipeline reads.
+def test_humas_status_works_with_a_staff_credential_on_their_own_items_only(stores, sops) -> None:
+    # What `humas status ITEM` reads as staff is their view (status and events); the SOP comes from the events
     from humas.itemview import item_lines
     from humas.status import record_state
 
     pipeline = stores[principals.PIPELINE]
+    record_state(pipeline, "status-item", "received", submitter=STAFF)
     record_state(pipeline, "status-item", "in_step", step="step_2_design", details={"sop": "singkawang"})
-    pipeline.put_json(layout.notices_prefix("status-item") + "step_2_design/work_request/r1/skw.rizki/notice.json",
-                      {"subject": "Pekerjaan diminta", "person": "skw.rizki", "at": "2026-11-30T01:00:00+00:00"})
-    lines = "\n".join(item_lines(stores[STAFF], "status-item", sops))
-    assert "Sedang dikerjakan" in lines and "Waktu baku" in lines and "tidak dapat dibaca" not in lines
+    lines = "\n".join(item_lines(stores[STAFF], "status-item", sops, viewer=STAFF))
+    assert "Sedang dikerjakan" in lines and "Waktu baku" in lines and "Diterima" in lines
+    _denied(lambda: item_lines(stores[COLLEAGUE], "status-item", sops, viewer=STAFF))
+    _denied(lambda: item_lines(stores[STAFF], "status-item", sops))  # the pipeline's records: ops only
+    assert item_lines(stores[COLLEAGUE], "status-item", sops, viewer=COLLEAGUE) == [
+        "status-item: belum ada status (menunggu dispatcher)"]
 
 
-def test_why_staff_reads_are_not_narrowed_moto_passes_every_condition_and_expands_no_username(server, stores) -> None:
-    # README "The bucket contract": a per-person narrowing of reads cannot use Condition or ${aws:username} here
+def test_why_staff_reads_are_narrowed_by_key_moto_passes_every_condition_and_expands_no_username(server, stores) -> None:
+    # README "The bucket contract": a per-person narrowing of reads cannot use Condition or ${aws:username} here,
+    # so what a person reads lies under a key naming their login (progress/<login>/), in a policy of their own
     url, keys = server
     iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id=keys[principals.ADMIN][
         "access_key"], aws_secret_access_key=keys[principals.ADMIN]["secret_key"])
@@ -243,3 +278,16 @@ def test_why_staff_reads_are_not_narrowed_moto_passes_every_condition_and_expand
     assert probe.get_json(layout.status_key(ITEM)) == {"state": "published"}  # the condition was not applied
     stores[principals.ADMIN].put_bytes("probe/x.json", b"{}")
     _denied(lambda: probe.get_bytes("probe/x.json"))  # ${aws:username} stayed literal
+
+
+def test_humas_status_reads_the_persons_view_and_the_pipelines_records_only_with_an_ops_credential(stores) -> None:
+    from humas.cli import _item_status
+    from humas.status import record_state
+
+    record_state(stores[principals.PIPELINE], "cli-item", "received", submitter=STAFF)
+    assert _item_status(stores[STAFF], "cli-item", STAFF)[0]["submitter"] == STAFF
+    assert _item_status(stores[STAFF], "cli-item", STAFF)[1] == STAFF
+    assert _item_status(stores[COLLEAGUE], "cli-item", COLLEAGUE) == (None, None)  # not theirs: no status at all
+    assert _item_status(stores[COLLEAGUE], "cli-item", STAFF) == (None, None)  # another's login, own key: none
+    ops, source = _item_status(stores[principals.PIPELINE], "cli-item", None)
+    assert ops["state"] == "received" and source is None

@@ -76,3 +76,45 @@ def test_a_claim_by_someone_outside_the_roster_is_refused(store: Store, sops, ch
     submit_brief(store, ITEM, brief)
     (problem,) = _decide(store, sops, channels).problems
     assert problem.field == "submitter" and "orang.luar" in problem.message
+
+
+# -- whose view (humas.progress) the dispatcher's records go to: the vouched uploader's, never the brief's name
+
+def _views(store: Store) -> dict[str, str]:
+    """login -> the state their view of ITEM shows."""
+    found = {}
+    for obj in store.list(layout.PROGRESS):
+        login, item, name = obj.key[len(layout.PROGRESS):].split("/", 2)
+        if item == ITEM and name == "status.json":
+            found[login] = store.get_json(obj.key)["state"]
+    return found
+
+
+def _record(store: Store, sops, channels) -> dispatch.Decision:
+    decision = _decide(store, sops, channels)
+    dispatch.start_item_runs(store, [decision], {s: f"sop_{s}" for s in sops}, lambda *_: "created")
+    return decision
+
+
+def test_a_started_item_is_shown_to_its_claimed_submitter_only(store: Store, sops, channels) -> None:
+    _poster(store)
+    submit_brief(store, ITEM, GOOD)
+    assert _record(store, sops, channels).action == "start"
+    assert _views(store) == {"skw.ayu": "received"}
+
+
+def test_a_refusal_is_shown_to_the_uploader_not_to_the_person_the_brief_names(store: Store, sops, channels) -> None:
+    _poster(store)
+    submit_brief(store, ITEM, GOOD.replace(b"submitter: skw.ayu", b"submitter: skw.rizki"), login="skw.hendra")
+    assert _record(store, sops, channels).action == "refuse"
+    assert _views(store) == {"skw.hendra": "refused"}
+    view = layout.progress_prefix("skw.hendra", ITEM)
+    assert store.get_json(view + "status.json")["links"] == {"refusal": view + "refusal.json"}
+    assert store.get_json(view + "refusal.json")["problems"][0]["field"] == "submitter"
+
+
+def test_a_brief_dropped_without_a_claim_is_refused_with_no_view(store: Store, sops, channels) -> None:
+    _poster(store)
+    store.put_bytes(layout.brief_key(ITEM), GOOD, "application/yaml")
+    assert _record(store, sops, channels).action == "refuse"
+    assert _views(store) == {} and store.get_json(layout.status_key(ITEM))["state"] == "refused"

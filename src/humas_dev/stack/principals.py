@@ -4,21 +4,23 @@ Identities (IAM users, one access key each):
 
 - ``humas-admin``: the stack's own tooling (makes the bucket, snapshots and restores it). Never given to
   Airflow or staff.
-- ``humas-pipeline``: Airflow's ``humas_bucket`` connection. Reads everything; writes ``pipeline/`` and
-  ``dispatch/``, and puts the daily digests (``notices/``) and monthly reports (``reports/``); deletes only
-  consumed approval flags. It cannot write the inbox or a claim.
+- ``humas-pipeline``: Airflow's ``humas_bucket`` connection. Reads everything; writes ``pipeline/``,
+  ``dispatch/`` and the submitters' views (``progress/``), and puts the daily digests (``notices/``) and monthly
+  reports (``reports/``); deletes only consumed approval flags. It cannot write the inbox or a claim.
 - ``humas-approvals``: the approval service's ``humas_bucket_approvals`` connection. Reads everything; writes
   ``approvals/`` only.
 - one per roster login (staff): puts files into ``inbox/`` and its own claims (``claims/*/<login>.json``);
-  reads items' status, events, findings, preview, refusal and receipt; deletes nothing, writes nothing else.
+  reads briefs (``humas deliver`` adds to one) and its own items' view (``progress/<login>/*``: status, events,
+  findings, preview, refusal, receipt, report, kept by the pipeline, see ``humas.progress``); nothing under
+  ``pipeline/``; deletes nothing, writes nothing else.
 
 What moto 5.2.5 enforces (checked over HTTP, see tests/integration/test_bucket_principals.py): Allow and
 Deny statements on actions and object ARNs with ``*`` anywhere in them (PutObject, DeleteObject, CopyObject
 into a key, multipart uploads, DeleteObjects per key). For S3 it evaluates ``Condition`` with no request
 values, so every condition passes (``s3:prefix`` cannot narrow ListBucket, an object tag cannot narrow
 GetObject), and it does not expand ``${aws:username}``: each person therefore gets a policy of their own, naming
-their login. Which items a person may read cannot be narrowed either (staff read every item's progress): the keys
-do not name the item's people, in MinIO as here (README, "The bucket contract"). moto also reads a resource as a regular expression (``*`` made ``.*``, the rest as
+their login, and what a person may read of their items lies under a key that names them (``progress/<login>/``),
+not behind a condition. moto also reads a resource as a regular expression (``*`` made ``.*``, the rest as
 written), so the ``.`` in ``skw.ayu`` would match ``skwXayu``: the embedded stack's resources are escaped
 (``moto_resource``); MinIO's (``minio_policies``) stay globs, which is how MinIO reads them. Requests are
 unauthenticated until ``INITIAL_NO_AUTH_ACTION_COUNT`` actions have been
@@ -34,9 +36,12 @@ NO_AUTH_ACTIONS = 3  # CreateUser, PutUserPolicy, CreateAccessKey of the admin: 
 ADMIN, PIPELINE, APPROVALS = "humas-admin", "humas-pipeline", "humas-approvals"
 IDENTITIES = (ADMIN, PIPELINE, APPROVALS)  # the services' own; every other identity is a person's
 # inbox/*/brief.yaml: a person delivering to a waiting step (`humas deliver`) adds their work to the brief.
-# pipeline/*/notices/*: who was told what (`humas status`); the records hold no addresses.
-STAFF_READS = ("inbox/*/brief.yaml", "pipeline/*/notices/*", "pipeline/*/status.json", "pipeline/*/events/*", "pipeline/*/findings.*", "pipeline/*/preview.jpg",
-               "pipeline/*/refusal.json", "pipeline/*/receipt.json", "dispatch/unusable/*")
+# progress/<login>/*: their own items as the pipeline shows them (`humas status`); a colleague's are not theirs.
+# dispatch/unusable/*: why a folder (named by hash of its name) cannot be an item: no login, no item id.
+def staff_reads(login: str) -> tuple[str, ...]:
+    return ("inbox/*/brief.yaml", f"progress/{login}/*", "dispatch/unusable/*")
+
+
 
 
 def moto_resource(glob: str) -> str:
@@ -76,7 +81,7 @@ def policies(bucket: str, logins: Iterable[str], render: Render = moto_resource)
         ADMIN: _policy(_allow(["*"], ["*"])),
         PIPELINE: _policy(*_reader(bucket, render),
                           _allow(["s3:PutObject", "s3:DeleteObject"],
-                                 _objects(bucket, ["pipeline/*", "dispatch/*"], render)),
+                                 _objects(bucket, ["pipeline/*", "dispatch/*", "progress/*"], render)),
                           # the daily digests' outbox and the monthly reports (the scheduled DAGs)
                           _allow(["s3:PutObject"], _objects(bucket, ["notices/*", "reports/*"], render)),
                           _allow(["s3:DeleteObject"], _objects(bucket, ["approvals/*"], render))),
@@ -87,7 +92,7 @@ def policies(bucket: str, logins: Iterable[str], render: Render = moto_resource)
         found[login] = _policy(
             _allow(["s3:ListBucket"], [render(f"arn:aws:s3:::{bucket}")]),
             _allow(["s3:PutObject"], _objects(bucket, ["inbox/*", f"claims/*/{login}.json"], render)),
-            _allow(["s3:GetObject"], _objects(bucket, STAFF_READS, render)))
+            _allow(["s3:GetObject"], _objects(bucket, staff_reads(login), render)))
     return found
 
 
