@@ -604,20 +604,27 @@ class InstagramClient(_GraphClient):
     # VIDEO + video_url + is_carousel_item; containers are polled (status_code) until FINISHED, then published.
     def _publish_video(self, post: PostRequest, progress: Progress) -> PublishedPost:
         """A Reel (one video) or a carousel mixing images and videos; StillProcessing while Instagram works."""
-        entry = progress.get("container")
-        container = entry.get("id")
-        status = self._status(container, post.item_id) if container else None
-        if status == "PUBLISHED":
-            raise PublishUncertainError(
-                f"instagram: {post.item_id}: container {container} was published but the post was not found yet; "
-                "it will not be sent again, find_existing looks for it")
-        if status in ("ERROR", "EXPIRED"):     # says why, and forgets it: the next try starts over
-            self._await_finished(container, post.item_id, forget=(progress, "container"))
+        container = progress.get("container").get("id")
+        status = self._earlier_container(post, container, f"container {container}", (progress, "container"))
         if status not in ("FINISHED", "IN_PROGRESS"):
             container = self._video_container(post, progress)
         media_id = self._media_publish(post, container, deferred=True)
         log.info("instagram: item %s published as media %s", post.item_id, media_id)
         return self._confirmed(media_id)
+
+    def _earlier_container(self, post: PostRequest, container: str | None, what: str,
+                           forget: tuple[Progress, str] | None) -> str | None:
+        """The status of a container an earlier try made (None: there is none). PUBLISHED means the post exists
+        but was not found yet: never sent again. A failed video container says why and, via ``forget``, is
+        dropped from ``progress`` so the next try starts over."""
+        status = self._status(container, post.item_id) if container else None
+        if status == "PUBLISHED":
+            raise PublishUncertainError(
+                f"instagram: {post.item_id}: {what} was published but could not be found yet; it will not be sent "
+                "again, find_existing looks for it")
+        if status in ("ERROR", "EXPIRED") and forget is not None:
+            self._await_finished(container, post.item_id, forget=forget)
+        return status
 
     def _video_container(self, post: PostRequest, progress: Progress) -> str:
         """The Reel's container, or the carousel's once every item is FINISHED; each id kept in `progress`."""
@@ -672,13 +679,8 @@ class InstagramClient(_GraphClient):
         if entry.get("media"):
             return self._story_confirmed(key, entry, progress)
         container = entry.get("container")
-        status = self._status(container, post.item_id) if container else None
-        if status == "PUBLISHED":
-            raise PublishUncertainError(
-                f"instagram: {post.item_id}: story {n + 1} ({image.name}) was published from container {container} "
-                "but the story could not be identified yet; it will not be sent again, find_existing looks for it")
-        if status in ("ERROR", "EXPIRED") and image.kind != "image":   # why it failed; the next try starts over
-            self._await_finished(container, post.item_id, forget=(progress, key))
+        status = self._earlier_container(post, container, f"story {n + 1} ({image.name}) from container {container}",
+                                         (progress, key) if image.kind != "image" else None)
         if status not in ("FINISHED", "IN_PROGRESS"):
             source = {"video_url": image.url} if image.kind != "image" else {"image_url": image.url}
             container = self._create(post, source | {"media_type": "STORIES"}, f"story {image.name}")
