@@ -23,8 +23,9 @@ from humas.steps.base import ItemStep, WaitUntil
 from humas.steps.upload import publish_item
 from humas.timetext import wib
 from humas_dev.sandbox import (
-    FACEBOOK_PAGE_ID, INSTAGRAM_USER_ID, X_USER_ID, SandboxConfig, SandboxHTTPServer, make_server, serve_in_thread,
+    FACEBOOK_PAGE_ID, INSTAGRAM_USER_ID, X_USER_ID, SandboxConfig, SandboxHTTPServer,
 )
+from sandbox_server import running_sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -41,12 +42,9 @@ def approval_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture()
 def sandbox() -> Iterator[SandboxHTTPServer]:
-    server = make_server(SandboxConfig(token=TOKEN, in_progress_polls=0, instagram_quota_total=1,
-                                       instagram_quota_duration=WINDOW), "127.0.0.1", 0)
-    serve_in_thread(server)
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_sandbox(SandboxConfig(token=TOKEN, in_progress_polls=0, instagram_quota_total=1,
+                                       instagram_quota_duration=WINDOW)) as server:
+        yield server
 
 
 @pytest.fixture()

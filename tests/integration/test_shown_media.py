@@ -21,8 +21,9 @@ from humas.steps.upload import publish_item
 from humas.store import Store
 from humas.verify import verify_post
 from humas_dev.sandbox import (
-    FACEBOOK_PAGE_ID, INSTAGRAM_USER_ID, X_USER_ID, SandboxConfig, SandboxHTTPServer, make_server, serve_in_thread,
+    FACEBOOK_PAGE_ID, INSTAGRAM_USER_ID, X_USER_ID, SandboxConfig, SandboxHTTPServer,
 )
+from sandbox_server import running_sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -35,11 +36,8 @@ NAMES = {"instagram": "Instagram", "facebook": "Facebook", "x": "X"}
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxHTTPServer]:
-    server = make_server(SandboxConfig(token=TOKEN, in_progress_polls=0), "127.0.0.1", 0)
-    serve_in_thread(server)
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_sandbox(SandboxConfig(token=TOKEN, in_progress_polls=0)) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)

@@ -30,8 +30,9 @@ from humas.publish import publish_once, read_record
 from humas.store import Store
 from humas.verify import verify_post
 from humas_dev.sandbox import (
-    FACEBOOK_PAGE_ID, INSTAGRAM_USER_ID, X_USER_ID, SandboxConfig, SandboxHTTPServer, make_server, serve_in_thread,
+    FACEBOOK_PAGE_ID, INSTAGRAM_USER_ID, X_USER_ID, SandboxConfig, SandboxHTTPServer,
 )
+from sandbox_server import running_sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -78,12 +79,8 @@ def make_gif(path: Path, frames: int = 6) -> Path:
 # -- servers, media, clients -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxHTTPServer]:
-    server = make_server(SandboxConfig(token=TOKEN, video_processing=PROCESSING, fb_chunk_bytes=FB_CHUNK),
-                         "127.0.0.1", 0)
-    serve_in_thread(server)
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_sandbox(SandboxConfig(token=TOKEN, video_processing=PROCESSING, fb_chunk_bytes=FB_CHUNK)) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
