@@ -2,6 +2,7 @@
 stand-in for Airflow's API server over HTTP."""
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -38,13 +39,12 @@ def _wait_for_port(proc: subprocess.Popen, port: int, log: Path) -> None:
                        f"{log.read_text()[-2000:]}")
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The endpoint URL of a moto S3 server running in its own process for the whole session."""
+@contextlib.contextmanager
+def serving(module: str, log: Path, *args: str) -> Iterator[str]:
+    """The endpoint URL of an S3 server, ``python -m MODULE ARGS...`` (``{port}`` replaced), until the block ends."""
     port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "server.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        proc = subprocess.Popen([sys.executable, "-m", module, *(a.format(port=port) for a in args)],
                                 stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_for_port(proc, port, log)
@@ -56,6 +56,22 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The endpoint URL of a moto S3 server running in its own process for the whole session."""
+    log = tmp_path_factory.mktemp("moto") / "server.log"
+    with serving("moto.server", log, "-H", "127.0.0.1", "-p", "{port}") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def stack_s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The embedded stack's S3 server (humas_dev.stack.s3server) with IAM off, as in ``s3_server``."""
+    with serving("humas_dev.stack.s3server", tmp_path_factory.mktemp("stack-s3") / "server.log",
+                 "127.0.0.1", "{port}") as url:
+        yield url
 
 
 @pytest.fixture()

@@ -151,6 +151,9 @@ def main(argv: list[str] | None = None) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import run_simple
 
+    from humas_dev.stack import s3index
+
+    s3index.install()
     host, port = (argv or sys.argv[1:])[:2]
     run_simple(host, int(port), guarded(DomainDispatcherApplication(create_backend_app)), threaded=True,
                request_handler=MotoRequestHandler)
