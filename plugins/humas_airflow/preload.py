@@ -62,6 +62,7 @@ def preload() -> None:
     from airflow.sdk.listener import get_listener_manager
 
     from humas.exceptions import HumasError
+    from humas.profiles import load_profiles
     from humas.roster import load_roster
     from humas.sop import available_sops
 
@@ -72,6 +73,7 @@ def preload() -> None:
     Image.preinit()  # the image formats the design checks open
     preload_botocore_models()
     get_listener_manager()  # what each task's runner builds at start: it loads every plugin
+    load_profiles()  # include/platforms.yaml: every brief is checked against its channels
     for sop in available_sops().values():
         with contextlib.suppress(HumasError):  # a broken roster is reported by the steps that need it
             load_roster(sop)

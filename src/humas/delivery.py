@@ -76,13 +76,19 @@ def claim_delivery(store: "Store", item_id: str, login: str, brief_bytes: bytes,
     return record
 
 
-def delivered_by(store: "Store", item_id: str, names: Iterable[str],
-                 brief_bytes: bytes | None = None) -> dict[str, Deliverer]:
+def delivered_by(store: "Store", item_id: str, names: Iterable[str], brief_bytes: bytes | None = None,
+                 folder: Mapping[str, str] | None = None, claims: Iterable[Claim] | None = None
+                 ) -> dict[str, Deliverer]:
     """Who delivered each of ``names`` (``brief.yaml`` or a file of the item's folder) as it is now, as far as
-    the bucket vouches; ``brief_bytes``: the brief as read (default: read it now)."""
+    the bucket vouches. What the caller has read already is not read again: ``brief_bytes`` (the brief),
+    ``folder`` (the item's folder: key -> ETag) and ``claims`` (``read_claims``); default: read each now."""
     names = list(names)
-    claims = sorted(read_claims(store, item_id), key=lambda c: str(c.record.get("at", "")), reverse=True)
-    now = {o.key[len(layout.item_prefix(item_id)):]: o.etag for o in store.list(layout.item_prefix(item_id))}
+    claims = sorted(read_claims(store, item_id) if claims is None else claims,
+                    key=lambda c: str(c.record.get("at", "")), reverse=True)
+    prefix = layout.item_prefix(item_id)
+    if folder is None:
+        folder = {o.key: o.etag for o in store.list(prefix)}
+    now = {key[len(prefix):]: etag for key, etag in folder.items()}
     if layout.BRIEF_NAME in names:
         brief = brief_bytes if brief_bytes is not None else store.get_bytes(layout.brief_key(item_id))
         now[layout.BRIEF_NAME] = hashlib.sha256(brief).hexdigest() if brief is not None else ""

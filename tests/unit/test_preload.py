@@ -32,7 +32,8 @@ print(json.dumps({"plugin_loaded": "humas_plugin" in sys.modules,
                   "pillow_loaded": "PIL.JpegImagePlugin" in sys.modules,
                   "s3_model_parsed": bool(hooks.BOTOCORE_MODELS._cache),
                   "sops_read": sorted(i for (_, parser, _), (_, value) in resources._CACHE.items()
-                                      if parser.endswith(".load_sops_report") for i in value[0])}))
+                                      if parser.endswith(".load_sops_report") for i in value[0]),
+                  "profiles_read": any(parser.endswith("._read_profiles") for (_, parser, _) in resources._CACHE)}))
 """
 
 
@@ -48,13 +49,14 @@ def _start(component: str) -> dict:
 def test_a_starting_job_loads_the_steps_modules_and_reads_the_sops_for_the_processes_it_forks(sops):
     loaded = _start("Job")
     assert loaded == {"plugin_loaded": True, "steps_loaded": True, "pillow_loaded": True, "s3_model_parsed": True,
-                      "sops_read": sorted(sops)}
+                      "sops_read": sorted(sops), "profiles_read": True}
 
 
 def test_a_starting_task_loads_nothing_more():
     # Loading the plugins imports the steps' modules in a task anyway; what the preload adds is not done.
     loaded = _start("TaskRunnerMarker")
-    assert loaded["plugin_loaded"] and (loaded["s3_model_parsed"], loaded["sops_read"]) == (False, [])
+    assert loaded["plugin_loaded"]
+    assert (loaded["s3_model_parsed"], loaded["sops_read"], loaded["profiles_read"]) == (False, [], False)
 
 
 def test_the_modules_preloaded_for_the_tasks_exist():

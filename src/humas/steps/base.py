@@ -6,15 +6,17 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from humas import layout, sla
 from humas.brief import Brief, parse_brief, read_brief_bytes
+from humas.delivery import Deliverer, delivered_by
 from humas.exceptions import BriefError, ItemRefused
 from humas.profiles import channel_ids
 from humas.reports import write_item_report
 from humas.sop import available_sops
 from humas.status import note_event, read_status, record_state, utcnow
+from humas.submission import Claim, read_claims
 from humas.timetext import duration_words
 
 if TYPE_CHECKING:
@@ -148,6 +150,21 @@ class ItemStep:
         design = self.sop.design_before(before or self.step)
         return self.earlier(design.task_id) if design else None
 
-    def files(self) -> dict[str, str]:
-        """The item's folder in the inbox as it is now: key -> ETag."""
+    @cached_property
+    def folder(self) -> dict[str, str]:
+        """The item's folder in the inbox as this try first reads it: key -> ETag (one listing per try: a try
+        decides on one view of the folder; a change after it wakes the next wait)."""
         return {o.key: o.etag for o in self.store.list(layout.item_prefix(self.item_id))}
+
+    def files(self) -> dict[str, str]:
+        """The item's folder in the inbox (``folder``): key -> ETag."""
+        return dict(self.folder)
+
+    @cached_property
+    def claims(self) -> list[Claim]:
+        """The item's claims (submission and deliveries) as this try first reads them."""
+        return read_claims(self.store, self.item_id)
+
+    def delivered_by(self, names: Iterable[str]) -> dict[str, Deliverer]:
+        """Who delivered each of ``names`` (``humas.delivery.delivered_by``) over this try's reads."""
+        return delivered_by(self.store, self.item_id, names, self.brief_bytes, self.folder, self.claims)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from humas import layout, sla
 from humas.assets import check_assets
 from humas.assets.limits import DEFAULT_LIMITS
-from humas.delivery import Deliverer, delivered_by
+from humas.delivery import Deliverer
 from humas.exceptions import RosterError
 from humas.notify import notify_work_request, remind_or_escalate
 from humas.platforms import text_with_reference
@@ -175,7 +175,7 @@ def _deliverers(item: "ItemStep") -> dict[str, str | None]:
     """Who delivered each part of the step's product (the narration: the brief; each new file), as vouched."""
     names = ([layout.BRIEF_NAME] if "caption" in item.step.deliverables else []) + \
         (_new_files(item) if "assets" in item.step.deliverables else [])
-    found, roles, entitled = delivered_by(item.store, item.item_id, names, item.brief_bytes), _roles_for(item), \
+    found, roles, entitled = item.delivered_by(names), _roles_for(item), \
         _entitlement(item)
     return {("caption" if name == layout.BRIEF_NAME else name): entitled(who, roles.get(name, set())) or who.login
             for name, who in found.items()}
@@ -228,7 +228,7 @@ def not_entitled(item: "ItemStep") -> list[str]:
     that delivered them (at a gate: a work step before it), each with why (Bahasa Indonesia)."""
     roles, entitled = _roles_for(item), _entitlement(item)
     problems = []
-    for name, who in delivered_by(item.store, item.item_id, roles, item.brief_bytes).items():
+    for name, who in item.delivered_by(roles).items():
         if not who.logins:
             problems.append(who.doubt)
         elif not entitled(who, roles[name]):
