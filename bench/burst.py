@@ -10,9 +10,13 @@ Every figure is printed with the machine's load average beside it: other work on
    webhook payload posted to ``/humas-intake/minio/events`` exactly as MinIO's notify_webhook target would;
    moto, the embedded S3 server, sends no notifications);
 3. burst: ``--items`` Singkawang items (poster, three channels) dropped at once, polling only -> every one
-   waiting at its approval gate;
+   waiting at its approval gate; then, for each, its gate starting to wait -> the first approval request the
+   sandbox's receivers got (email, Telegram, WhatsApp), also for those that began waiting with 200 already waiting;
+   With ``--junk N``: a good item's drop -> gate, three times, then N briefs whose asset never arrives (each
+   waits for it through its 15-minute grace), then the good items again: the slowdown (issue 16's figure);
 4. waiting: ``--waiting`` items at gates (the burst plus Yogyakarta items, whose first gate follows one step):
-   S3 requests/s, counted in the S3 server's access log, and CPU per component over a minute;
+   S3 requests/s, counted in the S3 server's access log, CPU per component and the messages sent (reminders and
+   misses of Singkawang's 15-minute gate fall in these minutes) over a minute;
 5. flag -> next task running, for ``--flags`` approvals one after another (Airflow's start_date of the task
    after the gate, minus the moment the signed flag was written);
 6. machine steps: the rest of the burst approved at once -> published; items/hour before and after the gate;
@@ -29,6 +33,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import sys
 import time
@@ -98,6 +103,11 @@ def component_cpu(cfg: stack.StackConfig) -> dict[str, float]:
     return usage
 
 
+def received_messages(cfg: stack.StackConfig) -> list[dict[str, Any]]:
+    """Every notification the sandbox's receivers got (email, Telegram, WhatsApp), oldest first."""
+    return requests.get(f"{cfg.sandbox_url}/_sandbox/messages", timeout=60).json()
+
+
 class Window:
     """CPU per component and S3 requests (the S3 server's access log) over a stretch of time."""
 
@@ -105,6 +115,7 @@ class Window:
         self.cfg, self.log, self.triggerer_log = cfg, cfg.home / "logs" / "s3.log", cfg.home / "logs" / "triggerer.log"
         self.cpu0, self.t0 = component_cpu(cfg), time.monotonic()
         self.offset, self.triggerer_offset = self.log.stat().st_size, self.triggerer_log.stat().st_size
+        self.messages0 = received_messages(cfg)
 
     def close(self) -> dict[str, Any]:
         seconds = time.monotonic() - self.t0
@@ -117,7 +128,11 @@ class Window:
         with open(self.triggerer_log, "rb") as fh:  # SLA deadline callbacks run in the triggerer too
             fh.seek(self.triggerer_offset)
             callbacks = fh.read().decode(errors="replace").count("CallbackState")
+        kinds: dict[str, int] = {}
+        for message in received_messages(self.cfg)[len(self.messages0):]:
+            kinds[message["kind"]] = kinds.get(message["kind"], 0) + 1
         return {"seconds": seconds, "cores": {n: (cpu1.get(n, 0) - c) / seconds for n, c in self.cpu0.items()},
+                "messages": kinds,
                 "s3_per_s": len(lines) / seconds, "s3_list_per_s": len(lists) / seconds,
                 "s3_by_prefix": _by_prefix(lists, seconds), "deadline_callbacks": callbacks}
 
@@ -216,15 +231,17 @@ class Bench:
         decide(self.store, pending, APPROVER[sop], "approve", pending.review.digest, key, now)
         return now
 
-    def wait_states(self, items: list[str], states: set[str], timeout: float, label: str) -> float:
+    def wait_states(self, items: list[str], states: set[str], timeout: float, label: str,
+                    interval: float | None = None, quiet: bool = False) -> float:
         """Seconds until every item is in one of ``states`` (raises after ``timeout``)."""
         t0, left = time.monotonic(), set(items)
         while left and time.monotonic() - t0 < timeout:
             left = {i for i in left if ((read_status(self.store, i) or {}).get("state")) not in states}
-            print(f"  {label}: {len(items) - len(left)}/{len(items)} after {time.monotonic() - t0:.0f} s ({load()})",
-                  flush=True)
-            if left:
-                time.sleep(10 if len(items) <= 100 else 30)  # the bench's own reads load the S3 server too
+            if not quiet:
+                print(f"  {label}: {len(items) - len(left)}/{len(items)} after {time.monotonic() - t0:.0f} s "
+                      f"({load()})", flush=True)
+            if left:  # the bench's own reads load the S3 server too
+                time.sleep(interval or (10 if len(items) <= 100 else 30))
         if left:
             raise RuntimeError(f"{label}: {len(left)} items not {sorted(states)} after {timeout:.0f} s, "
                                f"e.g. {sorted(left)[:3]}")
@@ -254,6 +271,8 @@ def pct(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float]) -> str:
+    if not values:
+        return "n=0"
     return (f"n={len(values)} median {statistics.median(values):.1f} s, p95 {pct(values, 0.95):.1f} s, "
             f"max {max(values):.1f} s")
 
@@ -269,6 +288,37 @@ def single_latency(bench: Bench, label: str, count: int, events: bool) -> list[f
     return latencies
 
 
+def drop_to_gate(bench: Bench, label: str, count: int) -> list[float]:
+    """Seconds from the drop to the approval gate of ``count`` good items, one after another (polling only)."""
+    latencies = []
+    for n in range(count):
+        item_id = f"good-{label}-{n}"
+        dropped = bench.drop(item_id, "singkawang")
+        bench.wait_states([item_id], {"awaiting_approval"}, 600, item_id, interval=0.5, quiet=True)
+        [at_gate] = bench.state_times([item_id], "awaiting_approval")
+        latencies.append((at_gate - dropped).total_seconds())
+        time.sleep(2)
+    return latencies
+
+
+def junk(bench: Bench, junk_items: int, goods: int) -> dict[str, Any]:
+    """Issue 16's figure: good items' drop -> gate, then ``junk_items`` briefs whose asset never arrives (each
+    waits for it through its grace period), then good items again: the slowdown the waiting briefs cause."""
+    before = drop_to_gate(bench, "before", goods)
+    t0 = time.monotonic()
+    for n in range(junk_items):
+        item_id = f"junk-{n:04d}"
+        brief = BRIEF.format(item=item_id, sop="singkawang", submitter=SUBMITTER["singkawang"]).encode()
+        claim(bench.store, item_id, SUBMITTER["singkawang"], brief)
+        bench.store.put_bytes(layout.brief_key(item_id), brief, "application/yaml")
+    dropped_s = time.monotonic() - t0
+    time.sleep(10)  # the dispatcher has seen them all and waits for their assets
+    after = drop_to_gate(bench, "after", goods)
+    ratio = statistics.median(after) / statistics.median(before)
+    return {"junk": junk_items, "junk_dropped_in_s": dropped_s, "before": summary(before), "after": summary(after),
+            "median_ratio": ratio, "load": load()}
+
+
 def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed as it goes
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=100, help="items in the burst (Singkawang)")
@@ -279,9 +329,14 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
                         help="items dropped at once and approved as they reach the gate, timed to published (0: skip)")
     parser.add_argument("--parallelism", type=int, default=stack.StackConfig.parallelism,
                         help="executor slots (the embedded stack's default unless given)")
+    parser.add_argument("--publish-burst", action=argparse.BooleanOptionalAction, default=True,
+                        help="approve the rest of the burst at once and time it to published")
+    parser.add_argument("--junk", type=int, default=0,
+                        help="briefs whose asset never arrives, dropped after the burst (issue 16's figure)")
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--measure-seconds", type=float, default=60.0)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped bench stops its stack too (finally below)
     cfg = stack.StackConfig.on_free_ports("humas-burst-", parallelism=args.parallelism)
     home = cfg.home.parent
     cfg.include_dir = bench_include(home / "include")
@@ -325,6 +380,16 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
         print(f"burst: all {len(burst)} at the gate {last.total_seconds():.0f} s after the first drop; per item "
               f"{summary(per_item)} ({load()})", flush=True)
         _print_window("burst", results["burst"])
+        results["notice_latency"] = notice_latency(bench, burst, at_gate)
+        print(f"gate starts waiting -> approval request received, with >= {WAITING_BEFORE} already waiting: "
+              f"{results['notice_latency']['with_waiting']}; all: {results['notice_latency']['all']} ({load()})",
+              flush=True)
+
+        if args.junk:
+            results["junk"] = junk(bench, args.junk, 3)
+            print(f"drop -> gate of a good item with {len(burst)} waiting at gates: {results['junk']['before']}; "
+                  f"with {args.junk} briefs waiting for their assets too: {results['junk']['after']}; median "
+                  f"x{results['junk']['median_ratio']:.2f} ({load()})", flush=True)
 
         singles = [f"single-{p}-{n}" for p in ("poll", "hook") for n in range(args.singles)]
         fill = [f"wait-{n:04d}" for n in range(max(0, args.waiting - len(burst) - len(singles)))]
@@ -354,11 +419,11 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
               f"after the flag: " + ", ".join(f"{k} {v:.1f}" for k, v in stage_medians.items()) + f" ({load()})",
               flush=True)
 
-        rest = burst[args.flags:]
+        rest = burst[args.flags:] if args.publish_burst else []
         approved_at = datetime.now(timezone.utc)
         for item_id in rest:
             bench.approve(item_id, "singkawang")
-        bench.wait_states(burst, {"published"}, 1800, "burst published")
+        bench.wait_states(burst[:args.flags] + rest, {"published"}, 1800, "burst published")
         published = bench.state_times(rest, "published") if rest else []
         post_s = (max(published) - approved_at).total_seconds() if rest else 0.0
         pre_rate = args.items / results["burst"]["all_at_gate_s"] * 3600
@@ -386,6 +451,22 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
     return 0
 
 
+WAITING_BEFORE = 200  # issue 15's figure: a step starts waiting while 200 items wait
+
+
+def notice_latency(bench: Bench, items: list[str], waiting_since: list[datetime]) -> dict[str, Any]:
+    """Seconds from each gate starting to wait (its ``awaiting_approval`` event) to the first approval request
+    the sandbox's receivers got for the item (email, Telegram or WhatsApp), through the running stack."""
+    first: dict[str, datetime] = {}
+    for message in received_messages(bench.cfg):  # oldest first
+        if message.get("kind") == "approval_request":
+            first.setdefault(message["item"], datetime.fromisoformat(message["at"]))
+    order = sorted(zip(waiting_since, items))
+    latency = [(first[i] - since).total_seconds() for since, i in order if i in first]
+    missing = [i for _, i in order if i not in first]
+    return {"all": summary(latency), "with_waiting": summary(latency[WAITING_BEFORE:]), "not_received": missing}
+
+
 def through(bench: Bench, items: list[str], sop: str) -> dict[str, Any]:
     """Drop ``items`` at once and approve each as soon as it waits at the SOP's gate, until all are published."""
     gate = bench.sops[sop].gates[0].task_id
@@ -409,7 +490,7 @@ def _print_window(label: str, w: dict[str, Any]) -> None:
     cores = ", ".join(f"{n} {c:.3f}" for n, c in w["cores"].items())
     print(f"{label}: {w['seconds']:.0f} s; cores: {cores}; total {sum(w['cores'].values()):.2f}; "
           f"S3 {w['s3_per_s']:.1f} req/s ({w['s3_list_per_s']:.1f} listings/s {w['s3_by_prefix']}); "
-          f"{w['deadline_callbacks']} SLA deadline callbacks ({w['load']})",
+          f"{w['deadline_callbacks']} SLA deadline callbacks; messages sent {w['messages'] or 'none'} ({w['load']})",
           flush=True)
 
 

@@ -88,8 +88,10 @@ class SopStepMixin:
             raise AirflowException(str(exc)) from exc
         if isinstance(outcome, WaitForChange):
             wake_at = outcome.wake_at.isoformat() if outcome.wake_at else None
+            remind = {"item_id": item_id_of(context), "sop_id": self.sop.id, "step_number": self.step.number,
+                      "since": outcome.since.isoformat()} if outcome.since and wake_at else None
             self.defer(trigger=BucketChangeTrigger(outcome.prefix, outcome.seen, self.aws_conn_id,
-                                                   self.poll_interval, wake_at),
+                                                   self.poll_interval, wake_at, remind),
                        method_name="execute_complete", timeout=outcome.timeout)
         if isinstance(outcome, WaitUntil):
             self.defer(trigger=DateTimeTrigger(moment=outcome.moment), method_name="execute_complete")

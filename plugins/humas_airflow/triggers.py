@@ -228,42 +228,71 @@ class BucketChangeTrigger(BaseTrigger):
 
     Used for an approver's flag (one key, not there yet or rewritten) and for a corrected asset (the item
     folder's listing changes). With ``wake_at`` it yields ``wake`` at that moment if nothing changed before
-    (a waiting step's reminder or miss is due). Every such trigger in a triggerer shares one listing per interval
-    (``SharedBucketPoller``), so a wait costs next to nothing however many items wait.
+    (the step looks again). With ``remind`` as well (the item, its SOP step, and since when it waits for its
+    people) a due reminder or miss is sent from here and the wait goes on (``humas.notify.remind_or_escalate``,
+    once per wait however often it runs); a reminder that cannot be made here wakes the step to make it.
+    Every such trigger in a triggerer shares one listing per interval (``SharedBucketPoller``), so a wait costs
+    next to nothing however many items wait.
     """
 
     def __init__(self, prefix: str, seen: dict[str, str], aws_conn_id: str, poll_interval: float = 5.0,
-                 wake_at: str | None = None) -> None:
+                 wake_at: str | None = None, remind: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.prefix = prefix
         self.seen = seen
         self.aws_conn_id = aws_conn_id
         self.poll_interval = poll_interval
         self.wake_at = wake_at  # ISO moment: yield ``wake`` then if nothing changed (the step looks again)
+        self.remind = remind    # {"item_id", "sop_id", "step_number", "since"}: remind from here instead
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (f"{type(self).__module__}.{type(self).__qualname__}",
                 {"prefix": self.prefix, "seen": self.seen, "aws_conn_id": self.aws_conn_id,
-                 "poll_interval": self.poll_interval, "wake_at": self.wake_at})
-
-    def _seconds_to_wake(self) -> float | None:
-        if self.wake_at is None:
-            return None
-        return max((datetime.fromisoformat(self.wake_at) - datetime.now(timezone.utc)).total_seconds(), 0.0)
+                 "poll_interval": self.poll_interval, "wake_at": self.wake_at, "remind": self.remind})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        try:
-            outcome = await asyncio.wait_for(
-                shared_poller(self.aws_conn_id, self.prefix).wait(self.prefix, self.seen, self.poll_interval),
-                self._seconds_to_wake())
-        except TimeoutError:
-            outcome = {"status": "wake"}
-        except Exception as exc:  # any failure becomes an error event, never a silent end
-            outcome = {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
-        if outcome["status"] == "ok":
-            yield TriggerEvent({"status": "changed", "objects": outcome["result"]})
-        else:
-            yield TriggerEvent(outcome)
+        wake_at = self.wake_at
+        while True:
+            try:
+                outcome = await asyncio.wait_for(
+                    shared_poller(self.aws_conn_id, self.prefix).wait(self.prefix, self.seen, self.poll_interval),
+                    _seconds_until(wake_at))
+            except TimeoutError:
+                outcome = {"status": "wake"}
+            except Exception as exc:  # any failure becomes an error event, never a silent end
+                outcome = {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
+            if outcome["status"] == "wake" and self.remind:
+                try:
+                    wake_at = await asyncio.to_thread(self._remind_or_escalate)
+                    continue
+                except Exception:  # noqa: BLE001 - the step itself looks again and reports what is wrong
+                    log.warning("reminder for %s could not be sent from the triggerer; waking the step",
+                                self.remind.get("item_id"), exc_info=True)
+            if outcome["status"] == "ok":
+                yield TriggerEvent({"status": "changed", "objects": outcome["result"]})
+            else:
+                yield TriggerEvent(outcome)
+            return
+
+    def _remind_or_escalate(self) -> str | None:
+        """Send what is due for the waiting step; when to look again (ISO), None when nothing is ahead."""
+        from humas.notify import remind_or_escalate
+        from humas.steps.base import ItemStep
+
+        from humas_airflow.hooks import HumasBucketHook
+        from humas_airflow.notifiers import NotifierTransport
+
+        sop = available_sops()[self.remind["sop_id"]]
+        item = ItemStep(HumasBucketHook(self.aws_conn_id).get_store(), self.remind["item_id"], sop,
+                        sop.steps[self.remind["step_number"] - 1], transport=NotifierTransport())
+        next_at = remind_or_escalate(item, datetime.fromisoformat(self.remind["since"]))
+        return next_at.isoformat() if next_at else None
+
+
+def _seconds_until(moment: str | None) -> float | None:
+    if moment is None:
+        return None
+    return max((datetime.fromisoformat(moment) - datetime.now(timezone.utc)).total_seconds(), 0.0)
 
 
 def max_items_per_poll() -> int:

@@ -143,7 +143,7 @@ def test_a_design_sent_back_asks_its_designer_once_per_round(store, sops, sandbo
     small = io.BytesIO()
     Image.new("RGB", (100, 100), (0, 82, 147)).save(small, "JPEG")
     deliver_file(store, ITEM, "poster.jpg", small.getvalue(), "skw.rizki", "image/jpeg")  # a new round, failing
-    assert isinstance(check_design(design), WaitForChange)
+    assert isinstance(check_design(_step(store, sops["singkawang"], 2)), WaitForChange)  # the next try
     again = received(sandbox, item=ITEM, kind="work_request")
     assert len(again) == 6 and "berkas desain perbaikan (poster.jpg" in again[-1]["text"]
 
@@ -222,6 +222,51 @@ def test_a_work_step_is_reminded_then_escalated_from_when_it_started_waiting(sto
     [boss] = received(sandbox, item=ITEM, kind="escalation", channel="email")
     assert boss["to"] == "hendra@singkawangkota.example" and "Rizki Pratama" in boss["text"]
     assert len(received(sandbox, item=ITEM, kind="reminder")) == 3
+
+
+def _wait_in_triggerer(store, wait: WaitForChange, sop_id: str, step_number: int, then) -> dict:
+    """Run the wait's trigger as the step defers it (steps.SopStepMixin) until it yields; ``then()`` runs once
+    the trigger has had a second to do what it does on its own."""
+    import asyncio
+
+    from humas_airflow.triggers import BucketChangeTrigger
+
+    remind = {"item_id": ITEM, "sop_id": sop_id, "step_number": step_number, "since": wait.since.isoformat()}
+    trigger = BucketChangeTrigger(wait.prefix, wait.seen, "humas_bucket", 0.05, wait.wake_at.isoformat(), remind)
+
+    async def run() -> dict:
+        events = asyncio.ensure_future(anext(trigger.run()))
+        done, _ = await asyncio.wait([events], timeout=1.5)
+        assert not done, f"the trigger woke the step: {events.result().payload}"
+        await asyncio.to_thread(then)
+        return (await asyncio.wait_for(events, 20)).payload
+
+    return asyncio.run(run())
+
+
+def test_a_waiting_gate_is_reminded_and_escalated_by_its_trigger_without_waking_the_step(store, sops, sandbox,
+                                                                                        monkeypatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_HUMAS_BUCKET", json.dumps(
+        {"conn_type": "aws", "login": "testing", "password": "testing",
+         "extra": {"endpoint_url": store.client.meta.endpoint_url, "region_name": "us-east-1",
+                   "config_kwargs": {"s3": {"addressing_style": "path"}},
+                   "service_config": {"s3": {"bucket_name": store.bucket}}}}))
+    gate, _ = _at_gate(store, sops)
+    wait = decide_gate(gate)
+    # The wait began 13 minutes ago: its 80% reminder is due, its miss (15 minutes) two minutes from now.
+    wait = replace(wait, since=wait.since - timedelta(minutes=13), wake_at=wait.since - timedelta(minutes=1))
+    flag = layout.approval_key(ITEM, gate.step.task_id)
+    assert _wait_in_triggerer(store, wait, "singkawang", 3, lambda: store.put_bytes(flag, b"{}"))["status"] == "changed"
+    assert len(received(sandbox, item=ITEM, kind="reminder")) == 3 and received(sandbox, kind="missed") == []
+
+    _clock(monkeypatch, wait.since + timedelta(minutes=20))   # woken again past its own time: the miss, once
+    store.delete(flag)
+    for _ in range(2):  # a restarted triggerer runs the same trigger again: nothing is sent twice
+        _wait_in_triggerer(store, wait, "singkawang", 3, lambda: store.put_bytes(flag, b"{}"))
+        store.delete(flag)
+    assert len(received(sandbox, item=ITEM, kind="reminder")) == 3
+    assert len(received(sandbox, item=ITEM, kind="missed")) == 3
+    assert len([e for e in read_events(store, ITEM) if e["state"] == "sla_missed"]) == 1
 
 
 def test_a_person_without_contacts_is_skipped_with_a_note(store, sops, sandbox, tmp_path, monkeypatch) -> None:

@@ -76,8 +76,9 @@ def test_the_design_step_returns_its_manifest_and_waits_for_a_correction_after_a
     store.put_json(layout.revision_key(ITEM), {"assets": files})
     waiting = do_work(_step(store, sops, 2))
     since = datetime.fromisoformat(store.get_json(layout.work_key(ITEM, "step_2_design"))["since"])
-    # the design's 3 hours: woken at 80% of them for the reminder
-    assert waiting == WaitForChange(layout.item_prefix(ITEM), files, WORK_WAIT, since + timedelta(hours=2, minutes=24))
+    # the design's 3 hours: its wait reminds at 80% of them
+    assert waiting == WaitForChange(layout.item_prefix(ITEM), files, WORK_WAIT, since + timedelta(hours=2, minutes=24),
+                                   since)
 
 
 def _at_gate(store, sops) -> tuple[ItemStep, dict]:

@@ -40,7 +40,8 @@ def test_bucket_change_trigger_serializes_exactly_its_arguments():
     trigger = BucketChangeTrigger("approvals/a/step_3_decision.json", {"k": "e"}, "humas_bucket", 2.0)
     assert trigger.serialize() == ("humas_airflow.triggers.BucketChangeTrigger",
                                    {"prefix": "approvals/a/step_3_decision.json", "seen": {"k": "e"},
-                                    "aws_conn_id": "humas_bucket", "poll_interval": 2.0, "wake_at": None})
+                                    "aws_conn_id": "humas_bucket", "poll_interval": 2.0, "wake_at": None,
+                                    "remind": None})
 
 
 def test_inbox_dispatch_trigger_serializes_exactly_its_arguments():

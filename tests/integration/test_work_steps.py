@@ -68,7 +68,7 @@ def test_a_concept_step_waits_for_the_narration_and_keeps_its_clock_across_tries
     files = {o.key: o.etag for o in store.list(layout.item_prefix(ITEM))}
     record = store.get_json(layout.work_key(ITEM, "step_3_concept"))
     since = datetime.fromisoformat(record["since"])
-    assert outcome == WaitForChange(layout.item_prefix(ITEM), files, WORK_WAIT, since + timedelta(minutes=72))
+    assert outcome == WaitForChange(layout.item_prefix(ITEM), files, WORK_WAIT, since + timedelta(minutes=72), since)
     status = read_status(store, ITEM)
     assert (status["state"], status["step"]) == ("awaiting_delivery", "step_3_concept")
     assert "Tim Konten" in status["message"] and "narasi" in status["message"] and "WIB" in status["message"]

@@ -30,12 +30,17 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class WaitForChange:
     """Wait, holding no worker slot, until the objects under ``prefix`` differ from ``seen`` (key -> ETag), or
-    until ``wake_at`` if given (the step then looks again, e.g. to send a reminder, and waits on)."""
+    until ``wake_at`` if given (the step then looks again, and waits on).
+
+    ``since``: when the step started waiting for its people. Then ``wake_at`` is when their reminder or miss is
+    due, and the wait itself reminds or escalates (``humas.notify.remind_or_escalate``) and waits on, without
+    waking the step: hundreds of items waiting at one gate do not start hundreds of tasks to send reminders."""
 
     prefix: str
     seen: dict[str, str]
     timeout: timedelta
     wake_at: datetime | None = None
+    since: datetime | None = None
 
 
 @dataclass(frozen=True)

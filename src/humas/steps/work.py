@@ -102,7 +102,7 @@ def wait_for_delivery(item: "ItemStep", files: dict[str, str], what: str) -> Wai
     the step's reminder or miss is due (80% and 100% of its own standard time from when it started waiting)."""
     since = datetime.fromisoformat(start_waiting(item, what)["since"])
     wake_at = remind_or_escalate(item, since)
-    return WaitForChange(layout.item_prefix(item.item_id), files, WORK_WAIT, wake_at=wake_at)
+    return WaitForChange(layout.item_prefix(item.item_id), files, WORK_WAIT, wake_at=wake_at, since=since)
 
 
 def start_waiting(item: "ItemStep", what: str) -> dict[str, Any]:
