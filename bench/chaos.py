@@ -16,10 +16,9 @@ A test can run the same (``run_chaos`` on a stack it started). What happens, on 
    started again), the scheduler is restarted, then one triggerer, then the S3 server hangs for 30 s (SIGSTOP: the
    embedded S3 server keeps the bucket in memory, so it cannot be stopped without losing it; a hang is the harder
    case for clients anyway: requests time out instead of being refused);
-5. the checks: posts per (item, channel) on the platforms, each item's state and receipt, and that the waiting items
-   still wait at their gates.
-
-Not checked here: notifications (not part of this code yet).
+5. the checks: posts per (item, channel) on the platforms, each item's state and receipt, that the waiting items
+   still wait at their gates, and that no notification was received twice (same person, channel, item, kind and
+   text).
 """
 from __future__ import annotations
 
@@ -42,7 +41,7 @@ from humas.sop import available_sops
 from humas.status import read_status
 from humas_dev import stack
 
-from bench.burst import FILL_SOP, Bench, bench_include, load
+from bench.burst import FILL_SOP, Bench, bench_include, load, received_messages
 
 FAULT_MODES = ("error_500", "rate_limit", "http_429", "timeout_after_commit", "error_500_after_commit",
                "rate_limit_after_commit")
@@ -65,14 +64,19 @@ def arm_faults(sandbox_url: str, items: int, rate: float) -> int:
     return armed
 
 
-def kill_uploads(cfg: stack.StackConfig, task_id: str) -> int:
-    """SIGKILL every process of this stack running an upload task now (Airflow names the task in its process
-    title); only this stack's: other stacks on the machine are not ours to touch."""
+def kill_uploads(bench: Bench, sop: str, task_id: str) -> int:
+    """SIGKILL every process of this stack running an upload try now, mid-upload; with Celery, a media worker
+    too (started again). Airflow 3 titles a task's processes with the try's id (``airflow worker -- <id>``):
+    the running tries are asked of the API; only this stack's processes are touched."""
+    cfg = bench.cfg
+    found = bench.api(f"/api/v2/dags/{bench.sops[sop].dag_id}/dagRuns/~/taskInstances?task_id={task_id}"
+                      "&state=running&limit=1000") or {}
+    tries = {ti["id"] for ti in found.get("task_instances", [])}
     killed = 0
     ours = [proc for pid in stack.running(cfg).values() for proc in stack.component_processes(pid)]
     for proc in ours:
         try:
-            if task_id in " ".join(proc.cmdline()):
+            if any(try_id in " ".join(proc.cmdline()) for try_id in tries):
                 proc.send_signal(signal.SIGKILL)
                 killed += 1
         except psutil.Error:
@@ -95,9 +99,10 @@ def hang_s3(cfg: stack.StackConfig, seconds: float) -> None:
         os.killpg(pid, signal.SIGCONT)
 
 
-def disruptions(cfg: stack.StackConfig, upload_task: str) -> list[tuple[float, str, Callable[[], Any]]]:
+def disruptions(bench: Bench, sop: str, upload_task: str) -> list[tuple[float, str, Callable[[], Any]]]:
     """(share of the items published, what, how): each done once, when that share is published."""
-    return [(0.1, "SIGKILL of the running uploads", lambda: kill_uploads(cfg, upload_task)),
+    cfg = bench.cfg
+    return [(0.1, "SIGKILL of the running uploads", lambda: kill_uploads(bench, sop, upload_task)),
             (0.25, "scheduler restarted", lambda: stack.restart(cfg, "scheduler")),
             (0.4, "triggerer restarted", lambda: stack.restart(cfg, "triggerer")),
             (0.55, "S3 server hung for 30 s", lambda: hang_s3(cfg, 30))]
@@ -107,7 +112,7 @@ def run_chaos(bench: Bench, items: list[str], waiting: list[str], sop: str, time
     """Drop ``items``, approve each at its gate, disrupt the stack as they publish; what happened, checked."""
     cfg = bench.cfg
     gate, upload = bench.sops[sop].gates[0].task_id, bench.sops[sop].steps[-1].task_id
-    plan, log = disruptions(cfg, upload), []
+    plan, log = disruptions(bench, sop, upload), []
     for item_id in items:
         bench.drop(item_id, sop)
     left, deadline, t0 = set(items), time.monotonic() + timeout, time.monotonic()
@@ -150,7 +155,11 @@ def check(bench: Bench, items: list[str], waiting: list[str], sop: str) -> dict[
         elif status.get("state") not in DONE:
             problems.append(f"{item_id}: not done ({status.get('state')})")
     still = bench.waiting_at(FILL_SOP, bench.sops[FILL_SOP].gates[0].task_id) if waiting else set()
+    sent = Counter((m["channel"], m["to"], m["item"], m["kind"], m["subject"], m["text"])
+                   for m in received_messages(bench.cfg))
+    twice = [f"{item}/{kind} to {to} by {channel} x{n}" for (channel, to, item, kind, _, _), n in sent.items() if n > 1]
     return {"posts": sum(counts.values()), "duplicates": duplicates, "states": dict(states), "problems": problems,
+            "messages": sum(sent.values()), "messages_sent_twice": twice,
             "waiting_still_waiting": len(still & set(waiting)), "waiting": len(waiting)}
 
 
@@ -187,7 +196,7 @@ def main() -> int:
                       finished_at=datetime.now(timezone.utc).isoformat())
         print(json.dumps({k: v for k, v in result.items() if k != "problems"}, indent=1, default=str), flush=True)
         print("problems:", result["problems"][:20] or "none", flush=True)
-        return 0 if not result["duplicates"] and not result["problems"] else 1
+        return 0 if not (result["duplicates"] or result["problems"] or result["messages_sent_twice"]) else 1
     finally:
         stack.discard(cfg)
 
