@@ -335,6 +335,7 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
                         help="briefs whose asset never arrives, dropped after the burst (issue 16's figure)")
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--measure-seconds", type=float, default=60.0)
+    parser.add_argument("--max-windows", type=int, default=4, help="waiting minutes measured, at most")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped bench stops its stack too (finally below)
     cfg = stack.StackConfig.on_free_ports("humas-burst-", parallelism=args.parallelism)
@@ -403,13 +404,17 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
         time.sleep(15)
 
         results["waiting"] = []
-        for _ in range(4):  # deadline callbacks of items created together fire together: look for a quiet minute
+        # Deadline callbacks, reminders and misses of items that began waiting together come together: measure
+        # minutes until a quiet one (none of them), so both the busy minutes and the quiet one are reported.
+        for _ in range(args.max_windows):
             window = Window(cfg)
             time.sleep(args.measure_seconds)
             results["waiting"].append({**window.close(), "deferred_tasks": bench.deferred(), "load": load()})
             _print_window(f"{results['waiting'][-1]['deferred_tasks']} waiting", results["waiting"][-1])
-            if results["waiting"][-1]["deadline_callbacks"] == 0:
+            if results["waiting"][-1]["deadline_callbacks"] == 0 and not results["waiting"][-1]["messages"]:
                 break
+        results["notification_cost"] = notification_cost(results["waiting"])
+        print(f"notifications while items wait: {results['notification_cost']}", flush=True)
 
         flag_latency, stages = bench.time_flags(burst[:args.flags], "singkawang")
         stage_medians = {k: statistics.median(s[k] for s in stages if k in s) for k in stages[0]}
@@ -465,6 +470,24 @@ def notice_latency(bench: Bench, items: list[str], waiting_since: list[datetime]
     latency = [(first[i] - since).total_seconds() for since, i in order if i in first]
     missing = [i for _, i in order if i not in first]
     return {"all": summary(latency), "with_waiting": summary(latency[WAITING_BEFORE:]), "not_received": missing}
+
+
+def notification_cost(windows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the reminders and misses sent while items wait cost: the busiest minute against the quiet one (no
+    messages, no deadline callbacks), as CPU per message; and what that makes of issue 15's 500 waiting items,
+    each reminded and told its miss once per step (6 messages: 3 channels x 2), for a step of 15 minutes (the
+    shortest standard time of a gate in the seed SOPs) and of 1 hour."""
+    quiet = [w for w in windows if not w["messages"] and w["deadline_callbacks"] == 0]
+    busy = max(windows, key=lambda w: sum(w["messages"].values()))
+    sent = sum(busy["messages"].values())
+    if not quiet or not sent:
+        return {"measured": False, "why": "no quiet minute" if not quiet else "no message sent while waiting"}
+    extra = sum(busy["cores"].values()) - sum(quiet[-1]["cores"].values())
+    per_message = max(extra, 0.0) * busy["seconds"] / sent
+    return {"measured": True, "busy_minute_messages": sent, "busy_cores": sum(busy["cores"].values()),
+            "quiet_cores": sum(quiet[-1]["cores"].values()), "cpu_s_per_message": per_message,
+            "cores_500_waiting_15min_step": 500 * 6 * per_message / (15 * 60),
+            "cores_500_waiting_1h_step": 500 * 6 * per_message / 3600}
 
 
 def through(bench: Bench, items: list[str], sop: str) -> dict[str, Any]:

@@ -27,6 +27,7 @@ import json
 import math
 import os
 import signal
+import sys
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -171,6 +172,7 @@ def main() -> int:
     parser.add_argument("--executor", choices=("local", "celery"), default="local")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped bench stops its stack too (finally below)
     settings = {"executor": args.executor, "workers": args.workers, "triggerers": 2 if args.executor == "celery" else 1}
     cfg = stack.StackConfig.on_free_ports("humas-chaos-", **settings)
     cfg.include_dir = bench_include(cfg.home.parent / "include")
