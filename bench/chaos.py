@@ -66,9 +66,11 @@ def arm_faults(sandbox_url: str, items: int, rate: float) -> int:
 
 
 def kill_uploads(bench: Bench, sop: str, task_id: str) -> int:
-    """SIGKILL every process of this stack running an upload try now, mid-upload; with Celery, a media worker
-    too (started again). Airflow 3 titles a task's processes with the try's id (``airflow worker -- <id>``):
-    the running tries are asked of the API; only this stack's processes are touched."""
+    """SIGKILL the process of every upload try running now, mid-upload (its supervisor sees it die and the try
+    fails and is retried); with Celery, a whole media worker too (started again). Airflow 3 titles a try's own
+    process ``airflow worker -- <try id>``: the running tries are asked of the API; only this stack's processes
+    are touched. LocalExecutor's own worker processes (``... LocalExecutor: <try id>``) are left alone: killing
+    them all wedges the scheduler (Airflow 3.3 blocks writing to their queue with no reader left)."""
     cfg = bench.cfg
     found = bench.api(f"/api/v2/dags/{bench.sops[sop].dag_id}/dagRuns/~/taskInstances?task_id={task_id}"
                       "&state=running&limit=1000") or {}
@@ -77,7 +79,7 @@ def kill_uploads(bench: Bench, sop: str, task_id: str) -> int:
     ours = [proc for pid in stack.running(cfg).values() for proc in stack.component_processes(pid)]
     for proc in ours:
         try:
-            if any(try_id in " ".join(proc.cmdline()) for try_id in tries):
+            if " ".join(proc.cmdline()) in {f"airflow worker -- {try_id}" for try_id in tries}:
                 proc.send_signal(signal.SIGKILL)
                 killed += 1
         except psutil.Error:
