@@ -84,8 +84,8 @@ def decide_gate(item: "ItemStep") -> dict[str, Any] | WaitForChange | SendBack |
 
 
 def _wait(item: "ItemStep", key: str, seen: dict[str, str]) -> WaitForChange:
-    """Wait for the flag at ``key``; look again when the gate's reminder or miss is due (80% and 100% of its own
-    standard time from when it started waiting)."""
+    """Wait for the flag at ``key``; the wait reminds the gate's role, then tells its miss, when due (80% and
+    100% of its own standard time from when it started waiting; the step is not woken for them)."""
     since = item.step_since()
     return WaitForChange(key, seen, DECISION_WAIT, wake_at=remind_or_escalate(item, since), since=since)
 

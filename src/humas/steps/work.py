@@ -98,8 +98,9 @@ def _new_files(item: "ItemStep") -> list[str]:
 
 
 def wait_for_delivery(item: "ItemStep", files: dict[str, str], what: str) -> WaitForChange:
-    """Start (or go on) waiting for the step's person to deliver ``what``: until the item's folder changes, or
-    the step's reminder or miss is due (80% and 100% of its own standard time from when it started waiting)."""
+    """Start (or go on) waiting for the step's person to deliver ``what``: until the item's folder changes; the
+    wait reminds, then tells the miss, when due (80% and 100% of the step's own standard time from when it
+    started waiting)."""
     since = datetime.fromisoformat(start_waiting(item, what)["since"])
     wake_at = remind_or_escalate(item, since)
     return WaitForChange(layout.item_prefix(item.item_id), files, WORK_WAIT, wake_at=wake_at, since=since)

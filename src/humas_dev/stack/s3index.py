@@ -8,7 +8,7 @@
   ``isdir`` calls, under the dispatcher's lock). The package does not change while the server runs: read once.
 
 ``install()`` must run before the first bucket is made (``humas_dev.stack.s3server.main`` calls it).
-tests/unit/test_s3index.py compares listings with and without the index.
+tests/integration/test_s3index.py compares its listings with plain moto's.
 """
 from __future__ import annotations
 
