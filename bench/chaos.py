@@ -72,9 +72,14 @@ def kill_uploads(bench: Bench, sop: str, task_id: str) -> int:
     are touched. LocalExecutor's own worker processes (``... LocalExecutor: <try id>``) are left alone: killing
     them all wedges the scheduler (Airflow 3.3 blocks writing to their queue with no reader left)."""
     cfg = bench.cfg
-    found = bench.api(f"/api/v2/dags/{bench.sops[sop].dag_id}/dagRuns/~/taskInstances?task_id={task_id}"
-                      "&state=running&limit=1000") or {}
-    tries = {ti["id"] for ti in found.get("task_instances", [])}
+    tries: set[str] = set()
+    for _ in range(600):  # uploads run a few seconds each (or wait deferred for a quota): catch some running
+        found = bench.api(f"/api/v2/dags/{bench.sops[sop].dag_id}/dagRuns/~/taskInstances?task_id={task_id}"
+                          "&state=running&limit=1000") or {}
+        tries = {ti["id"] for ti in found.get("task_instances", [])}
+        if tries:
+            break
+        time.sleep(0.2)
     killed = 0
     ours = [proc for pid in stack.running(cfg).values() for proc in stack.component_processes(pid)]
     for proc in ours:
