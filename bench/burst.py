@@ -12,8 +12,6 @@ Every figure is printed with the machine's load average beside it: other work on
 3. burst: ``--items`` Singkawang items (poster, three channels) dropped at once, polling only -> every one
    waiting at its approval gate; then, for each, its gate starting to wait -> the first approval request the
    sandbox's receivers got (email, Telegram, WhatsApp), also for those that began waiting with 200 already waiting;
-   With ``--junk N``: a good item's drop -> gate, three times, then N briefs whose asset never arrives (each
-   waits for it through its 15-minute grace), then the good items again: the slowdown (issue 16's figure);
 4. waiting: ``--waiting`` items at gates (the burst plus Yogyakarta items, whose first gate follows one step):
    S3 requests/s, counted in the S3 server's access log, CPU per component and the messages sent (reminders and
    misses of Singkawang's 15-minute gate fall in these minutes) over a minute;
@@ -22,7 +20,9 @@ Every figure is printed with the machine's load average beside it: other work on
 6. machine steps: the rest of the burst approved at once -> published; items/hour before and after the gate;
 7. through: ``--through`` more items dropped at once, each approved the moment its gate waits (as an approver
    at the screen would), until all are published: items/hour through every machine step, both halves sharing
-   the executor slots.
+   the executor slots;
+8. junk (``--junk N``): a good item's drop -> gate, three times, then N briefs whose asset never arrives (each
+   waits for it through its 15-minute grace), then the good items again: the slowdown (issue 16's figure).
 
 The stack runs a copy of include/ plus one bench SOP, ``uji_beban``: Yogyakarta's steps with week-long standard
 times, used for the items that only fill the gates (see FILL_SOP).
@@ -219,10 +219,16 @@ class Bench:
         return found["total_entries"] if found else -1
 
     def waiting_at(self, sop: str, gate_id: str) -> set[str]:
-        """Items whose run waits (deferred) at ``gate_id``: one API request, however many there are."""
-        found = self.api(f"/api/v2/dags/{self.sops[sop].dag_id}/dagRuns/~/taskInstances?task_id={gate_id}"
-                         "&state=deferred&limit=1000") or {}
-        return {layout.item_id_from_run_id(ti["dag_run_id"]) for ti in found.get("task_instances", [])}
+        """Items whose run waits (deferred) at ``gate_id``, a page of 100 at a time (the API's
+        ``[api] maximum_page_limit`` caps any larger ``limit`` to 100)."""
+        found: set[str] = set()
+        while True:
+            page = self.api(f"/api/v2/dags/{self.sops[sop].dag_id}/dagRuns/~/taskInstances?task_id={gate_id}"
+                            f"&state=deferred&limit=100&offset={len(found)}") or {}
+            tis = page.get("task_instances", [])
+            found |= {layout.item_id_from_run_id(ti["dag_run_id"]) for ti in tis}
+            if len(tis) < 100 or len(found) >= page.get("total_entries", 0):
+                return found
 
     def approve(self, item_id: str, sop: str) -> datetime:
         pending = pending_review(self.store, item_id)
@@ -386,12 +392,6 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
               f"{results['notice_latency']['with_waiting']}; all: {results['notice_latency']['all']} ({load()})",
               flush=True)
 
-        if args.junk:
-            results["junk"] = junk(bench, args.junk, 3)
-            print(f"drop -> gate of a good item with {len(burst)} waiting at gates: {results['junk']['before']}; "
-                  f"with {args.junk} briefs waiting for their assets too: {results['junk']['after']}; median "
-                  f"x{results['junk']['median_ratio']:.2f} ({load()})", flush=True)
-
         singles = [f"single-{p}-{n}" for p in ("poll", "hook") for n in range(args.singles)]
         fill = [f"wait-{n:04d}" for n in range(max(0, args.waiting - len(burst) - len(singles)))]
         t_fill = time.monotonic()
@@ -446,6 +446,11 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
                   f"{results['through']['items_per_hour']:.0f} items/h; per item drop -> published "
                   f"{results['through']['drop_to_published']} ({load()})", flush=True)
             _print_window("through", results["through"])
+        if args.junk:
+            results["junk"] = junk(bench, args.junk, 3)
+            print(f"drop -> gate of a good item with {len(burst)} waiting at gates: {results['junk']['before']}; "
+                  f"with {args.junk} briefs waiting for their assets too: {results['junk']['after']}; median "
+                  f"x{results['junk']['median_ratio']:.2f} ({load()})", flush=True)
         results["memory_mb"] = stack.stack_memory_mb(cfg)
     finally:
         results["load_end"] = load()

@@ -150,7 +150,7 @@ def check(bench: Bench, items: list[str], waiting: list[str], sop: str) -> dict[
             if carries_reference(post.get("caption") or "", item_id):
                 counts[(item_id, post["channel"])] += 1
     duplicates = {f"{i}/{c}": n for (i, c), n in counts.items() if n > 1}
-    problems, states = [], Counter()
+    problems, states, unpublished = [], Counter(), {}
     for item_id in items:
         status = read_status(bench.store, item_id) or {}
         states[status.get("state")] += 1
@@ -162,11 +162,14 @@ def check(bench: Bench, items: list[str], waiting: list[str], sop: str) -> dict[
             problems.append(f"{item_id}: failed without a reason")
         elif status.get("state") not in DONE:
             problems.append(f"{item_id}: not done ({status.get('state')})")
+        if status.get("state") != "published":
+            unpublished[item_id] = f"{status.get('state')}: {status.get('message', '')}"
     still = bench.waiting_at(FILL_SOP, bench.sops[FILL_SOP].gates[0].task_id) if waiting else set()
     sent = Counter((m["channel"], m["to"], m["item"], m["kind"], m["subject"], m["text"])
                    for m in received_messages(bench.cfg))
     twice = [f"{item}/{kind} to {to} by {channel} x{n}" for (channel, to, item, kind, _, _), n in sent.items() if n > 1]
     return {"posts": sum(counts.values()), "duplicates": duplicates, "states": dict(states), "problems": problems,
+            "unpublished": unpublished,
             "messages": sum(sent.values()), "messages_sent_twice": twice,
             "waiting_still_waiting": len(still & set(waiting)), "waiting": len(waiting)}
 
