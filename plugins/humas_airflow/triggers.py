@@ -8,7 +8,7 @@ import weakref
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from asgiref.sync import sync_to_async
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -17,6 +17,9 @@ from humas.dispatch import InboxWatch, actionable_items, start_item_runs
 from humas.notify import send_pending
 from humas.profiles import channel_ids
 from humas.sop import available_sops
+
+if TYPE_CHECKING:
+    from humas.store import Store
 
 # A wait may last days: ride out a short bucket outage, report a long one.
 MAX_CONSECUTIVE_ERRORS = 12
@@ -200,12 +203,17 @@ class SharedBucketPoller:
             if now and now != w.seen and not w.future.done():
                 w.future.set_result({"status": "ok", "result": now})
 
-    def _bucket_page(self, prefix: str, after: str) -> tuple[dict[str, str], bool]:
+    def store(self) -> "Store":
+        """The bucket's client this poller lists with (made once: a client costs more than the requests of a
+        reminder), for the waits' own work too; made again after a failed listing."""
         if self._store is None:
             from humas_airflow.hooks import HumasBucketHook
 
             self._store = HumasBucketHook(self.aws_conn_id).get_store()
-        objects, more = self._store.list_after(prefix, after, _LIST_PAGE_SIZE)
+        return self._store
+
+    def _bucket_page(self, prefix: str, after: str) -> tuple[dict[str, str], bool]:
+        objects, more = self.store().list_after(prefix, after, _LIST_PAGE_SIZE)
         return {obj.key: obj.etag for obj in objects}, more
 
 
@@ -251,19 +259,18 @@ class BucketChangeTrigger(BaseTrigger):
                  "poll_interval": self.poll_interval, "wake_at": self.wake_at, "remind": self.remind})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        wake_at = self.wake_at
+        wake_at, poller = self.wake_at, shared_poller(self.aws_conn_id, self.prefix)
         while True:
             try:
-                outcome = await asyncio.wait_for(
-                    shared_poller(self.aws_conn_id, self.prefix).wait(self.prefix, self.seen, self.poll_interval),
-                    _seconds_until(wake_at))
+                outcome = await asyncio.wait_for(poller.wait(self.prefix, self.seen, self.poll_interval),
+                                                 _seconds_until(wake_at))
             except TimeoutError:
                 outcome = {"status": "wake"}
             except Exception as exc:  # any failure becomes an error event, never a silent end
                 outcome = {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
             if outcome["status"] == "wake" and self.remind:
                 try:
-                    wake_at = await asyncio.to_thread(self._remind_or_escalate)
+                    wake_at = await asyncio.to_thread(self._remind_or_escalate, poller.store())
                     continue
                 except Exception:  # noqa: BLE001 - the step itself looks again and reports what is wrong
                     log.warning("reminder for %s could not be sent from the triggerer; waking the step",
@@ -274,17 +281,16 @@ class BucketChangeTrigger(BaseTrigger):
                 yield TriggerEvent(outcome)
             return
 
-    def _remind_or_escalate(self) -> str | None:
+    def _remind_or_escalate(self, store: "Store") -> str | None:
         """Send what is due for the waiting step; when to look again (ISO), None when nothing is ahead."""
         from humas.notify import remind_or_escalate
         from humas.steps.base import ItemStep
 
-        from humas_airflow.hooks import HumasBucketHook
         from humas_airflow.notifiers import NotifierTransport
 
         sop = available_sops()[self.remind["sop_id"]]
-        item = ItemStep(HumasBucketHook(self.aws_conn_id).get_store(), self.remind["item_id"], sop,
-                        sop.steps[self.remind["step_number"] - 1], transport=NotifierTransport())
+        item = ItemStep(store, self.remind["item_id"], sop, sop.steps[self.remind["step_number"] - 1],
+                        transport=NotifierTransport())
         next_at = remind_or_escalate(item, datetime.fromisoformat(self.remind["since"]))
         return next_at.isoformat() if next_at else None
 
