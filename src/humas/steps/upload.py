@@ -194,13 +194,17 @@ def _approved_video(item: "ItemStep", r: dict[str, Any], path: Path
 
 
 def _fetcher(store: "Store", r: dict[str, Any], version: str, path: Path) -> Callable[[], None]:
+    """Streams ``version`` of the video to ``path`` (whole and hashed, or not at all)."""
     def fetch() -> None:
-        got = store.download(r["key"], path, version_id=version)
-        if got is None or got.sha256 != r["sha256"]:   # a version's bytes never change: the bucket was tampered with
-            path.unlink(missing_ok=True)
-            raise StepFailed(f"{r['name']} for {r['channel']}: the version checked on an earlier try no longer "
-                             "holds the approved video, so nothing was sent from it; check that the bucket keeps "
-                             "versions and run the design step again")
+        part = path.with_name(path.name + ".part")
+        got = store.download(r["key"], part, version_id=version)
+        if got is not None and got.sha256 == r["sha256"]:
+            part.replace(path)
+            return
+        part.unlink(missing_ok=True)   # a version's bytes never change: someone tampered with the bucket
+        raise StepFailed(f"{r['name']} for {r['channel']}: the version checked on an earlier try no longer "
+                         "holds the approved video, so nothing was sent from it; check that the bucket keeps "
+                         "versions and run the design step again")
     return fetch
 
 
