@@ -9,8 +9,10 @@
     rendition of the same generated 1080p clip (X's post_video spec: scaled into 1280x1024, CFR, H.264 High at
     the target bit rate with the same maxrate/bufsize/GOP, x264 preset, threads, AAC-LC at the same bit rate and
     rate, +faststart). The CLI's arguments are built from the same spec and `render.geometry_filters`, so the
-    settings match by construction. Each side runs in a child process, alternately, `--repeat` times; the best
-    wall time of each is compared (the machine is shared) and the CPU time is shown too.
+    settings match by construction; the options x264 wrote into each output are compared too (PyAV's default
+    slice threading once gave x264 sliced threads on the humas side only). Each side runs in a child process,
+    alternately, `--repeat` times; the best wall time of each is compared (the machine is shared) and the CPU
+    time is shown too.
 (b) Peak memory: the high-water RSS (wait4's ru_maxrss) of a child process that renders a large input
     (`--big-mb`, generated once with the ffmpeg CLI at a high bit rate and kept in `--cache`).
 (c) Checking a 1080p 60 s clip: `bench.video_check.check_figure`, beside ffprobe.
@@ -128,6 +130,21 @@ def render_command(src: Path, dst: Path, threads: int) -> list[str]:
     return [sys.executable, "-m", "bench.video", "--child-render", str(src), str(dst), "--threads", str(threads)]
 
 
+def x264_settings(path: Path) -> dict[str, str]:
+    """The options x264 wrote into the stream's first frame (its SEI: 'x264 - core N - ... - options: a=1 ...')."""
+    with path.open("rb") as fh:
+        data = fh.read(8 << 20)
+    text = data[data.index(b"options: ") + 9:].split(b"\x00", 1)[0].decode("ascii", "replace")
+    return dict(part.split("=", 1) for part in text.split() if "=" in part)
+
+
+def _same_settings(work: Path) -> str:
+    """Whether both sides made x264 run with the same options (the versions differ: PyAV ships its own x264)."""
+    ours, cli = x264_settings(work / "humas.mp4"), x264_settings(work / "ffmpeg.mp4")
+    differ = sorted(k for k in ours.keys() | cli.keys() if ours.get(k) != cli.get(k))
+    return "identical" if not differ else "DIFFER: " + ", ".join(f"{k} {ours.get(k)} vs {cli.get(k)}" for k in differ)
+
+
 def _describe(path: Path) -> str:
     import av
     with av.open(str(path)) as made:
@@ -150,6 +167,7 @@ def throughput(src: Path, work: Path, threads: int, repeat: int) -> float:
         best = min(runs[side], key=lambda r: r["wall"])
         print(f"    {side:7s} {best['wall']:7.2f} s wall  {frames / best['wall']:6.1f} fps  cpu {best['cpu']:7.2f} s  "
               f"peak {best['rss_mb']:6.0f} MB  -> {_describe(work / (side + '.mp4'))}")
+    print(f"    x264 options (humas vs CLI): {_same_settings(work)}")
     ratio = min(r["wall"] for r in runs["ffmpeg"]) / min(r["wall"] for r in runs["humas"])
     cpu_ratio = min(r["cpu"] for r in runs["ffmpeg"]) / min(r["cpu"] for r in runs["humas"])
     print(f"    ratio (humas throughput / ffmpeg CLI): {ratio:.2f}x wall, {cpu_ratio:.2f}x cpu   "

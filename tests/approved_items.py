@@ -29,13 +29,14 @@ def poster(seed: int) -> bytes:
 
 
 def approved_upload(store: Store, sops: dict, item_id: str, seed: int, key: str, picture: bytes | None = None,
-                    channels: list[str] | None = None) -> Callable[[], ItemStep]:
-    """Drop an item (poster `picture`, else a plain one of colour `seed`), take it through intake, design and
-    approval (signed with `key`); its upload step."""
+                    channels: list[str] | None = None, name: str = "poster.jpg") -> Callable[[], ItemStep]:
+    """Drop an item (its one asset `name`: `picture`, else a plain poster of colour `seed`), take it through intake,
+    design and approval (signed with `key`); its upload step."""
     sop = sops["singkawang"]
     brief = {"title": f"Item {seed}", "caption": f"Kabar ke-{seed} #Singkawang", "channels": channels or CHANNELS,
-             "sop": "singkawang", "assets": ["poster.jpg"], "submitter": "skw.ayu"}
-    store.put_bytes(layout.asset_key(item_id, "poster.jpg"), picture or poster(seed), "image/jpeg")
+             "sop": "singkawang", "assets": [name], "submitter": "skw.ayu"}
+    content_type = "video/mp4" if name.endswith(".mp4") else "image/jpeg"
+    store.put_bytes(layout.asset_key(item_id, name), picture or poster(seed), content_type)
     submit_brief(store, item_id, yaml.safe_dump(brief).encode())
     earlier: dict = {}
 

@@ -75,18 +75,30 @@ class MediaRef:
     kind: str = "image"            # 'image' | 'video' | 'gif'
     duration: float | None = None  # seconds, for video and GIF
     cover_url: str | None = None   # a presigned JPEG shown before a video plays (Instagram Reels' cover_url)
+    # Brings the file to ``path`` when it is not there yet: the uploader leaves a video it already checked on an
+    # earlier try in the bucket until a client needs its bytes (a deferred try that only polls never does).
+    fetch: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+
+
+def media_file(media: MediaRef) -> str | None:
+    """The media's local file (fetched first if it is not on disk yet), or None for in-memory media."""
+    if media.path and media.fetch is not None and not os.path.exists(media.path):
+        media.fetch()
+    return media.path
 
 
 def media_size(media: MediaRef) -> int:
     """The media's size in bytes: its file's, else its in-memory bytes'."""
-    return os.path.getsize(media.path) if media.path else len(media.data)
+    path = media_file(media)
+    return os.path.getsize(path) if path else len(media.data)
 
 
 def media_chunk(media: MediaRef, offset: int, size: int) -> bytes:
     """`size` bytes of the media from `offset` (fewer at its end): read from its file, never the whole of it."""
-    if not media.path:
+    path = media_file(media)
+    if not path:
         return media.data[offset:offset + size]
-    with open(media.path, "rb") as source:
+    with open(path, "rb") as source:
         source.seek(offset)
         return source.read(size)
 
@@ -912,7 +924,8 @@ class FacebookClient(_GraphClient):
         headers = {"Authorization": f"OAuth {self.config.access_token}", "User-Agent": USER_AGENT,
                    "offset": str(offset), "file_size": str(size)}
         step = f"{post.item_id}: uploading reel {media.name} from byte {offset}"
-        source = open(media.path, "rb") if media.path else io.BytesIO(media.data)
+        path = media_file(media)
+        source = open(path, "rb") if path else io.BytesIO(media.data)
         with source:
             source.seek(offset)
             try:
@@ -1108,7 +1121,8 @@ class XClient(_ApiClient):
 
     def _chunked_from(self, post: PostRequest, media: MediaRef, progress: Progress, key: str,
                       entry: dict[str, Any]) -> str:
-        size, gif = media_size(media), media.kind == "gif"
+        gif = media.kind == "gif"
+        size = 0 if entry.get("finalized") else media_size(media)   # all sent: the file is not needed
         if not entry.get("id"):
             body = self._call("POST", "/2/media/upload/initialize", f"{post.item_id}: starting the upload of "
                               f"{media.name}", json={"media_type": "image/gif" if gif else "video/mp4",
@@ -1218,12 +1232,13 @@ def picture_hash(data: bytes) -> int | None:
 
 def first_frame_hash(media: MediaRef) -> int | None:
     """The difference hash of a video's first frame (decoded with PyAV from its file, else its bytes), or None."""
-    if not media.path and not media.data:
+    path = media_file(media)
+    if not path and not media.data:
         return None
     import av
     from humas.assets.checks import dhash
     try:
-        with av.open(media.path or io.BytesIO(media.data)) as box:
+        with av.open(path or io.BytesIO(media.data)) as box:
             frame = next(box.decode(video=0))
             return dhash(frame.to_image())
     except (av.FFmpegError, StopIteration, OSError):

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from twitter_text import parse_tweet
 
 from humas.exceptions import HumasError
 from humas.resources import cached, platforms_file
@@ -18,6 +17,7 @@ CAPTION_COUNTINGS = ("chars", "weighted")
 def x_weighted_length(text: str) -> int:
     """X's own count (twitter-text v3, the library X publishes, in its Python port): each URL 23, CJK and emoji
     2, an emoji sequence once, the rest 1. The platform sandbox counts with it too, as X does."""
+    from twitter_text import parse_tweet   # here: its import compiles large regexes (~0.4 s) few callers need
     return parse_tweet(text).weightedLength
 
 

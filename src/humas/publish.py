@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from humas.store import Store
 
 __all__ = ["LOOKBACK_SLACK", "caption_findings", "post_text", "publish_once", "read_record", "receipt",
-           "record_verification"]
+           "record_verification", "record_verified_media", "verified_media"]
 
 # Clock skew allowance when asking a platform for posts made since an attempt began.
 LOOKBACK_SLACK = timedelta(minutes=2)
@@ -49,6 +49,20 @@ def record_verification(store: "Store", item_id: str, channel: str, verification
     """Keep in the channel's record what the platform showed against the approved media (``humas.verify``)."""
     record = read_record(store, item_id, channel)
     record["verification"] = verification
+    _write(store, item_id, channel, record)
+
+
+def verified_media(store: "Store", item_id: str, channel: str) -> dict[str, dict[str, str]]:
+    """The approved videos an earlier try of this channel's upload read whole and hashed: key -> the version id it
+    read and that version's sha256. The record is the pipeline's own, so a mark is what the pipeline saw."""
+    return read_record(store, item_id, channel).get("verified_media") or {}
+
+
+def record_verified_media(store: "Store", item_id: str, channel: str, key: str, version: str, digest: str) -> None:
+    """Keep in the channel's record that ``version`` of ``key`` has the sha256 ``digest`` (a version's bytes
+    never change in a versioned bucket), so a deferred try need not read the video again."""
+    record = read_record(store, item_id, channel)
+    record.setdefault("verified_media", {})[key] = {"version": version, "sha256": digest}
     _write(store, item_id, channel, record)
 
 

@@ -38,6 +38,12 @@ class ObjectInfo:
     last_modified: datetime
 
 
+def _version(answer: dict[str, Any]) -> str | None:
+    """The version id an S3 answer names, None on an unversioned bucket (which answers "null" or nothing)."""
+    version = answer.get("VersionId")
+    return version if version and version != "null" else None
+
+
 class Store:
     """Reads and writes the pipeline's objects in one bucket."""
 
@@ -65,8 +71,7 @@ class Store:
             answer = self.client.get_object(Bucket=self.bucket, Key=key)
         except self.client.exceptions.NoSuchKey:
             return None
-        version = answer.get("VersionId")
-        return answer["Body"].read(), (version if version and version != "null" else None)
+        return answer["Body"].read(), _version(answer)
 
     def download(self, key: str, path: Path, version_id: str | None = None) -> Downloaded | None:
         """Stream the object (that version, if given) to ``path`` in bounded memory; None when it does not exist."""
@@ -81,30 +86,35 @@ class Store:
                 digest.update(chunk)
                 out.write(chunk)
                 size += len(chunk)
-        version = answer.get("VersionId")
-        return Downloaded(digest.hexdigest(), version if version and version != "null" else None, size)
+        return Downloaded(digest.hexdigest(), _version(answer), size)
 
     def get_json(self, key: str) -> Any | None:
         data = self.get_bytes(key)
         return None if data is None else json.loads(data)
 
-    def head(self, key: str) -> ObjectInfo | None:
+    def _head(self, key: str) -> dict[str, Any] | None:
+        """The object's HEAD answer, or None when it does not exist."""
         try:
-            meta = self.client.head_object(Bucket=self.bucket, Key=key)
+            return self.client.head_object(Bucket=self.bucket, Key=key)
         except self.client.exceptions.ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
-        return ObjectInfo(key, meta["ContentLength"], meta["ETag"].strip('"'), meta["LastModified"])
+
+    def head(self, key: str) -> ObjectInfo | None:
+        meta = self._head(key)
+        return None if meta is None else ObjectInfo(key, meta["ContentLength"], meta["ETag"].strip('"'),
+                                                    meta["LastModified"])
+
+    def version(self, key: str) -> str | None:
+        """The version id ``key`` names now (one HEAD request, no bytes read); None when the object is absent or
+        the bucket is not versioned."""
+        return _version(self._head(key) or {})
 
     def metadata(self, key: str) -> dict[str, str] | None:
         """The object's user metadata (``x-amz-meta-*``, names lower-case without the prefix); None if absent."""
-        try:
-            return dict(self.client.head_object(Bucket=self.bucket, Key=key).get("Metadata") or {})
-        except self.client.exceptions.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise
+        meta = self._head(key)
+        return None if meta is None else dict(meta.get("Metadata") or {})
 
     def exists(self, key: str) -> bool:
         return self.head(key) is not None

@@ -26,7 +26,10 @@ from humas.exceptions import PlatformError, PublishUncertainError, StillProcessi
 from humas.platforms import (
     ClientConfig, MediaRef, PlatformClient, PostRequest, Progress, PublishedPost, make_client,
 )
+from approved_items import approved_upload
 from humas.publish import publish_once, read_record
+from humas.steps.base import ItemStep, SendBack, WaitUntil
+from humas.steps.upload import publish_item
 from humas.store import Store
 from humas.verify import verify_post
 from humas_dev.sandbox import (
@@ -441,3 +444,124 @@ def test_a_carousel_video_item_is_read_back_by_its_thumbnail(store: Store, sandb
     published, _ = until_published(store, instagram, post)
     check = verify_post(instagram, post, published, Progress())
     assert check["result"] == "match" and [row["result"] for row in check["media"]] == ["match", "match"]
+
+
+# -- the upload step across deferrals: the approved video is read from the bucket only when its bytes are needed ---
+APPROVAL_KEY = "k" * 48
+
+
+@pytest.fixture(scope="module")
+def slow_sandbox() -> Iterator[SandboxHTTPServer]:
+    """A sandbox whose Instagram containers stay IN_PROGRESS for their first 4 looks (a try looks at most twice):
+    an upload defers at least twice, however slow the machine."""
+    with running_sandbox(SandboxConfig(token=TOKEN, video_processing=0, in_progress_polls=4)) as server:
+        yield server
+
+
+@pytest.fixture()
+def slow_instagram(slow_sandbox: SandboxHTTPServer) -> Callable[[str], PlatformClient]:
+    requests.post(f"{slow_sandbox.base_url}/_sandbox/reset", timeout=5).raise_for_status()
+    return lambda channel: make_client(channel, ClientConfig(slow_sandbox.base_url, TOKEN, ACCOUNTS[channel],
+                                                             timeout=10))
+
+
+@pytest.fixture()
+def video_upload(store: Store, sops: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                 ) -> Callable[[bool], Callable[[], ItemStep]]:
+    """An approved video item for Instagram (a Reel), in a versioned bucket or not; its upload step."""
+    monkeypatch.setenv("HUMAS_APPROVAL_KEY", APPROVAL_KEY)
+
+    def make(versioned: bool) -> Callable[[], ItemStep]:
+        if versioned:
+            store.client.put_bucket_versioning(Bucket=store.bucket, VersioningConfiguration={"Status": "Enabled"})
+        clip = make_clip(tmp_path / "klip.mp4", width=540, height=960)
+        return approved_upload(store, sops, "item-deferred", 1, APPROVAL_KEY, clip.read_bytes(), ["instagram"],
+                               name="klip.mp4")
+    return make
+
+
+def reads_of(store: Store, monkeypatch: pytest.MonkeyPatch, key: str) -> list[str]:
+    """Every GET of `key` through the store's S3 client from now on (HEADs are not reads)."""
+    reads: list[str] = []
+    get_object = store.client.get_object
+
+    def counting(**kwargs: Any) -> Any:
+        if kwargs.get("Key") == key:
+            reads.append(kwargs.get("VersionId") or "current")
+        return get_object(**kwargs)
+    monkeypatch.setattr(store.client, "get_object", counting)
+    return reads
+
+
+def upload_until_done(step: Callable[[], ItemStep], client: Callable[[str], PlatformClient]) -> tuple[Any, int]:
+    """Run the upload step again after each deferral (at once: the sandbox counts looks, not time); its outcome
+    and how many tries it took."""
+    for tries in range(1, 10):
+        outcome = publish_item(step(), client)
+        if not isinstance(outcome, WaitUntil):
+            return outcome, tries
+    raise AssertionError("the upload was still deferred after 10 tries")
+
+
+def test_deferred_tries_do_not_read_the_approved_video_again(
+        store: Store, slow_sandbox: SandboxHTTPServer, slow_instagram: Callable[[str], PlatformClient],
+        video_upload: Callable[[bool], Callable[[], ItemStep]], monkeypatch: pytest.MonkeyPatch) -> None:
+    step = video_upload(True)
+    [reel] = step().design_manifest()["renditions"]
+    reads = reads_of(store, monkeypatch, reel["key"])
+
+    receipt, tries = upload_until_done(step, slow_instagram)
+
+    assert receipt["complete"] and tries >= 3
+    # read whole on the first try; then only when the last try compares the post with it (pinned to that version)
+    assert len(reads) == 2 and reads[0] == "current" and reads[1] == store.version(reel["key"])
+    [posted] = posts(slow_sandbox, "instagram")
+    assert posted["images"][0]["sha256"] == reel["sha256"]                    # exactly the approved bytes
+    mark = read_record(store, "item-deferred", "instagram")["verified_media"][reel["key"]]
+    assert mark == {"version": store.version(reel["key"]), "sha256": reel["sha256"]}
+
+
+def test_a_video_changed_while_the_platform_processes_sends_the_run_back(
+        store: Store, slow_instagram: Callable[[str], PlatformClient],
+        video_upload: Callable[[bool], Callable[[], ItemStep]]) -> None:
+    step = video_upload(True)
+    [reel] = step().design_manifest()["renditions"]
+    assert isinstance(publish_item(step(), slow_instagram), WaitUntil)
+    store.put_bytes(reel["key"], b"not the approved video", "video/mp4")   # a new version under the same key
+
+    outcome = publish_item(step(), slow_instagram)
+
+    assert isinstance(outcome, SendBack) and reel["key"] in outcome.message
+
+
+@pytest.mark.parametrize(("channel", "placement"), [("x", "post_video"), ("facebook", "video"),
+                                                  ("facebook", "reels"), ("instagram", "reels")])
+def test_a_try_after_the_upload_was_sent_needs_no_file(store: Store, sandbox: SandboxHTTPServer,
+                                                       client: Callable[..., PlatformClient], clips: dict[str, Path],
+                                                       media: Callable[..., MediaRef], tmp_path: Path, channel: str,
+                                                       placement: str) -> None:
+    """What the uploader relies on to leave a checked video in the bucket: once the platform has the bytes, the
+    client only looks at its processing and posts, never asking for the file."""
+    sent = media(clips["reel"])
+    post = PostRequest(f"item-sent-{channel}-{placement}", "Video kegiatan.", (sent,), placement)
+    with pytest.raises(StillProcessing):
+        publish_once(store, client(channel), post)
+    fetched: list[str] = []
+    absent = replace(sent, path=str(tmp_path / "not-downloaded.mp4"), fetch=lambda: fetched.append(sent.name))
+
+    until_published(store, client(channel), replace(post, images=(absent,)))
+
+    assert fetched == [] and len(posts(sandbox, channel)) == 1
+
+
+def test_an_unversioned_bucket_reads_the_video_on_every_try(
+        store: Store, slow_instagram: Callable[[str], PlatformClient],
+        video_upload: Callable[[bool], Callable[[], ItemStep]], monkeypatch: pytest.MonkeyPatch) -> None:
+    step = video_upload(False)
+    [reel] = step().design_manifest()["renditions"]
+    reads = reads_of(store, monkeypatch, reel["key"])
+
+    receipt, tries = upload_until_done(step, slow_instagram)
+
+    assert receipt["complete"] and tries >= 3 and len(reads) >= tries   # the same name may hold other bytes next time
+    assert "verified_media" not in read_record(store, "item-deferred", "instagram")

@@ -144,6 +144,23 @@ def test_rendition_is_h264_high_aac_lc_faststart(media: Path) -> None:
     assert abs(made.duration - 1.0) <= 1 / 25 and len(made.sha256) == 64
 
 
+def x264_settings(path: Path) -> dict[str, str]:
+    """The options x264 wrote into the stream (its SEI text: 'x264 - core ... - options: a=1 b=2 ...')."""
+    data = path.read_bytes()
+    text = data[data.index(b"options: ") + 9:].split(b"\x00", 1)[0].decode("ascii", "replace")
+    return dict(part.split("=", 1) for part in text.split() if "=" in part)
+
+
+def test_encoder_uses_frame_threads_like_the_command_line(media: Path) -> None:
+    """PyAV's default (slice threads) would make x264 cut every frame into slices: slower, and not the
+    settings `ffmpeg -c:v libx264 -threads N` uses."""
+    src = make_clip(media / "threads.mp4", 640, 360, seconds=0.2, audio_rate=None)
+    made = render_video(src, media / "threads_x.mp4", spec_for(placement("x", "post_video"), "pad"), threads=2)
+    options = x264_settings(Path(made.path))
+    assert (options["threads"], options["sliced_threads"]) == ("2", "0")
+    assert (options["rc"], options["bitrate"], options["vbv_maxrate"]) == ("abr", "5000", "7500")
+
+
 def test_audio_is_resampled_to_the_placements_rate_and_mono_stays_mono(media: Path) -> None:
     src = make_clip(media / "hifi.mp4", seconds=0.5, audio_rate=96000, channels=1)
     made = render_video(src, media / "hifi_reels.mp4", spec_for(placement("instagram", "reels"), "pad"))

@@ -17,7 +17,7 @@ from humas import layout, quota
 from humas.exceptions import PlatformError, PublishUncertainError, QuotaExhausted, StepFailed, StillProcessing
 from humas.notify import notify_publish_failed, notify_published
 from humas.platforms import MediaRef, PostRequest
-from humas.publish import publish_once, receipt
+from humas.publish import publish_once, receipt, record_verified_media, verified_media
 from humas.reports import write_item_report
 from humas.review import sha256
 from humas.status import utcnow
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from humas.platforms import PlatformClient
     from humas.sop import Step
     from humas.steps.base import ItemStep
+    from humas.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -160,17 +161,51 @@ def _approved_file(item: "ItemStep", r: dict[str, Any], path: Path) -> MediaRef 
         if sha256(data) != r["sha256"]:
             return None
         return MediaRef(r["name"], store.presigned_get_url(r["key"], version_id=version), data, r["content_type"])
-    got = store.download(r["key"], path)
-    if got is None or got.sha256 != r["sha256"]:
+    video = _approved_video(item, r, path)
+    if video is None:
         return None
+    version, fetch = video
     cover_url = None
     if r.get("cover_key"):
         cover, cover_version = store.get_pinned(r["cover_key"]) or (b"", None)
         if sha256(cover) != r.get("cover_sha256"):
             return None
         cover_url = store.presigned_get_url(r["cover_key"], version_id=cover_version)
-    return MediaRef(r["name"], store.presigned_get_url(r["key"], version_id=got.version), b"", r["content_type"],
-                    path=str(path), kind=r["kind"], duration=r.get("duration"), cover_url=cover_url)
+    return MediaRef(r["name"], store.presigned_get_url(r["key"], version_id=version), b"", r["content_type"],
+                    path=str(path), kind=r["kind"], duration=r.get("duration"), cover_url=cover_url, fetch=fetch)
+
+
+def _approved_video(item: "ItemStep", r: dict[str, Any], path: Path
+                    ) -> tuple[str | None, Callable[[], None] | None] | None:
+    """The version of the video's key holding the approved bytes, and how to bring that version to ``path`` when
+    it is not there yet; None when the key holds other bytes. A version this channel's upload already read and
+    hashed (its publish record says so) is not read again: a deferred try costs one HEAD, and downloads only if a
+    client needs the bytes. Otherwise the video is streamed to ``path`` and hashed, and the version marked."""
+    store, channel = item.store, r["channel"]
+    known = verified_media(store, item.item_id, channel).get(r["key"])
+    if known and known["sha256"] == r["sha256"] and store.version(r["key"]) == known["version"]:
+        return known["version"], _fetcher(store, r, known["version"], path)
+    got = store.download(r["key"], path)
+    if got is None or got.sha256 != r["sha256"]:
+        return None
+    if got.version:   # an unversioned key may change under the same name: read whole on every try
+        record_verified_media(store, item.item_id, channel, r["key"], got.version, got.sha256)
+    return got.version, None
+
+
+def _fetcher(store: "Store", r: dict[str, Any], version: str, path: Path) -> Callable[[], None]:
+    """Streams ``version`` of the video to ``path`` (whole and hashed, or not at all)."""
+    def fetch() -> None:
+        part = path.with_name(path.name + ".part")
+        got = store.download(r["key"], part, version_id=version)
+        if got is not None and got.sha256 == r["sha256"]:
+            part.replace(path)
+            return
+        part.unlink(missing_ok=True)   # a version's bytes never change: someone tampered with the bucket
+        raise StepFailed(f"{r['name']} for {r['channel']}: the version checked on an earlier try no longer "
+                         "holds the approved video, so nothing was sent from it; check that the bucket keeps "
+                         "versions and run the design step again")
+    return fetch
 
 
 def _last_approval(item: "ItemStep") -> tuple["Step", dict[str, Any]]:
