@@ -84,7 +84,8 @@ def kill_uploads(bench: Bench, sop: str, task_id: str) -> int:
     ours = [proc for pid in stack.running(cfg).values() for proc in stack.component_processes(pid)]
     for proc in ours:
         try:
-            if " ".join(proc.cmdline()) in {f"airflow worker -- {try_id}" for try_id in tries}:
+            # setproctitle leaves the rest of the old argv as empty strings: compare the title itself
+            if " ".join(proc.cmdline()).strip() in {f"airflow worker -- {try_id}" for try_id in tries}:
                 proc.send_signal(signal.SIGKILL)
                 killed += 1
         except psutil.Error:
