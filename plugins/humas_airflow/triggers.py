@@ -270,7 +270,9 @@ class BucketChangeTrigger(BaseTrigger):
                 outcome = {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
             if outcome["status"] == "wake" and self.remind:
                 try:
-                    wake_at = await asyncio.to_thread(self._remind_or_escalate, poller.store())
+                    # poller.store, not poller.store(): making the client reads the connection, which in the
+                    # triggerer waits on this very event loop (a call from the loop deadlocks it)
+                    wake_at = await asyncio.to_thread(self._remind_or_escalate, poller.store)
                     continue
                 except Exception:  # noqa: BLE001 - the step itself looks again and reports what is wrong
                     log.warning("reminder for %s could not be sent from the triggerer; waking the step",
@@ -281,15 +283,16 @@ class BucketChangeTrigger(BaseTrigger):
                 yield TriggerEvent(outcome)
             return
 
-    def _remind_or_escalate(self, store: "Store") -> str | None:
-        """Send what is due for the waiting step; when to look again (ISO), None when nothing is ahead."""
+    def _remind_or_escalate(self, store_of: Callable[[], "Store"]) -> str | None:
+        """Send what is due for the waiting step; when to look again (ISO), None when nothing is ahead. Runs in a
+        thread of its own (``store_of`` too)."""
         from humas.notify import remind_or_escalate
         from humas.steps.base import ItemStep
 
         from humas_airflow.notifiers import NotifierTransport
 
         sop = available_sops()[self.remind["sop_id"]]
-        item = ItemStep(store, self.remind["item_id"], sop, sop.steps[self.remind["step_number"] - 1],
+        item = ItemStep(store_of(), self.remind["item_id"], sop, sop.steps[self.remind["step_number"] - 1],
                         transport=NotifierTransport())
         next_at = remind_or_escalate(item, datetime.fromisoformat(self.remind["since"]))
         return next_at.isoformat() if next_at else None
