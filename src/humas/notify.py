@@ -176,7 +176,8 @@ def escalate_open_step(item: "ItemStep", since: datetime, due: datetime) -> None
     """The step has been open past its own standard time: tell its role and their supervisor (once per step per
     item, shared with the run deadlines' misses) and, if that is news, record the miss. Written before the miss
     is recorded and sent after, as ``escalate_late_step`` does."""
-    if notify_missed(replace(item, transport=None), due):
+    if notify_missed(replace(item, transport=None), due) or not _missed_told_before(item.store, item.item_id,
+                                                                                       item.step):
         item.note("sla_missed", f"Langkah {item.step.number} ({item.step.activity}) belum selesai setelah waktu "
                                 f"bakunya ({item.step.time.describe()}) sejak dimulai {wib(since)}; batas waktunya "
                                 f"{wib(due)}. Penanggung jawab: {item.role_name}",
@@ -292,15 +293,26 @@ def escalate_late_step(store: "Store", sop: "Sop", item_id: str, step_number: in
     """A run deadline passed: record the miss on the step the item is held at, and tell its role and their
     supervisor (once per step). The notices are written before the miss is recorded and sent after, so a crash
     at any point leaves no recorded miss nobody hears of: unsent notices are sent by ``send_pending``. Returns
-    the miss's message, or None when the item is past that step or finished."""
+    the miss's message, or None when the item is past that step or finished, or this step's miss is recorded
+    already."""
     current = sla.open_step(store, sop, item_id, step_number)
     if current is None:
         return None
-    _at_step(store, sop, item_id, current, None, lambda item: notify_missed(item, deadline))
-    message = sla.record_late_step(store, sop, item_id, step_number, deadline)
+    told = _at_step(store, sop, item_id, current, None, lambda item: notify_missed(item, deadline))
+    if not told and current.number == step_number and _missed_told_before(store, item_id, current):
+        message = None  # this step's miss is recorded already (its own standard time, or this callback rerun)
+    else:
+        message = sla.record_late_step(store, sop, item_id, step_number, deadline)
     if transport is not None:
         _deliver_step_notices(store, sop, item_id, current, ("missed", "escalation"), transport)
     return message
+
+
+def _missed_told_before(store: "Store", item_id: str, step: "Step") -> bool:
+    """Whether the step's role was told of its miss already: the miss is recorded already too (one open miss per
+    step per item, whichever saw it first: the run's deadline for that step or the step's own standard time).
+    With nobody to tell, each of them records it."""
+    return bool(outbox.folders(store, layout.notice_kind_prefix(item_id, step.task_id, "missed")))
 
 
 def _deliver_step_notices(store: "Store", sop: "Sop", item_id: str, step: "Step", kinds: tuple[str, ...],

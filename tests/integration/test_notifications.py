@@ -160,6 +160,10 @@ def test_a_missed_step_tells_its_role_and_escalates_exactly_once(store, sops, sa
     assert len(missed) == 3 and "terlambat 1 jam 12 menit" in missed[0]["text"]
     assert {m["to"] for m in escalated} == {"hendra@singkawangkota.example", "700000003", "+628120000003"}
     assert len(escalated) == 3 and "Rizki Pratama" in escalated[0]["text"]
+    # Each later deadline is a miss of its own, recorded on the step that holds it up; the rerun adds none.
+    misses = [e for e in read_events(store, ITEM) if e["state"] == "sla_missed"]
+    assert sorted(e["details"]["deadline_step"] for e in misses) == ["step_2_design", "step_3_decision",
+                                                                     "step_4_upload"]
 
 
 def _clock(monkeypatch, moment: datetime) -> None:
@@ -267,6 +271,11 @@ def test_a_waiting_gate_is_reminded_and_escalated_by_its_trigger_without_waking_
     assert len(received(sandbox, item=ITEM, kind="reminder")) == 3
     assert len(received(sandbox, item=ITEM, kind="missed")) == 3
     assert len([e for e in read_events(store, ITEM) if e["state"] == "sla_missed"]) == 1
+    # The run's deadline for this gate passes too: the same miss, already recorded and told.
+    assert notify.escalate_late_step(store, sops["singkawang"], ITEM, 3, wait.since + timedelta(minutes=15),
+                                     NotifierTransport()) is None
+    assert len([e for e in read_events(store, ITEM) if e["state"] == "sla_missed"]) == 1
+    assert len(received(sandbox, item=ITEM, kind="missed")) == 3
 
 
 def test_a_person_without_contacts_is_skipped_with_a_note(store, sops, sandbox, tmp_path, monkeypatch) -> None:
