@@ -44,16 +44,21 @@ TASK_MODULES = ("humas_airflow.dag_factory", "humas_airflow.dispatcher", "humas_
 @hookimpl
 def on_starting(component: Any) -> None:
     # Tasks announce their start too (a TaskRunnerMarker): they have what they need. By class name, see the notes.
-    if type(component).__name__ != "Job":
-        return
+    if type(component).__name__ == "Job":
+        preload_for("the processes this job forks")
+
+
+def preload_for(forked: str) -> None:
+    """``preload``, timed and logged; a failure is logged, never raised: it only makes the tasks slower, and the
+    job (or Celery worker) that preloads must start anyway."""
     started = time.monotonic()
     try:
         preload()
-    except Exception:  # noqa: BLE001 - a failed preload only makes tasks slower; it must not stop the job
+    except Exception:  # noqa: BLE001 - see above
         log.warning("preloading the SOP steps' modules failed; each task loads them itself", exc_info=True)
         return
-    log.info("SOP steps' modules, plugins and SOP files loaded in %.1f s for the processes this job forks",
-             time.monotonic() - started)
+    log.info("SOP steps' modules, plugins and SOP files loaded in %.1f s for %s", time.monotonic() - started,
+             forked)
 
 
 def preload() -> None:

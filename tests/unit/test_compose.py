@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from humas_dev.stack.config import CELERY_CONFIG
+
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
 
@@ -112,6 +114,7 @@ def test_celery_workers_serve_each_queue_and_two_triggerers_run(compose):
     assert env["AIRFLOW__OPERATORS__DEFAULT_QUEUE"] == LIGHT
     assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://:${REDIS_PASSWORD:?")   # never an open Redis
     assert "--requirepass" in services["redis"]["command"]
+    assert env["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"] == CELERY_CONFIG  # the workers preload as the stack's do
 
 
 def test_a_worker_machine_joins_the_same_broker_and_queues(compose):
@@ -120,6 +123,7 @@ def test_a_worker_machine_joins_the_same_broker_and_queues(compose):
     for service in worker["services"].values():
         env = {**worker["x-worker"]["environment"], **service.get("environment", {})}
         for key in ("AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__CORE__FERNET_KEY",
-                    "HUMAS_APPROVAL_KEY", "AIRFLOW_CONN_HUMAS_BUCKET", "AIRFLOW__OPERATORS__DEFAULT_QUEUE"):
+                    "HUMAS_APPROVAL_KEY", "AIRFLOW_CONN_HUMAS_BUCKET", "AIRFLOW__OPERATORS__DEFAULT_QUEUE",
+                    "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"):
             assert env[key] == main_env[key], key
     assert {s["command"][-1] for s in worker["services"].values()} == {"light", "media"}

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from humas_airflow import preload
+from humas_dev.stack.config import CELERY_CONFIG
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,6 +24,9 @@ from humas_airflow import hooks
 if sys.argv[1] == "Job":
     from airflow.jobs.job import Job
     Job()
+elif sys.argv[1] == "CeleryWorker":  # as `airflow celery worker` makes one, without starting its pool
+    from airflow.providers.celery.executors.celery_executor_utils import app
+    app.WorkController(app=app, queues=["light"], concurrency=1)
 else:
     from airflow.sdk.execution_time.task_runner import TaskRunnerMarker
     from airflow.sdk.listener import get_listener_manager
@@ -37,9 +41,9 @@ print(json.dumps({"plugin_loaded": "humas_plugin" in sys.modules,
 """
 
 
-def _start(component: str) -> dict:
+def _start(component: str, **settings: str) -> dict:
     env = {**os.environ, "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-           "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), os.environ.get("PYTHONPATH", "")])}
+           "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), os.environ.get("PYTHONPATH", "")]), **settings}
     out = subprocess.run([sys.executable, "-c", STARTING, component], env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -48,6 +52,13 @@ def _start(component: str) -> dict:
 
 def test_a_starting_job_loads_the_steps_modules_and_reads_the_sops_for_the_processes_it_forks(sops):
     loaded = _start("Job")
+    assert loaded == {"plugin_loaded": True, "steps_loaded": True, "pillow_loaded": True, "s3_model_parsed": True,
+                      "sops_read": sorted(sops), "profiles_read": True}
+
+
+def test_a_celery_worker_loads_them_before_it_forks_its_pool(sops):
+    # Airflow makes its Celery app with the settings the stacks give it (docker-compose.yml, the embedded one).
+    loaded = _start("CeleryWorker", AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS=CELERY_CONFIG)
     assert loaded == {"plugin_loaded": True, "steps_loaded": True, "pillow_loaded": True, "s3_model_parsed": True,
                       "sops_read": sorted(sops), "profiles_read": True}
 

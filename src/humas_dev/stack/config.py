@@ -18,6 +18,7 @@ from humas_dev.net import free_port
 REPO = Path(__file__).resolve().parents[3]
 COMPONENTS = ("postgres", "s3", "sandbox", "scheduler", "dag-processor", "triggerer", "api-server")  # LocalExecutor
 EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
+CELERY_CONFIG = "humas_airflow.celery_worker.CELERY_CONFIG"  # Airflow's, with the steps' preload in each worker
 DB_USER = DB_NAME = "airflow"
 POSTGRES_OS_USER = "postgres"  # PostgreSQL refuses to run as root; Debian's package makes this user
 PIPELINE_USER = "humas-pipeline"
@@ -234,6 +235,7 @@ def _celery_env(cfg: StackConfig, sec: dict[str, str]) -> dict[str, str]:
     return {"AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{cfg.redis_port}/0",
             "AIRFLOW__CELERY__RESULT_BACKEND": f"redis://127.0.0.1:{cfg.redis_port}/1",
             "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
+            "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": CELERY_CONFIG,
             "AIRFLOW__OPERATORS__DEFAULT_QUEUE": LIGHT}
 
 
