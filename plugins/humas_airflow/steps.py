@@ -77,7 +77,7 @@ class SopStepMixin:
         return ItemStep(HumasBucketHook(self.aws_conn_id).get_store(), item_id_of(context), self.sop, self.step,
                         earlier=lambda task_id: ti.xcom_pull(task_ids=task_id),
                         started=ti.start_date or datetime.now(timezone.utc), transport=NotifierTransport(),
-                        accepted=_run_began(context))
+                        accepted=_run_began(context), last_try=ti.try_number > ti.max_tries)
 
     def _carry_out(self, context: "Context") -> Any:
         try:

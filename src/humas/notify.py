@@ -249,17 +249,26 @@ def notify_published(item: "ItemStep", posts: list[dict[str, str]], submitter: s
     return tell(item, "published", one(submitter), message)
 
 
+# What happens after an upload try failed, by whether it was the step's last automatic try.
+AFTER_PUBLISH_FAILED = {
+    False: "Langkah unggah dicoba lagi otomatis; kanal yang sudah tayang tidak diunggah dua kali",
+    True: "Semua percobaan otomatis sudah dipakai: setelah masalahnya diatasi, admin pipeline menjalankan ulang "
+          "langkah unggah (Clear pada tugasnya di Airflow); kanal yang sudah tayang tidak diunggah dua kali",
+}
+
+
 def notify_publish_failed(item: "ItemStep", failures: dict[str, str]) -> int:
-    """The upload role: which channels failed, and what to do (nothing is posted twice on a retry)."""
+    """The upload role: which channels failed, and what to do (nothing is posted twice on a retry). Once when a
+    try fails, and once more when the last automatic try has failed too (what a person must do then differs)."""
     failed = "\n".join(f"- {channel}: {why[:300]}" for channel, why in failures.items())
 
     def message(person: "Person") -> Message:
         text = (f"Yth. {person.name},\n\nKonten \"{item.brief.title}\" gagal diunggah ke sebagian kanal:\n{failed}\n"
-                "Yang perlu dilakukan: periksa akun dan token kanal itu; langkah ini dicoba lagi otomatis, dan kanal "
-                "yang sudah tayang tidak diunggah dua kali. Jika tetap gagal, hubungi admin pipeline." + _footer(item.item_id))
+                "Yang perlu dilakukan: periksa akun dan token kanal itu, atau tunggu platform pulih. "
+                f"{AFTER_PUBLISH_FAILED[item.last_try]}." + _footer(item.item_id))
         return Message(f"Gagal diunggah: {item.brief.title}", text, "publish_failed", item.item_id)
 
-    return tell(item, "publish_failed", holders(item.step.actor), message)
+    return tell(item, "publish_failed", holders(item.step.actor), message, "final" if item.last_try else "0")
 
 
 def notify_media_mismatch(item: "ItemStep", channel_name: str, link: str, what: str) -> int:

@@ -403,7 +403,14 @@ def test_a_decline_tells_the_submitter_the_reason_and_a_publish_failure_tells_th
     assert declined["to"] == "ayu@singkawangkota.example" and "Alasan: Bukan kewenangan dinas" in declined["text"]
     [failed] = received(sandbox, item=ITEM, kind="publish_failed", channel="email")
     assert failed["to"] == "sari@singkawangkota.example" and "instagram: (#4)" in failed["text"]
-    assert "tidak diunggah dua kali" in failed["text"]
+    assert "tidak diunggah dua kali" in failed["text"] and "dicoba lagi otomatis" in failed["text"]
+    notify.notify_publish_failed(upload, {"instagram": "HTTP 500"})   # a later try: not news
+    last = replace(upload, last_try=True)
+    for _ in range(2):   # the last try fails: what to do now, once
+        notify.notify_publish_failed(last, {"instagram": "HTTP 500"})
+    [first, final] = received(sandbox, item=ITEM, kind="publish_failed", channel="email")
+    assert "Semua percobaan otomatis sudah dipakai" in final["text"] and "Clear" in final["text"]
+    assert "Semua percobaan" not in first["text"]
 
 
 class Crash(BaseException):

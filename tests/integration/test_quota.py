@@ -15,7 +15,7 @@ import requests
 
 from approved_items import CHANNELS, approved_upload as approved
 from humas import layout, quota
-from humas.exceptions import QuotaExhausted
+from humas.exceptions import QuotaExhausted, StepFailed
 from humas.platforms import ClientConfig, PlatformClient, make_client
 from humas.publish import read_record
 from humas.status import read_status
@@ -179,3 +179,21 @@ def test_an_instagram_wait_is_never_noted_for_everyone(store) -> None:
     until = datetime.now(timezone.utc) + timedelta(hours=3)
     quota.note_exhausted(store, QuotaExhausted("instagram", "kuota", until=until, shared=False))
     assert quota.noted_until(store, "instagram") is None
+
+
+def test_a_platform_failing_every_try_says_what_happens_next_and_on_the_last_try_what_a_person_does(
+        store, sops, sandbox, clients) -> None:
+    item = approved_upload(store, sops, "fails-twice", 1)
+    arm(sandbox, channel="x", operation="tweets", mode="error_500", count=2)
+
+    with pytest.raises(StepFailed, match="not published on x"):
+        publish_item(item(), clients)
+    status = read_status(store, "fails-twice")
+    assert status["state"] == "publish_failed" and status["message"].startswith("Gagal diunggah ke X.")
+    assert "dicoba lagi otomatis" in status["message"] and "HTTP 500" in status["message"]
+
+    with pytest.raises(StepFailed):
+        publish_item(replace(item(), last_try=True), clients)
+    status = read_status(store, "fails-twice")
+    assert "Semua percobaan otomatis sudah dipakai" in status["message"] and status["details"]["last_try"]
+    assert _per_channel(sandbox) == {"instagram": 1, "facebook": 1, "x": 0}   # the others posted once

@@ -89,6 +89,7 @@ class ItemStep:
     started: datetime = field(default_factory=utcnow)
     transport: "Transport | None" = None  # delivers notifications (``humas.notify``); None: only recorded
     accepted: datetime | None = None  # when the item's run began (the upload asks platforms from then on)
+    last_try: bool = False  # no automatic retry follows if this try fails (the task's retries are used up)
 
     @cached_property
     def brief_bytes(self) -> bytes:

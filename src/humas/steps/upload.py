@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from humas import layout, quota
 from humas.exceptions import PlatformError, PublishUncertainError, QuotaExhausted, StepFailed, StillProcessing
-from humas.notify import notify_publish_failed, notify_published
+from humas.notify import AFTER_PUBLISH_FAILED, notify_publish_failed, notify_published
 from humas.platforms import MediaRef, PostRequest
 from humas.publish import publish_once, receipt, record_verified_media, verified_media
 from humas.reports import write_item_report
@@ -74,7 +74,10 @@ def publish_item(item: "ItemStep", client_for: Callable[[str], "PlatformClient"]
             wake.append(quota.record_quota_wait(item, waits))
         return WaitUntil(min(wake))
     if failures:
-        item.record("publish_failed", "; ".join(f"{c}: {m}" for c, m in failures.items()), failed=failures)
+        names = ", ".join(quota.channel_name(c) for c in failures)
+        reasons = "; ".join(f"{quota.channel_name(c)}: {m}" for c, m in failures.items())
+        item.record("publish_failed", f"Gagal diunggah ke {names}. {AFTER_PUBLISH_FAILED[item.last_try]} ({reasons})",
+                    failed=failures, last_try=item.last_try)
         notify_publish_failed(item, failures)
         raise StepFailed(f"item {item.item_id}: not published on {', '.join(failures)} "
                          "(published channels are recorded and will not be posted again on retry)")
