@@ -337,6 +337,7 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
                         help="executor slots (the embedded stack's default unless given)")
     parser.add_argument("--publish-burst", action=argparse.BooleanOptionalAction, default=True,
                         help="approve the rest of the burst at once and time it to published")
+    parser.add_argument("--junk-goods", type=int, default=3, help="good items timed before and after the junk")
     parser.add_argument("--junk", type=int, default=0,
                         help="briefs whose asset never arrives, dropped after the burst (issue 16's figure)")
     parser.add_argument("--idle-seconds", type=float, default=30.0)
@@ -447,7 +448,7 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
                   f"{results['through']['drop_to_published']} ({load()})", flush=True)
             _print_window("through", results["through"])
         if args.junk:
-            results["junk"] = junk(bench, args.junk, 3)
+            results["junk"] = junk(bench, args.junk, args.junk_goods)
             print(f"drop -> gate of a good item with {len(burst)} waiting at gates: {results['junk']['before']}; "
                   f"with {args.junk} briefs waiting for their assets too: {results['junk']['after']}; median "
                   f"x{results['junk']['median_ratio']:.2f} ({load()})", flush=True)

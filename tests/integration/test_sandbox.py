@@ -457,6 +457,14 @@ def test_state_file_keeps_posts_across_a_restart(tmp_path: Path) -> None:
         second.server_close()
 
 
+def test_faults_left_armed_are_disarmed_at_once(sandbox: SandboxHTTPServer) -> None:
+    arm(sandbox, "x", "tweets", "error_500", count=5)
+    arm(sandbox, "facebook", "photos", "http_429", after=3)
+    cleared = requests.delete(f"{sandbox.base_url}/_sandbox/faults", timeout=5)
+    assert cleared.json() == {"cleared": 2}
+    assert requests.get(f"{sandbox.base_url}/_sandbox/faults", timeout=5).json() == []
+
+
 # -- sandbox rules without HTTP -----------------------------------------------------------------------
 def test_sandbox_refuses_a_bad_fault() -> None:
     from humas_dev.sandbox.state import check_fault

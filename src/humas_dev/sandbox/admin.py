@@ -77,6 +77,14 @@ def list_faults(app: Sandbox, req: Request) -> Response:
         return Response(200, [asdict(f) for f in app.state.faults])
 
 
+def clear_faults(app: Sandbox, req: Request) -> Response:
+    """DELETE /_sandbox/faults: disarm every fault still armed (a chaos run on a shared stack leaves none)."""
+    with app.state.lock:
+        cleared = len(app.state.faults)
+        app.state.faults.clear()
+    return Response(200, {"cleared": cleared})
+
+
 LIMITS = ("instagram_quota_total", "instagram_quota_duration", "x_post_limit", "x_post_window")
 
 

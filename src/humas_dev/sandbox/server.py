@@ -77,6 +77,7 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", r"/_sandbox/uploads/expire", "admin", admin.expire_uploads),
     _route("POST", r"/_sandbox/faults", "admin", admin.add_fault),
     _route("GET", r"/_sandbox/faults", "admin", admin.list_faults),
+    _route("DELETE", r"/_sandbox/faults", "admin", admin.clear_faults),
     _route("GET", r"/_sandbox/messages", "admin", messages.list_messages),
     _route("GET", r"/_sandbox/messages/page", "admin", messages.messages_page),
     _route("POST", r"/_sandbox/messages/reset", "admin", messages.clear_messages),
@@ -157,6 +158,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def do_POST(self) -> None:  # noqa: N802
+        self._dispatch()
+
+    def do_DELETE(self) -> None:  # noqa: N802
         self._dispatch()
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature of the base class
