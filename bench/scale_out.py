@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.scale_out                          # 60 items per executor, a 1,000-item burst
     .venv/bin/python -m bench.scale_out --items 10 --burst 50    # a quick look
+    .venv/bin/python -m bench.scale_out --settings local,local-16,local-32 --burst 0   # more slots, same cores
 
 For each executor setting (LocalExecutor with its 8 slots; CeleryExecutor with 1 and with 2 worker machines, each a
 light and a media worker of 4 slots; two triggerers with Celery), a fresh embedded stack on free ports:
@@ -35,6 +36,8 @@ from bench.burst import Bench, bench_include, load, summary, through
 
 SETTINGS: dict[str, dict[str, Any]] = {
     "local": {"executor": "local"},
+    "local-16": {"executor": "local", "parallelism": 16},   # more slots on the same cores: where the CPU binds
+    "local-32": {"executor": "local", "parallelism": 32},
     "celery-1": {"executor": "celery", "workers": 1, "triggerers": 2},
     "celery-2": {"executor": "celery", "workers": 2, "triggerers": 2},
 }
@@ -118,7 +121,8 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=60, help="items through, per setting")
     parser.add_argument("--burst", type=int, default=1000, help="items in the burst to the gates (0: skip)")
     parser.add_argument("--burst-on", choices=sorted(SETTINGS), default="local")
-    parser.add_argument("--settings", default=",".join(SETTINGS), help="which settings, comma-separated")
+    parser.add_argument("--settings", default="local,celery-1,celery-2",
+                        help=f"which settings, comma-separated, of {', '.join(SETTINGS)}")
     parser.add_argument("--latency", default="1,3", help="seconds every platform call takes (low,high)")
     parser.add_argument("--processing", default="5,20", help="seconds an Instagram container is processed")
     args = parser.parse_args()
