@@ -12,7 +12,7 @@ versioned, the pipeline's identity, as ``humas_dev.stack`` runs it); the sandbox
 the connections are ``AIRFLOW_CONN_*`` variables, as in the stack. Reported: CPU-seconds per message of this
 process (the triggerer's share), of the S3 server and of the sandbox, and the S3 requests per message by kind.
 
-With ``--baseline REF`` the same measurement runs, alternately, on REF's ``src`` and ``plugins`` (extracted with
+With ``--baseline REF`` the same measurement runs, alternately, on REF's ``src``, ``plugins`` and ``include`` (extracted with
 ``git archive``) and on this tree's, each in a child process with its own servers; the ratio is reported.
 ``--profile FILE`` writes a cProfile of this process's sending (one thread) for ``python -m pstats FILE``.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -92,6 +93,7 @@ def measure(items: int, workers: int, profile: str | None) -> dict:
         for proc in procs.values():
             proc.terminate()
         psutil.wait_procs(list(procs.values()), timeout=10)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def start_stack_s3(home: Path):
@@ -146,9 +148,9 @@ def per_message(result: dict) -> dict[str, float]:
 
 
 def _extract(ref: str) -> Path:
-    """REF's src and plugins, as ``git archive`` gives them, in a temporary directory."""
+    """REF's src, plugins and include, as ``git archive`` gives them, in a temporary directory."""
     out = Path(tempfile.mkdtemp(prefix="bench-notice-cost-base-"))
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "src", "plugins"], check=True,
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "src", "plugins", "include"], check=True,
                              capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
     return out
@@ -157,7 +159,9 @@ def _extract(ref: str) -> Path:
 def _child(code: Path, args: argparse.Namespace) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(code / "src"), str(code / "plugins"), str(REPO)])}
     out = subprocess.run([sys.executable, "-m", "bench.notice_cost", "--items", str(args.items), "--workers",
-                          str(args.workers), "--json"], env=env, cwd=REPO, check=True, capture_output=True, text=True)
+                          str(args.workers), "--json"], env=env, cwd=REPO, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"the measurement of {code} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -184,9 +188,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     base = _extract(args.baseline)
     runs: dict[str, list[dict]] = {args.baseline: [], "this tree": []}
-    for _ in range(args.rounds):
-        runs[args.baseline].append(_child(base, args))
-        runs["this tree"].append(_child(REPO, args))
+    try:
+        for _ in range(args.rounds):
+            runs[args.baseline].append(_child(base, args))
+            runs["this tree"].append(_child(REPO, args))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
     totals = {}
     for label, results in runs.items():
         for n, result in enumerate(results):
