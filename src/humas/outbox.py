@@ -57,10 +57,10 @@ class Transport(Protocol):
 def post(store: "Store", folder: str, person: "Person", message: Message, sop_id: str) -> dict[str, Any] | None:
     """Create the notice in ``folder`` for ``person`` (of SOP ``sop_id``'s roster); the record if this call created
     it, None if it existed. A pending marker is written first, so a crash anywhere after leaves the notice for
-    ``pending`` to find (``humas.notify.send_pending`` sends what nobody claimed)."""
+    ``pending`` to find (``humas.notify.send_pending`` sends what nobody claimed). No look before: the conditional
+    write says whether the notice existed; the marker rewritten then goes when ``deliver`` has looked at it, or
+    the sweep does, as any marker."""
     key = layout.notice_key(folder)
-    if store.head(key) is not None:
-        return None
     record = {"person": person.id, "subject": message.subject, "text": message.text, "kind": message.kind,
               "item_id": message.item_id, "sop": sop_id, "channels": [c for c in CHANNELS if c in person.contacts],
               "at": utcnow().isoformat()}
@@ -73,7 +73,7 @@ def deliver(store: "Store", folder: str, roster: "Roster", transport: Transport,
             notice: dict[str, Any] | None = None) -> dict[str, str]:
     """Send the notice in ``folder`` (``notice``: its record, as ``post`` or ``pending`` gave it) on each of its
     channels not claimed yet; channel -> what happened now. Then every channel is claimed (or has no address),
-    so the notice's pending marker goes."""
+    so the notice's pending marker goes (a retry's ``post`` wrote it again, even for a notice sent long ago)."""
     given = notice is not None
     notice = notice if given else store.get_json(layout.notice_key(folder))
     if not notice:
@@ -89,8 +89,7 @@ def deliver(store: "Store", folder: str, roster: "Roster", transport: Transport,
         done[channel] = _send(store, key, transport, channel, address, message)
     if sent := [channel for channel, state in done.items() if state == "sent"]:
         store.put_json(layout.sent_key(folder, sent), {"state": "sent", "at": utcnow().isoformat()})
-    if done or given:  # a later look at a notice sent long ago costs no request here
-        store.delete(layout.outbox_pending_key(folder))
+    store.delete(layout.outbox_pending_key(folder))
     return done
 
 
