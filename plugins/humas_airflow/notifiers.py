@@ -13,6 +13,7 @@ connection (no new TCP/TLS handshake); urllib3 opens a new one when the server c
 """
 from __future__ import annotations
 
+import os
 import threading
 from email.mime.text import MIMEText
 from functools import cached_property
@@ -36,6 +37,8 @@ TELEGRAM_CONN_ID = "humas_telegram"
 WHATSAPP_CONN_ID = "humas_whatsapp"
 TIMEOUT = 10.0
 _kept = threading.local()  # per thread (a requests session is not made for sharing between threads)
+# A forked child (a Celery pool process, a task runner) opens its own connections, never its parent's sockets.
+os.register_at_fork(after_in_child=lambda: _kept.__dict__.clear())
 
 
 def _session() -> requests.Session:

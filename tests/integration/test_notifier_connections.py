@@ -3,6 +3,7 @@ it, the message still going out once: a Bot API stand-in over real HTTP that rec
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -84,3 +85,16 @@ def test_a_connection_the_server_closed_is_opened_again_and_each_message_goes_on
     _send_three(bot_api)
     assert [chat for _, chat in bot_api.seen] == ["700000001", "700000002", "700000003"]
     assert len({port for port, _ in bot_api.seen}) == 3
+
+
+def test_a_forked_process_opens_its_own_connection(bot_api) -> None:
+    NotifierTransport().send("telegram", "700000001", MESSAGE)   # this process's kept connection
+    child = os.fork()
+    if child == 0:  # a Celery pool process forked after its parent sent something
+        try:
+            NotifierTransport().send("telegram", "700000002", MESSAGE)
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    assert [chat for _, chat in bot_api.seen] == ["700000001", "700000002"]
+    assert len({port for port, _ in bot_api.seen}) == 2   # the parent's socket is never shared
