@@ -74,8 +74,8 @@ def deliver(store: "Store", folder: str, roster: "Roster", transport: Transport,
     """Send the notice in ``folder`` (``notice``: its record, as ``post`` or ``pending`` gave it) on each of its
     channels not claimed yet; channel -> what happened now. Then every channel is claimed (or has no address),
     so the notice's pending marker goes (a retry's ``post`` wrote it again, even for a notice sent long ago)."""
-    given = notice is not None
-    notice = notice if given else store.get_json(layout.notice_key(folder))
+    if notice is None:
+        notice = store.get_json(layout.notice_key(folder))
     if not notice:
         return {}
     person = roster.person(notice.get("person", ""))
