@@ -8,12 +8,14 @@ The triggerer's reminder path, without Airflow's scheduler: ``--items`` items wa
 trigger does (a fresh ``ItemStep`` and ``NotifierTransport`` per reminder, one shared bucket client, a few
 threads): a reminder and a miss to the designer and an escalation to the Kepala Bidang, 3 channels each, so 9
 messages per item. The S3 server is the embedded stack's (``humas_dev.stack.s3server``, IAM on, the bucket
-versioned, the pipeline's identity, as ``humas_dev.stack`` runs it); the sandbox receives Telegram/WhatsApp over HTTP and email over SMTP in its own process;
-the connections are ``AIRFLOW_CONN_*`` variables, as in the stack. Reported: CPU-seconds per message of this
-process (the triggerer's share), of the S3 server and of the sandbox, and the S3 requests per message by kind.
+versioned, the pipeline's identity, as ``humas_dev.stack`` runs it); the sandbox receives Telegram/WhatsApp over
+HTTP and email over SMTP in its own process; the connections are ``AIRFLOW_CONN_*`` variables, as in the stack.
+Reported: CPU-seconds per message of this process (the triggerer's share), of the S3 server and of the sandbox,
+and the S3 requests per message by kind. Not in it: the Airflow triggerer's own work around each reminder.
 
-With ``--baseline REF`` the same measurement runs, alternately, on REF's ``src``, ``plugins`` and ``include`` (extracted with
-``git archive``) and on this tree's, each in a child process with its own servers; the ratio is reported.
+With ``--baseline REF`` the same measurement runs, alternately, on REF's ``src``, ``plugins`` and ``include``
+(extracted with ``git archive``) and on this tree's, each in a child process with its own servers; the ratio is
+reported.
 ``--profile FILE`` writes a cProfile of this process's sending (one thread) for ``python -m pstats FILE``.
 """
 from __future__ import annotations

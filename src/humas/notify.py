@@ -91,7 +91,8 @@ def tell(item: "ItemStep", kind: str, people: Callable[["Roster"], Iterable["Per
                                         "email, telegram atau whatsapp di roster; tambahkan salah satunya",
                       person=person.id, kind=kind)
         if later is not None and person.contacts:  # (the record in hand: no GET of the notice to send it)
-            later.append(lambda transport, f=folder, r=record: outbox.deliver(item.store, f, roster, transport, notice=r))
+            later.append(lambda transport, f=folder, r=record: outbox.deliver(item.store, f, roster, transport,
+                                                                              notice=r))
         elif item.transport is not None and person.contacts:
             outbox.deliver(item.store, folder, roster, item.transport, notice=record)
     return created
