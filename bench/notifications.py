@@ -48,7 +48,7 @@ from humas.steps.base import ItemStep
 from humas.store import Store
 from humas_dev.net import free_port
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))  # Airflow's path: the notifiers
+sys.path.append(str(Path(__file__).resolve().parents[1] / "plugins"))  # Airflow's path: the notifiers (unless given)
 
 TOKEN = "bench-notifications-token"
 BRIEF = {"title": "Konten uji", "caption": "Konten uji #Humas", "channels": ["facebook"], "sop": "singkawang",
@@ -70,17 +70,24 @@ def _wait_port(port: int) -> None:
 
 def start_services(home: Path) -> tuple[dict[str, psutil.Process], str, int, str]:
     """moto and the sandbox (with its SMTP receiver) in their own processes: (processes, s3 url, smtp, sandbox)."""
-    s3_port, http_port, smtp_port = free_port(), free_port(), free_port()
-    env = {**os.environ, "HUMAS_SANDBOX_TOKEN": TOKEN}
+    s3_port = free_port()
     moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sandbox, smtp_port, sandbox_url = start_sandbox(home)
+    _wait_port(s3_port)
+    procs = {"s3 (moto)": psutil.Process(moto.pid), "receivers (sandbox)": sandbox}
+    return procs, f"http://127.0.0.1:{s3_port}", smtp_port, sandbox_url
+
+
+def start_sandbox(home: Path) -> tuple[psutil.Process, int, str]:
+    """The platform sandbox with its SMTP receiver, in its own process: (process, smtp port, sandbox url)."""
+    http_port, smtp_port = free_port(), free_port()
     sandbox = subprocess.Popen([sys.executable, "-m", "humas_dev.sandbox", "--port", str(http_port),
-                                "--smtp-port", str(smtp_port)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=(home / "sandbox.log").open("wb"))
-    for port in (s3_port, http_port, smtp_port):
+                                "--smtp-port", str(smtp_port)], env={**os.environ, "HUMAS_SANDBOX_TOKEN": TOKEN},
+                               stdout=subprocess.DEVNULL, stderr=(home / "sandbox.log").open("wb"))
+    for port in (http_port, smtp_port):
         _wait_port(port)
-    procs = {"s3 (moto)": psutil.Process(moto.pid), "receivers (sandbox)": psutil.Process(sandbox.pid)}
-    return procs, f"http://127.0.0.1:{s3_port}", smtp_port, f"http://127.0.0.1:{http_port}"
+    return psutil.Process(sandbox.pid), smtp_port, f"http://127.0.0.1:{http_port}"
 
 
 def connections(sandbox: str, smtp_port: int) -> None:

@@ -8,10 +8,13 @@ subclasses here, whose hooks own the connections ``humas_telegram`` (Bot API ``s
 The notifiers are called with ``notify(context)``, never through ``__call__``: that would render the fields as
 Jinja templates, and the texts carry what people wrote (titles, comments) which must not be evaluated.
 Every request carries ``X-Humas-Item`` and ``X-Humas-Kind`` headers (the platforms ignore them; the sandbox
-lists them).
+lists them). Each thread keeps one HTTP session for the chat APIs (``_session``), so a message reuses the open
+connection (no new TCP/TLS handshake); urllib3 opens a new one when the server closed the pooled one.
 """
 from __future__ import annotations
 
+import os
+import threading
 from email.mime.text import MIMEText
 from functools import cached_property
 from html import escape
@@ -33,6 +36,16 @@ SMTP_CONN_ID = "smtp_default"
 TELEGRAM_CONN_ID = "humas_telegram"
 WHATSAPP_CONN_ID = "humas_whatsapp"
 TIMEOUT = 10.0
+_kept = threading.local()  # per thread (a requests session is not made for sharing between threads)
+# A forked child (a Celery pool process, a task runner) opens its own connections, never its parent's sockets.
+os.register_at_fork(after_in_child=lambda: _kept.__dict__.clear())
+
+
+def _session() -> requests.Session:
+    """This thread's HTTP session: its connections stay open for the next message."""
+    if getattr(_kept, "session", None) is None:
+        _kept.session = requests.Session()
+    return _kept.session
 
 
 def _tags(message: "Message") -> dict[str, str]:
@@ -53,7 +66,8 @@ class TelegramBotHook(BaseHook):
         conn = self.get_connection(self.conn_id)
         url = f"{(conn.host or 'https://api.telegram.org').rstrip('/')}/bot{conn.password}/sendMessage"
         try:
-            response = requests.post(url, json={"chat_id": chat_id, "text": text}, headers=headers, timeout=TIMEOUT)
+            response = _session().post(url, json={"chat_id": chat_id, "text": text}, headers=headers,
+                                       timeout=TIMEOUT)
         except requests.RequestException as exc:  # its text holds the URL, and so the bot token: never passed on
             raise HumasError(f"Telegram Bot API unreachable ({type(exc).__name__}); check the host of connection "
                              f"{self.conn_id}") from None
@@ -80,8 +94,8 @@ class WhatsAppCloudHook(BaseHook):
                f"{extra.get('phone_number_id', '')}/messages")
         body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": number.lstrip("+"),
                 "type": "text", "text": {"preview_url": False, "body": text}}
-        response = requests.post(url, json=body, timeout=TIMEOUT,
-                                 headers={**headers, "Authorization": f"Bearer {conn.password}"})
+        response = _session().post(url, json=body, timeout=TIMEOUT,
+                                   headers={**headers, "Authorization": f"Bearer {conn.password}"})
         if response.status_code != 200 or not (response.json() or {}).get("messages"):
             raise HumasError(f"WhatsApp message refused ({response.status_code}): {response.text[:200]}; check "
                              f"connection {self.conn_id} (token, phone_number_id)")

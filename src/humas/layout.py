@@ -420,7 +420,22 @@ def notice_key(folder: str) -> str:
 
 
 def delivery_key(folder: str, channel: str) -> str:
+    """A channel's claim (written before the send), and its failure when the send failed."""
     return folder + f"{_notice_part(channel, 'channel')}.json"
+
+
+SENT_PREFIX = "sent."
+
+
+def sent_key(folder: str, channels: list[str]) -> str:
+    """The record that ``channels`` were sent, written once after one delivery sent them all (its name says which:
+    a reader needs no GET). Each channel is claimed by one delivery only, so no two deliveries write one key."""
+    return folder + SENT_PREFIX + ".".join(_notice_part(c, "channel") for c in channels) + ".json"
+
+
+def sent_channels(name: str) -> list[str]:
+    """The channels a ``sent_key``'s name (as ``notice_folder_of_key`` gives it) records; [] for another name."""
+    return name[len(SENT_PREFIX):].split(".") if name.startswith(SENT_PREFIX) else []
 
 
 _NOTICE_FOLDER = re.compile(r"^(pipeline/[A-Za-z0-9][A-Za-z0-9._-]{0,79}/notices(/[A-Za-z0-9][A-Za-z0-9._-]{0,79}){4}"

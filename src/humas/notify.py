@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Iterable
 
@@ -67,11 +66,16 @@ def _footer(item_id: str) -> str:
     return f"\n\nKode konten: {item_id} (lihat: humas status {item_id})"
 
 
+Later = list[Callable[["Transport"], object]]  # deliveries kept for after a record is written (``tell``)
+
+
 def tell(item: "ItemStep", kind: str, people: Callable[["Roster"], Iterable["Person"]],
-         message_for: Callable[["Person"], Message], round_: str = "0", step: "Step | None" = None) -> int:
+         message_for: Callable[["Person"], Message], round_: str = "0", step: "Step | None" = None,
+         later: Later | None = None) -> int:
     """Create one notice per person ``people(roster)`` names (once), note who has no contact details, and
-    deliver when a transport is given; how many notices this call created. Never fails the step: a roster
-    that does not load is logged (the approval page and ``humas status`` say the same)."""
+    deliver when a transport is given, or, with ``later``, add each delivery to it (the caller records something
+    first, then runs them); how many notices this call created. Never fails the step: a roster that does not
+    load is logged (the approval page and ``humas status`` say the same)."""
     try:
         roster = load_roster(item.sop)
     except RosterError as exc:
@@ -86,7 +90,10 @@ def tell(item: "ItemStep", kind: str, people: Callable[["Roster"], Iterable["Per
             item.note("notice_skipped", f"{person.name} tidak diberi tahu ({_KIND_WORDS.get(kind, kind)}): tidak ada "
                                         "email, telegram atau whatsapp di roster; tambahkan salah satunya",
                       person=person.id, kind=kind)
-        if item.transport is not None and person.contacts:
+        if later is not None and person.contacts:  # (the record in hand: no GET of the notice to send it)
+            later.append(lambda transport, f=folder, r=record: outbox.deliver(item.store, f, roster, transport,
+                                                                              notice=r))
+        elif item.transport is not None and person.contacts:
             outbox.deliver(item.store, folder, roster, item.transport, notice=record)
     return created
 
@@ -176,18 +183,20 @@ def escalate_open_step(item: "ItemStep", since: datetime, due: datetime) -> None
     """The step has been open past its own standard time: tell its role and their supervisor (once per step per
     item, shared with the run deadlines' misses) and, if that is news, record the miss. Written before the miss
     is recorded and sent after, as ``escalate_late_step`` does."""
-    if notify_missed(replace(item, transport=None), due) or not _missed_told_before(item.store, item.item_id,
-                                                                                       item.step):
+    later: Later = []
+    if notify_missed(item, due, later=later) or not _missed_told_before(item.store, item.item_id, item.step):
         item.note("sla_missed", f"Langkah {item.step.number} ({item.step.activity}) belum selesai setelah waktu "
                                 f"bakunya ({item.step.time.describe()}) sejak dimulai {wib(since)}; batas waktunya "
                                 f"{wib(due)}. Penanggung jawab: {item.role_name}",
                   deadline=due.isoformat(), deadline_step=item.step.task_id, role=item.step.actor)
     if item.transport is not None:
-        _deliver_step_notices(item.store, item.sop, item.item_id, item.step, ("missed", "escalation"), item.transport)
+        _deliver_missed(item.store, item.sop, item.item_id, item.step, later, item.transport)
 
 
-def notify_missed(item: "ItemStep", deadline: datetime, now: datetime | None = None) -> int:
-    """A missed step: its role's holders, and the supervising role's holders (escalation); once per step."""
+def notify_missed(item: "ItemStep", deadline: datetime, now: datetime | None = None, later: Later | None = None
+                  ) -> int:
+    """A missed step: its role's holders, and the supervising role's holders (escalation); once per step.
+    ``later``: as ``tell``'s."""
     title, late = item.brief.title, duration_words(max((now or utcnow()) - deadline, timedelta(0)))
     what = f"langkah {item.step.number} ({item.step.activity}) untuk konten \"{title}\""
 
@@ -196,11 +205,11 @@ def notify_missed(item: "ItemStep", deadline: datetime, now: datetime | None = N
                 f"{wib(deadline)}. Mohon segera diselesaikan." + _footer(item.item_id))
         return Message(f"Terlambat: {title}", text, "missed", item.item_id)
 
-    count = tell(item, "missed", holders(item.step.actor), to_holder)
-    return count + _escalate(item, what, late, deadline)
+    count = tell(item, "missed", holders(item.step.actor), to_holder, later=later)
+    return count + _escalate(item, what, late, deadline, later)
 
 
-def _escalate(item: "ItemStep", what: str, late: str, deadline: datetime) -> int:
+def _escalate(item: "ItemStep", what: str, late: str, deadline: datetime, later: Later | None) -> int:
     try:
         roster = load_roster(item.sop)
     except RosterError:
@@ -218,7 +227,7 @@ def _escalate(item: "ItemStep", what: str, late: str, deadline: datetime) -> int
                 f"{item.sop.role(boss).name}." + _footer(item.item_id))
         return Message(f"Eskalasi keterlambatan: {item.brief.title}", text, "escalation", item.item_id)
 
-    return tell(item, "escalation", holders(boss), message)
+    return tell(item, "escalation", holders(boss), message, later=later)
 
 
 def notify_decision(item: "ItemStep", decision: str, who: str, comment: str, submitter: str, round_: str) -> int:
@@ -307,13 +316,14 @@ def escalate_late_step(store: "Store", sop: "Sop", item_id: str, step_number: in
     current = sla.open_step(store, sop, item_id, step_number)
     if current is None:
         return None
-    told = _at_step(store, sop, item_id, current, None, lambda item: notify_missed(item, deadline))
+    later: Later = []
+    told = _at_step(store, sop, item_id, current, None, lambda item: notify_missed(item, deadline, later=later))
     if not told and current.number == step_number and _missed_told_before(store, item_id, current):
         message = None  # this step's miss is recorded already (its own standard time, or this callback rerun)
     else:
         message = sla.record_late_step(store, sop, item_id, step_number, deadline)
     if transport is not None:
-        _deliver_step_notices(store, sop, item_id, current, ("missed", "escalation"), transport)
+        _deliver_missed(store, sop, item_id, current, later, transport)
     return message
 
 
@@ -322,6 +332,16 @@ def _missed_told_before(store: "Store", item_id: str, step: "Step") -> bool:
     step per item, whichever saw it first: the run's deadline for that step or the step's own standard time).
     With nobody to tell, each of them records it."""
     return bool(outbox.folders(store, layout.notice_kind_prefix(item_id, step.task_id, "missed")))
+
+
+def _deliver_missed(store: "Store", sop: "Sop", item_id: str, step: "Step", later: Later,
+                    transport: "Transport") -> None:
+    """Send a miss's notices: those ``later`` holds (written just now, or found written by an earlier try), else
+    (no roster, nobody to tell now) whatever of the step's miss notices is in the bucket unsent."""
+    for deliver in later:
+        deliver(transport)
+    if not later:
+        _deliver_step_notices(store, sop, item_id, step, ("missed", "escalation"), transport)
 
 
 def _deliver_step_notices(store: "Store", sop: "Sop", item_id: str, step: "Step", kinds: tuple[str, ...],

@@ -5,10 +5,11 @@ notice that may not have gone out is visible, never silently re-sent.
 
 - ``post``: the notice is created with a conditional write (``Store.put_json_if_absent``) at the folder
   ``humas.layout.notice_folder`` names, so a retry, a restart or a second caller creates nothing new.
-- ``deliver``: each channel is claimed with a conditional write (``claimed``) before anything is sent, and
-  marked ``sent`` (or ``failed``, with the error) after. A channel already claimed is never sent again, so a
-  crash between the claim and the mark leaves a ``claimed`` record that ``humas status`` reports
-  (``undelivered``) instead of a duplicate message.
+- ``deliver``: each channel is claimed with a conditional write (``claimed``) before anything is sent; a failed
+  send is marked ``failed`` (with the error) on its claim at once, and the channels sent are recorded together
+  in one write after the last of them (``layout.sent_key``: one request per notice, not one per channel). A
+  channel already claimed is never sent again, so a crash between a claim and that record leaves ``claimed``
+  channels that ``humas status`` reports (``undelivered``: maybe sent) instead of a duplicate message.
 - ``pending``: a marker (``layout.outbox_pending_key``) is written before each notice and removed once every
   channel is claimed, so a sender that dies before claiming (a step whose every try crashed, a deadline
   callback Airflow does not call again) leaves its notice findable; ``humas.notify.send_pending`` sends it.
@@ -56,10 +57,10 @@ class Transport(Protocol):
 def post(store: "Store", folder: str, person: "Person", message: Message, sop_id: str) -> dict[str, Any] | None:
     """Create the notice in ``folder`` for ``person`` (of SOP ``sop_id``'s roster); the record if this call created
     it, None if it existed. A pending marker is written first, so a crash anywhere after leaves the notice for
-    ``pending`` to find (``humas.notify.send_pending`` sends what nobody claimed)."""
+    ``pending`` to find (``humas.notify.send_pending`` sends what nobody claimed). No look before: the conditional
+    write says whether the notice existed; the marker rewritten then goes when ``deliver`` has looked at it, or
+    the sweep does, as any marker."""
     key = layout.notice_key(folder)
-    if store.head(key) is not None:
-        return None
     record = {"person": person.id, "subject": message.subject, "text": message.text, "kind": message.kind,
               "item_id": message.item_id, "sop": sop_id, "channels": [c for c in CHANNELS if c in person.contacts],
               "at": utcnow().isoformat()}
@@ -72,9 +73,9 @@ def deliver(store: "Store", folder: str, roster: "Roster", transport: Transport,
             notice: dict[str, Any] | None = None) -> dict[str, str]:
     """Send the notice in ``folder`` (``notice``: its record, as ``post`` or ``pending`` gave it) on each of its
     channels not claimed yet; channel -> what happened now. Then every channel is claimed (or has no address),
-    so the notice's pending marker goes."""
-    given = notice is not None
-    notice = notice if given else store.get_json(layout.notice_key(folder))
+    so the notice's pending marker goes (a retry's ``post`` wrote it again, even for a notice sent long ago)."""
+    if notice is None:
+        notice = store.get_json(layout.notice_key(folder))
     if not notice:
         return {}
     person = roster.person(notice.get("person", ""))
@@ -86,8 +87,9 @@ def deliver(store: "Store", folder: str, roster: "Roster", transport: Transport,
         if not address or not store.put_json_if_absent(key, {"state": "claimed", "at": utcnow().isoformat()}):
             continue
         done[channel] = _send(store, key, transport, channel, address, message)
-    if done or given:  # a later look at a notice sent long ago costs no request here
-        store.delete(layout.outbox_pending_key(folder))
+    if sent := [channel for channel, state in done.items() if state == "sent"]:
+        store.put_json(layout.sent_key(folder, sent), {"state": "sent", "at": utcnow().isoformat()})
+    store.delete(layout.outbox_pending_key(folder))
     return done
 
 
@@ -113,7 +115,8 @@ def pending(store: "Store", older_than: timedelta, now: datetime | None = None) 
 
 
 def _send(store: "Store", key: str, transport: Transport, channel: str, address: str, message: Message) -> str:
-    """Send on a claimed channel and record the result (the error text never holds the address)."""
+    """Send on a claimed channel; a failure is recorded on the claim (the error text never holds the address),
+    a success by the caller, with the other channels sent."""
     try:
         transport.send(channel, address, message)
     except Exception as exc:  # any transport failure: recorded and reported, not retried (it may have gone out)
@@ -121,7 +124,6 @@ def _send(store: "Store", key: str, transport: Transport, channel: str, address:
         error = str(exc).replace(address, "<alamat>")[:300]  # no address in the bucket
         store.put_json(key, {"state": "failed", "error": f"{type(exc).__name__}: {error}", "at": utcnow().isoformat()})
         return "failed"
-    store.put_json(key, {"state": "sent", "at": utcnow().isoformat()})
     return "sent"
 
 
@@ -144,8 +146,9 @@ def notices(store: "Store", prefix: str) -> list[dict[str, Any]]:
         notice = store.get_json(keys["notice"]) if "notice" in keys else None
         if not notice:
             continue
-        states = {c: (store.get_json(keys[c]) or {}).get("state", "claimed") if c in keys else "pending"
-                  for c in notice.get("channels", [])}
+        sent = {c for name in keys for c in layout.sent_channels(name)}
+        states = {c: "sent" if c in sent else (store.get_json(keys[c]) or {}).get("state", "claimed") if c in keys
+                  else "pending" for c in notice.get("channels", [])}
         out.append({**notice, "folder": folder, "deliveries": states})
     return out
 

@@ -373,7 +373,9 @@ def test_humas_status_lists_the_notifications_and_what_may_not_have_gone_out(sto
     decide_gate(gate)
     folder = layout.notice_folder(ITEM, "step_3_decision", "approval_request", current_review(gate).digest[:16],
                                   "skw.hendra")
-    store.put_json(layout.delivery_key(folder, "telegram"), {"state": "claimed", "at": "then"})  # a crash's trace
+    # as a crash leaves it: telegram claimed by a try that died after the send, email and whatsapp sent by the next
+    store.delete(layout.sent_key(folder, ["email", "telegram", "whatsapp"]))
+    store.put_json(layout.sent_key(folder, ["email", "whatsapp"]), {"state": "sent", "at": "then"})
     lines = item_lines(store, ITEM, sops)
     shown = "\n".join(lines)
     assert "Menunggu persetujuan" in shown and " WIB" in shown and "riwayat:" in shown
@@ -444,6 +446,48 @@ def test_a_deadline_callback_that_dies_after_recording_the_miss_leaves_its_notic
     got = _sent(sandbox)
     assert len(got) == 6 and {kind for kind, _ in got} == {"missed", "escalation"}
     assert "terlambat 30 menit" in received(sandbox, item=ITEM, kind="missed")[0]["text"]
+
+
+def test_a_crash_midway_through_a_delivery_leaves_its_sends_maybe_sent_and_the_rest_goes_once(store, sops,
+                                                                                                sandbox) -> None:
+    class DiesAfterTwo(NotifierTransport):
+        sends = 0
+
+        def send(self, channel: str, address: str, message: outbox.Message) -> None:
+            super().send(channel, address, message)
+            self.sends += 1
+            if self.sends == 2:
+                raise Crash()  # the process dies after telegram went out, before anything is recorded as sent
+
+    sop, folder, record = _upload_notice(store, sops)
+    with pytest.raises(Crash):
+        outbox.deliver(store, folder, load_roster(sop), DiesAfterTwo(), notice=record)
+    [left] = outbox.undelivered(store, layout.notices_prefix(ITEM))
+    assert left["deliveries"] == {"email": "claimed", "telegram": "claimed", "whatsapp": "pending"}
+    assert outbox.deliver(store, folder, load_roster(sop), NotifierTransport()) == {"whatsapp": "sent"}
+    assert sorted(m["channel"] for m in received(sandbox, item=ITEM)) == ["email", "telegram", "whatsapp"]
+    [left] = outbox.undelivered(store, layout.notices_prefix(ITEM))   # shown as "belum pasti terkirim", not re-sent
+    assert left["deliveries"] == {"email": "claimed", "telegram": "claimed", "whatsapp": "sent"}
+    assert list(store.list(layout.OUTBOX_PENDING)) == []
+
+
+def test_a_miss_whose_notices_a_dead_callback_wrote_is_told_once_by_the_next(store, sops, sandbox,
+                                                                            monkeypatch) -> None:
+    from humas import sla
+
+    _drop(store)
+    sop = sops["singkawang"]
+    record_state(store, ITEM, "assets_failed", step="step_2_design")
+    deadline = datetime.now(timezone.utc) - timedelta(minutes=30)
+    with monkeypatch.context() as patched, pytest.raises(Crash):
+        patched.setattr(sla, "record_late_step", _crash)   # notices written, then the callback dies
+        notify.escalate_late_step(store, sop, ITEM, 2, deadline, NotifierTransport())
+    assert received(sandbox, item=ITEM) == []
+    notify.escalate_late_step(store, sop, ITEM, 2, deadline, NotifierTransport())  # a rerun: sends what is written
+    notify.escalate_late_step(store, sop, ITEM, 2, deadline, NotifierTransport())
+    got = _sent(sandbox)
+    assert len(got) == len(set(got)) == 6 and {kind for kind, _ in got} == {"missed", "escalation"}
+    assert list(store.list(layout.OUTBOX_PENDING)) == []
 
 
 def test_a_deadline_callback_that_dies_before_writing_the_notices_records_no_miss(store, sops, sandbox,

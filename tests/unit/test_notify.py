@@ -66,6 +66,9 @@ def test_one_notice_folder_per_item_step_kind_round_person() -> None:
     assert folder == "pipeline/hut-kota/notices/step_3_decision/approval_request/ab12/skw.hendra/"
     assert layout.notice_folder_of_key(layout.notice_key(folder)) == (folder, "notice")
     assert layout.notice_folder_of_key(layout.delivery_key(folder, "email")) == (folder, "email")
+    sent = layout.notice_folder_of_key(layout.sent_key(folder, ["email", "whatsapp"]))
+    assert sent[0] == folder and layout.sent_channels(sent[1]) == ["email", "whatsapp"]
+    assert layout.sent_channels("email") == [] and layout.sent_channels("notice") == []
     assert layout.digest_folder("kendal", "2026-11-30", "kdl.agus") == "notices/kendal/digest/2026-11-30/kdl.agus/"
     with pytest.raises(LayoutError):
         layout.notice_folder("hut-kota", "step_3_decision", "approval_request", "../x", "skw.hendra")
