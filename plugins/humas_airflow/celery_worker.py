@@ -4,9 +4,9 @@ A Celery worker runs each task in a process forked from one of its pool's proces
 worker itself; the worker is no Airflow ``Job``, so the plugin listener that preloads the scheduler
 (``humas_airflow.preload``) never runs there and every task would load the steps' modules, the plugins and the
 SOP files again. Named by ``[celery] celery_config_options`` (``AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS`` in the
-embedded stack, docker-compose.yml and .env.example): Airflow imports this module wherever it makes its Celery
-app, which connects the preload to Celery's ``worker_init``, sent in the worker's main process before its pool
-starts (and never in the scheduler, which only sends tasks).
+embedded stack, docker-compose.yml and docker-compose.worker.yml): Airflow imports this module wherever it makes
+its Celery app, which connects the preload to Celery's ``worker_init``, sent in the worker's main process before
+its pool starts (and never in the scheduler, which only sends tasks).
 """
 from __future__ import annotations
 
