@@ -45,13 +45,19 @@ class Claim:
     delivery: bool  # a delivery (``humas deliver``), else the submission
 
 
-def read_claims(store: "Store", item_id: str) -> list[Claim]:
-    """Every readable claim of the item, the submission's and the deliveries'."""
+def list_claims(store: "Store", item_id: str) -> dict[str, str]:
+    """The item's claim objects: key -> ETag."""
+    return {o.key: o.etag for o in store.list(layout.claims_prefix(item_id))}
+
+
+def read_claims(store: "Store", item_id: str, listed: Mapping[str, str] | None = None) -> list[Claim]:
+    """Every readable claim of the item, the submission's and the deliveries': of ``listed`` (``list_claims``
+    as the caller listed them), default of those there now."""
     found: list[Claim] = []
-    for obj in store.list(layout.claims_prefix(item_id)):
-        direct = layout.login_from_claim_key(item_id, obj.key)
-        login = direct or layout.login_from_delivery_claim_key(item_id, obj.key)
-        data = store.get_bytes(obj.key, MAX_CLAIM_BYTES) if login else None
+    for key in list_claims(store, item_id) if listed is None else listed:
+        direct = layout.login_from_claim_key(item_id, key)
+        login = direct or layout.login_from_delivery_claim_key(item_id, key)
+        data = store.get_bytes(key, MAX_CLAIM_BYTES) if login else None
         try:
             record = json.loads(data) if data else None
         except ValueError:

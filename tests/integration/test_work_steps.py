@@ -174,15 +174,21 @@ def test_a_delivery_whose_metadata_names_someone_nobody_vouches_for_is_refused_t
     assert result["caption"] == CAPTION and result["delivery"]["by"] == {"caption": "ygy.tari"}
 
 
-def test_a_colleagues_file_or_a_file_changed_since_its_delivery_is_refused_with_the_reason(
-        store, sops, cli, tmp_path: Path) -> None:
+def _colleague_delivered_the_design(store, sops, tmp_path: Path) -> tuple:
+    """The idea's narration taken and its design step waiting; then a colleague with no part in the design step
+    delivers a poster under their own (vouched) name. The SOP and the run's earlier results."""
     _idea(store, caption=CAPTION)
     sop = sops["yogyakarta"]
     earlier = {"step_3_concept": do_work(_step(store, sop, 3))}
     do_work(_step(store, sop, 4, earlier))
     (tmp_path / "poster.jpg").write_bytes(_jpeg())
-    # a colleague with no part in the design step delivers under their own (vouched) name
     assert humas(["deliver", ITEM, str(tmp_path / "poster.jpg"), "--user", "ygy.eko"]) == 0
+    return sop, earlier
+
+
+def test_a_colleagues_file_or_a_file_changed_since_its_delivery_is_refused_with_the_reason(
+        store, sops, cli, tmp_path: Path) -> None:
+    sop, earlier = _colleague_delivered_the_design(store, sops, tmp_path)
     message = _refused(store, do_work(_step(store, sop, 4, earlier)))
     assert "poster.jpg diserahkan oleh ygy.eko, bukan pengaju item atau Desainer/Editor menurut roster" in message
     assert not store.exists(layout.findings_key(ITEM))  # refused before anything was checked or rendered
@@ -199,6 +205,20 @@ def test_a_colleagues_file_or_a_file_changed_since_its_delivery_is_refused_with_
     wait, folder = do_work(_step(store, sop, 4, earlier)), _step(store, sop, 4).files()
     assert humas(["deliver", ITEM, str(tmp_path / "poster.jpg"), "--user", "ygy.yoga"]) == 0
     assert _step(store, sop, 4).files() == folder and _wakes(store, wait)
+    assert do_work(_step(store, sop, 4, earlier))["delivery"]["by"] == {"poster.jpg": "ygy.yoga"}
+
+
+def test_a_delivery_made_while_a_refusal_is_being_recorded_still_wakes_the_step(
+        store, sops, cli, tmp_path: Path) -> None:
+    sop, earlier = _colleague_delivered_the_design(store, sops, tmp_path)
+    judging = _step(store, sop, 4, earlier)
+    assert judging.files() and judging.claims and judging.brief  # the try's view: the colleague's delivery
+    # the designer delivers before the refusal's wait begins
+    (tmp_path / "poster.jpg").write_bytes(_jpeg(200))
+    assert humas(["deliver", ITEM, str(tmp_path / "poster.jpg"), "--user", "ygy.yoga"]) == 0
+    wait = do_work(judging)
+    assert "diserahkan oleh ygy.eko" in read_status(store, ITEM)["message"]
+    assert isinstance(wait, WaitForChange) and _wakes(store, wait)
     assert do_work(_step(store, sop, 4, earlier))["delivery"]["by"] == {"poster.jpg": "ygy.yoga"}
 
 

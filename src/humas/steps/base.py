@@ -16,7 +16,7 @@ from humas.profiles import channel_ids
 from humas.reports import write_item_report
 from humas.sop import available_sops
 from humas.status import note_event, read_status, record_state, utcnow
-from humas.submission import Claim, read_claims
+from humas.submission import Claim, list_claims, read_claims
 from humas.timetext import duration_words
 
 if TYPE_CHECKING:
@@ -167,9 +167,15 @@ class ItemStep:
         return dict(self.folder)
 
     @cached_property
+    def claims_listed(self) -> dict[str, str]:
+        """The item's claim objects as this try first lists them: key -> ETag (a wait for a new claim compares
+        with this view, so a claim written while the try judged the old ones still wakes it)."""
+        return list_claims(self.store, self.item_id)
+
+    @cached_property
     def claims(self) -> list[Claim]:
-        """The item's claims (submission and deliveries) as this try first reads them."""
-        return read_claims(self.store, self.item_id)
+        """The item's claims (submission and deliveries) as this try first reads them (``claims_listed``)."""
+        return read_claims(self.store, self.item_id, self.claims_listed)
 
     def delivered_by(self, names: Iterable[str]) -> dict[str, Deliverer]:
         """Who delivered each of ``names`` (``humas.delivery.delivered_by``) over this try's reads."""

@@ -255,9 +255,9 @@ def wait_for_claim(item: "ItemStep", what: str) -> WaitForChange:
 
 
 def claims_change(item: "ItemStep", timeout: timedelta) -> WaitForChange:
-    """A wait until the item's claims change (a new delivery or submission claim)."""
-    prefix = layout.claims_prefix(item.item_id)
-    return WaitForChange(prefix, {o.key: o.etag for o in item.store.list(prefix)}, timeout)
+    """A wait until the item's claims differ from those this try judged (a new delivery or submission claim,
+    even one written while the refusal was being recorded)."""
+    return WaitForChange(layout.claims_prefix(item.item_id), item.claims_listed, timeout)
 
 
 def _who(item: "ItemStep", by: dict[str, str | None]) -> str:
