@@ -40,7 +40,7 @@ def test_revise_sends_the_run_back_to_the_design_and_the_correction_is_approved(
     first_review = store.get_json(layout.review_key(item_id))["digest"]
 
     assert decide(stack_cfg, store, item_id, "singkawang", "revise", "Judul kurang besar") == 0
-    status = wait_for_state(store, item_id, {"revision_requested"}, 60, step="step_2_design")
+    status = wait_for_state(store, item_id, {"revision_requested"}, 240, step="step_2_design")
     assert "Judul kurang besar" in status["message"] and "Hendra Wijaya" in status["message"]
     time.sleep(20)  # the design step runs again and waits for the designer, nothing is published meanwhile
     assert not _posts_of(sandbox_posts, item_id)
@@ -93,7 +93,7 @@ def test_spoofed_flags_and_self_approval_are_refused_and_the_item_keeps_waiting(
               "role": "kepala_bidang", "comment": "", "review_digest": digest, "at": "2026-11-23T00:00:00Z",
               "signature": "00" * 32}
     store.put_bytes(key, json.dumps(forged).encode(), "application/json")
-    status = wait_for_state(store, item_id, {"approval_flag_invalid"}, 60)
+    status = wait_for_state(store, item_id, {"approval_flag_invalid"}, 240)
     assert "signature" in {p["field"] for p in status["details"]["problems"]}
 
     # The submitter signs in as herself and tries to approve her own item: the service refuses to sign.
@@ -136,12 +136,12 @@ def test_the_approval_page_needs_airflow_sign_in_and_shows_what_is_reviewed(tmp_
 def test_an_edit_after_approval_goes_back_to_the_gate_and_only_the_approved_caption_is_posted(
         tmp_path, cli_env, store, stack_cfg, sandbox_posts):
     item_id = "e2e-edited"
-    publish_at = (datetime.now(timezone.utc) + timedelta(seconds=90)).isoformat(timespec="seconds")
+    publish_at = (datetime.now(timezone.utc) + timedelta(seconds=150)).isoformat(timespec="seconds")
     folder = write_item(tmp_path, item_id, "singkawang", ["facebook"], publish_at=publish_at)
     assert humas(["submit", str(folder)]) == 0
     wait_for_state(store, item_id, {"awaiting_approval"}, 240, step="step_3_decision")
     assert decide(stack_cfg, store, item_id, "singkawang") == 0
-    wait_for_state(store, item_id, {"in_step"}, 60, step="step_4_upload")  # scheduled, waiting for publish_at
+    wait_for_state(store, item_id, {"in_step"}, 120, step="step_4_upload")  # scheduled, waiting for publish_at
 
     # the submitter edits the narration as themselves (an edit by another hand goes back to the work step)
     edited = f"Konten uji {item_id} DIUBAH SETELAH DISETUJUI"

@@ -120,7 +120,7 @@ def test_an_approver_sees_only_their_agency_and_approves_with_the_keyboard(cli_e
         driver.refresh()
         return False
 
-    _wait(browser, both_listed, 60)
+    _wait(browser, both_listed, 180)
     text = browser.find_element(By.TAG_NAME, "main").text
     assert "Uji br-approve" in text and "Uji br-decline" in text
     assert "Uji br-ygy" not in text and "Uji br-late" not in text  # other agencies' items are not shown

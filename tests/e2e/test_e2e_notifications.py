@@ -51,7 +51,7 @@ def test_people_are_told_once_through_a_wait_a_miss_a_restart_and_a_decision(tmp
     assert humas(["submit", str(folder)]) == 0
     wait_for_state(store, ITEM, {"awaiting_approval"}, 240, step="step_3_decision")
 
-    asked = wait_for_messages(stack_cfg, "approval_request", 3, 60)
+    asked = wait_for_messages(stack_cfg, "approval_request", 3, 240)
     assert sorted((m["channel"], m["to"]) for m in asked) == [
         ("email", "kabid@uji.example"), ("telegram", "900000001"), ("whatsapp", "+628990000001")]
     assert "Uji pemberitahuan" in asked[0]["text"] and " WIB" in asked[0]["text"]
@@ -75,10 +75,10 @@ def test_people_are_told_once_through_a_wait_a_miss_a_restart_and_a_decision(tmp
         assert humas(["approve", ITEM, "--user", "uji.kabid", "--comment", "Bagus"]) == 0
     finally:
         os.environ.pop("HUMAS_PASSWORD", None)
-    [approved] = wait_for_messages(stack_cfg, "approved", 1, 120)
+    [approved] = wait_for_messages(stack_cfg, "approved", 1, 240)
     assert approved["to"] == "900000003" and "Kabid Uji" in approved["text"] and "Bagus" in approved["text"]
     assert wait_for_state(store, ITEM, {"published", "publish_failed"}, 240)["state"] == "published"
-    [published] = wait_for_messages(stack_cfg, "published", 1, 60)
+    [published] = wait_for_messages(stack_cfg, "published", 1, 240)
     assert "facebook: http" in published["text"]
 
     time.sleep(10)  # anything late or repeated would show now
