@@ -148,6 +148,7 @@ class _VideoOut:
 
     graph: av.filter.Graph
     stream: av.video.stream.VideoStream
+    time_base: Fraction  # 1/fps, kept: PyAV makes a new Fraction on every read of the codec's
     frames: int = 0
 
 
@@ -172,7 +173,7 @@ def _build_video(frame: av.VideoFrame, src_stream, out: av.container.OutputConta
     # PyAV makes every codec context slice-threaded, which turns x264 to sliced threads (2 slices a frame: slower
     # and a little less compression); frame threads as well is FFmpeg's default and what the command line uses
     stream.codec_context.thread_type = "AUTO"
-    return _VideoOut(graph, stream)
+    return _VideoOut(graph, stream, 1 / fps)
 
 
 def _drain(graph: av.filter.Graph) -> Iterator[av.VideoFrame]:
@@ -185,7 +186,7 @@ def _drain(graph: av.filter.Graph) -> Iterator[av.VideoFrame]:
 
 def _encode_video(vout: _VideoOut, out, shaped: av.VideoFrame) -> None:
     """Encodes one frame from the filter graph: constant frame rate, so its number is its time stamp."""
-    shaped.pts, shaped.time_base = vout.frames, vout.stream.codec_context.time_base
+    shaped.pts, shaped.time_base = vout.frames, vout.time_base
     shaped.pict_type = av.video.frame.PictureType.NONE
     vout.frames += 1
     out.mux(vout.stream.encode(shaped))
@@ -195,6 +196,7 @@ def _encode_video(vout: _VideoOut, out, shaped: av.VideoFrame) -> None:
 class _AudioOut:
     stream: av.audio.stream.AudioStream
     resampler: av.AudioResampler
+    time_base: Fraction  # 1/rate: a chunk's time stamp counts samples
     samples: int = 0
 
 
@@ -204,12 +206,13 @@ def _build_audio(src_stream, out, spec: VideoSpec, threads: int) -> _AudioOut:
     stream = out.add_stream("aac", rate=rate, layout=layout)
     stream.bit_rate = spec.audio_bitrate
     stream.codec_context.thread_count = threads
-    return _AudioOut(stream, av.AudioResampler(format="fltp", layout=layout, rate=rate, frame_size=1024))
+    return _AudioOut(stream, av.AudioResampler(format="fltp", layout=layout, rate=rate, frame_size=1024),
+                     Fraction(1, rate))
 
 
 def _encode_audio(aout: _AudioOut, out, frame: av.AudioFrame | None) -> None:
     for chunk in aout.resampler.resample(frame):
-        chunk.pts, chunk.time_base = aout.samples, Fraction(1, chunk.sample_rate)
+        chunk.pts, chunk.time_base = aout.samples, aout.time_base
         aout.samples += chunk.samples
         out.mux(aout.stream.encode(chunk))
 
