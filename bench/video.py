@@ -18,8 +18,9 @@
 (c) Checking a 1080p 60 s clip: `bench.video_check.check_figure`, beside ffprobe.
 
 Goals (issue 18): throughput >= 0.9x the ffmpeg CLI; peak memory <= 300 MB for a 1 GB input; checking a
-1080p 60 s clip <= 0.5 s. The CLI is FFmpeg 5.1 (Debian 12) while PyAV 17 ships its own FFmpeg and x264
-builds: same settings, not the same binaries.
+1080p 60 s clip <= 0.5 s. The CLI is FFmpeg 5.1 with x264 core 164 (Debian 12) while PyAV 17 ships FFmpeg 8.0
+and x264 core 165: same settings, not the same binaries (each stage alone costs the same CPU in both; the
+figures are in the README's video section).
 """
 from __future__ import annotations
 
