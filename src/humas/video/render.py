@@ -3,9 +3,7 @@
 decode -> rotation applied -> crop or pad to the placement's aspect range -> scaled into the box (never up)
 -> constant frame rate within the placement's range -> yuv420p -> H.264 High at the target bit rate (capped by
 maxrate/bufsize so the size is predictable) + AAC-LC (<= the placement's sample rate, stereo at most) -> MP4 with
-the moov at the front. Decoding and shaping run in a thread of their own, handing frames over a short queue to
-the encoding thread, so the stages overlap (as the ffmpeg command line's threads do). Only a few frames are held
-at any time, so memory does not grow with the input.
+the moov at the front. Only a few frames are held at any time, so memory does not grow with the input.
 
 An animated GIF becomes an MP4 the same way, played again until it lasts the placement's ``min_seconds``.
 A silent original gets no audio track: every placement in platforms.yaml takes a video without sound
@@ -23,7 +21,6 @@ from typing import TYPE_CHECKING, Iterator
 import av
 
 from humas.video.frames import cover_jpeg, frames_at, video_tile
-from humas.video.handoff import handoff
 
 if TYPE_CHECKING:
     from humas.profiles import Placement
@@ -37,7 +34,6 @@ PRESET = "veryfast"          # fits a 2-core worker; the benchmark compares the 
 MAXRATE, BUFSIZE = 1.5, 2.0  # VBV cap and buffer as multiples of the target bit rate: bounded size, steady quality
 SIZE_MARGIN = 0.9            # a rendition aims at 90% of the placement's byte limit at most
 GOP_SECONDS = 2              # a keyframe every 2 s: platforms cut and seek on them
-HANDOFF_FRAMES = 8           # shaped frames waiting between the decoding thread and the encoder (~11 MB at 720p)
 
 
 @dataclass(frozen=True)
@@ -184,12 +180,13 @@ def _drain(graph: av.filter.Graph) -> Iterator[av.VideoFrame]:
             return
 
 
-def _encode_video(vout: _VideoOut, out, shaped: av.VideoFrame) -> None:
-    """Encodes one frame from the filter graph: constant frame rate, so its number is its time stamp."""
-    shaped.pts, shaped.time_base = vout.frames, vout.time_base
-    shaped.pict_type = av.video.frame.PictureType.NONE
-    vout.frames += 1
-    out.mux(vout.stream.encode(shaped))
+def _encode_video(vout: _VideoOut, out, frame: av.VideoFrame | None) -> None:
+    vout.graph.vpush(frame)
+    for shaped in _drain(vout.graph):
+        shaped.pts, shaped.time_base = vout.frames, vout.time_base
+        shaped.pict_type = av.video.frame.PictureType.NONE
+        vout.frames += 1
+        out.mux(vout.stream.encode(shaped))
 
 
 @dataclass
@@ -272,7 +269,7 @@ def _first_frame(src: str | Path) -> av.VideoFrame:
 
 
 class _Render:
-    """One rendition in progress: a thread decodes and shapes frames while the caller's thread encodes them."""
+    """One rendition in progress: decodes, shapes and encodes frame by frame."""
 
     def __init__(self, spec: VideoSpec, bitrate: int, options: dict[str, str], threads: int) -> None:
         self.spec, self.bitrate, self.options, self.threads = spec, bitrate, options, threads
@@ -292,38 +289,24 @@ class _Render:
         astream = source.streams.audio[0] if source.streams.audio and not loop else None
         if astream is not None:
             self.audio = _build_audio(astream, self.out, self.spec, self.threads)
-        shaped = self._shaped(source, vstream, astream, loop)
-        with handoff(shaped, HANDOFF_FRAMES, "humas-render-decode") as frames:
-            for frame in frames:
-                if isinstance(frame, av.AudioFrame):
-                    _encode_audio(self.audio, self.out, frame)
-                else:
-                    _encode_video(self.video, self.out, frame)
-        self._flush()
-
-    def _shaped(self, source, vstream, astream, loop: bool) -> Iterator[av.VideoFrame | av.AudioFrame]:
-        """The source's audio frames and its video frames through the filter graph, in decoding order; a GIF is
-        played again until it lasts ``min_seconds``."""
-        graph, offset, first_pts = self.video.graph, 0, None
+        offset, first_pts = 0, None
         while True:
             end = offset
             for frame in self._frames(source, vstream, astream):
                 if isinstance(frame, av.AudioFrame):
-                    yield frame
+                    _encode_audio(self.audio, self.out, frame)
                     continue
                 if frame.pts is None:  # a frame without a time stamp follows the one before it
                     frame.pts = end - offset + (first_pts or 0)
                 first_pts = frame.pts if first_pts is None else first_pts
                 frame.pts = frame.pts - first_pts + offset
                 end = frame.pts + (frame.duration or 1)
-                graph.vpush(frame)
-                yield from _drain(graph)
+                _encode_video(self.video, self.out, frame)
             if not loop or end == offset or float(end * vstream.time_base) >= self.spec.min_seconds:
                 break
             offset = end
             source.seek(0, stream=vstream)
-        graph.vpush(None)
-        yield from _drain(graph)
+        self._flush()
 
     @staticmethod
     def _frames(source, vstream, astream) -> Iterator[av.VideoFrame | av.AudioFrame]:
@@ -332,6 +315,7 @@ class _Render:
             yield from packet.decode()
 
     def _flush(self) -> None:
+        _encode_video(self.video, self.out, None)
         self.out.mux(self.video.stream.encode(None))
         if self.audio is not None:
             _encode_audio(self.audio, self.out, None)
