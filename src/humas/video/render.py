@@ -144,6 +144,7 @@ class _VideoOut:
 
     graph: av.filter.Graph
     stream: av.video.stream.VideoStream
+    time_base: Fraction  # 1/fps, kept: PyAV makes a new Fraction on every read of the codec's
     frames: int = 0
 
 
@@ -168,7 +169,7 @@ def _build_video(frame: av.VideoFrame, src_stream, out: av.container.OutputConta
     # PyAV makes every codec context slice-threaded, which turns x264 to sliced threads (2 slices a frame: slower
     # and a little less compression); frame threads as well is FFmpeg's default and what the command line uses
     stream.codec_context.thread_type = "AUTO"
-    return _VideoOut(graph, stream)
+    return _VideoOut(graph, stream, 1 / fps)
 
 
 def _drain(graph: av.filter.Graph) -> Iterator[av.VideoFrame]:
@@ -182,7 +183,7 @@ def _drain(graph: av.filter.Graph) -> Iterator[av.VideoFrame]:
 def _encode_video(vout: _VideoOut, out, frame: av.VideoFrame | None) -> None:
     vout.graph.vpush(frame)
     for shaped in _drain(vout.graph):
-        shaped.pts, shaped.time_base = vout.frames, vout.stream.codec_context.time_base
+        shaped.pts, shaped.time_base = vout.frames, vout.time_base
         shaped.pict_type = av.video.frame.PictureType.NONE
         vout.frames += 1
         out.mux(vout.stream.encode(shaped))
@@ -192,6 +193,7 @@ def _encode_video(vout: _VideoOut, out, frame: av.VideoFrame | None) -> None:
 class _AudioOut:
     stream: av.audio.stream.AudioStream
     resampler: av.AudioResampler
+    time_base: Fraction  # 1/rate: a chunk's time stamp counts samples
     samples: int = 0
 
 
@@ -201,12 +203,13 @@ def _build_audio(src_stream, out, spec: VideoSpec, threads: int) -> _AudioOut:
     stream = out.add_stream("aac", rate=rate, layout=layout)
     stream.bit_rate = spec.audio_bitrate
     stream.codec_context.thread_count = threads
-    return _AudioOut(stream, av.AudioResampler(format="fltp", layout=layout, rate=rate, frame_size=1024))
+    return _AudioOut(stream, av.AudioResampler(format="fltp", layout=layout, rate=rate, frame_size=1024),
+                     Fraction(1, rate))
 
 
 def _encode_audio(aout: _AudioOut, out, frame: av.AudioFrame | None) -> None:
     for chunk in aout.resampler.resample(frame):
-        chunk.pts, chunk.time_base = aout.samples, Fraction(1, chunk.sample_rate)
+        chunk.pts, chunk.time_base = aout.samples, aout.time_base
         aout.samples += chunk.samples
         out.mux(aout.stream.encode(chunk))
 
@@ -278,7 +281,7 @@ class _Render:
     def run(self, source: av.container.InputContainer, first: av.VideoFrame, loop: bool) -> None:
         """Every stream is added to the output before the first packet is written (the MP4 header needs them)."""
         vstream = source.streams.video[0]
-        vstream.thread_type = "AUTO"
+        vstream.thread_type = "AUTO"  # frame threads, set before this container's first decode opens the decoder
         vstream.codec_context.thread_count = self.threads
         self.fps = output_fps(vstream, self.spec)
         self.video = _build_video(first, vstream, self.out, self.spec, self.fps, self.bitrate, self.options,
