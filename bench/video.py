@@ -1,7 +1,7 @@
 """Benchmark: video renditions (issue 18) against the ffmpeg command line, side by side in one run.
 
     .venv/bin/python -m bench.video                         # 30 s 1080p clip, 1 GB input for memory
-    .venv/bin/python -m bench.video --seconds 60 --big-mb 1024 --repeat 2 --threads 2
+    .venv/bin/python -m bench.video --seconds 60 --big-mb 1024 --repeat 3 --threads 2
     .venv/bin/python -m bench.video --quick                 # 10 s clip, 200 MB input: a smoke run
     .venv/bin/python -m bench.video --strict                # exit 1 when a goal is missed
 
@@ -11,8 +11,9 @@
     rate, +faststart). The CLI's arguments are built from the same spec and `render.geometry_filters`, so the
     settings match by construction; the options x264 wrote into each output are compared too (PyAV's default
     slice threading once gave x264 sliced threads on the humas side only). Each side runs in a child process,
-    alternately, `--repeat` times; the best wall time of each is compared (the machine is shared), beside the
-    median of the side-by-side pairs, the CPU times and the load average each run started at.
+    alternately, `--repeat` times; the goal is judged on the median of the side-by-side pairs (each pair runs
+    back to back under about the same load), shown beside the best wall time of each side, the CPU times and the
+    load average each run started at.
 (b) Peak memory: the high-water RSS (wait4's ru_maxrss) of a child process that renders a large input
     (`--big-mb`, generated once with the ffmpeg CLI at a high bit rate and kept in `--cache`).
 (c) Checking a 1080p 60 s clip: `bench.video_check.check_figure`, beside ffprobe.
@@ -165,7 +166,7 @@ def throughput(src: Path, work: Path, threads: int, repeat: int) -> float:
         runs["humas"].append(run_child(render_command(src, work / "humas.mp4", threads)))
         runs["ffmpeg"].append(run_child(ffmpeg_command(src, work / "ffmpeg.mp4", threads)))
     frames = json.loads(runs["humas"][0]["out"])["frames"]
-    print(f"(a) transcoding throughput, {src.name} -> {CHANNEL} {PLACEMENT} ({threads} threads, best of {repeat})")
+    print(f"(a) transcoding throughput, {src.name} -> {CHANNEL} {PLACEMENT} ({threads} threads, {repeat} pairs)")
     print("    ffmpeg CLI: " + " ".join(ffmpeg_command(src, work / "ffmpeg.mp4", threads)[3:]))
     for side in ("humas", "ffmpeg"):
         best = min(runs[side], key=lambda r: r["wall"])
@@ -174,12 +175,14 @@ def throughput(src: Path, work: Path, threads: int, repeat: int) -> float:
         print(f"            each run (wall/cpu s): "
               + ", ".join(f"{r['wall']:.2f}/{r['cpu']:.2f} (load {r['load']:.1f})" for r in runs[side]))
     print(f"    x264 options (humas vs CLI): {_same_settings(work)}")
-    ratio = min(r["wall"] for r in runs["ffmpeg"]) / min(r["wall"] for r in runs["humas"])
-    cpu_ratio = min(r["cpu"] for r in runs["ffmpeg"]) / min(r["cpu"] for r in runs["humas"])
+    best = min(r["wall"] for r in runs["ffmpeg"]) / min(r["wall"] for r in runs["humas"])
+    best_cpu = min(r["cpu"] for r in runs["ffmpeg"]) / min(r["cpu"] for r in runs["humas"])
+    # The verdict goes by the pairs: each pair ran back to back under about the same load, where one side's
+    # lucky quiet moment decides a best-of on a shared machine.
     pairs = [(cli["wall"] / ours["wall"], cli["cpu"] / ours["cpu"]) for ours, cli in zip(runs["humas"], runs["ffmpeg"])]
-    print(f"    ratio (humas throughput / ffmpeg CLI): {ratio:.2f}x wall, {cpu_ratio:.2f}x cpu (best of each); "
-          f"median of the side-by-side pairs {statistics.median(p[0] for p in pairs):.2f}x wall, "
-          f"{statistics.median(p[1] for p in pairs):.2f}x cpu   "
+    ratio = statistics.median(p[0] for p in pairs)
+    print(f"    ratio (humas throughput / ffmpeg CLI): median of the side-by-side pairs {ratio:.2f}x wall, "
+          f"{statistics.median(p[1] for p in pairs):.2f}x cpu; best of each {best:.2f}x wall, {best_cpu:.2f}x cpu   "
           f"goal >= {THROUGHPUT_GOAL}x  {'OK' if ratio >= THROUGHPUT_GOAL else 'MISSED'}")
     return ratio
 
@@ -204,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30, help="length of the 1080p throughput clip")
     parser.add_argument("--big-mb", type=int, default=1024, help="size of the peak-memory input in MB")
     parser.add_argument("--threads", type=int, default=2, help="codec threads on both sides (the machine's cores)")
-    parser.add_argument("--repeat", type=int, default=2, help="runs of each side; the best is compared")
+    parser.add_argument("--repeat", type=int, default=3, help="side-by-side pairs; the goal goes by their median")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where generated inputs are kept")
     parser.add_argument("--compare-memory", action="store_true", help="also measure the CLI on the large input")
     parser.add_argument("--quick", action="store_true", help="10 s clip, 200 MB input, one run each")
