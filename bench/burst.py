@@ -53,6 +53,8 @@ from humas.submission import claim
 from humas_dev import stack
 from humas_dev.sample import draw_poster
 
+from bench import pyspy
+
 sys.path.insert(0, str(stack.REPO / "plugins"))
 from humas_airflow.intake_app import EVENTS_PATH, minio_event  # noqa: E402 - plugins/ is Airflow's path
 
@@ -71,9 +73,18 @@ FILL_SOP = "uji_beban"
 APPROVER = {"singkawang": "skw.hendra"}
 
 
-def bench_include(target: Path) -> Path:
-    """A copy of include/ plus the fill SOP (and its roster), as the e2e tests add theirs."""
+def bench_include(target: Path, minutes: dict[str, int] | None = None) -> Path:
+    """A copy of include/ plus the fill SOP (and its roster), as the e2e tests add theirs; ``minutes``: stage ->
+    the standard time of Singkawang's step of that stage (a short gate: its reminders and misses, and a short
+    concept: the run deadline of a step already done, come within the bench's minutes)."""
     shutil.copytree(stack.REPO / "include", target)
+    if minutes:
+        path = target / "sops" / "singkawang.yaml"
+        skw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for step in skw["steps"]:
+            if step["stage"] in minutes:
+                step["time"] = {"text": f"{minutes[step['stage']]} menit", "minutes": minutes[step["stage"]]}
+        path.write_text(yaml.safe_dump(skw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     sop = yaml.safe_load((target / "sops" / "yogyakarta.yaml").read_text(encoding="utf-8"))
     sop["id"] = FILL_SOP
     sop["title"] = f"{sop['title']} (uji beban)"
@@ -343,11 +354,18 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--measure-seconds", type=float, default=60.0)
     parser.add_argument("--max-windows", type=int, default=4, help="waiting minutes measured, at most")
+    parser.add_argument("--gate-minutes", type=int, default=None,
+                        help="Singkawang's gate standard time (SOP: 15): reminders and misses sooner")
+    parser.add_argument("--concept-minutes", type=int, default=None,
+                        help="Singkawang's first step's standard time (SOP: 30): its run deadline fires sooner")
+    parser.add_argument("--profile-dir", type=Path, default=None,
+                        help="py-spy every component during each waiting window into this folder (bench.pyspy)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped bench stops its stack too (finally below)
     cfg = stack.StackConfig.on_free_ports("humas-burst-", parallelism=args.parallelism)
     home = cfg.home.parent
-    cfg.include_dir = bench_include(home / "include")
+    minutes = {"decision": args.gate_minutes, "concept": args.concept_minutes}
+    cfg.include_dir = bench_include(home / "include", {k: v for k, v in minutes.items() if v})
     os.environ["HUMAS_INCLUDE_DIR"] = str(cfg.include_dir)  # the bench's approvals read the same SOPs and rosters
     # One sandbox account takes the whole burst: lift Instagram's 50-posts-a-day cap, which would otherwise stop
     # the burst at post 50 (as it would a real account; the upload then says so and retries later).
@@ -407,13 +425,17 @@ def main() -> int:  # noqa: PLR0915 - a script: one phase after another, printed
         results["waiting"] = []
         # Deadline callbacks, reminders and misses of items that began waiting together come together: measure
         # minutes until a quiet one (none of them), so both the busy minutes and the quiet one are reported.
-        for _ in range(args.max_windows):
+        for n in range(args.max_windows):
             window = Window(cfg)
+            spies = (pyspy.record(stack.running(cfg), args.measure_seconds, args.profile_dir, f"w{n:02d}")
+                     if args.profile_dir else [])
             time.sleep(args.measure_seconds)
             results["waiting"].append({**window.close(), "deferred_tasks": bench.deferred(), "load": load()})
-            _print_window(f"{results['waiting'][-1]['deferred_tasks']} waiting", results["waiting"][-1])
-            if results["waiting"][-1]["deadline_callbacks"] == 0 and not results["waiting"][-1]["messages"]:
-                break
+            for spy in spies:
+                spy.wait()
+            _print_window(f"w{n:02d} {results['waiting'][-1]['deferred_tasks']} waiting", results["waiting"][-1])
+            if _quiet(results["waiting"][-1]) and not (args.gate_minutes or args.concept_minutes):
+                break  # (with the times shortened: every window, the quiet ones between the waves too)
         results["notification_cost"] = notification_cost(results["waiting"])
         print(f"notifications while items wait: {results['notification_cost']}", flush=True)
 
@@ -479,19 +501,26 @@ def notice_latency(bench: Bench, items: list[str], waiting_since: list[datetime]
 
 
 def notification_cost(windows: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the reminders and misses sent while items wait cost: the busiest minute against the quiet one (no
-    messages, no deadline callbacks), as CPU per message; and what that makes of issue 15's 500 waiting items,
-    each reminded and told its miss once per step (6 messages: 3 channels x 2), for a step of 15 minutes (the
-    shortest standard time of a gate in the seed SOPs) and of 1 hour."""
-    quiet = [w for w in windows if not w["messages"] and w["deadline_callbacks"] == 0]
-    busy = max(windows, key=lambda w: sum(w["messages"].values()))
-    sent = sum(busy["messages"].values())
+    """What the reminders and misses sent while items wait cost: every window that sent messages against the
+    mean of the quiet ones (no messages, no deadline callbacks), as CPU per message (the busiest window alone
+    too); and what that makes of issue 15's 500 waiting items, each reminded and told its miss once per step (6
+    messages: 3 channels x 2), for a step of 15 minutes (the shortest standard time of a gate in the seed SOPs)
+    and of 1 hour."""
+    quiet = [w for w in windows if _quiet(w)]
+    busy = [w for w in windows if w["messages"]]
+    sent = sum(sum(w["messages"].values()) for w in busy)
     if not quiet or not sent:
         return {"measured": False, "why": "no quiet minute" if not quiet else "no message sent while waiting"}
-    extra = sum(busy["cores"].values()) - sum(quiet[-1]["cores"].values())
-    per_message = max(extra, 0.0) * busy["seconds"] / sent
-    return {"measured": True, "busy_minute_messages": sent, "busy_cores": sum(busy["cores"].values()),
-            "quiet_cores": sum(quiet[-1]["cores"].values()), "cpu_s_per_message": per_message,
+    quiet_cores = statistics.mean(sum(w["cores"].values()) for w in quiet)
+    extra = sum(max(sum(w["cores"].values()) - quiet_cores, 0.0) * w["seconds"] for w in busy)
+    per_message = extra / sent
+    busiest = max(busy, key=lambda w: sum(w["messages"].values()))
+    by_component = {n: sum((w["cores"][n] - statistics.mean(q["cores"][n] for q in quiet)) * w["seconds"]
+                           for w in busy) / sent for n in busiest["cores"]}
+    return {"measured": True, "messages": sent, "busy_windows": len(busy), "quiet_windows": len(quiet),
+            "busiest_window_messages": sum(busiest["messages"].values()), "busy_cores": sum(busiest["cores"].values()),
+            "quiet_cores": quiet_cores, "cpu_s_per_message": per_message,
+            "cpu_s_per_message_by_component": {n: round(v, 4) for n, v in by_component.items()},
             "cores_500_waiting_15min_step": 500 * 6 * per_message / (15 * 60),
             "cores_500_waiting_1h_step": 500 * 6 * per_message / 3600}
 
@@ -513,6 +542,10 @@ def through(bench: Bench, items: list[str], sop: str) -> dict[str, Any]:
     return {"items": len(items), "all_published_s": span, "items_per_hour": len(items) / span * 3600,
             "drop_to_published": summary([(t - dropped[i]).total_seconds() for i, t in zip(items, published)]),
             **window.close(), "load": load()}
+
+
+def _quiet(window: dict[str, Any]) -> bool:
+    return window["deadline_callbacks"] == 0 and not window["messages"]
 
 
 def _print_window(label: str, w: dict[str, Any]) -> None:

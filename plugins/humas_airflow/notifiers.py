@@ -10,11 +10,18 @@ Jinja templates, and the texts carry what people wrote (titles, comments) which 
 Every request carries ``X-Humas-Item`` and ``X-Humas-Kind`` headers (the platforms ignore them; the sandbox
 lists them). Each thread keeps one HTTP session for the chat APIs (``_session``), so a message reuses the open
 connection (no new TCP/TLS handshake); urllib3 opens a new one when the server closed the pooled one.
+
+Each process reads a connection once a minute at most (``kept_connection``), its extra parsed once: the Task SDK
+masks a connection's secrets on every read and every ``extra_dejson``, and in the triggerer each mask is a
+message to the triggerer's supervisor that wakes its loop into a round of database queries (about 15 per email:
+that round, not the sending, was most of what a reminder wave cost the stack).
 """
 from __future__ import annotations
 
+import copy
 import os
 import threading
+import time
 from email.mime.text import MIMEText
 from functools import cached_property
 from html import escape
@@ -24,7 +31,7 @@ import requests
 
 from airflow.providers.smtp.hooks.smtp import SmtpHook
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
-from airflow.sdk import BaseHook
+from airflow.sdk import BaseHook, Connection
 from airflow.sdk.bases.notifier import BaseNotifier
 
 from humas.exceptions import HumasError
@@ -36,9 +43,50 @@ SMTP_CONN_ID = "smtp_default"
 TELEGRAM_CONN_ID = "humas_telegram"
 WHATSAPP_CONN_ID = "humas_whatsapp"
 TIMEOUT = 10.0
+CONNECTION_TTL = 60.0  # seconds a process keeps a connection read: a changed one is used within a minute
 _kept = threading.local()  # per thread (a requests session is not made for sharing between threads)
-# A forked child (a Celery pool process, a task runner) opens its own connections, never its parent's sockets.
-os.register_at_fork(after_in_child=lambda: _kept.__dict__.clear())
+_connections: dict[tuple[str, str | None], tuple[float, Connection]] = {}
+_connections_lock = threading.Lock()
+
+
+def _after_fork() -> None:
+    """A forked child (a Celery pool process, a task runner) opens its own connections, never its parent's
+    sockets, and reads the Airflow connections itself (so its own supervisor learns their secrets to mask)."""
+    _kept.__dict__.clear()
+    _connections.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+class _KeptConnection(Connection):
+    """A connection whose extra is parsed, and its secrets masked, once (the SDK's ``extra_dejson`` does both on
+    every read); each reader gets its own copy."""
+
+    @cached_property
+    def _extra(self) -> dict:
+        return Connection.extra_dejson.fget(self)  # type: ignore[attr-defined]
+
+    @property
+    def extra_dejson(self) -> dict:
+        return copy.deepcopy(self._extra)
+
+
+def kept_connection(conn_id: str) -> Connection:
+    """``conn_id``'s Airflow connection, read (and its secrets masked) at most once per ``CONNECTION_TTL`` in this
+    process; at once again when its ``AIRFLOW_CONN_*`` variable changed."""
+    key = (conn_id, os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}"))
+    with _connections_lock:
+        read_at, conn = _connections.get(key, (float("-inf"), None))
+    if conn is not None and time.monotonic() - read_at < CONNECTION_TTL:
+        return conn
+    fresh = BaseHook.get_connection(conn_id)
+    kept = _KeptConnection(conn_id=fresh.conn_id, conn_type=fresh.conn_type, description=fresh.description,
+                           host=fresh.host, schema=fresh.schema, login=fresh.login, password=fresh.password,
+                           port=fresh.port, extra=fresh.extra)
+    with _connections_lock:
+        _connections[key] = (time.monotonic(), kept)
+    return kept
 
 
 def _session() -> requests.Session:
@@ -63,7 +111,7 @@ class TelegramBotHook(BaseHook):
 
     def send_message(self, chat_id: str, text: str, headers: dict[str, str]) -> None:
         """``sendMessage``; raises ``HumasError`` unless the Bot API answers ``ok`` (the token never in it)."""
-        conn = self.get_connection(self.conn_id)
+        conn = kept_connection(self.conn_id)
         url = f"{(conn.host or 'https://api.telegram.org').rstrip('/')}/bot{conn.password}/sendMessage"
         try:
             response = _session().post(url, json={"chat_id": chat_id, "text": text}, headers=headers,
@@ -88,7 +136,7 @@ class WhatsAppCloudHook(BaseHook):
 
     def send_text(self, number: str, text: str, headers: dict[str, str]) -> None:
         """A text message to ``number`` (E.164); raises ``HumasError`` unless the API accepts it."""
-        conn = self.get_connection(self.conn_id)
+        conn = kept_connection(self.conn_id)
         extra = conn.extra_dejson
         url = (f"{(conn.host or 'https://graph.facebook.com').rstrip('/')}/{extra.get('api_version', 'v21.0')}/"
                f"{extra.get('phone_number_id', '')}/messages")
@@ -144,6 +192,10 @@ class _PlainAndHtmlSmtpHook(SmtpHook):
     def __init__(self, plain_text: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.plain_text = plain_text
+
+    @classmethod
+    def get_connection(cls, conn_id: str) -> Connection:
+        return kept_connection(conn_id)  # the hook reads its extra about eight times an email
 
     def _build_mime_message(self, *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
         msg, recipients = super()._build_mime_message(*args, **kwargs)

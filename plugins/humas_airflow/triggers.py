@@ -260,6 +260,7 @@ class BucketChangeTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         wake_at, poller = self.wake_at, shared_poller(self.aws_conn_id, self.prefix)
+        reminded = False  # this trigger made the wait's reminder (a restarted one makes it again: nothing twice)
         while True:
             try:
                 outcome = await asyncio.wait_for(poller.wait(self.prefix, self.seen, self.poll_interval),
@@ -272,7 +273,7 @@ class BucketChangeTrigger(BaseTrigger):
                 try:
                     # poller.store, not poller.store(): making the client reads the connection, which in the
                     # triggerer waits on this very event loop (a call from the loop deadlocks it)
-                    wake_at = await asyncio.to_thread(self._remind_or_escalate, poller.store)
+                    wake_at, reminded = await asyncio.to_thread(self._remind_or_escalate, poller.store, reminded)
                     continue
                 except Exception:  # noqa: BLE001 - the step itself looks again and reports what is wrong
                     log.warning("reminder for %s could not be sent from the triggerer; waking the step",
@@ -283,10 +284,11 @@ class BucketChangeTrigger(BaseTrigger):
                 yield TriggerEvent(outcome)
             return
 
-    def _remind_or_escalate(self, store_of: Callable[[], "Store"]) -> str | None:
-        """Send what is due for the waiting step; when to look again (ISO), None when nothing is ahead. Runs in a
+    def _remind_or_escalate(self, store_of: Callable[[], "Store"], reminded: bool) -> tuple[str | None, bool]:
+        """Send what is due for the waiting step (``reminded``: its reminder is made already, by this trigger);
+        when to look again (ISO, None when nothing is ahead) and whether the reminder is made now. Runs in a
         thread of its own (``store_of`` too)."""
-        from humas.notify import remind_or_escalate
+        from humas import notify
         from humas.steps.base import ItemStep
 
         from humas_airflow.notifiers import NotifierTransport
@@ -294,8 +296,10 @@ class BucketChangeTrigger(BaseTrigger):
         sop = available_sops()[self.remind["sop_id"]]
         item = ItemStep(store_of(), self.remind["item_id"], sop, sop.steps[self.remind["step_number"] - 1],
                         transport=NotifierTransport())
-        next_at = remind_or_escalate(item, datetime.fromisoformat(self.remind["since"]))
-        return next_at.isoformat() if next_at else None
+        since, now = datetime.fromisoformat(self.remind["since"]), notify.utcnow()
+        next_at = notify.remind_or_escalate(item, since, now, reminded)
+        remind_at = notify.reminder_due(item.step, since)
+        return (next_at.isoformat() if next_at else None), reminded or (remind_at is not None and now >= remind_at)
 
 
 def _seconds_until(moment: str | None) -> float | None:

@@ -160,19 +160,29 @@ def notify_reminder(item: "ItemStep", due: datetime, now: datetime | None = None
     return tell(item, "reminder", holders(item.step.actor), message, round_)
 
 
-def remind_or_escalate(item: "ItemStep", since: datetime, now: datetime | None = None) -> datetime | None:
+def reminder_due(step: "Step", since: datetime) -> datetime | None:
+    """When a step waiting since ``since`` is reminded (``REMINDER_SHARE`` of its standard time); None without one."""
+    budget = step_budget(step)
+    return since + budget * REMINDER_SHARE if budget is not None else None
+
+
+def remind_or_escalate(item: "ItemStep", since: datetime, now: datetime | None = None, reminded: bool = False
+                       ) -> datetime | None:
     """A step that waits for people, waiting since ``since`` (when this step started, however late the steps
     before it were), measured against its own standard time: at ``REMINDER_SHARE`` of it its role is reminded
     (once per wait; woken late, after a restart or an outage, it still reminds, saying the due time has
     passed); at all of it the miss is recorded and told as a run deadline's is (``escalate_open_step``). Returns when the step should look again for the next of these;
-    None when nothing is ahead (or it has no fixed standard time)."""
+    None when nothing is ahead (or it has no fixed standard time). ``reminded``: the caller (the same wait's
+    trigger, earlier) made this wait's reminder already, so at the due time only the miss is made (the reminder
+    again would only find its notice and every channel claimed: about eight S3 requests a miss for nothing)."""
     budget, now = step_budget(item.step), now or utcnow()
     if budget is None:
         return None
     remind_at, due = since + budget * REMINDER_SHARE, since + budget
     if now < remind_at:
         return remind_at
-    notify_reminder(item, due, now, since.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%f"))
+    if not reminded:
+        notify_reminder(item, due, now, since.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%f"))
     if now < due:
         return due
     escalate_open_step(item, since, due)

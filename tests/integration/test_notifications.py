@@ -278,6 +278,35 @@ def test_a_waiting_gate_is_reminded_and_escalated_by_its_trigger_without_waking_
     assert len(received(sandbox, item=ITEM, kind="missed")) == 3
 
 
+def test_a_trigger_that_reminded_sends_only_the_miss_at_the_due_time_and_a_restarted_one_both_once(
+        store, sops, sandbox, monkeypatch) -> None:
+    from humas_airflow.triggers import BucketChangeTrigger
+
+    gate, _ = _at_gate(store, sops)
+    wait = decide_gate(gate)
+    remind = {"item_id": ITEM, "sop_id": "singkawang", "step_number": 3, "since": wait.since.isoformat()}
+    trigger = BucketChangeTrigger(wait.prefix, wait.seen, "humas_bucket", 0.05, wait.wake_at.isoformat(), remind)
+    touched: list[str] = []   # the keys under the reminder's notices each bucket request names
+    for name in ("put_json", "put_json_if_absent", "get_json", "delete"):
+        def recording(key: str, *args, _call=getattr(store, name), **kwargs):
+            touched.append(key)
+            return _call(key, *args, **kwargs)
+        monkeypatch.setattr(store, name, recording)
+    reminder = layout.notice_kind_prefix(ITEM, "step_3_decision", "reminder")
+
+    _clock(monkeypatch, wait.since + timedelta(minutes=12))
+    assert trigger._remind_or_escalate(lambda: store, False) == ((wait.since + timedelta(minutes=15)).isoformat(), True)
+    assert any(k.startswith(reminder) for k in touched)
+    touched.clear()
+    _clock(monkeypatch, wait.since + timedelta(minutes=15, seconds=1))
+    assert trigger._remind_or_escalate(lambda: store, True) == (None, True)
+    assert not any(k.startswith(reminder) for k in touched)            # the miss only
+    assert trigger._remind_or_escalate(lambda: store, False) == (None, True)   # a restarted triggerer: both again
+    assert len(received(sandbox, item=ITEM, kind="reminder")) == 3          # ... each still once
+    assert len(received(sandbox, item=ITEM, kind="missed")) == 3
+    assert len([e for e in read_events(store, ITEM) if e["state"] == "sla_missed"]) == 1
+
+
 def test_a_person_without_contacts_is_skipped_with_a_note(store, sops, sandbox, tmp_path, monkeypatch) -> None:
     include = tmp_path / "include"
     shutil.copytree(REPO / "include", include)
