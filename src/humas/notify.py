@@ -178,7 +178,7 @@ def remind_or_escalate(item: "ItemStep", since: datetime, now: datetime | None =
     budget, now = step_budget(item.step), now or utcnow()
     if budget is None:
         return None
-    remind_at, due = since + budget * REMINDER_SHARE, since + budget
+    remind_at, due = reminder_due(item.step, since), since + budget
     if now < remind_at:
         return remind_at
     if not reminded:
@@ -216,18 +216,21 @@ def notify_missed(item: "ItemStep", deadline: datetime, now: datetime | None = N
         return Message(f"Terlambat: {title}", text, "missed", item.item_id)
 
     count = tell(item, "missed", holders(item.step.actor), to_holder, later=later)
-    return count + _escalate(item, what, late, deadline, later)
+    return count + _escalate(item, what, late, deadline, later, news=count > 0)
 
 
-def _escalate(item: "ItemStep", what: str, late: str, deadline: datetime, later: Later | None) -> int:
+def _escalate(item: "ItemStep", what: str, late: str, deadline: datetime, later: Later | None, news: bool) -> int:
+    """The supervising role's notices of the miss; with no supervisor, a note saying so, when the miss is ``news``
+    (its role's notices were made by this call) or the role has nobody to tell."""
     try:
         roster = load_roster(item.sop)
     except RosterError:
         return 0  # logged by tell()
     boss = roster.supervisor_of(item.step.actor)
     if boss is None:
-        item.note("notice_skipped", f"Keterlambatan {item.role_name} tidak dieskalasi: roster tidak menyebut "
-                                    "atasan peran ini (supervisors)", kind="escalation")
+        if news or not roster.holders(item.step.actor):  # once, not again at each later deadline of the step
+            item.note("notice_skipped", f"Keterlambatan {item.role_name} tidak dieskalasi: roster tidak menyebut "
+                                        "atasan peran ini (supervisors)", kind="escalation")
         return 0
     doers = ", ".join(p.name for p in roster.holders(item.step.actor)) or "-"
 

@@ -276,6 +276,9 @@ def test_a_waiting_gate_is_reminded_and_escalated_by_its_trigger_without_waking_
                                      NotifierTransport()) is None
     assert len([e for e in read_events(store, ITEM) if e["state"] == "sla_missed"]) == 1
     assert len(received(sandbox, item=ITEM, kind="missed")) == 3
+    # The Kepala Bidang has no supervisor in the roster: said once, not at each look or deadline
+    unescalated = [e for e in read_events(store, ITEM) if e["state"] == "notice_skipped"]
+    assert len(unescalated) == 1 and "tidak dieskalasi" in unescalated[0]["message"]
 
 
 def test_a_trigger_that_reminded_sends_only_the_miss_at_the_due_time_and_a_restarted_one_both_once(
