@@ -295,7 +295,7 @@ class BucketChangeTrigger(BaseTrigger):
 
         sop = available_sops()[self.remind["sop_id"]]
         item = ItemStep(store_of(), self.remind["item_id"], sop, sop.steps[self.remind["step_number"] - 1],
-                        transport=NotifierTransport())
+                        transport=NotifierTransport(), rerun_until_sent=True)
         since, now = datetime.fromisoformat(self.remind["since"]), notify.utcnow()
         next_at = notify.remind_or_escalate(item, since, now, reminded)
         remind_at = notify.reminder_due(item.step, since)

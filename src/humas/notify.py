@@ -84,7 +84,8 @@ def tell(item: "ItemStep", kind: str, people: Callable[["Roster"], Iterable["Per
     created = 0
     for person in people(roster):
         folder = layout.notice_folder(item.item_id, (step or item.step).task_id, kind, round_, person.id)
-        record = outbox.post(item.store, folder, person, message_for(person), roster.sop_id)
+        findable = not item.rerun_until_sent
+        record = outbox.post(item.store, folder, person, message_for(person), roster.sop_id, findable)
         created += record is not None
         if record is not None and not person.contacts:
             item.note("notice_skipped", f"{person.name} tidak diberi tahu ({_KIND_WORDS.get(kind, kind)}): tidak ada "
@@ -92,9 +93,9 @@ def tell(item: "ItemStep", kind: str, people: Callable[["Roster"], Iterable["Per
                       person=person.id, kind=kind)
         if later is not None and person.contacts:  # (the record in hand: no GET of the notice to send it)
             later.append(lambda transport, f=folder, r=record: outbox.deliver(item.store, f, roster, transport,
-                                                                              notice=r))
+                                                                              notice=r, findable=findable))
         elif item.transport is not None and person.contacts:
-            outbox.deliver(item.store, folder, roster, item.transport, notice=record)
+            outbox.deliver(item.store, folder, roster, item.transport, notice=record, findable=findable)
     return created
 
 

@@ -13,6 +13,11 @@ notice that may not have gone out is visible, never silently re-sent.
 - ``pending``: a marker (``layout.outbox_pending_key``) is written before each notice and removed once every
   channel is claimed, so a sender that dies before claiming (a step whose every try crashed, a deadline
   callback Airflow does not call again) leaves its notice findable; ``humas.notify.send_pending`` sends it.
+  A sender that Airflow runs again after a crash until it has sent (a wait's trigger: it posts its notices
+  again, finds them, and delivers what is unclaimed) writes none (``findable=False``): two of a notice's seven
+  requests, in the waves of reminders and misses of hundreds of waiting items. Its one gap: a wait that Airflow
+  ends while no triggerer runs (its timeout passing during the outage) leaves the notice unsent, and ``humas
+  status`` shows its channels ``pending``.
 
 Addresses are never written to the bucket: the notice names the person and the channels they had; the
 sender reads the addresses from the roster at delivery. Transports (email, Telegram, WhatsApp) are supplied by
@@ -54,26 +59,28 @@ class Transport(Protocol):
         ...  # pragma: no cover
 
 
-def post(store: "Store", folder: str, person: "Person", message: Message, sop_id: str) -> dict[str, Any] | None:
+def post(store: "Store", folder: str, person: "Person", message: Message, sop_id: str, findable: bool = True
+         ) -> dict[str, Any] | None:
     """Create the notice in ``folder`` for ``person`` (of SOP ``sop_id``'s roster); the record if this call created
-    it, None if it existed. A pending marker is written first, so a crash anywhere after leaves the notice for
-    ``pending`` to find (``humas.notify.send_pending`` sends what nobody claimed). No look before: the conditional
-    write says whether the notice existed; the marker rewritten then goes when ``deliver`` has looked at it, or
-    the sweep does, as any marker."""
+    it, None if it existed. When ``findable``, a pending marker is written first, so a crash anywhere after leaves
+    the notice for ``pending`` to find (``humas.notify.send_pending`` sends what nobody claimed); a sender run
+    again after a crash passes False. No look before: the conditional write says whether the notice existed; the
+    marker rewritten then goes when ``deliver`` has looked at it, or the sweep does, as any marker."""
     key = layout.notice_key(folder)
     record = {"person": person.id, "subject": message.subject, "text": message.text, "kind": message.kind,
               "item_id": message.item_id, "sop": sop_id, "channels": [c for c in CHANNELS if c in person.contacts],
               "at": utcnow().isoformat()}
-    if record["channels"]:  # (a person without contacts: nothing will ever be sent, nothing to find)
+    if findable and record["channels"]:  # (a person without contacts: nothing will ever be sent, nothing to find)
         store.put_json(layout.outbox_pending_key(folder), {"folder": folder, "sop": sop_id, "at": record["at"]})
     return record if store.put_json_if_absent(key, record) else None
 
 
 def deliver(store: "Store", folder: str, roster: "Roster", transport: Transport,
-            notice: dict[str, Any] | None = None) -> dict[str, str]:
+            notice: dict[str, Any] | None = None, findable: bool = True) -> dict[str, str]:
     """Send the notice in ``folder`` (``notice``: its record, as ``post`` or ``pending`` gave it) on each of its
     channels not claimed yet; channel -> what happened now. Then every channel is claimed (or has no address),
-    so the notice's pending marker goes (a retry's ``post`` wrote it again, even for a notice sent long ago)."""
+    so the notice's pending marker goes (a retry's ``post`` wrote it again, even for a notice sent long ago);
+    ``findable`` False: the sender's ``post`` wrote none."""
     if notice is None:
         notice = store.get_json(layout.notice_key(folder))
     if not notice:
@@ -89,7 +96,8 @@ def deliver(store: "Store", folder: str, roster: "Roster", transport: Transport,
         done[channel] = _send(store, key, transport, channel, address, message)
     if sent := [channel for channel, state in done.items() if state == "sent"]:
         store.put_json(layout.sent_key(folder, sent), {"state": "sent", "at": utcnow().isoformat()})
-    store.delete(layout.outbox_pending_key(folder))
+    if findable:
+        store.delete(layout.outbox_pending_key(folder))
     return done
 
 

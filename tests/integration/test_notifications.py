@@ -310,6 +310,34 @@ def test_a_trigger_that_reminded_sends_only_the_miss_at_the_due_time_and_a_resta
     assert len([e for e in read_events(store, ITEM) if e["state"] == "sla_missed"]) == 1
 
 
+def test_a_trigger_that_died_after_writing_its_reminder_sends_it_once_when_run_again(store, sops, sandbox,
+                                                                                      monkeypatch) -> None:
+    from humas_airflow.triggers import BucketChangeTrigger
+
+    gate, _ = _at_gate(store, sops)
+    wait = decide_gate(gate)
+    remind = {"item_id": ITEM, "sop_id": "singkawang", "step_number": 3, "since": wait.since.isoformat()}
+    trigger = BucketChangeTrigger(wait.prefix, wait.seen, "humas_bucket", 0.05, wait.wake_at.isoformat(), remind)
+    _clock(monkeypatch, wait.since + timedelta(minutes=12))
+    deliver = outbox.deliver
+
+    def killed(*args, **kwargs):
+        raise SystemExit("the triggerer was killed")
+
+    monkeypatch.setattr(outbox, "deliver", killed)
+    with pytest.raises(SystemExit):
+        trigger._remind_or_escalate(lambda: store, False)
+    assert len(outbox.notices(store, layout.notice_kind_prefix(ITEM, "step_3_decision", "reminder"))) == 1
+    assert list(store.list(layout.OUTBOX_PENDING)) == []   # no marker: the trigger itself finishes its notices
+    assert received(sandbox, item=ITEM, kind="reminder") == []
+    monkeypatch.setattr(outbox, "deliver", deliver)
+    for _ in range(2):  # Airflow runs the trigger again (another triggerer, or this one restarted): once
+        assert trigger._remind_or_escalate(lambda: store, False) == (
+            (wait.since + timedelta(minutes=15)).isoformat(), True)
+    assert len(received(sandbox, item=ITEM, kind="reminder")) == 3
+    assert outbox.undelivered(store, layout.notices_prefix(ITEM)) == []
+
+
 def test_a_person_without_contacts_is_skipped_with_a_note(store, sops, sandbox, tmp_path, monkeypatch) -> None:
     include = tmp_path / "include"
     shutil.copytree(REPO / "include", include)

@@ -90,6 +90,8 @@ class ItemStep:
     transport: "Transport | None" = None  # delivers notifications (``humas.notify``); None: only recorded
     accepted: datetime | None = None  # when the item's run began (the upload asks platforms from then on)
     last_try: bool = False  # no automatic retry follows if this try fails (the task's retries are used up)
+    rerun_until_sent: bool = False  # a wait's trigger: run again after a crash, it posts and sends its notices
+                                    # again, so they need no pending marker (``humas.outbox``)
 
     @cached_property
     def brief_bytes(self) -> bytes:
