@@ -29,7 +29,7 @@ from humas.assets.cli import register as register_check
 from humas.brief import parse_brief, read_brief_bytes
 from humas.delivery import PART_BYTES, brief_with_delivery, claim_delivery, etag_of
 from humas.exceptions import HumasError, InvalidInputError
-from humas.itemview import item_lines, overview_line
+from humas.itemview import item_lines, overview_line, save_linked
 from humas.profiles import channel_ids
 from humas.sop import available_sops
 from humas.status import read_status, utcnow
@@ -161,6 +161,8 @@ def _claim(item_id: str, login: str, write: Callable[[], object]) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    if args.save and not args.item:
+        raise HumasError("--save needs an item: humas status ITEM --save FOLDER")
     store, viewer = open_store(), _viewer()
     if args.item:
         if not layout.is_item_id(args.item):  # a folder that cannot be an item: the dispatcher's record says why
@@ -168,8 +170,12 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"{args.item!r}: {record.get('message') or 'bukan nama item yang sah (belum diperiksa dispatcher)'}")
             return 1
         status, source = _item_status(store, args.item, viewer)
-        print("\n".join(item_lines(store, args.item, available_sops(), viewer=source)) if status is not None
-              else f"{args.item}: {NOT_YOURS}")
+        if status is None:
+            print(f"{args.item}: {NOT_YOURS}")
+        elif args.save:
+            print("\n".join(save_linked(store, status, Path(args.save))) or f"{args.item}: belum ada berkas")
+        else:
+            print("\n".join(item_lines(store, args.item, available_sops(), viewer=source)))
         return 0
     folders = store.list_folders(layout.INBOX)
     for folder in folders:
@@ -325,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     deliver.set_defaults(func=cmd_deliver)
     status = sub.add_parser("status", help="show items and their state")
     status.add_argument("item", nargs="?")
+    status.add_argument("--save", metavar="FOLDER", help="with an item: save the files its status lists (findings, "
+                                                         "preview, receipt) into FOLDER")
     status.set_defaults(func=cmd_status)
     for name, func, what in (("approve", cmd_approve, "approve"), ("revise", cmd_revise, "send back for revision"),
                              ("decline", cmd_decline, "decline")):

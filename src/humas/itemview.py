@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Mapping
 
 from botocore.exceptions import ClientError
 
-from humas import layout, outbox
+from humas import layout, outbox, progress
 from humas.notify import step_budget
 from humas.status import read_events, read_status, utcnow
 from humas.timetext import duration_words, wib
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 
 WIDTH = 100
 FINISHED = frozenset({"published", "declined", "refused"})
+# The records a status links, as people call them (``humas status ITEM --save FOLDER`` copies them out)
+FILE_WORDS = {"findings": "hasil pemeriksaan berkas", "preview": "lembar pratinjau", "refusal": "alasan penolakan",
+              "receipt": "tanda terima unggahan"}
 
 
 @dataclass(frozen=True)
@@ -117,11 +121,30 @@ def item_lines(store: "Store", item_id: str, sops: Mapping[str, "Sop"], now: dat
                          f"{where.time_words(now)}", "  ", width)
     for problem in status.get("details", {}).get("problems", []):
         lines += wrapped(f"- {problem['field']}: {problem['message']} (perbaiki: {problem['fix']})", "  ", width)
-    lines += [f"  {name}: s3://{store.bucket}/{key}" for name, key in sorted(status.get("links", {}).items())]
+    if links := sorted(status.get("links", {})):
+        files = ", ".join(FILE_WORDS.get(name, name) for name in links)
+        lines += wrapped(f"Berkas: {files} (simpan: humas status {item_id} --save FOLDER)", "  ", width)
     lines += [f"  {p['channel']}: {p['permalink']}" for p in status.get("details", {}).get("posts", [])]
     lines += ["riwayat:", *history_lines(events, width)]
     notices = notice_lines(store, item_id, width) if viewer is None else []
     return lines + (["pemberitahuan:", *notices] if notices else [])
+
+
+def save_linked(store: "Store", status: Mapping[str, Any], folder: Path) -> list[str]:
+    """Copy the records ``status`` links (``FILE_WORDS``; from the reader's view, or the pipeline's records for
+    ops) into ``folder``; what was saved or not, a line each. Only the names the view shares are written, so a
+    record's name never reaches outside ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for name, key in sorted((status.get("links") or {}).items()):
+        filename, words = PurePosixPath(str(key)).name, FILE_WORDS.get(name, name)
+        body = store.get_bytes(key) if filename in progress.SHARED else None
+        if body is None:
+            lines.append(f"{words}: belum tersedia")
+            continue
+        (folder / filename).write_bytes(body)
+        lines.append(f"{words}: {folder / filename}")
+    return lines
 
 
 def overview_line(item_id: str, status: Mapping[str, Any]) -> str:

@@ -244,16 +244,23 @@ def test_presigned_urls_are_checked_by_the_server_forged_expired_or_beyond_the_s
     assert pipeline.get_json(key) == {"state": "published"}
 
 
-def test_humas_status_works_with_a_staff_credential_on_their_own_items_only(stores, sops) -> None:
+def test_humas_status_works_with_a_staff_credential_on_their_own_items_only(stores, sops, tmp_path) -> None:
     # What `humas status ITEM` reads as staff is their view (status and events); the SOP comes from the events
-    from humas.itemview import item_lines
-    from humas.status import record_state
+    from humas.itemview import item_lines, save_linked
+    from humas.status import read_status, record_state
 
     pipeline = stores[principals.PIPELINE]
     record_state(pipeline, "status-item", "received", submitter=STAFF)
     record_state(pipeline, "status-item", "in_step", step="step_2_design", details={"sop": "singkawang"})
+    pipeline.put_bytes(layout.findings_key("status-item", "md"), b"# Temuan", "text/markdown")
+    record_state(pipeline, "status-item", "assets_passed", step="step_2_design",
+                 details={"links": {"findings": layout.findings_key("status-item", "md")}})
     lines = "\n".join(item_lines(stores[STAFF], "status-item", sops, viewer=STAFF))
     assert "Sedang dikerjakan" in lines and "Waktu baku" in lines and "Diterima" in lines
+    assert "Berkas: hasil pemeriksaan berkas" in lines and "progress/" not in lines  # no bucket path
+    saved = save_linked(stores[STAFF], read_status(stores[STAFF], "status-item", STAFF), tmp_path)
+    assert saved == [f"hasil pemeriksaan berkas: {tmp_path / 'findings.md'}"]
+    assert (tmp_path / "findings.md").read_bytes() == b"# Temuan"  # their view's copy, read as themselves
     _denied(lambda: item_lines(stores[COLLEAGUE], "status-item", sops, viewer=STAFF))
     _denied(lambda: item_lines(stores[STAFF], "status-item", sops))  # the pipeline's records: ops only
     assert item_lines(stores[COLLEAGUE], "status-item", sops, viewer=COLLEAGUE) == [

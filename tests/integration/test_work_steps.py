@@ -120,6 +120,26 @@ def test_the_design_waits_for_its_files_then_checks_them_and_records_the_designe
     assert not any(e["state"] == "sla_missed" for e in read_events(store, ITEM))  # delivered within 90 min
 
 
+def test_status_names_the_checks_files_without_a_bucket_path_and_saves_them_into_a_folder(
+        store, sops, cli, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    _idea(store, caption=CAPTION)
+    sop = sops["yogyakarta"]
+    earlier = {"step_3_concept": do_work(_step(store, sop, 3))}
+    do_work(_step(store, sop, 4, earlier))
+    (tmp_path / "poster.jpg").write_bytes(_jpeg())
+    assert humas(["deliver", ITEM, str(tmp_path / "poster.jpg"), "--user", "ygy.yoga"]) == 0
+    assert do_work(_step(store, sop, 4, earlier))["ok"]
+    capsys.readouterr()
+    assert humas(["status", ITEM]) == 0
+    shown = capsys.readouterr().out
+    assert "Berkas: hasil pemeriksaan berkas, lembar pratinjau" in shown
+    assert "s3://" not in shown and "pipeline/" not in shown
+    assert humas(["status", ITEM, "--save", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "findings.md").read_bytes() == store.get_bytes(layout.findings_key(ITEM, "md"))
+    assert (tmp_path / "out" / "preview.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
+    assert f"lembar pratinjau: {tmp_path / 'out' / 'preview.jpg'}" in capsys.readouterr().out
+
+
 def test_an_item_that_arrives_complete_goes_straight_through_recorded_as_delivered_already(store, sops) -> None:
     store.put_bytes(layout.asset_key(ITEM, "poster.jpg"), _jpeg(), "image/jpeg")
     _idea(store, sop="singkawang", submitter="skw.ayu", caption=CAPTION, assets=["poster.jpg"])
