@@ -122,12 +122,7 @@ def test_the_design_waits_for_its_files_then_checks_them_and_records_the_designe
 
 def test_status_names_the_checks_files_without_a_bucket_path_and_saves_them_into_a_folder(
         store, sops, cli, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    _idea(store, caption=CAPTION)
-    sop = sops["yogyakarta"]
-    earlier = {"step_3_concept": do_work(_step(store, sop, 3))}
-    do_work(_step(store, sop, 4, earlier))
-    (tmp_path / "poster.jpg").write_bytes(_jpeg())
-    assert humas(["deliver", ITEM, str(tmp_path / "poster.jpg"), "--user", "ygy.yoga"]) == 0
+    sop, earlier = _design_delivered(store, sops, tmp_path, by="ygy.yoga")
     assert do_work(_step(store, sop, 4, earlier))["ok"]
     capsys.readouterr()
     assert humas(["status", ITEM]) == 0
@@ -194,21 +189,21 @@ def test_a_delivery_whose_metadata_names_someone_nobody_vouches_for_is_refused_t
     assert result["caption"] == CAPTION and result["delivery"]["by"] == {"caption": "ygy.tari"}
 
 
-def _colleague_delivered_the_design(store, sops, tmp_path: Path) -> tuple:
-    """The idea's narration taken and its design step waiting; then a colleague with no part in the design step
-    delivers a poster under their own (vouched) name. The SOP and the run's earlier results."""
+def _design_delivered(store, sops, tmp_path: Path, by: str = "ygy.eko") -> tuple:
+    """The idea's narration taken and its design step waiting; then ``by`` (default: a colleague with no part in
+    the design step) delivers a poster under their own (vouched) name. The SOP and the run's earlier results."""
     _idea(store, caption=CAPTION)
     sop = sops["yogyakarta"]
     earlier = {"step_3_concept": do_work(_step(store, sop, 3))}
     do_work(_step(store, sop, 4, earlier))
     (tmp_path / "poster.jpg").write_bytes(_jpeg())
-    assert humas(["deliver", ITEM, str(tmp_path / "poster.jpg"), "--user", "ygy.eko"]) == 0
+    assert humas(["deliver", ITEM, str(tmp_path / "poster.jpg"), "--user", by]) == 0
     return sop, earlier
 
 
 def test_a_colleagues_file_or_a_file_changed_since_its_delivery_is_refused_with_the_reason(
         store, sops, cli, tmp_path: Path) -> None:
-    sop, earlier = _colleague_delivered_the_design(store, sops, tmp_path)
+    sop, earlier = _design_delivered(store, sops, tmp_path)
     message = _refused(store, do_work(_step(store, sop, 4, earlier)))
     assert "poster.jpg diserahkan oleh ygy.eko, bukan pengaju item atau Desainer/Editor menurut roster" in message
     assert not store.exists(layout.findings_key(ITEM))  # refused before anything was checked or rendered
@@ -230,7 +225,7 @@ def test_a_colleagues_file_or_a_file_changed_since_its_delivery_is_refused_with_
 
 def test_a_delivery_made_while_a_refusal_is_being_recorded_still_wakes_the_step(
         store, sops, cli, tmp_path: Path) -> None:
-    sop, earlier = _colleague_delivered_the_design(store, sops, tmp_path)
+    sop, earlier = _design_delivered(store, sops, tmp_path)
     judging = _step(store, sop, 4, earlier)
     assert judging.files() and judging.claims and judging.brief  # the try's view: the colleague's delivery
     # the designer delivers before the refusal's wait begins
