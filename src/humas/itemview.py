@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
 from datetime import datetime, timedelta
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Mapping
 
 from botocore.exceptions import ClientError
