@@ -35,6 +35,7 @@ from airflow.sdk import BaseHook, Connection
 from airflow.sdk.bases.notifier import BaseNotifier
 
 from humas.exceptions import HumasError
+from humas.outbox import NotSent
 
 if TYPE_CHECKING:
     from humas.outbox import Message
@@ -43,10 +44,13 @@ SMTP_CONN_ID = "smtp_default"
 TELEGRAM_CONN_ID = "humas_telegram"
 WHATSAPP_CONN_ID = "humas_whatsapp"
 TIMEOUT = 10.0
+CHAT_RETRY_SECONDS = 6.0  # a chat's rate limit without a stated wait (WhatsApp's pair rate: a message per 6 s)
+WHATSAPP_RATE_CODES = (131056, 130429)  # pair rate limit, throughput limit: the message was not sent
 CONNECTION_TTL = 60.0  # seconds a process keeps a connection read: a changed one is used within a minute
 _kept = threading.local()  # per thread (a requests session is not made for sharing between threads)
 _connections: dict[tuple[str, str | None], tuple[float, Connection]] = {}
 _connections_lock = threading.Lock()
+_cooling: dict[tuple[str, str], float] = {}  # (channel, address) -> when its chat takes messages again (monotonic)
 
 
 def _after_fork() -> None:
@@ -54,6 +58,7 @@ def _after_fork() -> None:
     sockets, and reads the Airflow connections itself (so its own supervisor learns their secrets to mask)."""
     _kept.__dict__.clear()
     _connections.clear()
+    _cooling.clear()
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -96,6 +101,15 @@ def _session() -> requests.Session:
     return _kept.session
 
 
+def _json(response: requests.Response) -> dict:
+    """The answer's JSON object; empty when it is not one (a proxy's HTML error page)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def _tags(message: "Message") -> dict[str, str]:
     return {"X-Humas-Item": message.item_id, "X-Humas-Kind": message.kind}
 
@@ -119,7 +133,11 @@ class TelegramBotHook(BaseHook):
         except requests.RequestException as exc:  # its text holds the URL, and so the bot token: never passed on
             raise HumasError(f"Telegram Bot API unreachable ({type(exc).__name__}); check the host of connection "
                              f"{self.conn_id}") from None
-        if response.status_code != 200 or not (response.json() or {}).get("ok"):
+        if response.status_code == 429:  # the chat's flood limit: nothing was sent
+            wait = (_json(response).get("parameters") or {}).get("retry_after")
+            raise NotSent("Telegram: too many messages to this chat for now",
+                          float(wait) if isinstance(wait, (int, float)) else CHAT_RETRY_SECONDS)
+        if response.status_code != 200 or not _json(response).get("ok"):
             raise HumasError(f"Telegram sendMessage refused ({response.status_code}): {response.text[:200]}; "
                              f"check the bot token in connection {self.conn_id} and that the person started the bot")
 
@@ -144,7 +162,10 @@ class WhatsAppCloudHook(BaseHook):
                 "type": "text", "text": {"preview_url": False, "body": text}}
         response = _session().post(url, json=body, timeout=TIMEOUT,
                                    headers={**headers, "Authorization": f"Bearer {conn.password}"})
-        if response.status_code != 200 or not (response.json() or {}).get("messages"):
+        code = (_json(response).get("error") or {}).get("code")
+        if response.status_code == 429 or code in WHATSAPP_RATE_CODES:  # nothing was sent
+            raise NotSent(f"WhatsApp: rate limit ({code or response.status_code}) for now", CHAT_RETRY_SECONDS)
+        if response.status_code != 200 or not _json(response).get("messages"):
             raise HumasError(f"WhatsApp message refused ({response.status_code}): {response.text[:200]}; check "
                              f"connection {self.conn_id} (token, phone_number_id)")
 
@@ -224,10 +245,31 @@ def email_notifier(address: str, message: "Message") -> SmtpNotifier:
 
 
 class NotifierTransport:
-    """``humas.outbox.Transport`` over the notifiers above: the pipeline's one way of sending a notice."""
+    """``humas.outbox.Transport`` over the notifiers above: the pipeline's one way of sending a notice.
+
+    A chat that refused a message for its rate limit is not asked again in this process until its wait is over
+    (asking again only lengthens a platform's penalty): a send to it is refused at once (``NotSent``; the outbox
+    sends it later), or, when the wait is at most ``wait_up_to`` seconds, waited for (the outbox's sweep, in a
+    thread of its own, so a backlog to one chat drains at the chat's pace)."""
+
+    def __init__(self, wait_up_to: float = 0.0) -> None:
+        self.wait_up_to = wait_up_to
 
     def send(self, channel: str, address: str, message: "Message") -> None:
         """Send ``message`` to ``address`` on ``channel`` (email, telegram, whatsapp); raises when it failed."""
+        wait = _cooling.get((channel, address), 0.0) - time.monotonic()
+        if wait > self.wait_up_to:
+            raise NotSent(f"{channel}: this chat refused a message moments ago", wait)
+        if wait > 0:
+            time.sleep(wait)
+        try:
+            self._send(channel, address, message)
+        except NotSent as exc:
+            _cooling[(channel, address)] = time.monotonic() + exc.retry_after
+            raise
+
+    @staticmethod
+    def _send(channel: str, address: str, message: "Message") -> None:
         if channel == "email":
             notifier: BaseNotifier = email_notifier(address, message)
         elif channel == "telegram":

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 MAX_CONSECUTIVE_ERRORS = 12
 # How often the dispatcher's watch sends the notices a crashed sender left unclaimed (``send_pending``).
 OUTBOX_SWEEP_INTERVAL = 60.0
+# The sweep waits this long at most for a chat's rate limit before sending to it again (Telegram asks about a
+# second per chat, WhatsApp about six); a longer wait leaves the notice to a later sweep.
+SWEEP_WAITS_FOR_A_CHAT = 10.0
 
 
 async def poll_until(probe: Callable[[], Any], ready: Callable[[Any], bool], poll_interval: float,
@@ -375,7 +378,7 @@ class InboxDispatchTrigger(BaseTrigger):
         from humas_airflow.hooks import HumasBucketHook
         from humas_airflow.notifiers import NotifierTransport
 
-        return send_pending(HumasBucketHook(self.aws_conn_id).get_store(), NotifierTransport())
+        return send_pending(HumasBucketHook(self.aws_conn_id).get_store(), NotifierTransport(SWEEP_WAITS_FOR_A_CHAT))
 
     async def _outbox_sweeps(self) -> None:
         """While the inbox is watched (the dispatcher always runs), send the notices nobody finished sending."""

@@ -9,7 +9,9 @@ notice that may not have gone out is visible, never silently re-sent.
   send is marked ``failed`` (with the error) on its claim at once, and the channels sent are recorded together
   in one write after the last of them (``layout.sent_key``: one request per notice, not one per channel). A
   channel already claimed is never sent again, so a crash between a claim and that record leaves ``claimed``
-  channels that ``humas status`` reports (``undelivered``: maybe sent) instead of a duplicate message.
+  channels that ``humas status`` reports (``undelivered``: maybe sent) instead of a duplicate message. A send
+  the receiver refused without sending (``NotSent``: a chat's rate limit) is the one failure tried again: its
+  claim goes and the notice is marked pending until the receiver's wait is over, for the sweep.
 - ``pending``: a marker (``layout.outbox_pending_key``) is written before each notice and removed once every
   channel is claimed, so a sender that dies before claiming (a step whose every try crashed, a deadline
   callback Airflow does not call again) leaves its notice findable; ``humas.notify.send_pending`` sends it.
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
 from humas import layout
@@ -52,8 +54,18 @@ class Message:
     item_id: str = ""  # empty for a digest
 
 
+class NotSent(Exception):
+    """The receiver refused the message and did not send it (a chat's rate limit: Telegram's 429, WhatsApp's pair
+    rate); it takes messages again after ``retry_after`` seconds. Safe to send again: nothing went out."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Transport(Protocol):
-    """Sends one message to one address on one channel; raises when it could not."""
+    """Sends one message to one address on one channel; raises when it could not (``NotSent`` when certainly
+    nothing went out)."""
 
     def send(self, channel: str, address: str, message: Message) -> None:
         ...  # pragma: no cover
@@ -88,29 +100,43 @@ def deliver(store: "Store", folder: str, roster: "Roster", transport: Transport,
     person = roster.person(notice.get("person", ""))
     message = Message(notice["subject"], notice["text"], notice["kind"], notice.get("item_id", ""))
     done: dict[str, str] = {}
+    retry_after = 0.0
     for channel in notice.get("channels", []):
         address = person.contacts.get(channel) if person else None
         key = layout.delivery_key(folder, channel)
         if not address or not store.put_json_if_absent(key, {"state": "claimed", "at": utcnow().isoformat()}):
             continue
-        done[channel] = _send(store, key, transport, channel, address, message)
+        try:
+            done[channel] = _send(store, key, transport, channel, address, message)
+        except NotSent as exc:  # nothing went out: the channel is free again, for the sweep
+            log.info("notice %s on %s refused for now (%s); sent again later", message.kind, channel, exc)
+            store.delete(key)
+            done[channel], retry_after = "deferred", max(retry_after, exc.retry_after)
     if sent := [channel for channel, state in done.items() if state == "sent"]:
         store.put_json(layout.sent_key(folder, sent), {"state": "sent", "at": utcnow().isoformat()})
-    if findable:
+    if "deferred" in done.values():
+        now = utcnow()
+        store.put_json(layout.outbox_pending_key(folder), {
+            "folder": folder, "sop": notice.get("sop", ""), "at": now.isoformat(),
+            "not_before": (now + timedelta(seconds=retry_after)).isoformat()})
+    elif findable:
         store.delete(layout.outbox_pending_key(folder))
     return done
 
 
 def pending(store: "Store", older_than: timedelta, now: datetime | None = None) -> list[dict[str, Any]]:
     """The notices (folder, sop, notice) that may still have a channel nobody claimed, marked more than
-    ``older_than`` ago (a younger one is its sender's to finish). A marker whose notice never got written
-    (a crash between the two) is removed once it is ``ORPHAN_AGE`` old."""
+    ``older_than`` ago (a younger one is its sender's to finish) and not waiting for a receiver's rate limit
+    (``not_before``). A marker whose notice never got written (a crash between the two) is removed once it is
+    ``ORPHAN_AGE`` old."""
     now = now or utcnow()
     found = []
     for obj in store.list(layout.OUTBOX_PENDING):
         if obj.last_modified > now - older_than:
             continue
         marker = store.get_json(obj.key) or {}
+        if _not_before(marker) > now:
+            continue  # the receiver asked us to wait
         folder = marker.get("folder")
         if not layout.is_notice_folder(folder) or obj.key != layout.outbox_pending_key(folder):
             log.warning("outbox marker %s names no notice folder; removed", obj.key)
@@ -122,12 +148,22 @@ def pending(store: "Store", older_than: timedelta, now: datetime | None = None) 
     return found
 
 
+def _not_before(marker: dict[str, Any]) -> datetime:
+    """When a marked notice may be sent again (a receiver's rate limit); long ago when the marker says nothing."""
+    try:
+        return datetime.fromisoformat(str(marker["not_before"]))
+    except (KeyError, ValueError):
+        return datetime.min.replace(tzinfo=timezone.utc)
+
+
 def _send(store: "Store", key: str, transport: Transport, channel: str, address: str, message: Message) -> str:
     """Send on a claimed channel; a failure is recorded on the claim (the error text never holds the address),
     a success by the caller, with the other channels sent."""
     try:
         transport.send(channel, address, message)
-    except Exception as exc:  # any transport failure: recorded and reported, not retried (it may have gone out)
+    except NotSent:
+        raise
+    except Exception as exc:  # any other failure: recorded and reported, not retried (it may have gone out)
         log.warning("notice %s on %s not delivered: %s", message.kind, channel, type(exc).__name__)
         error = str(exc).replace(address, "<alamat>")[:300]  # no address in the bucket
         store.put_json(key, {"state": "failed", "error": f"{type(exc).__name__}: {error}", "at": utcnow().isoformat()})

@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -398,6 +399,72 @@ def test_a_refused_delivery_is_recorded_as_failed_without_the_address(store, sop
     failed = store.get_json(layout.delivery_key(folder, "telegram"))
     assert failed["state"] == "failed" and "700000004" not in failed["error"] and "wrong-token" not in failed["error"]
     assert outbox.deliver(store, folder, load_roster(sop), NotifierTransport()) == {}  # not re-sent
+
+
+def test_a_chat_past_its_rate_limit_gets_the_notice_later_exactly_once(store, sops, sandbox, monkeypatch) -> None:
+    from humas_airflow import notifiers
+    from humas_dev.sandbox.messages import ChatLimit
+
+    # Telegram and WhatsApp take one message per chat an hour here (the real limits: seconds)
+    monkeypatch.setattr(sandbox.app, "config", replace(sandbox.app.config, chat_limit=(1, 3600)))
+    monkeypatch.setattr(sandbox.app, "chat_limit", ChatLimit())
+    monkeypatch.setattr(notifiers, "_cooling", {})
+    gate, _ = _at_gate(store, sops)
+    wait = decide_gate(gate)   # the approval request: the Kepala Bidang's first message on each chat
+    assert len(received(sandbox, item=ITEM, kind="approval_request")) == 3
+    notify.notify_reminder(gate, wait.since + timedelta(minutes=15))   # a second message to the same chats
+    assert [m["channel"] for m in received(sandbox, item=ITEM, kind="reminder")] == ["email"]
+    reminders = layout.notice_kind_prefix(ITEM, "step_3_decision", "reminder")
+    [notice] = outbox.undelivered(store, reminders)
+    assert notice["deliveries"] == {"email": "sent", "telegram": "pending", "whatsapp": "pending"}
+    asked: list[str] = []
+
+    class Counting(NotifierTransport):
+        def send(self, channel: str, address: str, message: outbox.Message) -> None:
+            asked.append(channel)
+            super().send(channel, address, message)
+
+    assert notify.send_pending(store, Counting(), timedelta(0)) == 0  # the chats' hour is not over: not asked
+    assert asked == [] and len(list(store.list(layout.OUTBOX_PENDING))) == 1
+    # an hour on, the chats take messages again: the sweep sends the reminder on both, once
+    later = notify.utcnow() + timedelta(hours=1, minutes=1)
+    monkeypatch.setattr(outbox, "utcnow", lambda: later)
+    monkeypatch.setattr(sandbox.app, "chat_limit", ChatLimit())
+    monkeypatch.setattr(notifiers, "_cooling", {})
+    assert notify.send_pending(store, NotifierTransport(), timedelta(0)) == 2
+    assert notify.send_pending(store, NotifierTransport(), timedelta(0)) == 0
+    assert sorted(m["channel"] for m in received(sandbox, item=ITEM, kind="reminder")) == ["email", "telegram",
+                                                                                          "whatsapp"]
+    assert outbox.undelivered(store, reminders) == [] and list(store.list(layout.OUTBOX_PENDING)) == []
+
+
+def test_a_chat_that_refused_is_not_asked_again_before_its_wait_is_over(sandbox, monkeypatch) -> None:
+    from humas_airflow import notifiers
+    from humas_dev.sandbox.messages import ChatLimit
+
+    monkeypatch.setattr(sandbox.app, "config", replace(sandbox.app.config, chat_limit=(1, 3600)))
+    monkeypatch.setattr(sandbox.app, "chat_limit", ChatLimit())
+    monkeypatch.setattr(notifiers, "_cooling", {})
+    message, transport = outbox.Message("Uji", "Teks", "reminder", ITEM), NotifierTransport()
+    transport.send("telegram", "5550001", message)
+    with pytest.raises(outbox.NotSent) as refused:
+        transport.send("telegram", "5550001", message)
+    assert 3590 <= refused.value.retry_after <= 3600  # Telegram's retry_after
+    with pytest.raises(outbox.NotSent):
+        transport.send("telegram", "5550001", message)   # not asked: the sandbox counted no third request
+    assert len(received(sandbox, item=ITEM)) == 1 and len(sandbox.app.chat_limit.sent[("telegram", "5550001")]) == 1
+    transport.send("telegram", "5550002", message)   # another chat is not held back
+    transport.send("whatsapp", "+6281100000001", message)
+    with pytest.raises(outbox.NotSent) as refused:  # WhatsApp's pair rate (#131056) says no time: a few seconds
+        transport.send("whatsapp", "+6281100000001", message)
+    assert refused.value.retry_after == notifiers.CHAT_RETRY_SECONDS
+    # the sweep's transport waits out a short wait and sends: a backlog to one chat drains at the chat's pace
+    monkeypatch.setattr(sandbox.app, "config", replace(sandbox.app.config, chat_limit=None))
+    notifiers._cooling[("telegram", "5550002")] = time.monotonic() + 0.5
+    with pytest.raises(outbox.NotSent):
+        transport.send("telegram", "5550002", message)     # the pipeline's own sends never wait
+    NotifierTransport(wait_up_to=5).send("telegram", "5550002", message)
+    assert len(received(sandbox, item=ITEM, to="5550002")) == 2
 
 
 def test_the_messages_page_is_readable_html(sandbox, store, sops) -> None:

@@ -11,7 +11,7 @@ from humas.profiles import ChannelProfile, load_profiles
 from humas_dev.sandbox.state import State
 
 if TYPE_CHECKING:
-    from humas_dev.sandbox.messages import MessageLog
+    from humas_dev.sandbox.messages import ChatLimit, MessageLog
 
 # The accounts the sandbox knows; any other id gets the platform's "does not exist" answer.
 INSTAGRAM_USER_ID = "17841400000000001"
@@ -52,6 +52,10 @@ class SandboxConfig:
     # chunk size the sandbox asks for in a Facebook resumable upload (the platform picks end_offset).
     video_processing: float = 2.0
     fb_chunk_bytes: int = 1048576
+    # Telegram and WhatsApp refuse a chat more than `chat_limit[0]` messages in `chat_limit[1]` seconds, as the
+    # real ones do (Telegram about one a second per chat, WhatsApp's pair rate about one every six seconds).
+    # None: no limit (the embedded stack's default: the tests and the benchmarks count messages, not refusals).
+    chat_limit: tuple[int, float] | None = None
 
     @classmethod
     def from_env(cls, state_file: Path | None = None) -> SandboxConfig:
@@ -72,6 +76,7 @@ class SandboxConfig:
             x_post_limit=int(os.environ.get("HUMAS_SANDBOX_X_POST_LIMIT", str(X_POST_LIMIT))),
             x_post_window=int(os.environ.get("HUMAS_SANDBOX_X_POST_WINDOW", str(X_POST_WINDOW))),
             video_processing=float(os.environ.get("HUMAS_SANDBOX_VIDEO_PROCESSING", "2")),
+            chat_limit=_chat_limit(os.environ.get("HUMAS_SANDBOX_CHAT_LIMIT")),
         )
 
 
@@ -86,6 +91,17 @@ def _seconds_range(raw: str | None) -> tuple[float, float] | None:
     return (min(low, high), max(low, high))
 
 
+def _chat_limit(raw: str | None) -> tuple[int, float] | None:
+    """'1/6' (messages/seconds) -> (1, 6.0); empty -> None. SystemExit naming the format otherwise."""
+    if not raw:
+        return None
+    try:
+        count, seconds = raw.split("/")
+        return int(count), float(seconds)
+    except ValueError:
+        raise SystemExit(f"HUMAS_SANDBOX_CHAT_LIMIT is 'messages/seconds' (e.g. 1/6), got {raw!r}") from None
+
+
 @dataclass
 class Sandbox:
     """What every route sees: the settings, the state and the platform profiles (limits)."""
@@ -94,11 +110,13 @@ class Sandbox:
     state: State = field(init=False)
     profiles: dict[str, ChannelProfile] = field(init=False)
     messages: "MessageLog" = field(init=False)  # notifications received (humas_dev.sandbox.messages)
+    chat_limit: "ChatLimit" = field(init=False)  # what each chat received lately (``SandboxConfig.chat_limit``)
     x_post_calls: deque[float] = field(init=False, default_factory=deque)   # POST /2/tweets in X's window
 
     def __post_init__(self) -> None:
-        from humas_dev.sandbox.messages import MessageLog, journal_for
+        from humas_dev.sandbox.messages import ChatLimit, MessageLog, journal_for
 
         self.state = State(self.config.state_file)
         self.messages = MessageLog(journal_for(self.config.state_file))
+        self.chat_limit = ChatLimit()
         self.profiles = load_profiles()

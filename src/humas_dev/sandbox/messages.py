@@ -12,8 +12,11 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 import re
 import threading
+import time
+from collections import deque
 from datetime import datetime, timezone
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -74,6 +77,29 @@ def _tags(req: Request) -> tuple[str, str]:
     return req.headers.get("X-Humas-Item", "") or "", req.headers.get("X-Humas-Kind", "") or ""
 
 
+class ChatLimit:
+    """How many messages each chat took lately: a chat past the sandbox's ``chat_limit`` is refused (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sent: dict[tuple[str, str], deque[float]] = {}
+
+    def wait_for(self, app: "Sandbox", channel: str, to: str) -> int:
+        """0 when ``to`` may get a message now (it is counted), else the seconds until it may."""
+        if app.config.chat_limit is None:
+            return 0
+        count, window = app.config.chat_limit
+        now = time.monotonic()
+        with self.lock:
+            times = self.sent.setdefault((channel, to), deque())
+            while times and times[0] <= now - window:
+                times.popleft()
+            if len(times) >= count:
+                return max(1, math.ceil(times[0] + window - now))
+            times.append(now)
+        return 0
+
+
 def telegram_send(app: "Sandbox", req: Request, token: str) -> Response:
     """POST /bot{token}/sendMessage {chat_id, text}: Telegram's answer shape ({ok, result} or {ok, error_code})."""
     if not hmac.compare_digest(token.encode(), app.config.token.encode()):
@@ -83,6 +109,10 @@ def telegram_send(app: "Sandbox", req: Request, token: str) -> Response:
     if not chat_id or not text:
         raise ApiError(Response(400, {"ok": False, "error_code": 400,
                                       "description": "Bad Request: chat_id and text are required"}))
+    if retry_after := app.chat_limit.wait_for(app, "telegram", chat_id):
+        raise ApiError(Response(429, {"ok": False, "error_code": 429,
+                                      "description": f"Too Many Requests: retry after {retry_after}",
+                                      "parameters": {"retry_after": retry_after}}))
     item, kind = _tags(req)
     subject, _, rest = text.partition("\n\n")
     app.messages.add("telegram", chat_id, subject, rest or subject, item, kind)
@@ -98,6 +128,12 @@ def whatsapp_send(app: "Sandbox", req: Request, phone_number_id: str) -> Respons
     if body.get("messaging_product") != "whatsapp" or body.get("type") != "text" or not to or not text:
         raise ApiError(Response(400, {"error": {"message": "(#100) Invalid parameter", "type": "OAuthException",
                                                 "code": 100}}))
+    if app.chat_limit.wait_for(app, "whatsapp", to.lstrip("+")):  # the Cloud API says no time: its pair rate
+        raise ApiError(Response(400, {"error": {
+            "message": "(#131056) (Business Account, Consumer Account) pair rate limit hit", "type": "OAuthException",
+            "code": 131056, "error_data": {"messaging_product": "whatsapp", "details": "Message failed to send "
+                                           "because there were too many messages sent from this phone number to "
+                                           "the same phone number in a short period of time."}}}))
     item, kind = _tags(req)
     subject, _, rest = text.partition("\n\n")
     app.messages.add("whatsapp", "+" + to.lstrip("+"), subject.strip("*"), rest or subject, item, kind)
