@@ -80,8 +80,9 @@ class SopStepMixin:
                         accepted=_run_began(context), last_try=ti.try_number > ti.max_tries)
 
     def _carry_out(self, context: "Context") -> Any:
+        item = self.item_step(context)
         try:
-            outcome = self.run_step(self.item_step(context))
+            outcome = self.run_step(item)
         except ItemRefused as exc:  # the brief broke after an edit: retrying cannot help
             raise AirflowFailException(str(exc)) from exc
         except StepFailed as exc:
@@ -89,7 +90,7 @@ class SopStepMixin:
         if isinstance(outcome, WaitForChange):
             wake_at = outcome.wake_at.isoformat() if outcome.wake_at else None
             remind = {"item_id": item_id_of(context), "sop_id": self.sop.id, "step_number": self.step.number,
-                      "since": outcome.since.isoformat()} if outcome.since and wake_at else None
+                      "since": outcome.since.isoformat(), "title": item.title} if outcome.since and wake_at else None
             self.defer(trigger=BucketChangeTrigger(outcome.prefix, outcome.seen, self.aws_conn_id,
                                                    self.poll_interval, wake_at, remind),
                        method_name="execute_complete", timeout=outcome.timeout)

@@ -254,7 +254,7 @@ class BucketChangeTrigger(BaseTrigger):
         self.aws_conn_id = aws_conn_id
         self.poll_interval = poll_interval
         self.wake_at = wake_at  # ISO moment: yield ``wake`` then if nothing changed (the step looks again)
-        self.remind = remind    # {"item_id", "sop_id", "step_number", "since"}: remind from here instead
+        self.remind = remind    # {"item_id", "sop_id", "step_number", "since", "title"}: remind from here instead
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (f"{type(self).__module__}.{type(self).__qualname__}",
@@ -298,7 +298,7 @@ class BucketChangeTrigger(BaseTrigger):
 
         sop = available_sops()[self.remind["sop_id"]]
         item = ItemStep(store_of(), self.remind["item_id"], sop, sop.steps[self.remind["step_number"] - 1],
-                        transport=NotifierTransport(), rerun_until_sent=True)
+                        transport=NotifierTransport(), rerun_until_sent=True, title_read=self.remind.get("title", ""))
         since, now = datetime.fromisoformat(self.remind["since"]), notify.utcnow()
         next_at = notify.remind_or_escalate(item, since, now, reminded)
         remind_at = notify.reminder_due(item.step, since)

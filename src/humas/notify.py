@@ -119,7 +119,7 @@ def one(person_id: str) -> Callable[["Roster"], list["Person"]]:
 
 def notify_approval_request(item: "ItemStep", submitter: str, round_: str) -> int:
     """The gate's role holders (never the submitter, who may not decide): the item waits for their decision."""
-    title, role = item.brief.title, item.role_name
+    title, role = item.title, item.role_name
 
     def message(person: "Person") -> Message:
         text = (f"Yth. {person.name},\n\nKonten \"{title}\" menunggu keputusan Anda sebagai {role}: langkah "
@@ -133,7 +133,7 @@ def notify_approval_request(item: "ItemStep", submitter: str, round_: str) -> in
 def notify_work_request(item: "ItemStep", what: str, round_: str, due: datetime | None = None) -> int:
     """The step's role holders: ``what`` is needed from them (e.g. a corrected design), by ``due`` if given
     (else by the step's standard time from when it started). For every step that waits for a person's work."""
-    title, role = item.brief.title, item.role_name
+    title, role = item.title, item.role_name
     when = f"Batas waktu: {wib(due)}" if due else due_words(item.step, item.started)
 
     def message(person: "Person") -> Message:
@@ -147,7 +147,7 @@ def notify_work_request(item: "ItemStep", what: str, round_: str, due: datetime 
 def notify_reminder(item: "ItemStep", due: datetime, now: datetime | None = None, round_: str = "0") -> int:
     """The step's role holders: most of the standard time has gone and the step is still open (once per
     ``round_``: each wait of the step)."""
-    title, left = item.brief.title, due - (now or utcnow())
+    title, left = item.title, due - (now or utcnow())
     when = (f"Sisa waktu {duration_words(left)}, batas waktu {wib(due)}." if left > timedelta(0) else
             f"Batas waktunya, {wib(due)}, sudah lewat {duration_words(-left)}.")
 
@@ -208,7 +208,7 @@ def notify_missed(item: "ItemStep", deadline: datetime, now: datetime | None = N
                   ) -> int:
     """A missed step: its role's holders, and the supervising role's holders (escalation); once per step.
     ``later``: as ``tell``'s."""
-    title, late = item.brief.title, duration_words(max((now or utcnow()) - deadline, timedelta(0)))
+    title, late = item.title, duration_words(max((now or utcnow()) - deadline, timedelta(0)))
     what = f"langkah {item.step.number} ({item.step.activity}) untuk konten \"{title}\""
 
     def to_holder(person: "Person") -> Message:
@@ -239,7 +239,7 @@ def _escalate(item: "ItemStep", what: str, late: str, deadline: datetime, later:
         text = (f"Yth. {person.name},\n\nEskalasi: {what} terlambat {late} (batas waktu {wib(deadline)}). "
                 f"Penanggung jawab: {item.role_name} ({doers}). Mohon ditindaklanjuti sebagai "
                 f"{item.sop.role(boss).name}." + _footer(item.item_id))
-        return Message(f"Eskalasi keterlambatan: {item.brief.title}", text, "escalation", item.item_id)
+        return Message(f"Eskalasi keterlambatan: {item.title}", text, "escalation", item.item_id)
 
     return tell(item, "escalation", holders(boss), message, later=later)
 
@@ -247,7 +247,7 @@ def _escalate(item: "ItemStep", what: str, late: str, deadline: datetime, later:
 def notify_decision(item: "ItemStep", decision: str, who: str, comment: str, submitter: str, round_: str) -> int:
     """The submitter: the gate's decision (approve, revise with the comment, decline with the reason)."""
     kind = {"approve": "approved", "revise": "revised"}.get(decision, "declined")
-    title = item.brief.title
+    title = item.title
     said = {"approved": f"disetujui oleh {who}" + (f". Catatan: {comment}" if comment else ""),
             "revised": f"dikembalikan untuk revisi oleh {who}. Yang perlu diubah: {comment}",
             "declined": f"tidak disetujui oleh {who}. Alasan: {comment}"}[kind]
@@ -265,9 +265,9 @@ def notify_published(item: "ItemStep", posts: list[dict[str, str]], submitter: s
     links = "\n".join(f"- {p.get('channel', '')}: {p.get('permalink', '')}" for p in posts)
 
     def message(person: "Person") -> Message:
-        text = (f"Yth. {person.name},\n\nKonten \"{item.brief.title}\" sudah diunggah, {wib(utcnow())}.\n"
+        text = (f"Yth. {person.name},\n\nKonten \"{item.title}\" sudah diunggah, {wib(utcnow())}.\n"
                 f"Tautan postingan:\n{links}" + _footer(item.item_id))
-        return Message(f"Sudah diunggah: {item.brief.title}", text, "published", item.item_id)
+        return Message(f"Sudah diunggah: {item.title}", text, "published", item.item_id)
 
     return tell(item, "published", one(submitter), message)
 
@@ -286,10 +286,10 @@ def notify_publish_failed(item: "ItemStep", failures: dict[str, str]) -> int:
     failed = "\n".join(f"- {channel}: {why[:300]}" for channel, why in failures.items())
 
     def message(person: "Person") -> Message:
-        text = (f"Yth. {person.name},\n\nKonten \"{item.brief.title}\" gagal diunggah ke sebagian kanal:\n{failed}\n"
+        text = (f"Yth. {person.name},\n\nKonten \"{item.title}\" gagal diunggah ke sebagian kanal:\n{failed}\n"
                 "Yang perlu dilakukan: periksa akun dan token kanal itu, atau tunggu platform pulih. "
                 f"{AFTER_PUBLISH_FAILED[item.last_try]}." + _footer(item.item_id))
-        return Message(f"Gagal diunggah: {item.brief.title}", text, "publish_failed", item.item_id)
+        return Message(f"Gagal diunggah: {item.title}", text, "publish_failed", item.item_id)
 
     return tell(item, "publish_failed", holders(item.step.actor), message, "final" if item.last_try else "0")
 
@@ -297,12 +297,12 @@ def notify_publish_failed(item: "ItemStep", failures: dict[str, str]) -> int:
 def notify_media_mismatch(item: "ItemStep", channel_name: str, link: str, what: str) -> int:
     """The upload role: a post shows other media than approved; what differs, where, and what to do."""
     def message(person: "Person") -> Message:
-        text = (f"Yth. {person.name},\n\nPostingan konten \"{item.brief.title}\" di {channel_name} menampilkan "
+        text = (f"Yth. {person.name},\n\nPostingan konten \"{item.title}\" di {channel_name} menampilkan "
                 f"media yang berbeda dari yang disetujui ({what}).\nTautan: {link}\nYang perlu dilakukan: buka "
                 "tautan itu dan bandingkan dengan desain yang disetujui; jika salah, hapus postingan itu secara "
                 "manual dan hubungi admin pipeline. Tidak ada yang dihapus atau diunggah ulang otomatis, dan kanal "
                 "lain tidak diunggah sampai ini diperiksa." + _footer(item.item_id))
-        return Message(f"Media berbeda di {channel_name}: {item.brief.title}", text, "media_mismatch", item.item_id)
+        return Message(f"Media berbeda di {channel_name}: {item.title}", text, "media_mismatch", item.item_id)
 
     return tell(item, "media_mismatch", holders(item.step.actor), message)
 
@@ -310,12 +310,12 @@ def notify_media_mismatch(item: "ItemStep", channel_name: str, link: str, what: 
 def notify_quota_wait(item: "ItemStep", channel_name: str, until: datetime, round_: str) -> int:
     """The upload role: the item waits for a channel's quota and goes out by itself when it frees."""
     def message(person: "Person") -> Message:
-        text = (f"Yth. {person.name},\n\nKonten \"{item.brief.title}\" menunggu kuota {channel_name}: batas "
+        text = (f"Yth. {person.name},\n\nKonten \"{item.title}\" menunggu kuota {channel_name}: batas "
                 f"unggahan kanal itu sedang habis. Kuota tersedia lagi sekitar {wib(until)}; unggahan ke "
                 f"{channel_name} dicoba lagi otomatis saat itu, tanpa unggahan ganda. Kanal lain tidak ikut menunggu. "
                 "Tidak perlu tindakan. Jika konten ini harus tayang lebih cepat, hubungi admin pipeline; jangan "
                 "mengunggahnya manual, karena unggahan otomatis tetap berjalan." + _footer(item.item_id))
-        return Message(f"Menunggu kuota {channel_name}: {item.brief.title}", text, "quota_wait", item.item_id)
+        return Message(f"Menunggu kuota {channel_name}: {item.title}", text, "quota_wait", item.item_id)
 
     return tell(item, "quota_wait", holders(item.step.actor), message, round_)
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from humas import layout, progress
 
@@ -66,10 +66,13 @@ def record_state(store: "Store", item_id: str, state: str, *, message: str = "",
 
 
 def note_event(store: "Store", item_id: str, state: str, *, message: str = "", step: str | None = None,
-               details: dict[str, Any] | None = None, at: datetime | None = None) -> dict[str, Any]:
-    """Record an event without changing the current state (e.g. an SLA miss while a step is open)."""
+               details: dict[str, Any] | None = None, at: datetime | None = None,
+               status: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Record an event without changing the current state (e.g. an SLA miss while a step is open). ``status``:
+    the item's status as the caller read it (only its submitter is used, for their view); None: read here."""
     key, event = _event(store, item_id, state, message=message, step=step, details=details, at=at)
-    progress.keep(store, item_id, read_status(store, item_id), key, event, changed=False)
+    progress.keep(store, item_id, read_status(store, item_id) if status is None else status, key, event,
+                  changed=False)
     return event
 
 

@@ -288,12 +288,13 @@ def test_a_trigger_that_reminded_sends_only_the_miss_at_the_due_time_and_a_resta
 
     gate, _ = _at_gate(store, sops)
     wait = decide_gate(gate)
-    remind = {"item_id": ITEM, "sop_id": "singkawang", "step_number": 3, "since": wait.since.isoformat()}
+    remind = {"item_id": ITEM, "sop_id": "singkawang", "step_number": 3, "since": wait.since.isoformat(),
+              "title": "HUT Kota ke-25"}   # as the step defers it: the title it read
     trigger = BucketChangeTrigger(wait.prefix, wait.seen, "humas_bucket", 0.05, wait.wake_at.isoformat(), remind)
     touched: list[str] = []   # the keys under the reminder's notices each bucket request names
-    for name in ("put_json", "put_json_if_absent", "get_json", "delete"):
-        def recording(key: str, *args, _call=getattr(store, name), **kwargs):
-            touched.append(key)
+    for name in ("put_json", "put_json_if_absent", "get_json", "get_bytes", "delete"):
+        def recording(key: str, *args, _call=getattr(store, name), _name=name, **kwargs):
+            touched.append(f"bytes:{key}" if _name == "get_bytes" else key)  # (get_json reads through get_bytes)
             return _call(key, *args, **kwargs)
         monkeypatch.setattr(store, name, recording)
     reminder = layout.notice_kind_prefix(ITEM, "step_3_decision", "reminder")
@@ -308,6 +309,9 @@ def test_a_trigger_that_reminded_sends_only_the_miss_at_the_due_time_and_a_resta
     assert trigger._remind_or_escalate(lambda: store, False) == (None, True)   # a restarted triggerer: both again
     assert len(received(sandbox, item=ITEM, kind="reminder")) == 3          # ... each still once
     assert len(received(sandbox, item=ITEM, kind="missed")) == 3
+    assert "HUT Kota ke-25" in received(sandbox, item=ITEM, kind="missed")[0]["subject"]
+    assert f"bytes:{layout.brief_key(ITEM)}" not in touched   # the title came with the trigger: no brief read
+    assert touched.count(layout.status_key(ITEM)) == 1  # the miss's two notes (the miss, nobody to escalate to)
     assert len([e for e in read_events(store, ITEM) if e["state"] == "sla_missed"]) == 1
 
 

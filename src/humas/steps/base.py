@@ -92,6 +92,19 @@ class ItemStep:
     last_try: bool = False  # no automatic retry follows if this try fails (the task's retries are used up)
     rerun_until_sent: bool = False  # a wait's trigger: run again after a crash, it posts and sends its notices
                                     # again, so they need no pending marker (``humas.outbox``)
+    title_read: str = ""  # the brief's title as the caller read it (a wait's trigger: when the wait began)
+
+    @property
+    def title(self) -> str:
+        """The item's title, as people are told it: ``title_read`` if given (no read of the brief), else the
+        brief's."""
+        return self.title_read or self.brief.title
+
+    @cached_property
+    def status_seen(self) -> dict[str, Any]:
+        """The item's status as this try first reads it, for its notes (they take only the submitter from it,
+        which never changes)."""
+        return read_status(self.store, self.item_id) or {}
 
     @cached_property
     def brief_bytes(self) -> bytes:
@@ -126,7 +139,8 @@ class ItemStep:
 
     def note(self, state: str, message: str, **details: Any) -> None:
         """Record an event at this step without changing the item's current state."""
-        note_event(self.store, self.item_id, state, step=self.step.task_id, message=message, details=details)
+        note_event(self.store, self.item_id, state, step=self.step.task_id, message=message, details=details,
+                   status=self.status_seen)
 
     def enter(self, state: str = "in_step", message: str = "") -> None:
         """The item is now at this step (its words and role on the status)."""
