@@ -68,8 +68,9 @@ def measure(items: int, workers: int, profile: str | None) -> dict:
             list(pool.map(lambda i: (admin.put_bytes(layout.brief_key(i), brief),
                                      record_state(store, i, "awaiting_delivery", step=step.task_id)), ids))
 
-        # as the trigger makes it (a baseline's ItemStep may predate a field)
-        as_trigger = {"rerun_until_sent": True} if "rerun_until_sent" in ItemStep.__dataclass_fields__ else {}
+        # as the trigger makes it (a baseline's ItemStep may predate these fields)
+        as_trigger = {name: value for name, value in (("rerun_until_sent", True), ("title_read", "Konten uji"))
+                      if name in ItemStep.__dataclass_fields__}
 
         def remind(item_id: str) -> None:  # as BucketChangeTrigger._remind_or_escalate does it
             notify.remind_or_escalate(ItemStep(store, item_id, sop, step, transport=NotifierTransport(),
