@@ -517,12 +517,31 @@ def notification_cost(windows: list[dict[str, Any]]) -> dict[str, Any]:
     busiest = max(busy, key=lambda w: sum(w["messages"].values()))
     by_component = {n: sum((w["cores"][n] - statistics.mean(q["cores"][n] for q in quiet)) * w["seconds"]
                            for w in busy) / sent for n in busiest["cores"]}
+    by_slope = wave_slope(windows)
     return {"measured": True, "messages": sent, "busy_windows": len(busy), "quiet_windows": len(quiet),
             "busiest_window_messages": sum(busiest["messages"].values()), "busy_cores": sum(busiest["cores"].values()),
             "quiet_cores": quiet_cores, "cpu_s_per_message": per_message,
             "cpu_s_per_message_by_component": {n: round(v, 4) for n, v in by_component.items()},
             "cores_500_waiting_15min_step": 500 * 6 * per_message / (15 * 60),
-            "cores_500_waiting_1h_step": 500 * 6 * per_message / 3600}
+            "cores_500_waiting_1h_step": 500 * 6 * per_message / 3600,
+            "cpu_s_per_message_by_slope": by_slope,
+            "cores_500_waiting_15min_step_by_slope": 500 * 6 * by_slope / (15 * 60) if by_slope else None}
+
+
+def wave_slope(windows: list[dict[str, Any]], margin: int = 3) -> float | None:
+    """CPU-seconds per message as the least-squares slope of each window's cores against its messages a second,
+    over the windows of the wave and ``margin`` quiet ones either side. A shared host's speed drifts over an hour
+    (the same 500 waits cost 0.16 cores at one hour and 0.28 at another); a slow drift moves the intercept, not
+    the slope, where the mean of all quiet windows taken from the busy ones mistakes it for messages."""
+    busy = [n for n, w in enumerate(windows) if w["messages"]]
+    if not busy:
+        return None
+    span = windows[max(busy[0] - margin, 0):busy[-1] + margin + 1]
+    xs = [sum(w["messages"].values()) / w["seconds"] for w in span]
+    ys = [sum(w["cores"].values()) for w in span]
+    mx, my = statistics.mean(xs), statistics.mean(ys)
+    spread = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / spread if spread else None
 
 
 def through(bench: Bench, items: list[str], sop: str) -> dict[str, Any]:

@@ -41,3 +41,12 @@ def test_cpu_per_message_is_what_the_busy_windows_spent_over_the_quiet_ones() ->
 
 def test_no_quiet_window_is_no_figure() -> None:
     assert burst.notification_cost([_window(0.4, 90), _window(0.2, 0, callbacks=5)])["measured"] is False
+
+
+def test_cpu_per_message_by_slope_is_not_fooled_by_a_host_that_slows_down() -> None:
+    # 0.02 CPU-s a message; the same waits cost 0.01 cores more each window (a host slowing down)
+    counts = [0, 0, 0, 0, 30, 90, 150, 90, 30, 0, 0, 0, 0, 0, 0, 0]
+    windows = [_window(0.1 + 0.01 * t + 0.02 * n / 30 - 0.1, n) for t, n in enumerate(counts)]
+    assert burst.wave_slope(windows) == pytest.approx(0.02, rel=0.15)
+    assert burst.notification_cost(windows)["cpu_s_per_message"] < 0.015  # the quiet mean, drifting, misleads
+    assert burst.wave_slope([_window(0.2, 0), _window(0.2, 0)]) is None
